@@ -1,0 +1,357 @@
+package screening
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// checkKinds is the table of criterion kinds: a new kind is one compile function and
+// one entry here. Each compiler decodes its own params strictly and returns the
+// evaluator for that criterion.
+var checkKinds = map[string]func(cc *compileCtx) evaluator{
+	"age":                  compileAge,
+	"diagnosis":            compileDiagnosis,
+	"supporting-evidence":  compileSupportingEvidence,
+	"measurement":          compileMeasurement,
+	"creatinine-clearance": compileCreatinineClearance,
+	"findings":             compileFindings,
+	"serology":             compileSerology,
+	"pregnancy-test":       compilePregnancyTest,
+	"washout":              compileWashout,
+	"ecg":                  compileECG,
+	"manual":               compileManual,
+}
+
+var (
+	criterionIDPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	sourceTagPattern   = regexp.MustCompile(`^[SEHRCLPU](,[SEHRCLPU])*$`)
+)
+
+// compiled is what compile builds before the Protocol is assembled.
+type compileState struct {
+	pf       *ProtocolFile
+	systems  map[string]string
+	codesets map[string]*codeMatcher
+	units    map[string]*unitGroup
+	probs    Problems
+	lines    map[string]int // top-level and codeset lines, for messages
+}
+
+func (st *compileState) add(line int, format string, args ...any) {
+	st.probs = append(st.probs, Problem{Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// compile validates the whole file, reporting every problem, and builds the Protocol.
+func compile(pf *ProtocolFile, opts Options) (*Protocol, error) {
+	st := &compileState{pf: pf, systems: map[string]string{}, codesets: map[string]*codeMatcher{}, units: map[string]*unitGroup{}}
+	if pf.Protocol.ID == "" {
+		st.add(0, "protocol.id is required")
+	}
+	if pf.Protocol.Version == "" {
+		st.add(0, "protocol.version is required")
+	}
+	st.compileSystems()
+	st.compileStatuses()
+	st.compileUnits()
+	st.compileCodesets(opts.Terminology)
+	p := &Protocol{
+		Info:     pf.Protocol,
+		statuses: compileStatusSets(pf.Statuses),
+		relevant: map[string]*codeMatcher{},
+	}
+	seen := map[string]bool{}
+	if len(pf.Criteria) == 0 {
+		st.add(0, "criteria: the protocol has no criteria")
+	}
+	for i := range pf.Criteria {
+		spec := &pf.Criteria[i]
+		cc := &compileCtx{st: st, spec: spec, needs: map[string]*codeMatcher{}, where: fmt.Sprintf("criterion %q", spec.ID)}
+		if spec.ID == "" {
+			cc.where = fmt.Sprintf("criteria[%d]", i)
+			cc.errorf("", "id is required")
+		} else if !criterionIDPattern.MatchString(spec.ID) {
+			cc.errorf("", "id must be lower-case words joined by hyphens")
+		} else if seen[spec.ID] {
+			cc.errorf("", "id is used by another criterion")
+		}
+		seen[spec.ID] = true
+		if spec.Type != "inclusion" && spec.Type != "exclusion" {
+			cc.errorf("", "type must be inclusion or exclusion, not %q", spec.Type)
+		}
+		if strings.TrimSpace(spec.Text) == "" {
+			cc.errorf("", "text (the protocol's own wording) is required")
+		}
+		if spec.AppliesTo != "" && spec.AppliesTo != "female" && spec.AppliesTo != "male" {
+			cc.errorf("", "applies_to must be female or male, not %q", spec.AppliesTo)
+		}
+		kind, ok := checkKinds[spec.Check]
+		if !ok {
+			cc.errorf("", "check %q is not a known kind (known: %s)", spec.Check, strings.Join(sortedKeys(checkKinds), ", "))
+			continue
+		}
+		if spec.Check != "manual" && strings.TrimSpace(spec.Obtain) == "" {
+			cc.errorf("", "obtain (what to get when the data is missing) is required")
+		}
+		ev := kind(cc)
+		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, rule: cc.rule}
+		p.criteria = append(p.criteria, c)
+		for t, m := range cc.needs {
+			if p.relevant[t] == nil {
+				p.relevant[t] = newCodeMatcher()
+			}
+			p.relevant[t].merge(m)
+		}
+	}
+	if len(st.probs) > 0 {
+		return nil, st.probs
+	}
+	return p, nil
+}
+
+func (st *compileState) compileSystems() {
+	builtin := map[string]string{"loinc": SystemLOINC, "snomed": SystemSNOMED, "icd10cm": SystemICD10, "rxnorm": SystemRxNorm, "ucum": SystemUCUM}
+	for k, v := range builtin {
+		st.systems[k] = v
+	}
+	for _, alias := range sortedKeys(st.pf.Systems) {
+		uri := st.pf.Systems[alias]
+		u, err := url.Parse(uri)
+		if err != nil || u.Scheme == "" {
+			st.add(0, "systems.%s: %q is not an absolute URI", alias, uri)
+			continue
+		}
+		if b, ok := builtin[alias]; ok && b != uri {
+			st.add(0, "systems.%s: the alias is built in as %s and cannot be redefined", alias, b)
+			continue
+		}
+		st.systems[alias] = uri
+	}
+}
+
+func (st *compileState) compileStatuses() {
+	s := st.pf.Statuses
+	if len(s.Observation) == 0 {
+		st.add(0, "statuses.observation: list the Observation statuses that count (e.g. final, amended, corrected)")
+	}
+	if len(s.Active) == 0 {
+		st.add(0, "statuses.active_clinical: list the clinical statuses that mean a condition is current")
+	}
+	if len(s.Resolved) == 0 {
+		st.add(0, "statuses.resolved_clinical: list the clinical statuses that mean a condition is over")
+	}
+}
+
+func (st *compileState) compileUnits() {
+	for _, name := range sortedKeys(st.pf.Units) {
+		g := st.pf.Units[name]
+		ug := &unitGroup{name: name, canonical: g.Canonical, factors: map[string]float64{}, unitless: g.Unitless}
+		if g.Canonical == "" {
+			st.add(0, "units.%s: canonical is required", name)
+		}
+		for i, a := range g.Accept {
+			if a.Code == "" {
+				st.add(0, "units.%s.accept[%d]: code is required", name, i)
+				continue
+			}
+			if a.MultiplyBy < 0 || a.DivideBy < 0 {
+				st.add(0, "units.%s.accept[%d] (%s): factors must be positive", name, i, a.Code)
+				continue
+			}
+			f := 1.0
+			if a.MultiplyBy > 0 {
+				f *= a.MultiplyBy
+			}
+			if a.DivideBy > 0 {
+				f /= a.DivideBy
+			}
+			if _, dup := ug.factors[a.Code]; dup {
+				st.add(0, "units.%s.accept[%d]: %s is listed twice", name, i, a.Code)
+			}
+			ug.factors[a.Code] = f
+		}
+		if f, ok := ug.factors[g.Canonical]; g.Canonical != "" && (!ok || f != 1) {
+			st.add(0, "units.%s: the canonical unit %s must be accepted with no factor", name, g.Canonical)
+		}
+		st.units[name] = ug
+	}
+}
+
+func (st *compileState) compileCodesets(term Terminology) {
+	for _, name := range sortedKeys(st.pf.Codesets) {
+		cs := st.pf.Codesets[name]
+		m := newCodeMatcher()
+		if len(cs.Codes) == 0 {
+			st.add(0, "codesets.%s: has no codes", name)
+		}
+		var curated []Coding
+		for i, e := range cs.Codes {
+			where := fmt.Sprintf("codesets.%s.codes[%d]", name, i)
+			sys, ok := st.systems[e.System]
+			if !ok {
+				st.add(0, "%s: system %q is not a known alias (known: %s)", where, e.System, strings.Join(sortedKeys(st.systems), ", "))
+				continue
+			}
+			switch {
+			case e.Code != "" && e.Prefix != "":
+				st.add(0, "%s: give code or prefix, not both", where)
+			case e.Prefix != "":
+				if sys != SystemICD10 {
+					st.add(0, "%s: prefix matching is only for ICD-10-CM, not %s", where, e.System)
+					continue
+				}
+				m.addPrefix(e.Prefix, name)
+			case e.Code != "":
+				c := Coding{sys, e.Code}
+				m.addCode(c, name)
+				curated = append(curated, c)
+			default:
+				st.add(0, "%s: code or prefix is required", where)
+			}
+			if !sourceTagPattern.MatchString(e.Source) {
+				st.add(0, "%s: source must be verification tags such as \"S,E\" (S E H R C L P U), not %q", where, e.Source)
+			}
+		}
+		if term != nil && len(curated) > 0 {
+			more, err := term.Expand(context.Background(), name, curated)
+			if err != nil {
+				st.add(0, "codesets.%s: terminology expansion failed: %v", name, err)
+			}
+			for _, c := range more {
+				m.addCode(c, name)
+			}
+		}
+		st.codesets[name] = m
+	}
+}
+
+// compileCtx is what a kind's compiler works with: the criterion, the file's codesets and
+// unit groups, and a place to register which resources the criterion reads.
+type compileCtx struct {
+	st    *compileState
+	spec  *CriterionSpec
+	where string
+	needs map[string]*codeMatcher
+	rule  string
+}
+
+// errorf records a problem at the line of a params field (or the params block).
+func (cc *compileCtx) errorf(field, format string, args ...any) {
+	line := cc.spec.Params.Line
+	prefix := cc.where + ": "
+	if field != "" {
+		line = fieldLine(&cc.spec.Params, field)
+		prefix += "params." + field + ": "
+	}
+	cc.st.probs = append(cc.st.probs, Problem{Line: line, Msg: prefix + fmt.Sprintf(format, args...)})
+}
+
+// fieldLine finds the line of a dotted params field, falling back to the params block.
+func fieldLine(n *yaml.Node, field string) int {
+	cur := n
+	for _, part := range strings.Split(field, ".") {
+		if cur.Kind != yaml.MappingNode {
+			break
+		}
+		found := false
+		for i := 0; i+1 < len(cur.Content); i += 2 {
+			if cur.Content[i].Value == part {
+				cur = cur.Content[i+1]
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return cur.Line
+}
+
+// params decodes the criterion's params strictly into out.
+func (cc *compileCtx) params(out any) bool {
+	if cc.spec.Params.Kind == 0 {
+		cc.errorf("", "params are required for check %q", cc.spec.Check)
+		return false
+	}
+	return decodeStrict(&cc.spec.Params, out, cc.where+": params", func(line int, msg string) {
+		cc.st.probs = append(cc.st.probs, Problem{Line: line, Msg: msg})
+	})
+}
+
+// codes joins named codesets into one matcher; an unknown name is a problem.
+func (cc *compileCtx) codes(field string, names []string, required bool) *codeMatcher {
+	m := newCodeMatcher()
+	if len(names) == 0 && required {
+		cc.errorf(field, "at least one codeset is required")
+	}
+	for _, n := range names {
+		cs, ok := cc.st.codesets[n]
+		if !ok {
+			cc.errorf(field, "codeset %q is not defined", n)
+			continue
+		}
+		m.merge(cs)
+	}
+	return m
+}
+
+// units looks up a unit group by name.
+func (cc *compileCtx) units(field, name string) *unitGroup {
+	g, ok := cc.st.units[name]
+	if !ok {
+		cc.errorf(field, "unit group %q is not defined", name)
+		return &unitGroup{name: name, factors: map[string]float64{}}
+	}
+	return g
+}
+
+// need records that the criterion reads resources of type t with codes in m (nil: all).
+func (cc *compileCtx) need(t string, m *codeMatcher) {
+	cur := cc.needs[t]
+	if cur == nil {
+		cur = newCodeMatcher()
+		cc.needs[t] = cur
+	}
+	if m == nil {
+		cur.all = true
+		return
+	}
+	cur.merge(m)
+}
+
+func (cc *compileCtx) needMedications(m *codeMatcher) {
+	for _, t := range MedicationTypes {
+		cc.need(t, m)
+	}
+}
+
+// window checks a window in days.
+func (cc *compileCtx) window(field string, days int, required bool) {
+	if days < 0 || (required && days == 0) {
+		cc.errorf(field, "must be a number of days above 0")
+	}
+}
+
+// comparator checks a comparison operator.
+func (cc *compileCtx) comparator(field, op string) {
+	switch op {
+	case ">=", ">", "<=", "<":
+	default:
+		cc.errorf(field, "must be one of >=, >, <=, <, not %q", op)
+	}
+}
+
+// outcome checks a rule outcome (fail or review).
+func (cc *compileCtx) outcome(field, o string) Outcome {
+	switch Outcome(o) {
+	case Fail, Review:
+		return Outcome(o)
+	}
+	cc.errorf(field, "must be fail or review, not %q", o)
+	return Review
+}

@@ -1,0 +1,189 @@
+package screening
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// crclParams: Cockcroft-Gault creatinine clearance,
+// (140 - age) x weight[kg] / (72 x SCr[mg/dL]), x female_factor for women, with actual
+// body weight and age at the creatinine's date.
+type crclParams struct {
+	Creatinine   inputSpec `yaml:"creatinine"`
+	Weight       inputSpec `yaml:"weight"`
+	Threshold    float64   `yaml:"threshold"`
+	FemaleFactor float64   `yaml:"female_factor"`
+}
+
+// inputSpec is one observation a derived value is computed from.
+type inputSpec struct {
+	Codes      []string `yaml:"codes"`
+	WindowDays int      `yaml:"window_days"`
+	Units      string   `yaml:"units"`
+}
+
+type crcl struct {
+	p                 crclParams
+	scr, wt           *codeMatcher
+	scrUnits, wtUnits *unitGroup
+}
+
+func compileCreatinineClearance(cc *compileCtx) evaluator {
+	var p crclParams
+	if !cc.params(&p) {
+		return nil
+	}
+	c := &crcl{p: p}
+	c.scr = cc.codes("creatinine.codes", p.Creatinine.Codes, true)
+	c.wt = cc.codes("weight.codes", p.Weight.Codes, true)
+	c.scrUnits = cc.units("creatinine.units", p.Creatinine.Units)
+	c.wtUnits = cc.units("weight.units", p.Weight.Units)
+	cc.window("creatinine.window_days", p.Creatinine.WindowDays, true)
+	cc.window("weight.window_days", p.Weight.WindowDays, true)
+	if p.Threshold <= 0 {
+		cc.errorf("threshold", "must be above 0")
+	}
+	if p.FemaleFactor <= 0 || p.FemaleFactor > 1 {
+		cc.errorf("female_factor", "must be above 0 and at most 1")
+	}
+	if c.scrUnits.canonical != "mg/dL" && c.scrUnits.canonical != "" {
+		cc.errorf("creatinine.units", "the formula needs creatinine in mg/dL, not %s", c.scrUnits.canonical)
+	}
+	if c.wtUnits.canonical != "kg" && c.wtUnits.canonical != "" {
+		cc.errorf("weight.units", "the formula needs weight in kg, not %s", c.wtUnits.canonical)
+	}
+	cc.need(TypePatient, nil)
+	cc.need(TypeObservation, c.scr)
+	cc.need(TypeObservation, c.wt)
+	cc.rule = fmt.Sprintf("Cockcroft-Gault (140 - age) x weight / (72 x SCr mg/dL) x %s if female >= %s mL/min; creatinine within %d days, actual weight within %d days nearest the creatinine's date, age at the creatinine's date",
+		num(p.FemaleFactor), num(p.Threshold), p.Creatinine.WindowDays, p.Weight.WindowDays)
+	return c.evaluate
+}
+
+func (c *crcl) evaluate(ec *evalCtx) Result {
+	sel := ec.selectLatest(c.scr, c.p.Creatinine.WindowDays)
+	if len(sel.latest) == 0 {
+		return sel.missing("serum creatinine", c.p.Creatinine.WindowDays, c.scr)
+	}
+	scrObs, scr, bad := c.single(sel.latest, c.scrUnits, c.scr, "serum creatinine")
+	if bad != nil {
+		return *bad
+	}
+	scrEv := obsEvidence(scrObs, c.scr)
+	scrEv.Role, scrEv.Value, scrEv.Unit = "creatinine", ptr(scr), "mg/dL"
+	if scr <= 0 {
+		return Result{Outcome: Unknown, Reason: ReasonNoData, Summary: "serum creatinine is not above zero", Evidence: []Evidence{scrEv}}
+	}
+	wtObs, wt, bad := c.nearestWeight(ec, scrObs.Effective.Time)
+	if bad != nil {
+		bad.Evidence = append([]Evidence{scrEv}, bad.Evidence...)
+		return *bad
+	}
+	wtEv := obsEvidence(wtObs, c.wt)
+	wtEv.Role, wtEv.Value, wtEv.Unit = "weight", ptr(wt), "kg"
+	pt := ec.rec.Patient
+	ptEv := Evidence{Resource: pt.Ref, Role: "age-and-sex", Date: pt.BirthDate.String(), Text: "gender " + orNone(pt.Gender)}
+	ev := []Evidence{scrEv, wtEv, ptEv}
+	if !pt.BirthDate.Known() {
+		return Result{Outcome: Unknown, Reason: ReasonNoData, Summary: "no birth date recorded, so age is unknown", Evidence: ev}
+	}
+	lo, hi := ageRange(pt.BirthDate, scrObs.Effective.Time, ec.loc)
+	factors := []float64{1}
+	switch pt.Gender {
+	case "female":
+		factors = []float64{c.p.FemaleFactor}
+	case "male":
+	default:
+		factors = []float64{1, c.p.FemaleFactor} // sex not known: both must agree
+	}
+	var values []float64
+	for _, age := range []int{lo, hi} {
+		for _, f := range factors {
+			values = append(values, float64(140-age)*wt/(72*scr)*f)
+		}
+	}
+	minV, maxV := values[0], values[0]
+	for _, v := range values {
+		minV, maxV = math.Min(minV, v), math.Max(maxV, v)
+	}
+	ptEv.Value, ptEv.Unit = ptr(float64(hi)), "a"
+	ev[2] = ptEv
+	derived := Evidence{Role: "creatinine-clearance", Value: ptr(roundSig(minV)), Unit: "mL/min",
+		Note: fmt.Sprintf("(140 - %d) x %s kg / (72 x %s mg/dL)", hi, num(wt), num(scr))}
+	if len(factors) == 1 && factors[0] != 1 {
+		derived.Note += " x " + num(factors[0])
+	}
+	ev = append(ev, derived)
+	thr := c.p.Threshold
+	switch {
+	case minV >= thr:
+		return Result{Outcome: Pass, Reason: ReasonMet, Evidence: ev,
+			Summary: fmt.Sprintf("CrCl %s mL/min meets >= %s", num(minV), num(thr))}
+	case maxV < thr:
+		return Result{Outcome: Fail, Reason: ReasonNotMet, Evidence: ev,
+			Summary: fmt.Sprintf("CrCl %s mL/min does not meet >= %s", num(maxV), num(thr))}
+	case len(factors) > 1:
+		return Result{Outcome: Review, Reason: ReasonJudgement, Evidence: ev,
+			Summary: fmt.Sprintf("sex not recorded as male or female: CrCl %s-%s mL/min straddles %s", num(minV), num(maxV), num(thr))}
+	}
+	return Result{Outcome: Unknown, Reason: ReasonNoData, Evidence: ev,
+		Summary: fmt.Sprintf("birth date %s is too imprecise: CrCl %s-%s mL/min straddles %s", pt.BirthDate, num(minV), num(maxV), num(thr))}
+}
+
+// single reduces results at one instant to one value; different values conflict.
+func (c *crcl) single(obs []*Observation, g *unitGroup, m *codeMatcher, label string) (*Observation, float64, *Result) {
+	var first *Observation
+	var val float64
+	for _, o := range obs {
+		if o.Value == nil {
+			return nil, 0, &Result{Outcome: Unknown, Reason: ReasonNoData, Summary: label + " has no numeric value", Evidence: []Evidence{obsEvidence(o, m)}}
+		}
+		v, err := g.convert(o.Value)
+		if err != nil {
+			return nil, 0, &Result{Outcome: Unknown, Reason: ReasonUnit, Summary: label + ": " + err.Error(), Evidence: []Evidence{obsEvidence(o, m)}}
+		}
+		if first == nil {
+			first, val = o, v
+			continue
+		}
+		if v != val {
+			return nil, 0, &Result{Outcome: Unknown, Reason: ReasonConflict,
+				Summary:  fmt.Sprintf("%s results at the same time disagree (%s vs %s)", label, num(val), num(v)),
+				Evidence: []Evidence{obsEvidence(first, m), obsEvidence(o, m)}}
+		}
+	}
+	return first, val, nil
+}
+
+// nearestWeight picks the weight in the window closest to the creatinine's date.
+func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) (*Observation, float64, *Result) {
+	start := ec.windowStart(c.p.Weight.WindowDays)
+	var best []*Observation
+	var bestGap time.Duration
+	for i := range ec.rec.Observations {
+		o := &ec.rec.Observations[i]
+		if !c.wt.matches(o.Code) || !ec.statuses.observation[o.Status] || !o.Effective.Known() {
+			continue
+		}
+		t := o.Effective.Time
+		if t.After(ec.asOf) || t.Before(start) {
+			continue
+		}
+		gap := t.Sub(at)
+		if gap < 0 {
+			gap = -gap
+		}
+		switch {
+		case len(best) == 0 || gap < bestGap:
+			best, bestGap = []*Observation{o}, gap
+		case gap == bestGap:
+			best = append(best, o)
+		}
+	}
+	if len(best) == 0 {
+		r := ec.selectLatest(c.wt, c.p.Weight.WindowDays).missing("body weight", c.p.Weight.WindowDays, c.wt)
+		return nil, 0, &r
+	}
+	return c.single(best, c.wtUnits, c.wt, "body weight")
+}

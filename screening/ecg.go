@@ -1,0 +1,56 @@
+package screening
+
+import "fmt"
+
+// ecgParams: an ECG within the window is needed. An observation coded as normal passes;
+// any other coded or narrative interpretation, or a bare ECG procedure, is review.
+type ecgParams struct {
+	Observations []string `yaml:"observations"`
+	Procedures   []string `yaml:"procedures"`
+	Normal       []string `yaml:"normal"`
+	WindowDays   int      `yaml:"window_days"`
+}
+
+func compileECG(cc *compileCtx) evaluator {
+	var p ecgParams
+	if !cc.params(&p) {
+		return nil
+	}
+	obs := cc.codes("observations", p.Observations, true)
+	procs := cc.codes("procedures", p.Procedures, false)
+	normal := cc.codes("normal", p.Normal, true)
+	cc.window("window_days", p.WindowDays, true)
+	cc.need(TypeObservation, obs)
+	if !procs.empty() {
+		cc.need(TypeProcedure, procs)
+	}
+	cc.rule = fmt.Sprintf("an ECG within %d days with a coded normal interpretation", p.WindowDays)
+	return func(ec *evalCtx) Result {
+		sel := ec.selectLatest(obs, p.WindowDays)
+		if len(sel.latest) > 0 {
+			js := make([]judged, len(sel.latest))
+			for i, o := range sel.latest {
+				ev := obsEvidence(o, obs)
+				js[i] = judged{outcome: Review, reason: ReasonJudgement, evidence: []Evidence{ev},
+					summary: fmt.Sprintf("ECG on %s has no coded normal interpretation", o.Effective)}
+				if normal.matches(o.ValueCode) || normal.matches(o.Interpretation) {
+					js[i].outcome, js[i].reason = Pass, ReasonMet
+					js[i].summary = fmt.Sprintf("ECG on %s coded as normal", o.Effective)
+				}
+			}
+			return combineSameInstant(js)
+		}
+		start := ec.windowStart(p.WindowDays)
+		for i := range ec.rec.Procedures {
+			pr := &ec.rec.Procedures[i]
+			c, set, ok := procs.match(pr.Code)
+			if !ok || notDone[pr.Status] || !pr.Performed.Known() || pr.Performed.Time.After(ec.asOf) || pr.Performed.Time.Before(start) {
+				continue
+			}
+			return Result{Outcome: Review, Reason: ReasonJudgement,
+				Summary:  fmt.Sprintf("ECG performed on %s; its interpretation is not coded", pr.Performed),
+				Evidence: []Evidence{{Resource: pr.Ref, Code: c.String(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}}}
+		}
+		return sel.missing("ECG", p.WindowDays, obs)
+	}
+}

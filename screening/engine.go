@@ -1,0 +1,252 @@
+package screening
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Protocol is a compiled protocol: loaded once, evaluated per patient.
+type Protocol struct {
+	Info     ProtocolInfo
+	criteria []*criterion
+	statuses statusSets
+	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
+}
+
+type criterion struct {
+	spec  CriterionSpec
+	eval  evaluator
+	needs map[string]*codeMatcher // resource types read, with the codes that matter
+	rule  string                  // the rule in words, for evidence and the settings report
+}
+
+// evaluator decides one criterion for one patient.
+type evaluator func(ec *evalCtx) Result
+
+type statusSets struct {
+	observation map[string]bool
+	discounted  map[string]bool
+	active      map[string]bool
+	resolved    map[string]bool
+}
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func compileStatusSets(s StatusRules) statusSets {
+	return statusSets{setOf(s.Observation), setOf(s.Discounted), setOf(s.Active), setOf(s.Resolved)}
+}
+
+// Settings are the inputs of an evaluation besides the record; with the same settings
+// and record an evaluation always gives the same result.
+type Settings struct {
+	AsOf time.Time
+	// LymphodepletionDate, when set, anchors the therapy washout.
+	LymphodepletionDate time.Time
+	// Location reads calendar dates (birthdays, date-only results); UTC when nil.
+	Location *time.Location
+}
+
+// CriterionIDs lists the criteria in protocol order.
+func (p *Protocol) CriterionIDs() []string {
+	ids := make([]string, len(p.criteria))
+	for i, c := range p.criteria {
+		ids[i] = c.spec.ID
+	}
+	return ids
+}
+
+// Relevant reports whether a resource of type t with these codes can matter to any
+// criterion. Readers use it to skip parsing what no criterion reads.
+func (p *Protocol) Relevant(t string, codes []Coding) bool {
+	if t == TypePatient {
+		return true
+	}
+	return p.relevant[t].matches(codes)
+}
+
+// NeedsType reports whether any criterion reads resources of type t.
+func (p *Protocol) NeedsType(t string) bool {
+	_, ok := p.relevant[t]
+	return ok || t == TypePatient
+}
+
+// evalCtx is what an evaluator reads: the record, the settings and the protocol's rules.
+type evalCtx struct {
+	rec      *Record
+	asOf     time.Time
+	ld       time.Time
+	loc      *time.Location
+	statuses *statusSets
+}
+
+// Evaluate screens one patient record against every criterion.
+func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	ec := &evalCtx{rec: rec, asOf: s.AsOf, ld: s.LymphodepletionDate, loc: loc, statuses: &p.statuses}
+	out := &Screening{
+		AsOf:     s.AsOf,
+		Protocol: ProtocolRef{ID: p.Info.ID, Version: p.Info.Version, Title: p.Info.Title},
+		Settings: SettingsReport{
+			AsOf:                s.AsOf,
+			TimeZone:            loc.String(),
+			ObservationStatuses: sortedKeys(p.statuses.observation),
+			Criteria:            make(map[string]string, len(p.criteria)),
+		},
+		Criteria:    make([]Result, 0, len(p.criteria)),
+		ToObtain:    []Item{},
+		ReviewItems: []Item{},
+		Data: DataReport{
+			Seen:          rec.Seen,
+			Sources:       rec.Sources,
+			Unreadable:    rec.Unreadable,
+			OtherPatients: rec.OtherPatients,
+		},
+	}
+	if out.Data.Unreadable == nil {
+		out.Data.Unreadable = []UnreadableEntry{}
+	}
+	if !s.LymphodepletionDate.IsZero() {
+		out.Settings.LymphodepletionDate = s.LymphodepletionDate.Format("2006-01-02")
+	}
+	if rec.Patient != nil {
+		out.Patient = PatientRef{ID: rec.Patient.ID, Reference: rec.Patient.Ref}
+	}
+	for _, c := range p.criteria {
+		r := p.evaluateOne(c, ec)
+		out.Settings.Criteria[c.spec.ID] = c.rule
+		switch r.Outcome {
+		case Unknown:
+			out.ToObtain = append(out.ToObtain, Item{Criterion: r.ID, Reason: r.Reason, What: r.Obtain})
+		case Review:
+			out.ReviewItems = append(out.ReviewItems, Item{Criterion: r.ID, Reason: r.Reason, What: r.Summary})
+		}
+		out.Criteria = append(out.Criteria, r)
+	}
+	out.Verdict, out.Counts = decideVerdict(out.Criteria)
+	return out
+}
+
+// evaluateOne runs one criterion and then applies the rules that hold for every kind:
+// a criterion that concerns only one sex, and data that was not fully obtained or read
+// never yields pass or review.
+func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
+	var r Result
+	switch {
+	case ec.rec.Patient == nil && len(c.needs) > 0:
+		r = Result{Outcome: Unknown, Reason: ReasonNoData, Summary: "no Patient resource was found"}
+	case c.spec.AppliesTo != "" && ec.rec.Patient != nil && isOtherSex(ec.rec.Patient.Gender, c.spec.AppliesTo):
+		r = Result{Outcome: Pass, Reason: ReasonNotApplicable,
+			Summary:  fmt.Sprintf("applies only to %s patients; the patient is %s", c.spec.AppliesTo, ec.rec.Patient.Gender),
+			Evidence: []Evidence{{Resource: ec.rec.Patient.Ref, Text: "gender " + ec.rec.Patient.Gender}}}
+	default:
+		r = c.eval(ec)
+	}
+	r.ID, r.Kind, r.Text, r.Rule = c.spec.ID, c.spec.Type, c.spec.Text, c.rule
+	if r.Evidence == nil {
+		r.Evidence = []Evidence{}
+	}
+	if r.Outcome == Pass || r.Outcome == Review {
+		p.downgradeForData(c, ec.rec, &r)
+	}
+	if r.Outcome == Unknown {
+		r.Obtain = c.spec.Obtain
+	}
+	return r
+}
+
+func isOtherSex(gender, appliesTo string) bool {
+	return (appliesTo == "female" && gender == "male") || (appliesTo == "male" && gender == "female")
+}
+
+// downgradeForData turns a pass or review into unknown when a resource type the criterion
+// reads was not fully obtained, or when an entry that might have mattered was unreadable.
+func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
+	if r.Reason == ReasonNotApplicable {
+		return
+	}
+	types := sortedKeys(c.needs)
+	for _, t := range types {
+		st, ok := rec.sourceStatus(t, c.spec.ID)
+		if !ok {
+			st = SourceStatus{State: FetchFailed, Detail: "not fetched"}
+		}
+		if st.State != FetchComplete {
+			r.Outcome, r.Reason = Unknown, ReasonSourceError
+			r.Summary = fmt.Sprintf("%s records are %s (%s); the result would otherwise have been: %s", t, st.State, st.Detail, r.Summary)
+			return
+		}
+	}
+	var bad []UnreadableEntry
+	for _, u := range rec.Unreadable {
+		if c.mayNeed(u) {
+			bad = append(bad, u)
+		}
+	}
+	if len(bad) > 0 {
+		r.Outcome, r.Reason = Unknown, ReasonUnreadable
+		r.Summary = fmt.Sprintf("%d unreadable entr%s might hold data for this criterion; the result would otherwise have been: %s", len(bad), plural(len(bad), "y", "ies"), r.Summary)
+		for _, u := range bad {
+			r.Evidence = append(r.Evidence, Evidence{Note: fmt.Sprintf("unreadable entry %d (%s): %s", u.Index, u.ResourceType, u.Problem)})
+		}
+	}
+}
+
+// mayNeed reports whether an unreadable entry could have held data for this criterion.
+func (c *criterion) mayNeed(u UnreadableEntry) bool {
+	if u.ResourceType == "" {
+		return len(c.needs) > 0 // type unknown: it could be anything
+	}
+	m, ok := c.needs[u.ResourceType]
+	if !ok {
+		return false
+	}
+	if len(u.Codes) == 0 {
+		return true // codes unknown: it could be any of them
+	}
+	codes := make([]Coding, 0, len(u.Codes))
+	for _, s := range u.Codes {
+		codes = append(codes, parseCodingString(s))
+	}
+	return m.matches(codes)
+}
+
+func parseCodingString(s string) Coding {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '|' {
+			return Coding{System: s[:i], Code: s[i+1:]}
+		}
+	}
+	return Coding{Code: s}
+}
+
+// sourceStatus looks up how completely a resource type was obtained. A source may report
+// per criterion ("Observation#alt") when it searched per criterion.
+func (rec *Record) sourceStatus(t, criterionID string) (SourceStatus, bool) {
+	if st, ok := rec.Sources[t+"#"+criterionID]; ok {
+		return st, true
+	}
+	st, ok := rec.Sources[t]
+	return st, ok
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// byTimeDesc sorts newest first.
+func sortByTimeDesc[T any](xs []T, at func(T) time.Time) {
+	sort.SliceStable(xs, func(i, j int) bool { return at(xs[i]).After(at(xs[j])) })
+}

@@ -1,0 +1,94 @@
+package screening
+
+import (
+	"fmt"
+	"sort"
+)
+
+// findingsParams: an exclusion (or a negatively worded inclusion) decided by coded
+// records. Nothing found in a full record is a pass whose evidence says how many
+// records were searched.
+type findingsParams struct {
+	Label string     `yaml:"label"`
+	Rules []ruleSpec `yaml:"rules"`
+}
+
+type findings struct {
+	label string
+	rules []*rule
+	types []string
+}
+
+func compileFindings(cc *compileCtx) evaluator {
+	var p findingsParams
+	if !cc.params(&p) {
+		return nil
+	}
+	if p.Label == "" {
+		cc.errorf("label", "a short label for summaries is required")
+	}
+	if len(p.Rules) == 0 {
+		cc.errorf("rules", "at least one rule is required")
+	}
+	f := &findings{label: p.Label, rules: compileRules(cc, "rules", p.Rules)}
+	f.types = searchedTypes(f.rules)
+	cc.rule = describeRules(f.rules)
+	return f.evaluate
+}
+
+func searchedTypes(rules []*rule) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rules {
+		ts := []string{r.spec.Resource}
+		if r.spec.Resource == ruleMedication {
+			ts = MedicationTypes
+		}
+		for _, t := range ts {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describeRules(rules []*rule) string {
+	s := ""
+	for i, r := range rules {
+		if i > 0 {
+			s += "; "
+		}
+		s += r.describe()
+	}
+	return s
+}
+
+func (f *findings) evaluate(ec *evalCtx) Result {
+	var hits []hit
+	for _, r := range f.rules {
+		hits = append(hits, r.find(ec)...)
+	}
+	if len(hits) == 0 {
+		return Result{Outcome: Pass, Reason: ReasonNotFound,
+			Summary:  fmt.Sprintf("no %s found", f.label),
+			Evidence: []Evidence{{Note: "searched " + searched(ec.rec, f.types)}}}
+	}
+	return hitsResult(f.label, hits)
+}
+
+// hitsResult turns what rules found into a result: the worst outcome decides, and every
+// record found is evidence.
+func hitsResult(label string, hits []hit) Result {
+	w := worst(hits)
+	r := Result{Outcome: w.outcome, Reason: w.reason, Summary: fmt.Sprintf("%s: %s", label, w.summary)}
+	if len(hits) > 1 {
+		r.Summary += fmt.Sprintf(" (and %d more)", len(hits)-1)
+	}
+	for _, h := range hits {
+		r.Evidence = append(r.Evidence, h.ev...)
+	}
+	return r
+}

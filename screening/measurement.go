@@ -1,0 +1,234 @@
+package screening
+
+import "fmt"
+
+// measurementParams checks the most recent numeric (or scored) result against a
+// threshold, optionally a multiple of the upper limit of normal.
+type measurementParams struct {
+	Label        string       `yaml:"label"`
+	Codes        []string     `yaml:"codes"`
+	WindowDays   int          `yaml:"window_days"`
+	Units        string       `yaml:"units"`
+	Comparator   string       `yaml:"comparator"`
+	Threshold    float64      `yaml:"threshold"`
+	ULN          *ulnSpec     `yaml:"uln"`
+	Answers      []answerSpec `yaml:"answers"`
+	MethodReview []string     `yaml:"method_review"`
+	RoomAir      *roomAirSpec `yaml:"room_air"`
+}
+
+// ulnSpec makes the threshold a multiple of the result's own reference range high, or of
+// the default when the result has none (the evidence says so).
+type ulnSpec struct {
+	Multiple float64 `yaml:"multiple"`
+	Default  float64 `yaml:"default"`
+}
+
+// answerSpec scores a coded answer (e.g. ECOG LA9623-5 = 1).
+type answerSpec struct {
+	System  string  `yaml:"system"`
+	Code    string  `yaml:"code"`
+	Display string  `yaml:"display"`
+	Value   float64 `yaml:"value"`
+}
+
+// roomAirSpec says how a reading shows it was taken on room air.
+type roomAirSpec struct {
+	Codes []string       `yaml:"codes"` // result codes that themselves mean "on room air"
+	Flow  *componentSpec `yaml:"flow"`  // inhaled O2 flow: 0 means room air
+	FiO2  *componentSpec `yaml:"fio2"`  // inhaled O2 concentration: room_air value means room air
+}
+
+type componentSpec struct {
+	Codes   []string `yaml:"codes"`
+	Units   string   `yaml:"units"`
+	RoomAir float64  `yaml:"room_air"`
+}
+
+type measurement struct {
+	p       measurementParams
+	codes   *codeMatcher
+	units   *unitGroup
+	answers map[Coding]float64
+	method  *codeMatcher
+	roomAir *codeMatcher
+	flow    *componentRule
+	fio2    *componentRule
+}
+
+type componentRule struct {
+	codes   *codeMatcher
+	units   *unitGroup
+	roomAir float64
+}
+
+func compileMeasurement(cc *compileCtx) evaluator {
+	var p measurementParams
+	if !cc.params(&p) {
+		return nil
+	}
+	m := &measurement{p: p, answers: map[Coding]float64{}}
+	m.codes = cc.codes("codes", p.Codes, true)
+	m.units = cc.units("units", p.Units)
+	cc.window("window_days", p.WindowDays, true)
+	cc.comparator("comparator", p.Comparator)
+	if p.Label == "" {
+		cc.errorf("label", "a short label for summaries is required")
+	}
+	if p.ULN != nil {
+		if p.ULN.Multiple <= 0 || p.ULN.Default <= 0 {
+			cc.errorf("uln", "multiple and default must both be above 0")
+		}
+		if p.Threshold != 0 {
+			cc.errorf("threshold", "give threshold or uln, not both")
+		}
+	}
+	for i, a := range p.Answers {
+		sys, ok := cc.st.systems[a.System]
+		if !ok || a.Code == "" {
+			cc.errorf(fmt.Sprintf("answers[%d]", i), "needs a known system and a code")
+			continue
+		}
+		m.answers[Coding{sys, a.Code}] = a.Value
+	}
+	m.method = cc.codes("method_review", p.MethodReview, false)
+	if ra := p.RoomAir; ra != nil {
+		m.roomAir = cc.codes("room_air.codes", ra.Codes, false)
+		if ra.Flow != nil {
+			m.flow = &componentRule{cc.codes("room_air.flow.codes", ra.Flow.Codes, true), cc.units("room_air.flow.units", ra.Flow.Units), ra.Flow.RoomAir}
+		}
+		if ra.FiO2 != nil {
+			m.fio2 = &componentRule{cc.codes("room_air.fio2.codes", ra.FiO2.Codes, true), cc.units("room_air.fio2.units", ra.FiO2.Units), ra.FiO2.RoomAir}
+		}
+	}
+	cc.need(TypeObservation, m.codes)
+	limit := fmt.Sprintf("%s %s %s", p.Comparator, num(p.Threshold), m.units.canonical)
+	if p.ULN != nil {
+		limit = fmt.Sprintf("<= %s x ULN (reference range high; default %s %s)", num(p.ULN.Multiple), num(p.ULN.Default), m.units.canonical)
+	}
+	cc.rule = fmt.Sprintf("%s %s; most recent qualifying result within %d days", p.Label, limit, p.WindowDays)
+	if p.RoomAir != nil {
+		cc.rule += "; on room air"
+	}
+	return m.evaluate
+}
+
+func (m *measurement) evaluate(ec *evalCtx) Result {
+	sel := ec.selectLatest(m.codes, m.p.WindowDays)
+	if len(sel.latest) == 0 {
+		return sel.missing(m.p.Label, m.p.WindowDays, m.codes)
+	}
+	js := make([]judged, len(sel.latest))
+	for i, o := range sel.latest {
+		js[i] = m.judge(o)
+	}
+	return combineSameInstant(js)
+}
+
+// judge decides one result.
+func (m *measurement) judge(o *Observation) judged {
+	ev := obsEvidence(o, m.codes)
+	j := judged{evidence: []Evidence{ev}}
+	value, ok := 0.0, false
+	switch {
+	case o.Value != nil:
+		v, err := m.units.convert(o.Value)
+		if err != nil {
+			j.outcome, j.reason = Unknown, ReasonUnit
+			j.summary = fmt.Sprintf("%s on %s: %v", m.p.Label, o.Effective, err)
+			return j
+		}
+		value, ok = v, true
+	case len(o.ValueCode) > 0:
+		for _, c := range o.ValueCode {
+			if v, found := m.answers[c]; found {
+				value, ok = v, true
+				break
+			}
+		}
+		if !ok {
+			j.outcome, j.reason = Review, ReasonFreeText
+			j.summary = fmt.Sprintf("%s on %s is a coded value that does not map to a number (%s)", m.p.Label, o.Effective, o.ValueCode[0])
+			return j
+		}
+	case o.ValueText != "":
+		j.outcome, j.reason = Review, ReasonFreeText
+		j.summary = fmt.Sprintf("%s on %s is free text: %q", m.p.Label, o.Effective, o.ValueText)
+		return j
+	default:
+		j.outcome, j.reason = Unknown, ReasonNoData
+		j.summary = fmt.Sprintf("%s on %s has no value", m.p.Label, o.Effective)
+		return j
+	}
+	j.evidence[0].Value, j.evidence[0].Unit = ptr(value), m.units.canonical
+
+	op, limit, limitText := m.p.Comparator, m.p.Threshold, ""
+	if m.p.ULN != nil {
+		uln, defaulted := m.p.ULN.Default, true
+		if o.RefHigh != nil {
+			u, err := m.units.convert(o.RefHigh)
+			if err != nil {
+				j.outcome, j.reason = Unknown, ReasonUnit
+				j.summary = fmt.Sprintf("%s on %s: reference range high: %v", m.p.Label, o.Effective, err)
+				return j
+			}
+			uln, defaulted = u, false
+		}
+		op, limit = "<=", m.p.ULN.Multiple*uln
+		note := "ULN from the result's reference range"
+		if defaulted {
+			note = "ULN defaulted: the result has no reference range high"
+		}
+		j.evidence = append(j.evidence, Evidence{Role: "uln", Value: ptr(uln), Unit: m.units.canonical, Note: note})
+		limitText = fmt.Sprintf(" (%s x ULN %s = %s)", num(m.p.ULN.Multiple), num(uln), num(limit))
+	}
+	met := compare(value, op, limit)
+	j.summary = fmt.Sprintf("%s %s %s on %s %s %s %s%s", m.p.Label, num(value), m.units.canonical, o.Effective,
+		map[bool]string{true: "meets", false: "does not meet"}[met], op, num(limit), limitText)
+	if met {
+		j.outcome, j.reason = Pass, ReasonMet
+	} else {
+		j.outcome, j.reason = Fail, ReasonNotMet
+	}
+	if !m.method.empty() && m.method.matches(o.Code) {
+		j.outcome, j.reason = Review, ReasonMethod
+		j.summary += "; the result's code does not confirm the required method"
+		return j
+	}
+	if met && (m.roomAir != nil || m.flow != nil || m.fio2 != nil) {
+		m.checkRoomAir(o, &j)
+	}
+	return j
+}
+
+// checkRoomAir keeps a passing SpO2 only when the reading is shown to be on room air.
+// A failing reading fails whatever the air: supplemental oxygen only raises SpO2.
+func (m *measurement) checkRoomAir(o *Observation, j *judged) {
+	if m.roomAir.matches(o.Code) {
+		j.summary += "; coded as on room air"
+		return
+	}
+	for _, c := range o.Components {
+		for _, rule := range []*componentRule{m.flow, m.fio2} {
+			if rule == nil || c.Value == nil || !rule.codes.matches(c.Code) {
+				continue
+			}
+			v, err := rule.units.convert(c.Value)
+			if err != nil {
+				j.outcome, j.reason = Unknown, ReasonUnit
+				j.summary += "; inhaled oxygen component: " + err.Error()
+				return
+			}
+			j.evidence = append(j.evidence, Evidence{Resource: o.Ref, Role: "inhaled-oxygen", Value: ptr(v), Unit: rule.units.canonical})
+			if v <= rule.roomAir {
+				j.summary += "; inhaled oxygen shows room air"
+				return
+			}
+			j.outcome, j.reason = Unknown, ReasonNotRoomAir
+			j.summary += fmt.Sprintf("; taken on supplemental oxygen (%s %s)", num(v), rule.units.canonical)
+			return
+		}
+	}
+	j.outcome, j.reason = Unknown, ReasonNotRoomAir
+	j.summary += "; nothing shows the reading was on room air"
+}

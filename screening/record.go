@@ -1,0 +1,189 @@
+package screening
+
+import "time"
+
+// Coding is a code in a code system. Codes match on (system, code), never on display.
+type Coding struct {
+	System string
+	Code   string
+}
+
+func (c Coding) String() string { return c.System + "|" + c.Code }
+
+// Precision is how much of a FHIR date or dateTime was given.
+type Precision int
+
+const (
+	PrecisionNone Precision = iota
+	PrecisionYear
+	PrecisionMonth
+	PrecisionDay
+	PrecisionTime
+)
+
+// When is a FHIR date or dateTime kept with its precision, so that a year-only
+// birth date is never mistaken for 1 January.
+type When struct {
+	Time      time.Time // the earliest instant the value can mean
+	Precision Precision
+}
+
+// Known reports whether a date was given at all.
+func (w When) Known() bool { return w.Precision != PrecisionNone }
+
+// Latest is the last instant the value can mean (exclusive end of its span).
+func (w When) Latest() time.Time {
+	switch w.Precision {
+	case PrecisionYear:
+		return w.Time.AddDate(1, 0, 0)
+	case PrecisionMonth:
+		return w.Time.AddDate(0, 1, 0)
+	case PrecisionDay:
+		return w.Time.AddDate(0, 0, 1)
+	}
+	return w.Time
+}
+
+// String renders the value at its own precision.
+func (w When) String() string {
+	switch w.Precision {
+	case PrecisionYear:
+		return w.Time.Format("2006")
+	case PrecisionMonth:
+		return w.Time.Format("2006-01")
+	case PrecisionDay:
+		return w.Time.Format("2006-01-02")
+	case PrecisionTime:
+		return w.Time.UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+// Quantity is a FHIR Quantity. Code is the UCUM code; Unit is display text only.
+type Quantity struct {
+	Value  float64
+	Code   string
+	System string
+	Unit   string
+}
+
+// Patient holds what the criteria read from the Patient resource.
+type Patient struct {
+	Ref       string // "Patient/123"
+	ID        string
+	BirthDate When
+	Gender    string // FHIR administrative gender: male, female, other, unknown or ""
+}
+
+// Observation is a normalized FHIR Observation.
+type Observation struct {
+	Ref            string
+	Status         string
+	Code           []Coding
+	Effective      When
+	Value          *Quantity // valueQuantity, or valueInteger with an empty unit
+	ValueCode      []Coding  // valueCodeableConcept
+	ValueText      string    // valueString or valueCodeableConcept.text without codings
+	Interpretation []Coding
+	RefHigh        *Quantity // referenceRange.high of the first range that has one
+	Components     []Component
+}
+
+// Component is an Observation.component.
+type Component struct {
+	Code      []Coding
+	Value     *Quantity
+	ValueCode []Coding
+}
+
+// Condition is a normalized FHIR Condition.
+type Condition struct {
+	Ref          string
+	Code         []Coding
+	Clinical     string // clinicalStatus code
+	Verification string // verificationStatus code
+	Onset        When
+	Recorded     When
+	Abated       bool // abatement[x] is present in any form
+	Abatement    When // abatement date, when given as a date
+}
+
+// Procedure is a normalized FHIR Procedure.
+type Procedure struct {
+	Ref       string
+	Code      []Coding
+	Status    string
+	Performed When // performedDateTime, or the end (else start) of performedPeriod
+}
+
+// MedicationUse is a MedicationRequest, MedicationStatement or MedicationAdministration
+// reduced to what a drug was and when it was taken.
+type MedicationUse struct {
+	Ref    string
+	Code   []Coding
+	Status string
+	Start  When
+	End    When // when the exposure ended; unknown if not recorded
+}
+
+// Allergy is a normalized FHIR AllergyIntolerance.
+type Allergy struct {
+	Ref          string
+	Code         []Coding
+	Clinical     string
+	Verification string
+	Criticality  string
+}
+
+// Fetch states of one resource type in a Record.
+type FetchState string
+
+const (
+	FetchComplete FetchState = "complete" // every resource of this type was read
+	FetchPartial  FetchState = "partial"  // some were withheld, masked or cut off
+	FetchFailed   FetchState = "failed"   // the source could not provide them
+)
+
+// SourceStatus tells how completely one resource type was obtained.
+type SourceStatus struct {
+	State  FetchState `json:"state"`
+	Detail string     `json:"detail,omitempty"`
+}
+
+// UnreadableEntry is an input entry that could not be read. Its type and codes are kept
+// when they could be seen, so that only the criteria that might have needed it say so.
+type UnreadableEntry struct {
+	Index        int      `json:"index"`
+	ResourceType string   `json:"resource_type,omitempty"`
+	Codes        []string `json:"codes,omitempty"`
+	Problem      string   `json:"problem"`
+}
+
+// Record is everything known about one patient, normalized from FHIR.
+type Record struct {
+	Patient       *Patient
+	Observations  []Observation
+	Conditions    []Condition
+	Procedures    []Procedure
+	Medications   []MedicationUse
+	Allergies     []Allergy
+	Sources       map[string]SourceStatus // by resource type; a missing type was not fetched
+	Unreadable    []UnreadableEntry
+	OtherPatients int            // resources about other patients, ignored
+	Seen          map[string]int // resources read, by type, including those no criterion needed
+}
+
+// Resource type names used in Sources and Seen.
+const (
+	TypePatient       = "Patient"
+	TypeObservation   = "Observation"
+	TypeCondition     = "Condition"
+	TypeProcedure     = "Procedure"
+	TypeAllergy       = "AllergyIntolerance"
+	TypeMedRequest    = "MedicationRequest"
+	TypeMedStatement  = "MedicationStatement"
+	TypeMedAdminister = "MedicationAdministration"
+)
+
+// MedicationTypes are the FHIR resource types that make up MedicationUse.
+var MedicationTypes = []string{TypeMedRequest, TypeMedStatement, TypeMedAdminister}

@@ -1,0 +1,103 @@
+package screening
+
+import "time"
+
+// Evidence is one thing a criterion's outcome rests on: a resource with its value and
+// date, a derived value with its inputs, or a note on the rule that was applied.
+type Evidence struct {
+	Resource      string   `json:"resource,omitempty"` // "Observation/123"
+	Role          string   `json:"role,omitempty"`     // for derived values: which input this is
+	Code          string   `json:"code,omitempty"`     // system|code that matched
+	Codeset       string   `json:"codeset,omitempty"`  // the protocol codeset it matched in
+	Date          string   `json:"date,omitempty"`
+	Status        string   `json:"status,omitempty"`
+	Value         *float64 `json:"value,omitempty"` // in the unit the rule compares in
+	Unit          string   `json:"unit,omitempty"`
+	OriginalValue *float64 `json:"original_value,omitempty"`
+	OriginalUnit  string   `json:"original_unit,omitempty"`
+	ValueCode     string   `json:"value_code,omitempty"`
+	Text          string   `json:"text,omitempty"`
+	Note          string   `json:"note,omitempty"`
+}
+
+// Result is the outcome of one criterion with its evidence.
+type Result struct {
+	ID       string     `json:"id"`
+	Kind     string     `json:"kind"` // inclusion or exclusion
+	Outcome  Outcome    `json:"outcome"`
+	Reason   Reason     `json:"reason"`
+	Summary  string     `json:"summary"`
+	Rule     string     `json:"rule"`
+	Text     string     `json:"text"`
+	Obtain   string     `json:"obtain,omitempty"` // with unknown: what would decide it
+	Evidence []Evidence `json:"evidence"`
+}
+
+// Verdict is the screening's overall answer.
+type Verdict string
+
+const (
+	Ineligible          Verdict = "ineligible"
+	InsufficientData    Verdict = "insufficient-data"
+	PotentiallyEligible Verdict = "potentially-eligible"
+)
+
+// Screening is the verdict document: what the CLI prints with --format json and what
+// the REST API returns.
+type Screening struct {
+	Patient     PatientRef     `json:"patient"`
+	Verdict     Verdict        `json:"verdict"`
+	AsOf        time.Time      `json:"as_of"`
+	Protocol    ProtocolRef    `json:"protocol"`
+	Settings    SettingsReport `json:"settings"`
+	Counts      Counts         `json:"counts"`
+	Criteria    []Result       `json:"criteria"`
+	ToObtain    []Item         `json:"to_obtain"`
+	ReviewItems []Item         `json:"review_items"`
+	Data        DataReport     `json:"data"`
+}
+
+// PatientRef names the screened patient.
+type PatientRef struct {
+	ID        string `json:"id"`
+	Reference string `json:"reference"`
+}
+
+// ProtocolRef names the protocol and the version of its encoding.
+type ProtocolRef struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+}
+
+// SettingsReport is every setting the evaluation used, so that a run can be reproduced.
+type SettingsReport struct {
+	AsOf                time.Time         `json:"as_of"`
+	LymphodepletionDate string            `json:"lymphodepletion_date,omitempty"`
+	TimeZone            string            `json:"time_zone"`
+	ObservationStatuses []string          `json:"observation_statuses"`
+	Criteria            map[string]string `json:"criteria"` // criterion id -> the rule applied
+}
+
+// Counts is how many criteria got each outcome.
+type Counts struct {
+	Pass    int `json:"pass"`
+	Fail    int `json:"fail"`
+	Unknown int `json:"unknown"`
+	Review  int `json:"review"`
+}
+
+// Item is one thing to obtain or to decide, for the coordinator.
+type Item struct {
+	Criterion string `json:"criterion"`
+	Reason    Reason `json:"reason"`
+	What      string `json:"what"`
+}
+
+// DataReport tells what input was read and what could not be used.
+type DataReport struct {
+	Seen          map[string]int          `json:"resources_seen"`
+	Sources       map[string]SourceStatus `json:"sources"`
+	Unreadable    []UnreadableEntry       `json:"unreadable"`
+	OtherPatients int                     `json:"other_patient_resources"`
+}

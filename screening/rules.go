@@ -1,0 +1,341 @@
+package screening
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ruleSpec finds coded records that bear on a criterion: conditions, procedures,
+// coded observations, medications or allergies, optionally within a window.
+type ruleSpec struct {
+	Resource   string   `yaml:"resource"` // Condition, Procedure, Observation, Medication, AllergyIntolerance
+	Codes      []string `yaml:"codes"`
+	Values     []string `yaml:"values"` // Observation: only these coded values count
+	WithinDays int      `yaml:"within_days"`
+	ActiveOnly bool     `yaml:"active_only"` // Condition: only current clinical statuses count
+	Outcome    string   `yaml:"outcome"`     // fail or review
+	Note       string   `yaml:"note"`
+	// Ignore lists codesets that never count here (e.g. the index disease itself).
+	Ignore []string `yaml:"ignore"`
+	// AllowedIfCured lists codesets that do not count once cured (abated or resolved),
+	// and need review while they are not.
+	AllowedIfCured []string `yaml:"allowed_if_cured"`
+	// RemissionYears: a cured finding whose abatement is at least this many years before
+	// as-of does not count; a more recent one does; one without a date needs review.
+	RemissionYears int `yaml:"remission_years"`
+	// Escalate: when this rule finds something and the escalation rule also finds
+	// something, the escalation's outcome applies (e.g. autoimmune disease plus
+	// immunosuppressants within 2 years is a fail, the disease alone a review).
+	Escalate *ruleSpec `yaml:"escalate"`
+}
+
+// Resource kinds a rule may name. Medication covers MedicationRequest,
+// MedicationStatement and MedicationAdministration.
+const ruleMedication = "Medication"
+
+// notDone are statuses that mean a procedure or medication did not happen.
+var notDone = map[string]bool{"entered-in-error": true, "not-done": true, "cancelled": true, "draft": true}
+
+type rule struct {
+	spec     ruleSpec
+	codes    *codeMatcher
+	values   *codeMatcher
+	ignore   *codeMatcher
+	cured    *codeMatcher
+	outcome  Outcome
+	escalate *rule
+}
+
+// hit is one record a rule found, with the outcome it leads to.
+type hit struct {
+	outcome Outcome
+	reason  Reason
+	summary string
+	ev      []Evidence
+}
+
+func compileRules(cc *compileCtx, field string, specs []ruleSpec) []*rule {
+	var out []*rule
+	for i := range specs {
+		out = append(out, compileRule(cc, fmt.Sprintf("%s[%d]", field, i), specs[i]))
+	}
+	return out
+}
+
+func compileRule(cc *compileCtx, field string, s ruleSpec) *rule {
+	r := &rule{spec: s}
+	r.codes = cc.codes(field+".codes", s.Codes, true)
+	r.values = cc.codes(field+".values", s.Values, false)
+	r.ignore = cc.codes(field+".ignore", s.Ignore, false)
+	r.cured = cc.codes(field+".allowed_if_cured", s.AllowedIfCured, false)
+	r.outcome = cc.outcome(field+".outcome", s.Outcome)
+	cc.window(field+".within_days", s.WithinDays, false)
+	if s.RemissionYears < 0 {
+		cc.errorf(field+".remission_years", "must not be negative")
+	}
+	all := newCodeMatcher()
+	all.merge(r.codes)
+	all.merge(r.cured)
+	switch s.Resource {
+	case TypeCondition, TypeProcedure, TypeObservation, TypeAllergy:
+		cc.need(s.Resource, all)
+	case ruleMedication:
+		cc.needMedications(all)
+	default:
+		cc.errorf(field+".resource", "must be Condition, Procedure, Observation, Medication or AllergyIntolerance, not %q", s.Resource)
+	}
+	if s.Resource != TypeObservation && len(s.Values) > 0 {
+		cc.errorf(field+".values", "only Observation rules take values")
+	}
+	if s.Resource != TypeCondition && (s.ActiveOnly || len(s.AllowedIfCured) > 0 || s.RemissionYears > 0) {
+		cc.errorf(field, "active_only, allowed_if_cured and remission_years apply to Condition rules only")
+	}
+	if s.Escalate != nil {
+		r.escalate = compileRule(cc, field+".escalate", *s.Escalate)
+	}
+	return r
+}
+
+// describe renders the rule in words for the settings report.
+func (r *rule) describe() string {
+	d := fmt.Sprintf("%s in %s", r.spec.Resource, strings.Join(r.spec.Codes, "/"))
+	if r.spec.WithinDays > 0 {
+		d += fmt.Sprintf(" within %d days", r.spec.WithinDays)
+	}
+	if r.spec.ActiveOnly {
+		d += " (current)"
+	}
+	d += " -> " + r.spec.Outcome
+	if r.escalate != nil {
+		d += "; with " + r.escalate.describe()
+	}
+	return d
+}
+
+// find returns what the rule finds in the record.
+func (r *rule) find(ec *evalCtx) []hit {
+	var hits []hit
+	switch r.spec.Resource {
+	case TypeCondition:
+		for i := range ec.rec.Conditions {
+			if h, ok := r.condition(ec, &ec.rec.Conditions[i]); ok {
+				hits = append(hits, h)
+			}
+		}
+	case TypeProcedure:
+		for i := range ec.rec.Procedures {
+			p := &ec.rec.Procedures[i]
+			if notDone[p.Status] {
+				continue
+			}
+			if c, set, ok := r.codes.match(p.Code); ok {
+				if h, ok := r.dated(ec, p.Ref, c, set, p.Performed, "performed"); ok {
+					hits = append(hits, h)
+				}
+			}
+		}
+	case TypeObservation:
+		for i := range ec.rec.Observations {
+			o := &ec.rec.Observations[i]
+			if !ec.statuses.observation[o.Status] {
+				continue
+			}
+			c, set, ok := r.codes.match(o.Code)
+			if !ok || (!r.values.empty() && !r.values.matches(o.ValueCode)) {
+				continue
+			}
+			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
+				if len(o.ValueCode) > 0 {
+					h.ev[0].ValueCode = o.ValueCode[0].String()
+				}
+				hits = append(hits, h)
+			}
+		}
+	case ruleMedication:
+		for i := range ec.rec.Medications {
+			if h, ok := r.medication(ec, &ec.rec.Medications[i]); ok {
+				hits = append(hits, h)
+			}
+		}
+	case TypeAllergy:
+		for i := range ec.rec.Allergies {
+			a := &ec.rec.Allergies[i]
+			if ec.statuses.discounted[a.Verification] {
+				continue
+			}
+			if c, set, ok := r.codes.match(a.Code); ok {
+				hits = append(hits, hit{outcome: r.outcome, reason: ReasonFound,
+					summary: fmt.Sprintf("allergy recorded: %s", c),
+					ev:      []Evidence{{Resource: a.Ref, Code: c.String(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
+			}
+		}
+	}
+	if r.escalate != nil {
+		for i := range hits {
+			more := r.escalate.find(ec)
+			if len(more) == 0 {
+				continue
+			}
+			hits[i].outcome, hits[i].reason = r.escalate.outcome, ReasonFound
+			hits[i].summary += fmt.Sprintf("; with %s", more[0].summary)
+			for _, m := range more {
+				hits[i].ev = append(hits[i].ev, m.ev...)
+			}
+		}
+	}
+	return hits
+}
+
+func noteOr(note, alt string) string {
+	if note != "" {
+		return note
+	}
+	return alt
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "not recorded"
+	}
+	return s
+}
+
+// dated applies the rule's window to a record's date. An undated record under a window
+// cannot be placed, so it needs review rather than being dropped.
+func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, what string) (hit, bool) {
+	ev := Evidence{Resource: ref, Code: c.String(), Codeset: set, Date: when.String(), Note: r.spec.Note}
+	if when.Known() && when.Time.After(ec.asOf) {
+		return hit{}, false
+	}
+	if r.spec.WithinDays > 0 {
+		if !when.Known() {
+			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+				summary: fmt.Sprintf("%s has no %s date, so the %d-day window cannot be checked", c, what, r.spec.WithinDays)}, true
+		}
+		if when.Latest().Before(ec.windowStart(r.spec.WithinDays)) {
+			return hit{}, false
+		}
+	}
+	return hit{outcome: r.outcome, reason: ReasonFound, ev: []Evidence{ev},
+		summary: fmt.Sprintf("%s %s %s", c, what, orNone(when.String()))}, true
+}
+
+func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
+	if ec.statuses.discounted[cd.Verification] || r.ignore.matches(cd.Code) {
+		return hit{}, false
+	}
+	cured := cd.Abated || ec.statuses.resolved[cd.Clinical]
+	if c, set, ok := r.cured.match(cd.Code); ok {
+		if cured {
+			return hit{}, false
+		}
+		return hit{outcome: Review, reason: ReasonJudgement,
+			summary: fmt.Sprintf("%s is an allowed exception only once cured; it is %s", c, orNone(cd.Clinical)),
+			ev:      []Evidence{condEvidence(cd, c, set, r.spec.Note)}}, true
+	}
+	c, set, ok := r.codes.match(cd.Code)
+	if !ok {
+		return hit{}, false
+	}
+	if r.spec.ActiveOnly && cd.Clinical != "" && !ec.statuses.active[cd.Clinical] {
+		return hit{}, false
+	}
+	if r.spec.RemissionYears > 0 && cured {
+		ev := condEvidence(cd, c, set, r.spec.Note)
+		if !cd.Abatement.Known() {
+			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+				summary: fmt.Sprintf("%s is in remission with no date; remission must exceed %d years", c, r.spec.RemissionYears)}, true
+		}
+		if !cd.Abatement.Latest().After(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
+			return hit{}, false
+		}
+		return hit{outcome: r.outcome, reason: ReasonFound, ev: []Evidence{ev},
+			summary: fmt.Sprintf("%s in remission only since %s (less than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true
+	}
+	when := cd.Onset
+	if !when.Known() {
+		when = cd.Recorded
+	}
+	h, ok := r.dated(ec, cd.Ref, c, set, when, "onset")
+	if ok {
+		h.ev[0].Status = strings.Trim(cd.Clinical+"/"+cd.Verification, "/")
+	}
+	return h, ok
+}
+
+func condEvidence(cd *Condition, c Coding, set, note string) Evidence {
+	return Evidence{Resource: cd.Ref, Code: c.String(), Codeset: set, Date: cd.Onset.String(),
+		Status: strings.Trim(cd.Clinical+"/"+cd.Verification, "/"), Note: note}
+}
+
+// medication applies the window to an exposure: it counts when it overlaps the window.
+func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
+	if notDone[m.Status] {
+		return hit{}, false
+	}
+	c, set, ok := r.codes.match(m.Code)
+	if !ok {
+		return hit{}, false
+	}
+	ev := Evidence{Resource: m.Ref, Code: c.String(), Codeset: set, Date: m.Start.String(), Status: m.Status, Note: r.spec.Note}
+	if r.spec.WithinDays > 0 {
+		start := ec.windowStart(r.spec.WithinDays)
+		last := m.End
+		if !last.Known() {
+			last = m.Start
+		}
+		if !last.Known() {
+			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+				summary: fmt.Sprintf("%s has no date, so the %d-day window cannot be checked", c, r.spec.WithinDays)}, true
+		}
+		ongoing := !m.End.Known() && isOngoing(m.Status)
+		if !ongoing && last.Latest().Before(start) {
+			return hit{}, false
+		}
+	}
+	return hit{outcome: r.outcome, reason: ReasonFound, ev: []Evidence{ev},
+		summary: fmt.Sprintf("medication %s (%s) from %s", c, orNone(m.Status), orNone(m.Start.String()))}, true
+}
+
+// isOngoing reports whether a medication status means it is still being taken.
+func isOngoing(status string) bool {
+	return status == "active" || status == "on-hold" || status == "in-progress" || status == "intended"
+}
+
+// worst picks the most severe hit (fail over review); ties keep the first found.
+func worst(hits []hit) hit {
+	best := hits[0]
+	for _, h := range hits[1:] {
+		if severity(h.outcome) > severity(best.outcome) {
+			best = h
+		}
+	}
+	return best
+}
+
+// searched says how many records of each type were looked at, for a "nothing found" pass.
+func searched(rec *Record, types []string) string {
+	var parts []string
+	for _, t := range types {
+		n, ok := rec.Seen[t]
+		if !ok {
+			n = countOf(rec, t)
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", n, t))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countOf(rec *Record, t string) int {
+	switch t {
+	case TypeCondition:
+		return len(rec.Conditions)
+	case TypeProcedure:
+		return len(rec.Procedures)
+	case TypeObservation:
+		return len(rec.Observations)
+	case TypeAllergy:
+		return len(rec.Allergies)
+	}
+	return 0
+}

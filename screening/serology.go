@@ -1,0 +1,122 @@
+package screening
+
+import (
+	"fmt"
+	"strings"
+)
+
+// serologyParams: every listed test needs a negative result within the window. A
+// positive result within the window (or a coded disease) fails; an older positive is
+// review; a missing or indeterminate result is unknown or review.
+type serologyParams struct {
+	Tests      []serologyTest `yaml:"tests"`
+	WindowDays int            `yaml:"window_days"`
+	Positive   []string       `yaml:"positive"` // value or interpretation codes that mean positive
+	Negative   []string       `yaml:"negative"` // value or interpretation codes that mean negative
+	Diseases   []ruleSpec     `yaml:"diseases"` // coded infections that count as positive
+}
+
+type serologyTest struct {
+	Name  string   `yaml:"name"`
+	Codes []string `yaml:"codes"`
+}
+
+type serology struct {
+	p        serologyParams
+	tests    []*codeMatcher
+	pos, neg *codeMatcher
+	diseases []*rule
+}
+
+func compileSerology(cc *compileCtx) evaluator {
+	var p serologyParams
+	if !cc.params(&p) {
+		return nil
+	}
+	s := &serology{p: p}
+	if len(p.Tests) == 0 {
+		cc.errorf("tests", "at least one test is required")
+	}
+	all := newCodeMatcher()
+	names := make([]string, 0, len(p.Tests))
+	for i, t := range p.Tests {
+		if t.Name == "" {
+			cc.errorf(fmt.Sprintf("tests[%d].name", i), "is required")
+		}
+		m := cc.codes(fmt.Sprintf("tests[%d].codes", i), t.Codes, true)
+		s.tests = append(s.tests, m)
+		all.merge(m)
+		names = append(names, t.Name)
+	}
+	s.pos = cc.codes("positive", p.Positive, true)
+	s.neg = cc.codes("negative", p.Negative, true)
+	cc.window("window_days", p.WindowDays, true)
+	s.diseases = compileRules(cc, "diseases", p.Diseases)
+	cc.need(TypeObservation, all)
+	cc.rule = fmt.Sprintf("negative %s, each within %d days; a positive result or coded infection fails", strings.Join(names, ", "), p.WindowDays)
+	return s.evaluate
+}
+
+func (s *serology) classify(o *Observation) (Outcome, Reason, string) {
+	switch {
+	case s.pos.matches(o.ValueCode) || s.pos.matches(o.Interpretation):
+		return Fail, ReasonFound, "positive"
+	case s.neg.matches(o.ValueCode) || s.neg.matches(o.Interpretation):
+		return Pass, ReasonMet, "negative"
+	case o.Value != nil:
+		return Review, ReasonJudgement, fmt.Sprintf("numeric (%s %s), assay-specific cut-off", num(o.Value.Value), unitLabel(o.Value))
+	}
+	return Review, ReasonJudgement, "indeterminate or not coded"
+}
+
+func (s *serology) evaluate(ec *evalCtx) Result {
+	var parts []hit
+	for _, rl := range s.diseases {
+		parts = append(parts, rl.find(ec)...)
+	}
+	for i, t := range s.p.Tests {
+		m := s.tests[i]
+		sel := ec.selectLatest(m, s.p.WindowDays)
+		if len(sel.latest) == 0 {
+			r := sel.missing(t.Name, s.p.WindowDays, m)
+			parts = append(parts, hit{outcome: Unknown, reason: r.Reason, summary: r.Summary, ev: r.Evidence})
+		} else {
+			js := make([]judged, len(sel.latest))
+			for k, o := range sel.latest {
+				out, reason, word := s.classify(o)
+				js[k] = judged{outcome: out, reason: reason, evidence: []Evidence{obsEvidence(o, m)},
+					summary: fmt.Sprintf("%s %s on %s", t.Name, word, o.Effective)}
+			}
+			r := combineSameInstant(js)
+			parts = append(parts, hit{outcome: r.Outcome, reason: r.Reason, summary: r.Summary, ev: r.Evidence})
+		}
+		if older := s.olderPositive(ec, m); older != nil {
+			parts = append(parts, hit{outcome: Review, reason: ReasonOlderPositive, ev: []Evidence{obsEvidence(older, m)},
+				summary: fmt.Sprintf("%s was positive on %s, before the window", t.Name, older.Effective)})
+		}
+	}
+	w := worst(parts)
+	r := Result{Outcome: w.outcome, Reason: w.reason, Summary: w.summary}
+	if w.outcome == Pass {
+		r.Reason, r.Summary = ReasonMet, fmt.Sprintf("all %d tests negative within %d days", len(s.p.Tests), s.p.WindowDays)
+	}
+	for _, h := range parts {
+		r.Evidence = append(r.Evidence, h.ev...)
+	}
+	return r
+}
+
+// olderPositive finds a positive result dated before the window.
+func (s *serology) olderPositive(ec *evalCtx, m *codeMatcher) *Observation {
+	start := ec.windowStart(s.p.WindowDays)
+	for i := range ec.rec.Observations {
+		o := &ec.rec.Observations[i]
+		if !m.matches(o.Code) || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !o.Effective.Time.Before(start) {
+			continue
+		}
+		if out, _, _ := s.classify(o); out == Fail {
+			return o
+		}
+	}
+	return nil
+}

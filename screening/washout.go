@@ -1,0 +1,102 @@
+package screening
+
+import (
+	"fmt"
+	"time"
+)
+
+// washoutParams: anti-tumour therapy must have ended at least `days` before
+// lymphodepletion. Without a planned lymphodepletion date the anchor is as-of, and a
+// therapy that ended less than `days` ago is review (it may still wash out in time).
+type washoutParams struct {
+	Medications []string `yaml:"medications"`
+	Procedures  []string `yaml:"procedures"`
+	Days        int      `yaml:"days"`
+}
+
+type exposure struct {
+	ref, status string
+	code        Coding
+	codeset     string
+	end         When
+	ongoing     bool
+}
+
+func compileWashout(cc *compileCtx) evaluator {
+	var p washoutParams
+	if !cc.params(&p) {
+		return nil
+	}
+	meds := cc.codes("medications", p.Medications, true)
+	procs := cc.codes("procedures", p.Procedures, false)
+	cc.window("days", p.Days, true)
+	cc.needMedications(meds)
+	types := append([]string{}, MedicationTypes...)
+	if !procs.empty() {
+		cc.need(TypeProcedure, procs)
+		types = append(types, TypeProcedure)
+	}
+	cc.rule = fmt.Sprintf("last anti-tumour therapy ended >= %d days before lymphodepletion (as-of when no date is planned)", p.Days)
+	return func(ec *evalCtx) Result {
+		var exps []exposure
+		for _, m := range ec.rec.Medications {
+			if c, set, ok := meds.match(m.Code); ok && !notDone[m.Status] {
+				end := m.End
+				ongoing := (!end.Known() && isOngoing(m.Status)) || (end.Known() && end.Time.After(ec.asOf))
+				if !end.Known() && !ongoing {
+					end = When{} // ended, but when is not recorded
+				}
+				exps = append(exps, exposure{m.Ref, m.Status, c, set, end, ongoing})
+			}
+		}
+		for _, pr := range ec.rec.Procedures {
+			if c, set, ok := procs.match(pr.Code); ok && !notDone[pr.Status] {
+				exps = append(exps, exposure{pr.Ref, pr.Status, c, set, pr.Performed, pr.Status == "in-progress"})
+			}
+		}
+		if len(exps) == 0 {
+			return Result{Outcome: Pass, Reason: ReasonNotFound, Summary: "no anti-tumour therapy on record",
+				Evidence: []Evidence{{Note: "searched " + searched(ec.rec, types)}}}
+		}
+		anchor, anchorName := ec.asOf, "as-of (no lymphodepletion date planned; re-check at conditioning)"
+		if !ec.ld.IsZero() {
+			anchor, anchorName = ec.ld, "planned lymphodepletion "+ec.ld.Format("2006-01-02")
+		}
+		cutoff := anchor.Add(-time.Duration(p.Days) * 24 * time.Hour)
+		var hits []hit
+		var last When
+		for _, x := range exps {
+			ev := Evidence{Resource: x.ref, Code: x.code.String(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
+			switch {
+			case x.ongoing:
+				// An ongoing therapy may still be stopped in time: review, not fail.
+				hits = append(hits, hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev},
+					summary: fmt.Sprintf("%s is ongoing; it must end %d days before lymphodepletion", x.code, p.Days)})
+			case !x.end.Known():
+				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+					summary: fmt.Sprintf("%s has no recorded end date", x.code)})
+			case x.end.Time.After(cutoff):
+				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev},
+					summary: fmt.Sprintf("%s ended %s, less than %d days before %s", x.code, x.end, p.Days, anchorName)}
+				if !ec.ld.IsZero() {
+					h.outcome, h.reason = Fail, ReasonNotMet
+				}
+				hits = append(hits, h)
+			default:
+				if x.end.Time.After(last.Time) {
+					last = x.end
+				}
+				hits = append(hits, hit{outcome: Pass, reason: ReasonMet, ev: []Evidence{ev}})
+			}
+		}
+		w := worst(hits)
+		r := Result{Outcome: w.outcome, Reason: w.reason, Summary: w.summary}
+		if w.outcome == Pass {
+			r.Summary = fmt.Sprintf("last anti-tumour therapy ended %s, at least %d days before %s", last, p.Days, anchorName)
+		}
+		for _, h := range hits {
+			r.Evidence = append(r.Evidence, h.ev...)
+		}
+		return r
+	}
+}
