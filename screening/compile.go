@@ -39,21 +39,58 @@ type compileState struct {
 	codesets map[string]*codeMatcher
 	units    map[string]*unitGroup
 	probs    Problems
-	lines    map[string]int // top-level and codeset lines, for messages
+	root     *yaml.Node // the parsed file, to give every problem its line
 }
 
 func (st *compileState) add(line int, format string, args ...any) {
 	st.probs = append(st.probs, Problem{Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
+// lineAt finds the line of a path of mapping keys (string) and sequence indexes (int);
+// where the path runs out it gives the line of the deepest node found.
+func (st *compileState) lineAt(path ...any) int {
+	if st.root == nil {
+		return 0
+	}
+	cur := st.root
+	if cur.Kind == yaml.DocumentNode && len(cur.Content) > 0 {
+		cur = cur.Content[0]
+	}
+	for _, p := range path {
+		next := (*yaml.Node)(nil)
+		switch k := p.(type) {
+		case string:
+			if cur.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(cur.Content); i += 2 {
+					if cur.Content[i].Value == k {
+						next = cur.Content[i+1]
+						if cur.Content[i+1].Kind == yaml.ScalarNode {
+							next = cur.Content[i] // a scalar: point at its key
+						}
+					}
+				}
+			}
+		case int:
+			if cur.Kind == yaml.SequenceNode && k < len(cur.Content) {
+				next = cur.Content[k]
+			}
+		}
+		if next == nil {
+			break
+		}
+		cur = next
+	}
+	return cur.Line
+}
+
 // compile validates the whole file, reporting every problem, and builds the Protocol.
-func compile(pf *ProtocolFile, opts Options) (*Protocol, error) {
-	st := &compileState{pf: pf, systems: map[string]string{}, codesets: map[string]*codeMatcher{}, units: map[string]*unitGroup{}}
+func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error) {
+	st := &compileState{pf: pf, root: root, systems: map[string]string{}, codesets: map[string]*codeMatcher{}, units: map[string]*unitGroup{}}
 	if pf.Protocol.ID == "" {
-		st.add(0, "protocol.id is required")
+		st.add(st.lineAt("protocol"), "protocol.id is required")
 	}
 	if pf.Protocol.Version == "" {
-		st.add(0, "protocol.version is required")
+		st.add(st.lineAt("protocol"), "protocol.version is required")
 	}
 	st.compileSystems()
 	st.compileStatuses()
@@ -66,11 +103,11 @@ func compile(pf *ProtocolFile, opts Options) (*Protocol, error) {
 	}
 	seen := map[string]bool{}
 	if len(pf.Criteria) == 0 {
-		st.add(0, "criteria: the protocol has no criteria")
+		st.add(st.lineAt("criteria"), "criteria: the protocol has no criteria")
 	}
 	for i := range pf.Criteria {
 		spec := &pf.Criteria[i]
-		cc := &compileCtx{st: st, spec: spec, needs: map[string]*codeMatcher{}, where: fmt.Sprintf("criterion %q", spec.ID)}
+		cc := &compileCtx{st: st, spec: spec, needs: map[string]*codeMatcher{}, where: fmt.Sprintf("criterion %q", spec.ID), line: st.lineAt("criteria", i)}
 		if spec.ID == "" {
 			cc.where = fmt.Sprintf("criteria[%d]", i)
 			cc.errorf("", "id is required")
@@ -122,11 +159,11 @@ func (st *compileState) compileSystems() {
 		uri := st.pf.Systems[alias]
 		u, err := url.Parse(uri)
 		if err != nil || u.Scheme == "" {
-			st.add(0, "systems.%s: %q is not an absolute URI", alias, uri)
+			st.add(st.lineAt("systems", alias), "systems.%s: %q is not an absolute URI", alias, uri)
 			continue
 		}
 		if b, ok := builtin[alias]; ok && b != uri {
-			st.add(0, "systems.%s: the alias is built in as %s and cannot be redefined", alias, b)
+			st.add(st.lineAt("systems", alias), "systems.%s: the alias is built in as %s and cannot be redefined", alias, b)
 			continue
 		}
 		st.systems[alias] = uri
@@ -136,13 +173,13 @@ func (st *compileState) compileSystems() {
 func (st *compileState) compileStatuses() {
 	s := st.pf.Statuses
 	if len(s.Observation) == 0 {
-		st.add(0, "statuses.observation: list the Observation statuses that count (e.g. final, amended, corrected)")
+		st.add(st.lineAt("statuses"), "statuses.observation: list the Observation statuses that count (e.g. final, amended, corrected)")
 	}
 	if len(s.Active) == 0 {
-		st.add(0, "statuses.active_clinical: list the clinical statuses that mean a condition is current")
+		st.add(st.lineAt("statuses"), "statuses.active_clinical: list the clinical statuses that mean a condition is current")
 	}
 	if len(s.Resolved) == 0 {
-		st.add(0, "statuses.resolved_clinical: list the clinical statuses that mean a condition is over")
+		st.add(st.lineAt("statuses"), "statuses.resolved_clinical: list the clinical statuses that mean a condition is over")
 	}
 }
 
@@ -151,15 +188,15 @@ func (st *compileState) compileUnits() {
 		g := st.pf.Units[name]
 		ug := &unitGroup{name: name, canonical: g.Canonical, factors: map[string]float64{}, unitless: g.Unitless}
 		if g.Canonical == "" {
-			st.add(0, "units.%s: canonical is required", name)
+			st.add(st.lineAt("units", name), "units.%s: canonical is required", name)
 		}
 		for i, a := range g.Accept {
 			if a.Code == "" {
-				st.add(0, "units.%s.accept[%d]: code is required", name, i)
+				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d]: code is required", name, i)
 				continue
 			}
 			if a.MultiplyBy < 0 || a.DivideBy < 0 {
-				st.add(0, "units.%s.accept[%d] (%s): factors must be positive", name, i, a.Code)
+				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d] (%s): factors must be positive", name, i, a.Code)
 				continue
 			}
 			f := 1.0
@@ -170,12 +207,12 @@ func (st *compileState) compileUnits() {
 				f /= a.DivideBy
 			}
 			if _, dup := ug.factors[a.Code]; dup {
-				st.add(0, "units.%s.accept[%d]: %s is listed twice", name, i, a.Code)
+				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d]: %s is listed twice", name, i, a.Code)
 			}
 			ug.factors[a.Code] = f
 		}
 		if f, ok := ug.factors[g.Canonical]; g.Canonical != "" && (!ok || f != 1) {
-			st.add(0, "units.%s: the canonical unit %s must be accepted with no factor", name, g.Canonical)
+			st.add(st.lineAt("units", name), "units.%s: the canonical unit %s must be accepted with no factor", name, g.Canonical)
 		}
 		st.units[name] = ug
 	}
@@ -186,22 +223,23 @@ func (st *compileState) compileCodesets(term Terminology) {
 		cs := st.pf.Codesets[name]
 		m := newCodeMatcher()
 		if len(cs.Codes) == 0 {
-			st.add(0, "codesets.%s: has no codes", name)
+			st.add(st.lineAt("codesets", name), "codesets.%s: has no codes", name)
 		}
 		var curated []Coding
 		for i, e := range cs.Codes {
 			where := fmt.Sprintf("codesets.%s.codes[%d]", name, i)
+			line := st.lineAt("codesets", name, "codes", i)
 			sys, ok := st.systems[e.System]
 			if !ok {
-				st.add(0, "%s: system %q is not a known alias (known: %s)", where, e.System, strings.Join(sortedKeys(st.systems), ", "))
+				st.add(line, "%s: system %q is not a known alias (known: %s)", where, e.System, strings.Join(sortedKeys(st.systems), ", "))
 				continue
 			}
 			switch {
 			case e.Code != "" && e.Prefix != "":
-				st.add(0, "%s: give code or prefix, not both", where)
+				st.add(line, "%s: give code or prefix, not both", where)
 			case e.Prefix != "":
 				if sys != SystemICD10 {
-					st.add(0, "%s: prefix matching is only for ICD-10-CM, not %s", where, e.System)
+					st.add(line, "%s: prefix matching is only for ICD-10-CM, not %s", where, e.System)
 					continue
 				}
 				m.addPrefix(e.Prefix, name)
@@ -210,16 +248,16 @@ func (st *compileState) compileCodesets(term Terminology) {
 				m.addCode(c, name)
 				curated = append(curated, c)
 			default:
-				st.add(0, "%s: code or prefix is required", where)
+				st.add(line, "%s: code or prefix is required", where)
 			}
 			if !sourceTagPattern.MatchString(e.Source) {
-				st.add(0, "%s: source must be verification tags such as \"S,E\" (S E H R C L P U), not %q", where, e.Source)
+				st.add(line, "%s: source must be verification tags such as \"S,E\" (S E H R C L P U), not %q", where, e.Source)
 			}
 		}
 		if term != nil && len(curated) > 0 {
 			more, err := term.Expand(context.Background(), name, curated)
 			if err != nil {
-				st.add(0, "codesets.%s: terminology expansion failed: %v", name, err)
+				st.add(st.lineAt("codesets", name), "codesets.%s: terminology expansion failed: %v", name, err)
 			}
 			for _, c := range more {
 				m.addCode(c, name)
@@ -237,39 +275,55 @@ type compileCtx struct {
 	where string
 	needs map[string]*codeMatcher
 	rule  string
+	line  int // the criterion's line
 }
 
 // errorf records a problem at the line of a params field (or the params block).
 func (cc *compileCtx) errorf(field, format string, args ...any) {
-	line := cc.spec.Params.Line
+	line := cc.line
 	prefix := cc.where + ": "
-	if field != "" {
+	if field != "" && cc.spec.Params.Kind != 0 {
 		line = fieldLine(&cc.spec.Params, field)
 		prefix += "params." + field + ": "
 	}
 	cc.st.probs = append(cc.st.probs, Problem{Line: line, Msg: prefix + fmt.Sprintf(format, args...)})
 }
 
-// fieldLine finds the line of a dotted params field, falling back to the params block.
+// fieldLine finds the line of a dotted params field such as "rules[0].outcome", falling
+// back to the deepest part found.
 func fieldLine(n *yaml.Node, field string) int {
 	cur := n
 	for _, part := range strings.Split(field, ".") {
-		if cur.Kind != yaml.MappingNode {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			fmt.Sscanf(part[i+1:len(part)-1], "%d", &idx)
+		}
+		next := mappingValue(cur, name)
+		if next == nil {
 			break
 		}
-		found := false
-		for i := 0; i+1 < len(cur.Content); i += 2 {
-			if cur.Content[i].Value == part {
-				cur = cur.Content[i+1]
-				found = true
+		cur = next
+		if idx >= 0 {
+			if cur.Kind != yaml.SequenceNode || idx >= len(cur.Content) {
 				break
 			}
-		}
-		if !found {
-			break
+			cur = cur.Content[idx]
 		}
 	}
 	return cur.Line
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // params decodes the criterion's params strictly into out.

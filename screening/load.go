@@ -59,7 +59,11 @@ func LoadProtocol(data []byte, opts Options) (*Protocol, error) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	return compile(pf, opts)
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, Problems{problemFromYAML(err.Error())}
+	}
+	return compile(pf, &root, opts)
 }
 
 var yamlFieldErr = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)

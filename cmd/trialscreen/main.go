@@ -1,0 +1,76 @@
+// Command trialscreen screens patients for the anti-BCMA CAR-T trial.
+//
+//	trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date DATE] [--format json|table]
+//	trialscreen screen --demo NAME ...
+//	trialscreen protocol check FILE
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses. A printed verdict document is always 0, whatever the verdict.
+const (
+	exitOK    = 0
+	exitError = 1 // no verdict could be produced: unreadable or invalid input
+	exitUsage = 2 // the command line is wrong
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError marks a mistake on the command line (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `usage:
+  trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date YYYY-MM-DD] [--format json|table]
+  trialscreen screen --demo NAME   (a built-in demo patient; --demo list names them)
+  trialscreen protocol check FILE
+`
+
+// run is the whole program; main only wires the process to it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "trialscreen:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	return exitError
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("a command is required")
+	}
+	switch args[0] {
+	case "screen":
+		return screenCmd(ctx, args[1:], stdout, stderr)
+	case "protocol":
+		if len(args) < 2 || args[1] != "check" {
+			return usagef("protocol: the only subcommand is check")
+		}
+		return protocolCheckCmd(args[2:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q", args[0])
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/protocols"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+type screenFlags struct {
+	bundle, demo, patient, protocol string
+	asOf, ld, format, tz             string
+}
+
+func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	var f screenFlags
+	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.bundle, "bundle", "", "FHIR R4 Bundle file holding one patient")
+	fs.StringVar(&f.demo, "demo", "", "a built-in demo patient (list: --demo list)")
+	fs.StringVar(&f.patient, "patient", "", "a patient id on the configured FHIR server, or the patient to pick in a multi-patient bundle")
+	fs.StringVar(&f.protocol, "protocol", "", "a protocol file (default: the built-in anti-BCMA CAR-T protocol)")
+	fs.StringVar(&f.asOf, "as-of", "", "evaluation instant, RFC3339 (default: now; demo patients: "+demo.AsOf().Format(time.RFC3339)+")")
+	fs.StringVar(&f.ld, "lymphodepletion-date", "", "planned lymphodepletion date, YYYY-MM-DD")
+	fs.StringVar(&f.format, "format", "table", "json or table")
+	fs.StringVar(&f.tz, "timezone", "UTC", "IANA time zone for calendar dates")
+	if err := fs.Parse(args); err != nil {
+		return usagef("screen: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("screen: unexpected argument %q", fs.Arg(0))
+	}
+	if f.demo == "list" {
+		fmt.Fprintln(stdout, strings.Join(demo.Names(), "\n"))
+		return nil
+	}
+	settings, err := f.settings()
+	if err != nil {
+		return err
+	}
+	if f.format != "json" && f.format != "table" {
+		return usagef("screen: --format must be json or table, not %q", f.format)
+	}
+	var data []byte
+	switch {
+	case f.bundle != "" && f.demo != "":
+		return usagef("screen: give --bundle or --demo, not both")
+	case f.bundle != "":
+		if data, err = os.ReadFile(f.bundle); err != nil {
+			return fmt.Errorf("screen: %w", err)
+		}
+	case f.demo != "":
+		if data, err = demo.Bundle(f.demo); err != nil {
+			return usagef("screen: %v", err)
+		}
+		if f.asOf == "" {
+			settings.AsOf = demo.AsOf()
+		}
+	case f.patient != "":
+		return usagef("screen: --patient without --bundle needs a FHIR server, and none is configured")
+	default:
+		return usagef("screen: --bundle FILE or --demo NAME is required")
+	}
+	proto, err := loadProtocol(f.protocol)
+	if err != nil {
+		return err
+	}
+	reader, err := fhirbundle.NewReader(proto)
+	if err != nil {
+		return err
+	}
+	rec, err := reader.ReadBundle(data, f.patient)
+	if err != nil {
+		name := f.bundle
+		if name == "" {
+			name = "demo " + f.demo
+		}
+		return fmt.Errorf("screen %s: %w", name, err)
+	}
+	result := proto.Evaluate(rec, settings)
+	if f.format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(result)
+	}
+	return writeTable(stdout, result)
+}
+
+// settings turns the flags into evaluation settings, naming any bad value.
+func (f screenFlags) settings() (screening.Settings, error) {
+	loc, err := time.LoadLocation(f.tz)
+	if err != nil {
+		return screening.Settings{}, usagef("screen: --timezone %q is not an IANA time zone", f.tz)
+	}
+	s := screening.Settings{AsOf: time.Now().UTC(), Location: loc}
+	if f.asOf != "" {
+		t, err := time.Parse(time.RFC3339, f.asOf)
+		if err != nil {
+			return s, usagef("screen: --as-of %q is not an RFC3339 instant (e.g. 2026-11-20T12:00:00Z)", f.asOf)
+		}
+		s.AsOf = t
+	}
+	if f.ld != "" {
+		t, err := time.ParseInLocation("2006-01-02", f.ld, loc)
+		if err != nil {
+			return s, usagef("screen: --lymphodepletion-date %q is not a date (YYYY-MM-DD)", f.ld)
+		}
+		s.LymphodepletionDate = t
+	}
+	return s, nil
+}
+
+func loadProtocol(path string) (*screening.Protocol, error) {
+	if path == "" {
+		return protocols.LoadDefault()
+	}
+	p, err := screening.LoadProtocolFile(path, screening.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("protocol %s:\n%w", path, err)
+	}
+	return p, nil
+}
