@@ -97,9 +97,11 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 	st.compileUnits()
 	st.compileCodesets(opts.Terminology)
 	p := &Protocol{
-		Info:     pf.Protocol,
-		statuses: compileStatusSets(pf.Statuses),
-		relevant: map[string]*codeMatcher{},
+		Info:        pf.Protocol,
+		statuses:    compileStatusSets(pf.Statuses),
+		relevant:    map[string]*codeMatcher{},
+		obsStatuses: append([]string{}, pf.Statuses.Observation...),
+		rules:       map[string]string{},
 	}
 	seen := map[string]bool{}
 	if len(pf.Criteria) == 0 {
@@ -135,8 +137,9 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 			cc.errorf("", "obtain (what to get when the data is missing) is required")
 		}
 		ev := kind(cc)
-		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, rule: cc.rule}
+		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule}
 		p.criteria = append(p.criteria, c)
+		p.rules[spec.ID] = cc.rule
 		for t, m := range cc.needs {
 			if p.relevant[t] == nil {
 				p.relevant[t] = newCodeMatcher()

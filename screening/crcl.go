@@ -161,14 +161,13 @@ func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) (*Observation, float64, 
 	start := ec.windowStart(c.p.Weight.WindowDays)
 	var best []*Observation
 	var bestGap time.Duration
-	for i := range ec.rec.Observations {
-		o := &ec.rec.Observations[i]
-		if !c.wt.matches(o.Code) || !ec.statuses.observation[o.Status] || !o.Effective.Known() {
-			continue
+	ec.eachObservation(c.wt, func(o *Observation) {
+		if !ec.statuses.observation[o.Status] || !o.Effective.Known() {
+			return
 		}
 		t := o.Effective.Time
 		if t.After(ec.asOf) || t.Before(start) {
-			continue
+			return
 		}
 		gap := t.Sub(at)
 		if gap < 0 {
@@ -180,7 +179,7 @@ func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) (*Observation, float64, 
 		case gap == bestGap:
 			best = append(best, o)
 		}
-	}
+	})
 	if len(best) == 0 {
 		r := ec.selectLatest(c.wt, c.p.Weight.WindowDays).missing("body weight", c.p.Weight.WindowDays, c.wt)
 		return nil, 0, &r

@@ -12,13 +12,17 @@ type Protocol struct {
 	criteria []*criterion
 	statuses statusSets
 	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
+	// Parts of every result that depend only on the protocol, computed once.
+	obsStatuses []string
+	rules       map[string]string
 }
 
 type criterion struct {
-	spec  CriterionSpec
-	eval  evaluator
-	needs map[string]*codeMatcher // resource types read, with the codes that matter
-	rule  string                  // the rule in words, for evidence and the settings report
+	spec      CriterionSpec
+	eval      evaluator
+	needs     map[string]*codeMatcher // resource types read, with the codes that matter
+	needTypes []string                // the keys of needs, sorted
+	rule      string                  // the rule in words, for evidence and the settings report
 }
 
 // evaluator decides one criterion for one patient.
@@ -84,6 +88,67 @@ type evalCtx struct {
 	ld       time.Time
 	loc      *time.Location
 	statuses *statusSets
+	obsIndex *codingIndex // observation positions by coding, built on first use
+	scratch  []int
+}
+
+// codingIndex maps a coding to the observations that carry it: a map to the head of a
+// chain in one flat slice, so building it costs two allocations whatever the record.
+type codingIndex struct {
+	head  map[Coding]int // 1 + position in links
+	links []indexLink
+}
+
+type indexLink struct{ obs, next int } // next: 1 + position, 0 ends the chain
+
+func newCodingIndex(obs []Observation) *codingIndex {
+	ix := &codingIndex{head: make(map[Coding]int, 32), links: make([]indexLink, 0, len(obs)+len(obs)/4)}
+	for i := range obs {
+		for _, c := range obs[i].Code {
+			ix.links = append(ix.links, indexLink{obs: i, next: ix.head[c]})
+			ix.head[c] = len(ix.links)
+		}
+	}
+	return ix
+}
+
+// appendMatches appends the positions of the observations carrying c.
+func (ix *codingIndex) appendMatches(dst []int, c Coding) []int {
+	for l := ix.head[c]; l != 0; l = ix.links[l-1].next {
+		dst = append(dst, ix.links[l-1].obs)
+	}
+	return dst
+}
+
+// eachObservation calls fn for every observation with a coding m matches, in record
+// order. Observations are the bulk of a record and most criteria read a few codes, so
+// exact-code matchers go through an index instead of scanning every observation.
+func (ec *evalCtx) eachObservation(m *codeMatcher, fn func(o *Observation)) {
+	obs := ec.rec.Observations
+	if m.all || len(m.prefixes) > 0 {
+		for i := range obs {
+			if m.matches(obs[i].Code) {
+				fn(&obs[i])
+			}
+		}
+		return
+	}
+	if ec.obsIndex == nil {
+		ec.obsIndex = newCodingIndex(obs)
+	}
+	idx := ec.scratch[:0]
+	ec.scratch = nil // a nested call gets its own
+	for _, c := range m.list {
+		idx = ec.obsIndex.appendMatches(idx, c)
+	}
+	sort.Ints(idx)
+	for k, i := range idx {
+		if k > 0 && idx[k-1] == i {
+			continue // an observation with two matching codings
+		}
+		fn(&obs[i])
+	}
+	ec.scratch = idx
 }
 
 // Evaluate screens one patient record against every criterion.
@@ -99,8 +164,8 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 		Settings: SettingsReport{
 			AsOf:                s.AsOf,
 			TimeZone:            loc.String(),
-			ObservationStatuses: sortedKeys(p.statuses.observation),
-			Criteria:            make(map[string]string, len(p.criteria)),
+			ObservationStatuses: p.obsStatuses,
+			Criteria:            p.rules,
 		},
 		Criteria:    make([]Result, 0, len(p.criteria)),
 		ToObtain:    []Item{},
@@ -123,7 +188,6 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 	}
 	for _, c := range p.criteria {
 		r := p.evaluateOne(c, ec)
-		out.Settings.Criteria[c.spec.ID] = c.rule
 		switch r.Outcome {
 		case Unknown:
 			out.ToObtain = append(out.ToObtain, Item{Criterion: r.ID, Reason: r.Reason, What: r.Obtain})
@@ -174,8 +238,7 @@ func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 	if r.Reason == ReasonNotApplicable {
 		return
 	}
-	types := sortedKeys(c.needs)
-	for _, t := range types {
+	for _, t := range c.needTypes {
 		st, ok := rec.sourceStatus(t, c.spec.ID)
 		if !ok {
 			st = SourceStatus{State: FetchFailed, Detail: "not fetched"}

@@ -174,7 +174,8 @@ func (m *measurement) judge(o *Observation) judged {
 			}
 			uln, defaulted = u, false
 		}
-		op, limit = "<=", m.p.ULN.Multiple*uln
+		// Rounded like converted values, so that exactly 1.5 x 1.2 mg/dL (1.8) is at the limit.
+		op, limit = "<=", roundSig(m.p.ULN.Multiple*uln)
 		note := "ULN from the result's reference range"
 		if defaulted {
 			note = "ULN defaulted: the result has no reference range high"

@@ -135,14 +135,13 @@ func (r *rule) find(ec *evalCtx) []hit {
 			}
 		}
 	case TypeObservation:
-		for i := range ec.rec.Observations {
-			o := &ec.rec.Observations[i]
+		ec.eachObservation(r.codes, func(o *Observation) {
 			if !ec.statuses.observation[o.Status] {
-				continue
+				return
 			}
 			c, set, ok := r.codes.match(o.Code)
 			if !ok || (!r.values.empty() && !r.values.matches(o.ValueCode)) {
-				continue
+				return
 			}
 			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
 				if len(o.ValueCode) > 0 {
@@ -150,7 +149,7 @@ func (r *rule) find(ec *evalCtx) []hit {
 				}
 				hits = append(hits, h)
 			}
-		}
+		})
 	case ruleMedication:
 		for i := range ec.rec.Medications {
 			if h, ok := r.medication(ec, &ec.rec.Medications[i]); ok {
@@ -164,7 +163,7 @@ func (r *rule) find(ec *evalCtx) []hit {
 				continue
 			}
 			if c, set, ok := r.codes.match(a.Code); ok {
-				hits = append(hits, hit{outcome: r.outcome, reason: ReasonFound,
+				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome),
 					summary: fmt.Sprintf("allergy recorded: %s", c),
 					ev:      []Evidence{{Resource: a.Ref, Code: c.String(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
 			}
@@ -184,6 +183,16 @@ func (r *rule) find(ec *evalCtx) []hit {
 		}
 	}
 	return hits
+}
+
+// foundReason is the reason a rule's own outcome carries: found for a fail, judgement
+// for a review (the contract's review reasons say why a person must decide, and found is
+// a pass/fail reason).
+func foundReason(o Outcome) Reason {
+	if o == Review {
+		return ReasonJudgement
+	}
+	return ReasonFound
 }
 
 func noteOr(note, alt string) string {
@@ -216,11 +225,14 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 			return hit{}, false
 		}
 	}
-	return hit{outcome: r.outcome, reason: ReasonFound, ev: []Evidence{ev},
+	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
 		summary: fmt.Sprintf("%s %s %s", c, what, orNone(when.String()))}, true
 }
 
 func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
+	if !r.codes.matches(cd.Code) && !r.cured.matches(cd.Code) {
+		return hit{}, false // the common case: checked first, before any status lookup
+	}
 	if ec.statuses.discounted[cd.Verification] || r.ignore.matches(cd.Code) {
 		return hit{}, false
 	}
@@ -249,7 +261,7 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
 		if !cd.Abatement.Latest().After(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
 			return hit{}, false
 		}
-		return hit{outcome: r.outcome, reason: ReasonFound, ev: []Evidence{ev},
+		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
 			summary: fmt.Sprintf("%s in remission only since %s (less than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true
 	}
 	when := cd.Onset
@@ -293,7 +305,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 			return hit{}, false
 		}
 	}
-	return hit{outcome: r.outcome, reason: ReasonFound, ev: []Evidence{ev},
+	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
 		summary: fmt.Sprintf("medication %s (%s) from %s", c, orNone(m.Status), orNone(m.Start.String()))}, true
 }
 

@@ -27,18 +27,14 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 	start := ec.windowStart(days)
 	var best time.Time
 	matched, final := false, false
-	for i := range ec.rec.Observations {
-		o := &ec.rec.Observations[i]
-		if !m.matches(o.Code) {
-			continue
-		}
+	ec.eachObservation(m, func(o *Observation) {
 		matched = true
 		if !ec.statuses.observation[o.Status] {
 			sel.other = o
-			continue
+			return
 		}
 		if !o.Effective.Known() || o.Effective.Time.After(ec.asOf) {
-			continue
+			return
 		}
 		final = true
 		t := o.Effective.Time
@@ -46,7 +42,7 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 			if sel.older == nil || t.After(sel.older.Effective.Time) {
 				sel.older = o
 			}
-			continue
+			return
 		}
 		switch {
 		case len(sel.latest) == 0 || t.After(best):
@@ -55,7 +51,7 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 		case t.Equal(best):
 			sel.latest = append(sel.latest, o)
 		}
-	}
+	})
 	switch {
 	case len(sel.latest) > 0:
 	case sel.older != nil:

@@ -109,14 +109,14 @@ func (s *serology) evaluate(ec *evalCtx) Result {
 // olderPositive finds a positive result dated before the window.
 func (s *serology) olderPositive(ec *evalCtx, m *codeMatcher) *Observation {
 	start := ec.windowStart(s.p.WindowDays)
-	for i := range ec.rec.Observations {
-		o := &ec.rec.Observations[i]
-		if !m.matches(o.Code) || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !o.Effective.Time.Before(start) {
-			continue
+	var found *Observation
+	ec.eachObservation(m, func(o *Observation) {
+		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !o.Effective.Time.Before(start) {
+			return
 		}
 		if out, _, _ := s.classify(o); out == Fail {
-			return o
+			found = o
 		}
-	}
-	return nil
+	})
+	return found
 }

@@ -25,6 +25,7 @@ type Terminology interface {
 // ICD-10-CM prefixes. ICD-10-CM codes are compared without dots and case-insensitively.
 type codeMatcher struct {
 	exact    map[Coding]string // -> codeset name
+	list     []Coding          // the exact codes in the order added, for indexed lookups
 	prefixes []icdPrefix
 	all      bool // matches every coding (a criterion that reads all resources of a type)
 }
@@ -38,14 +39,39 @@ func newCodeMatcher() *codeMatcher {
 	return &codeMatcher{exact: map[Coding]string{}}
 }
 
-// normalizeICD strips dots and spaces and upper-cases, so C90.02 matches C9002.
+// normalizeICD strips dots and spaces and upper-cases, so C90.02 matches C9002. It is on
+// the hot path of every condition match, so it allocates only when it must change code.
 func normalizeICD(code string) string {
-	return strings.ToUpper(strings.NewReplacer(".", "", " ", "").Replace(code))
+	clean := true
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; c == '.' || c == ' ' || ('a' <= c && c <= 'z') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return code
+	}
+	b := make([]byte, 0, len(code))
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case c == '.' || c == ' ':
+		case 'a' <= c && c <= 'z':
+			b = append(b, c-'a'+'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 func (m *codeMatcher) addCode(c Coding, codeset string) {
 	if c.System == SystemICD10 {
 		c.Code = normalizeICD(c.Code)
+	}
+	if _, ok := m.exact[c]; !ok {
+		m.list = append(m.list, c)
 	}
 	m.exact[c] = codeset
 }
@@ -56,8 +82,11 @@ func (m *codeMatcher) addPrefix(prefix, codeset string) {
 
 // merge adds every code of o.
 func (m *codeMatcher) merge(o *codeMatcher) {
-	for c, n := range o.exact {
-		m.exact[c] = n
+	for _, c := range o.list {
+		if _, ok := m.exact[c]; !ok {
+			m.list = append(m.list, c)
+		}
+		m.exact[c] = o.exact[c]
 	}
 	m.prefixes = append(m.prefixes, o.prefixes...)
 	m.all = m.all || o.all
@@ -70,6 +99,9 @@ func (m *codeMatcher) empty() bool {
 // match returns the first coding that matches and the codeset it belongs to.
 func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 	if m == nil {
+		return Coding{}, "", false
+	}
+	if len(m.exact) == 0 && len(m.prefixes) == 0 && !m.all {
 		return Coding{}, "", false
 	}
 	if m.all {

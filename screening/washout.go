@@ -38,7 +38,7 @@ func compileWashout(cc *compileCtx) evaluator {
 	}
 	cc.rule = fmt.Sprintf("last anti-tumour therapy ended >= %d days before lymphodepletion (as-of when no date is planned)", p.Days)
 	return func(ec *evalCtx) Result {
-		var exps []exposure
+		exps := make([]exposure, 0, 8)
 		for _, m := range ec.rec.Medications {
 			if c, set, ok := meds.match(m.Code); ok && !notDone[m.Status] {
 				end := m.End
@@ -65,6 +65,7 @@ func compileWashout(cc *compileCtx) evaluator {
 		cutoff := anchor.Add(-time.Duration(p.Days) * 24 * time.Hour)
 		var hits []hit
 		var last When
+		var lastEv Evidence
 		for _, x := range exps {
 			ev := Evidence{Resource: x.ref, Code: x.code.String(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
 			switch {
@@ -83,19 +84,19 @@ func compileWashout(cc *compileCtx) evaluator {
 				}
 				hits = append(hits, h)
 			default:
-				if x.end.Time.After(last.Time) {
-					last = x.end
+				// Therapies that ended in time: only the last one is evidence.
+				if !last.Known() || x.end.Time.After(last.Time) {
+					last, lastEv = x.end, ev
 				}
-				hits = append(hits, hit{outcome: Pass, reason: ReasonMet, ev: []Evidence{ev}})
 			}
 		}
-		w := worst(hits)
-		r := Result{Outcome: w.outcome, Reason: w.reason, Summary: w.summary}
-		if w.outcome == Pass {
-			r.Summary = fmt.Sprintf("last anti-tumour therapy ended %s, at least %d days before %s", last, p.Days, anchorName)
+		if len(hits) == 0 {
+			return Result{Outcome: Pass, Reason: ReasonMet, Evidence: []Evidence{lastEv},
+				Summary: fmt.Sprintf("last anti-tumour therapy ended %s, at least %d days before %s", last, p.Days, anchorName)}
 		}
-		for _, h := range hits {
-			r.Evidence = append(r.Evidence, h.ev...)
+		r := hitsResult("anti-tumour therapy", hits)
+		if last.Known() {
+			r.Evidence = append(r.Evidence, lastEv)
 		}
 		return r
 	}
