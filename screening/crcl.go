@@ -66,19 +66,42 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 	if len(sel.latest) == 0 {
 		return sel.missing("serum creatinine", c.p.Creatinine.WindowDays, c.scr)
 	}
-	scrObs, scr, bad := c.single(sel.latest, c.scrUnits, c.scr, "serum creatinine")
+	scrObs, scrs, bad := c.distinct(sel.latest, c.scrUnits, c.scr, "serum creatinine")
 	if bad != nil {
 		return *bad
 	}
+	wtObs, wts, bad := c.nearestWeight(ec, scrObs[0].Effective.Time)
+	if bad != nil {
+		scrEv := obsEvidence(scrObs[0], c.scr)
+		scrEv.Role, scrEv.Value, scrEv.Unit = "creatinine", ptr(scrs[0]), "mg/dL"
+		bad.Evidence = append([]Evidence{scrEv}, bad.Evidence...)
+		return *bad
+	}
+	// Different values at the same instant conflict only when they lead to different
+	// outcomes (the contract's rule for results at the same latest instant).
+	first := c.compute(ec, scrObs[0], scrs[0], wtObs[0], wts[0])
+	for i := range scrObs {
+		for j := range wtObs {
+			if i == 0 && j == 0 {
+				continue
+			}
+			r := c.compute(ec, scrObs[i], scrs[i], wtObs[j], wts[j])
+			if r.Outcome != first.Outcome {
+				ev := append(append([]Evidence{}, first.Evidence...), r.Evidence...)
+				return Result{Outcome: Unknown, Reason: ReasonConflict, Evidence: ev,
+					Summary: fmt.Sprintf("creatinine or weight results at the same time lead to different outcomes (%s vs %s)", first.Summary, r.Summary)}
+			}
+		}
+	}
+	return first
+}
+
+// compute decides the criterion from one creatinine and one weight.
+func (c *crcl) compute(ec *evalCtx, scrObs *Observation, scr float64, wtObs *Observation, wt float64) Result {
 	scrEv := obsEvidence(scrObs, c.scr)
 	scrEv.Role, scrEv.Value, scrEv.Unit = "creatinine", ptr(scr), "mg/dL"
 	if scr <= 0 {
 		return Result{Outcome: Unknown, Reason: ReasonNoData, Summary: "serum creatinine is not above zero", Evidence: []Evidence{scrEv}}
-	}
-	wtObs, wt, bad := c.nearestWeight(ec, scrObs.Effective.Time)
-	if bad != nil {
-		bad.Evidence = append([]Evidence{scrEv}, bad.Evidence...)
-		return *bad
 	}
 	wtEv := obsEvidence(wtObs, c.wt)
 	wtEv.Role, wtEv.Value, wtEv.Unit = "weight", ptr(wt), "kg"
@@ -100,7 +123,8 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 	var values []float64
 	for _, age := range []int{lo, hi} {
 		for _, f := range factors {
-			values = append(values, float64(140-age)*wt/(72*scr)*f)
+			// Rounded like converted values, so that a CrCl of exactly the threshold meets it.
+			values = append(values, roundSig(float64(140-age)*wt/(72*scr)*f))
 		}
 	}
 	minV, maxV := values[0], values[0]
@@ -119,45 +143,43 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 	switch {
 	case minV >= thr:
 		return Result{Outcome: Pass, Reason: ReasonMet, Evidence: ev,
-			Summary: fmt.Sprintf("CrCl %s mL/min meets >= %s", num(minV), num(thr))}
+			Summary: fmt.Sprintf("CrCl %.1f mL/min meets >= %s", minV, num(thr))}
 	case maxV < thr:
 		return Result{Outcome: Fail, Reason: ReasonNotMet, Evidence: ev,
-			Summary: fmt.Sprintf("CrCl %s mL/min does not meet >= %s", num(maxV), num(thr))}
+			Summary: fmt.Sprintf("CrCl %.1f mL/min does not meet >= %s", maxV, num(thr))}
 	case len(factors) > 1:
 		return Result{Outcome: Review, Reason: ReasonJudgement, Evidence: ev,
-			Summary: fmt.Sprintf("sex not recorded as male or female: CrCl %s-%s mL/min straddles %s", num(minV), num(maxV), num(thr))}
+			Summary: fmt.Sprintf("sex not recorded as male or female: CrCl %.1f-%.1f mL/min straddles %s", minV, maxV, num(thr))}
 	}
 	return Result{Outcome: Unknown, Reason: ReasonNoData, Evidence: ev,
-		Summary: fmt.Sprintf("birth date %s is too imprecise: CrCl %s-%s mL/min straddles %s", pt.BirthDate, num(minV), num(maxV), num(thr))}
+		Summary: fmt.Sprintf("birth date %s is too imprecise: CrCl %.1f-%.1f mL/min straddles %s", pt.BirthDate, minV, maxV, num(thr))}
 }
 
-// single reduces results at one instant to one value; different values conflict.
-func (c *crcl) single(obs []*Observation, g *unitGroup, m *codeMatcher, label string) (*Observation, float64, *Result) {
-	var first *Observation
-	var val float64
+// distinct reduces results at one instant to their distinct values.
+func (c *crcl) distinct(obs []*Observation, g *unitGroup, m *codeMatcher, label string) ([]*Observation, []float64, *Result) {
+	var outObs []*Observation
+	var vals []float64
 	for _, o := range obs {
 		if o.Value == nil {
-			return nil, 0, &Result{Outcome: Unknown, Reason: ReasonNoData, Summary: label + " has no numeric value", Evidence: []Evidence{obsEvidence(o, m)}}
+			return nil, nil, &Result{Outcome: Unknown, Reason: ReasonNoData, Summary: label + " has no numeric value", Evidence: []Evidence{obsEvidence(o, m)}}
 		}
 		v, err := g.convert(o.Value)
 		if err != nil {
-			return nil, 0, &Result{Outcome: Unknown, Reason: ReasonUnit, Summary: label + ": " + err.Error(), Evidence: []Evidence{obsEvidence(o, m)}}
+			return nil, nil, &Result{Outcome: Unknown, Reason: ReasonUnit, Summary: label + ": " + err.Error(), Evidence: []Evidence{obsEvidence(o, m)}}
 		}
-		if first == nil {
-			first, val = o, v
-			continue
+		dup := false
+		for _, w := range vals {
+			dup = dup || w == v
 		}
-		if v != val {
-			return nil, 0, &Result{Outcome: Unknown, Reason: ReasonConflict,
-				Summary:  fmt.Sprintf("%s results at the same time disagree (%s vs %s)", label, num(val), num(v)),
-				Evidence: []Evidence{obsEvidence(first, m), obsEvidence(o, m)}}
+		if !dup {
+			outObs, vals = append(outObs, o), append(vals, v)
 		}
 	}
-	return first, val, nil
+	return outObs, vals, nil
 }
 
 // nearestWeight picks the weight in the window closest to the creatinine's date.
-func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) (*Observation, float64, *Result) {
+func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) ([]*Observation, []float64, *Result) {
 	start := ec.windowStart(c.p.Weight.WindowDays)
 	var best []*Observation
 	var bestGap time.Duration
@@ -182,7 +204,7 @@ func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) (*Observation, float64, 
 	})
 	if len(best) == 0 {
 		r := ec.selectLatest(c.wt, c.p.Weight.WindowDays).missing("body weight", c.p.Weight.WindowDays, c.wt)
-		return nil, 0, &r
+		return nil, nil, &r
 	}
-	return c.single(best, c.wtUnits, c.wt, "body weight")
+	return c.distinct(best, c.wtUnits, c.wt, "body weight")
 }

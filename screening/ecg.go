@@ -49,7 +49,7 @@ func compileECG(cc *compileCtx) evaluator {
 			}
 			return Result{Outcome: Review, Reason: ReasonJudgement,
 				Summary:  fmt.Sprintf("ECG performed on %s; its interpretation is not coded", pr.Performed),
-				Evidence: []Evidence{{Resource: pr.Ref, Code: c.String(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}}}
+				Evidence: []Evidence{{Resource: pr.Ref, Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}}}
 		}
 		return sel.missing("ECG", p.WindowDays, obs)
 	}

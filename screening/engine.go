@@ -283,6 +283,7 @@ func (c *criterion) mayNeed(u UnreadableEntry) bool {
 	return m.matches(codes)
 }
 
+// parseCodingString reads the "system|code" form of Coding.Key.
 func parseCodingString(s string) Coding {
 	for i := len(s) - 1; i >= 0; i-- {
 		if s[i] == '|' {

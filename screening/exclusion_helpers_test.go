@@ -81,7 +81,7 @@ func (p *patient) exUnreadable(resourceType string, codes ...string) *patient {
 }
 
 // exFullURL turns the builder's shorthand into the "system|code" form evidence uses.
-func exFullURL(s string) string { return code(s).String() }
+func exFullURL(s string) string { return code(s).Key() }
 
 // exEvidenceText is everything an evidence entry says, for substring checks.
 func exEvidenceText(e screening.Evidence) string {

@@ -8,7 +8,23 @@ type Coding struct {
 	Code   string
 }
 
-func (c Coding) String() string { return c.System + "|" + c.Code }
+// Key is the coding as "system|code", the form evidence and search parameters use.
+func (c Coding) Key() string { return c.System + "|" + c.Code }
+
+// String names the coding for people: "SNOMED CT 109989006", "ICD-10-CM C90.02".
+func (c Coding) String() string {
+	switch c.System {
+	case SystemSNOMED:
+		return "SNOMED CT " + c.Code
+	case SystemLOINC:
+		return "LOINC " + c.Code
+	case SystemICD10:
+		return "ICD-10-CM " + c.Code
+	case SystemRxNorm:
+		return "RxNorm " + c.Code
+	}
+	return c.Key()
+}
 
 // Precision is how much of a FHIR date or dateTime was given.
 type Precision int

@@ -145,7 +145,7 @@ func (r *rule) find(ec *evalCtx) []hit {
 			}
 			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
 				if len(o.ValueCode) > 0 {
-					h.ev[0].ValueCode = o.ValueCode[0].String()
+					h.ev[0].ValueCode = o.ValueCode[0].Key()
 				}
 				hits = append(hits, h)
 			}
@@ -165,7 +165,7 @@ func (r *rule) find(ec *evalCtx) []hit {
 			if c, set, ok := r.codes.match(a.Code); ok {
 				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome),
 					summary: fmt.Sprintf("allergy recorded: %s", c),
-					ev:      []Evidence{{Resource: a.Ref, Code: c.String(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
+					ev:      []Evidence{{Resource: a.Ref, Code: c.Key(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
 			}
 		}
 	}
@@ -212,7 +212,7 @@ func orNone(s string) string {
 // dated applies the rule's window to a record's date. An undated record under a window
 // cannot be placed, so it needs review rather than being dropped.
 func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, what string) (hit, bool) {
-	ev := Evidence{Resource: ref, Code: c.String(), Codeset: set, Date: when.String(), Note: r.spec.Note}
+	ev := Evidence{Resource: ref, Code: c.Key(), Codeset: set, Date: when.String(), Note: r.spec.Note}
 	if when.Known() && when.Time.After(ec.asOf) {
 		return hit{}, false
 	}
@@ -276,7 +276,7 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
 }
 
 func condEvidence(cd *Condition, c Coding, set, note string) Evidence {
-	return Evidence{Resource: cd.Ref, Code: c.String(), Codeset: set, Date: cd.Onset.String(),
+	return Evidence{Resource: cd.Ref, Code: c.Key(), Codeset: set, Date: cd.Onset.String(),
 		Status: strings.Trim(cd.Clinical+"/"+cd.Verification, "/"), Note: note}
 }
 
@@ -289,7 +289,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 	if !ok {
 		return hit{}, false
 	}
-	ev := Evidence{Resource: m.Ref, Code: c.String(), Codeset: set, Date: m.Start.String(), Status: m.Status, Note: r.spec.Note}
+	ev := Evidence{Resource: m.Ref, Code: c.Key(), Codeset: set, Date: m.Start.String(), Status: m.Status, Note: r.spec.Note}
 	if r.spec.WithinDays > 0 {
 		start := ec.windowStart(r.spec.WithinDays)
 		last := m.End

@@ -84,14 +84,14 @@ func (sel selection) missing(label string, days int, m *codeMatcher) Result {
 func obsEvidence(o *Observation, m *codeMatcher) Evidence {
 	e := Evidence{Resource: o.Ref, Date: o.Effective.String(), Status: o.Status}
 	if c, set, ok := m.match(o.Code); ok {
-		e.Code, e.Codeset = c.String(), set
+		e.Code, e.Codeset = c.Key(), set
 	}
 	if o.Value != nil {
 		e.OriginalValue = ptr(o.Value.Value)
 		e.OriginalUnit = unitLabel(o.Value)
 	}
 	if len(o.ValueCode) > 0 {
-		e.ValueCode = o.ValueCode[0].String()
+		e.ValueCode = o.ValueCode[0].Key()
 	}
 	if o.ValueText != "" {
 		e.Text = o.ValueText

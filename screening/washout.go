@@ -67,7 +67,7 @@ func compileWashout(cc *compileCtx) evaluator {
 		var last When
 		var lastEv Evidence
 		for _, x := range exps {
-			ev := Evidence{Resource: x.ref, Code: x.code.String(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
+			ev := Evidence{Resource: x.ref, Code: x.code.Key(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
 			switch {
 			case x.ongoing:
 				// An ongoing therapy may still be stopped in time: review, not fail.

@@ -1,0 +1,603 @@
+// Package fhirbundle reads FHIR R4 JSON into a screening.Record. It peeks at every
+// resource with encoding/json and fully parses (with google/fhir/go jsonformat) only the
+// resources some criterion of the protocol reads, so that a large record reads fast and
+// one malformed entry never loses the rest.
+package fhirbundle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/google/fhir/go/fhirversion"
+	"github.com/google/fhir/go/jsonformat"
+	bcrpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/bundle_and_contained_resource_go_proto"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// Errors a caller can tell apart with errors.Is; the messages say what exactly is wrong.
+var (
+	ErrNotJSON   = errors.New("not FHIR JSON")
+	ErrNotBundle = errors.New("not a FHIR Bundle")
+	ErrPatient   = errors.New("cannot tell which patient") // none, several, or not the one asked for
+)
+
+// inputError keeps an exact message while still matching its kind with errors.Is.
+type inputError struct {
+	kind error
+	msg  string
+}
+
+func (e *inputError) Error() string { return e.msg }
+func (e *inputError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &inputError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// RecordTypes are the resource types a Bundle given as input holds completely: ReadBundle
+// marks each of them complete in Record.Sources.
+var RecordTypes = []string{
+	screening.TypePatient, screening.TypeObservation, screening.TypeCondition, screening.TypeProcedure,
+	screening.TypeAllergy, screening.TypeMedRequest, screening.TypeMedStatement, screening.TypeMedAdminister,
+}
+
+// Reader reads bundles for one compiled protocol. It is safe for concurrent use: the
+// jsonformat Unmarshaller keeps no state between calls (checked with -race in the tests).
+type Reader struct {
+	p  *screening.Protocol
+	um *jsonformat.Unmarshaller
+}
+
+// NewReader returns a Reader that parses what p's criteria read.
+func NewReader(p *screening.Protocol) (*Reader, error) {
+	if p == nil {
+		return nil, errors.New("fhirbundle: a compiled protocol is required")
+	}
+	// Without extended validation: the validating parser also rejects resources for missing
+	// required elements and reference targets that the criteria never read (measured: both
+	// read the Synthea files; see the report in the tests).
+	um, err := jsonformat.NewUnmarshallerWithoutValidation("UTC", fhirversion.R4)
+	if err != nil {
+		return nil, fmt.Errorf("fhirbundle: %w", err)
+	}
+	return &Reader{p: p, um: um}, nil
+}
+
+// Bundle is a FHIR Bundle split into its entries, with what a FHIR client needs to page.
+type Bundle struct {
+	Type    string
+	Total   int // -1 when the bundle gives no total
+	Links   []Link
+	Entries []Entry
+}
+
+// Link is a Bundle.link.
+type Link struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+// Next is the URL of the next page of a searchset, or "".
+func (b *Bundle) Next() string {
+	for _, l := range b.Links {
+		if l.Relation == "next" {
+			return l.URL
+		}
+	}
+	return ""
+}
+
+// Entry is one Bundle entry.
+type Entry struct {
+	Index    int             // position in its bundle, reported in UnreadableEntry
+	FullURL  string          // entry.fullUrl
+	Resource json.RawMessage // entry.resource; nil when the entry has none
+	Problem  string          // set when the entry itself is malformed (then Resource is nil)
+}
+
+// SplitBundle splits a Bundle into entries without parsing the resources. It fails only
+// when data is not JSON or not a Bundle; a malformed entry is returned with its Problem.
+func SplitBundle(data []byte) (*Bundle, error) {
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, errorf(ErrNotJSON, "not FHIR JSON: %v at offset %d", se, se.Offset)
+		}
+		return nil, errorf(ErrNotJSON, "not FHIR JSON: %v", err)
+	}
+	if !isObject(data) {
+		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: the input is a JSON %s, not an object", jsonKind(data))
+	}
+	// Fast path: one decode of the whole bundle. Any type mismatch (an entry that is not an
+	// object, a fullUrl that is not a string) falls back to splitting entry by entry.
+	var fast struct {
+		ResourceType json.RawMessage `json:"resourceType"`
+		Type         json.RawMessage `json:"type"`
+		Total        json.RawMessage `json:"total"`
+		Link         json.RawMessage `json:"link"`
+		Entry        []struct {
+			FullURL  string          `json:"fullUrl"`
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	b := &Bundle{Total: -1}
+	var entryRaw json.RawMessage
+	if err := json.Unmarshal(data, &fast); err == nil {
+		b.Entries = make([]Entry, len(fast.Entry))
+		for i, e := range fast.Entry {
+			b.Entries[i] = Entry{Index: i, FullURL: e.FullURL, Resource: nullAsNil(e.Resource)}
+		}
+	} else {
+		var slow struct {
+			ResourceType json.RawMessage `json:"resourceType"`
+			Type         json.RawMessage `json:"type"`
+			Total        json.RawMessage `json:"total"`
+			Link         json.RawMessage `json:"link"`
+			Entry        json.RawMessage `json:"entry"`
+		}
+		if err := json.Unmarshal(data, &slow); err != nil {
+			return nil, errorf(ErrNotBundle, "not a FHIR Bundle: %v", describeJSONError(err))
+		}
+		fast.ResourceType, fast.Type, fast.Total, fast.Link = slow.ResourceType, slow.Type, slow.Total, slow.Link
+		entryRaw = slow.Entry
+	}
+	var rt string
+	if len(fast.ResourceType) == 0 {
+		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: there is no resourceType")
+	}
+	if err := json.Unmarshal(fast.ResourceType, &rt); err != nil {
+		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: resourceType is JSON %s, not a string", jsonKind(fast.ResourceType))
+	}
+	if rt != "Bundle" {
+		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: resourceType is %q", rt)
+	}
+	_ = json.Unmarshal(fast.Type, &b.Type)
+	if len(fast.Total) > 0 {
+		_ = json.Unmarshal(fast.Total, &b.Total)
+	}
+	if len(fast.Link) > 0 {
+		var links []json.RawMessage
+		_ = json.Unmarshal(fast.Link, &links)
+		for _, l := range links {
+			var x Link
+			if json.Unmarshal(l, &x) == nil {
+				b.Links = append(b.Links, x)
+			}
+		}
+	}
+	if entryRaw != nil {
+		entries, err := splitEntries(entryRaw)
+		if err != nil {
+			return nil, err
+		}
+		b.Entries = entries
+	}
+	return b, nil
+}
+
+// splitEntries is the careful path: each entry on its own, so one bad entry is reported
+// and the others are kept.
+func splitEntries(raw json.RawMessage) ([]Entry, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: entry is JSON %s, not an array", jsonKind(raw))
+	}
+	out := make([]Entry, len(items))
+	for i, it := range items {
+		out[i].Index = i
+		if !isObject(it) {
+			out[i].Problem = fmt.Sprintf("entry is JSON %s, not an object", jsonKind(it))
+			continue
+		}
+		var e struct {
+			FullURL  json.RawMessage `json:"fullUrl"`
+			Resource json.RawMessage `json:"resource"`
+		}
+		_ = json.Unmarshal(it, &e) // cannot fail: it is a valid object and the fields are raw
+		if len(e.FullURL) > 0 && string(e.FullURL) != "null" {
+			if err := json.Unmarshal(e.FullURL, &out[i].FullURL); err != nil {
+				out[i].Problem = fmt.Sprintf("fullUrl is JSON %s, not a string", jsonKind(e.FullURL))
+				continue
+			}
+		}
+		out[i].Resource = nullAsNil(e.Resource)
+	}
+	return out, nil
+}
+
+func nullAsNil(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 || string(r) == "null" {
+		return nil
+	}
+	return r
+}
+
+// NewRecord returns an empty record with its maps made, for AddResources.
+func NewRecord() *screening.Record {
+	return &screening.Record{Sources: map[string]screening.SourceStatus{}, Seen: map[string]int{}}
+}
+
+// ReadBundle reads a Bundle holding one patient's record (any Bundle type). patientID
+// chooses the patient when the bundle holds several Patient resources. The bundle counts
+// as the patient's full record: every type in RecordTypes is marked complete.
+func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, error) {
+	b, err := SplitBundle(data)
+	if err != nil {
+		return nil, err
+	}
+	rec := NewRecord()
+	if err := r.add(rec, patientID, b.Entries, true); err != nil {
+		return nil, err
+	}
+	for _, t := range RecordTypes {
+		rec.Sources[t] = screening.SourceStatus{State: screening.FetchComplete}
+	}
+	return rec, nil
+}
+
+// AddResources adds entries (e.g. a searchset page split with SplitBundle) to rec for one
+// patient, with the same filtering and error handling as ReadBundle. The patient is
+// rec.Patient when set, else patientID, else the one Patient among the entries. A
+// Medication named by medicationReference must be among the same entries (or contained):
+// search with _include=MedicationRequest:medication and the like. Resources already in
+// rec (same Type/id) are skipped. AddResources leaves rec.Sources to the caller.
+func (r *Reader) AddResources(rec *screening.Record, patientID string, entries []Entry) error {
+	if rec == nil {
+		return errors.New("fhirbundle: AddResources needs a record (see NewRecord)")
+	}
+	if rec.Seen == nil {
+		rec.Seen = map[string]int{}
+	}
+	if rec.Sources == nil {
+		rec.Sources = map[string]screening.SourceStatus{}
+	}
+	return r.add(rec, patientID, entries, false)
+}
+
+// batch is one call's worth of entries being added to a record.
+type batch struct {
+	r       *Reader
+	rec     *screening.Record
+	entries []Entry
+	peeks   []peeked
+	perrs   []error
+	keys    patientKeys
+	meds    map[string]int  // "Medication/id", fullUrl -> entry index
+	have    map[string]bool // refs already in the record
+}
+
+func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) error {
+	bt := &batch{r: r, rec: rec, entries: entries, peeks: make([]peeked, len(entries)), perrs: make([]error, len(entries)),
+		keys: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec)}
+	var patients []int
+	for i, e := range entries {
+		if e.Resource == nil {
+			continue
+		}
+		bt.peeks[i], bt.perrs[i] = peekResource(e.Resource)
+		switch bt.peeks[i].ResourceType {
+		case screening.TypePatient:
+			patients = append(patients, i)
+		case "Medication":
+			bt.meds[resourceRef(&bt.peeks[i], e)] = i
+			if e.FullURL != "" {
+				bt.meds[e.FullURL] = i
+				if t := refTail(e.FullURL); t != "" {
+					bt.meds[t] = i
+				}
+			}
+		}
+	}
+	chosen, err := bt.choosePatient(patientID, patients, wholeBundle)
+	if err != nil {
+		return err
+	}
+	for i := range entries {
+		bt.addEntry(i, i == chosen)
+	}
+	return nil
+}
+
+func existingRefs(rec *screening.Record) map[string]bool {
+	have := map[string]bool{}
+	if rec.Patient != nil {
+		have[rec.Patient.Ref] = true
+	}
+	for _, o := range rec.Observations {
+		have[o.Ref] = true
+	}
+	for _, c := range rec.Conditions {
+		have[c.Ref] = true
+	}
+	for _, p := range rec.Procedures {
+		have[p.Ref] = true
+	}
+	for _, m := range rec.Medications {
+		have[m.Ref] = true
+	}
+	for _, a := range rec.Allergies {
+		have[a.Ref] = true
+	}
+	return have
+}
+
+// choosePatient picks the Patient entry the record is about (-1 when it is not among the
+// entries) and sets up the keys that recognise references to it.
+func (bt *batch) choosePatient(patientID string, patients []int, wholeBundle bool) (int, error) {
+	what := "the entries hold"
+	if wholeBundle {
+		what = "bundle holds"
+	}
+	patientID = strings.TrimPrefix(patientID, "Patient/")
+	if p := bt.rec.Patient; p != nil {
+		if patientID != "" && p.ID != patientID {
+			return -1, errorf(ErrPatient, "the record is for %s, not Patient/%s", p.Ref, patientID)
+		}
+		bt.keys.add(p.Ref)
+		if p.ID != "" {
+			bt.keys.add("Patient/" + p.ID)
+		}
+		return -1, nil
+	}
+	chosen := -1
+	switch {
+	case patientID != "":
+		for _, i := range patients {
+			if bt.peeks[i].ID == patientID {
+				chosen = i
+				break
+			}
+		}
+		if chosen < 0 && wholeBundle {
+			return -1, errorf(ErrPatient, "bundle holds no Patient with id %q (it holds %d Patient resource%s)", patientID, len(patients), plural(len(patients)))
+		}
+		bt.keys.add("Patient/" + patientID)
+	case len(patients) == 0:
+		return -1, errorf(ErrPatient, "%s no Patient resource", what)
+	case len(patients) > 1:
+		return -1, errorf(ErrPatient, "%s %d Patient resources; choose one", what, len(patients))
+	default:
+		chosen = patients[0]
+	}
+	if chosen >= 0 {
+		p := &bt.peeks[chosen]
+		if p.ID != "" {
+			bt.keys.add("Patient/" + p.ID)
+		}
+		bt.keys.add(bt.entries[chosen].FullURL)
+	}
+	return chosen, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// resourceRef is how screening refers to a resource: Type/id, else the fullUrl, else its
+// position in the bundle.
+func resourceRef(p *peeked, e Entry) string {
+	switch {
+	case p.ID != "":
+		return p.ResourceType + "/" + p.ID
+	case e.FullURL != "":
+		return e.FullURL
+	}
+	return fmt.Sprintf("%s (entry %d)", p.ResourceType, e.Index)
+}
+
+func (bt *batch) unreadable(i int, codes []screening.Coding, problem string) {
+	bt.rec.Unreadable = append(bt.rec.Unreadable, screening.UnreadableEntry{
+		Index:        bt.entries[i].Index,
+		ResourceType: bt.peeks[i].ResourceType,
+		Codes:        codeStrings(codes),
+		Problem:      problem,
+	})
+}
+
+func (bt *batch) addEntry(i int, chosen bool) {
+	e, p, rec := bt.entries[i], &bt.peeks[i], bt.rec
+	switch {
+	case e.Problem != "":
+		bt.unreadable(i, nil, e.Problem)
+		return
+	case e.Resource == nil:
+		return // a request-only entry (e.g. a DELETE in a transaction) holds no data
+	case p.ResourceType == "":
+		bt.unreadable(i, nil, bt.perrs[i].Error())
+		return
+	}
+	ref := resourceRef(p, e)
+	if p.ResourceType == screening.TypePatient {
+		if !chosen {
+			if !bt.keys.ours(ref) && !bt.keys.ours(e.FullURL) {
+				rec.OtherPatients++
+			}
+			return
+		}
+		bt.have[ref] = true
+		rec.Seen[screening.TypePatient]++
+		rec.Patient = &screening.Patient{Ref: ref, ID: p.ID}
+		if bt.perrs[i] != nil {
+			bt.unreadable(i, nil, bt.parseProblem(e.Resource, bt.perrs[i]))
+			return
+		}
+		cr, err := bt.parse(e.Resource)
+		if err != nil {
+			bt.unreadable(i, nil, err.Error())
+			return
+		}
+		rec.Patient = convertPatient(cr.GetPatient(), ref, p.ID)
+		return
+	}
+	if pr := p.patientRef(); pr != "" && !bt.keys.ours(pr) {
+		rec.OtherPatients++
+		return
+	}
+	if bt.have[ref] {
+		return
+	}
+	bt.have[ref] = true
+	rec.Seen[p.ResourceType]++
+	if !bt.r.p.NeedsType(p.ResourceType) {
+		return
+	}
+	codes := p.codes()
+	isMed := isMedicationType(p.ResourceType)
+	if bt.perrs[i] != nil {
+		bt.unreadable(i, codes, bt.parseProblem(e.Resource, bt.perrs[i]))
+		return
+	}
+	if isMed && p.MedicationCodeableConcept == nil && p.MedicationReference != nil {
+		var problem string
+		codes, problem = bt.resolveMedication(e.Resource, p.MedicationReference.Reference)
+		if problem != "" {
+			bt.unreadable(i, codes, problem)
+			return
+		}
+	}
+	if !bt.r.p.Relevant(p.ResourceType, codes) {
+		return
+	}
+	cr, err := bt.parse(e.Resource)
+	if err != nil {
+		bt.unreadable(i, codes, err.Error())
+		return
+	}
+	switch p.ResourceType {
+	case screening.TypeObservation:
+		rec.Observations = append(rec.Observations, convertObservation(cr.GetObservation(), ref))
+	case screening.TypeCondition:
+		rec.Conditions = append(rec.Conditions, convertCondition(cr.GetCondition(), ref))
+	case screening.TypeProcedure:
+		rec.Procedures = append(rec.Procedures, convertProcedure(cr.GetProcedure(), ref))
+	case screening.TypeAllergy:
+		rec.Allergies = append(rec.Allergies, convertAllergy(cr.GetAllergyIntolerance(), ref))
+	case screening.TypeMedRequest:
+		rec.Medications = append(rec.Medications, convertMedRequest(cr.GetMedicationRequest(), ref, codes))
+	case screening.TypeMedStatement:
+		rec.Medications = append(rec.Medications, convertMedStatement(cr.GetMedicationStatement(), ref, codes))
+	case screening.TypeMedAdminister:
+		rec.Medications = append(rec.Medications, convertMedAdministration(cr.GetMedicationAdministration(), ref, codes))
+	}
+}
+
+func isMedicationType(t string) bool {
+	return t == screening.TypeMedRequest || t == screening.TypeMedStatement || t == screening.TypeMedAdminister
+}
+
+// parse runs jsonformat on one resource.
+func (bt *batch) parse(raw json.RawMessage) (*bcrpb.ContainedResource, error) {
+	m, err := bt.r.um.Unmarshal(raw)
+	if err != nil {
+		return nil, parserProblem(err)
+	}
+	cr, ok := m.(*bcrpb.ContainedResource)
+	if !ok {
+		return nil, fmt.Errorf("unexpected parse result %T", m)
+	}
+	return cr, nil
+}
+
+// parseProblem explains a resource the peek could not read, in the parser's words when
+// the parser rejects it too.
+func (bt *batch) parseProblem(raw json.RawMessage, peekErr error) string {
+	if _, err := bt.parse(raw); err != nil {
+		return err.Error()
+	}
+	return peekErr.Error()
+}
+
+// resolveMedication finds the codes of the Medication a medication resource references,
+// in the same entries or contained in the resource. A drug that cannot be identified is
+// a problem: the criteria cannot tell whether it matters.
+func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening.Coding, string) {
+	if ref == "" {
+		return nil, "medicationReference has no reference; the drug cannot be identified"
+	}
+	if id, ok := strings.CutPrefix(ref, "#"); ok {
+		var c struct {
+			Contained []json.RawMessage `json:"contained"`
+		}
+		_ = json.Unmarshal(raw, &c)
+		for _, x := range c.Contained {
+			m, err := peekResource(x)
+			if m.ResourceType == "Medication" && m.ID == id {
+				if err != nil {
+					return nil, fmt.Sprintf("contained Medication %s cannot be read: %v", ref, err)
+				}
+				return m.Code.codings(), ""
+			}
+		}
+		return nil, fmt.Sprintf("medicationReference %s names no contained Medication", ref)
+	}
+	j, ok := bt.meds[ref]
+	if !ok {
+		if t := refTail(ref); t != "" {
+			j, ok = bt.meds[t]
+		}
+	}
+	if !ok {
+		return nil, fmt.Sprintf("medicationReference %s is not among the entries; the drug cannot be identified", ref)
+	}
+	m := &bt.peeks[j]
+	if bt.perrs[j] != nil {
+		return m.Code.codings(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
+	}
+	return m.Code.codings(), ""
+}
+
+// parserProblem words a jsonformat error as path and problem. Its diagnostics usually
+// quote the offending value (patient data) and are dropped, except where they name a
+// field or resource type: an unknown field is no use reported without its name.
+func parserProblem(err error) error {
+	v := reflect.ValueOf(err)
+	var items []reflect.Value
+	switch {
+	case v.Kind() == reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			items = append(items, v.Index(i))
+		}
+	case v.Kind() == reflect.Pointer:
+		items = append(items, v)
+	}
+	var msgs []string
+	for _, it := range items {
+		if it.Kind() == reflect.Pointer && !it.IsNil() {
+			it = it.Elem()
+		}
+		if it.Kind() != reflect.Struct {
+			return err
+		}
+		path, details, diag := it.FieldByName("Path"), it.FieldByName("Details"), it.FieldByName("Diagnostics")
+		if path.Kind() != reflect.String || details.Kind() != reflect.String || diag.Kind() != reflect.String {
+			return err
+		}
+		m := details.String()
+		if path.String() != "" {
+			m = path.String() + ": " + m
+		}
+		if d := diag.String(); d != "" && namesField(details.String()) {
+			m += " " + d
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		return err
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func namesField(details string) bool {
+	return details == "unknown field" || details == "unknown resource type" || strings.HasPrefix(details, "cannot accept multiple values")
+}

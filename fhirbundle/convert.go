@@ -1,0 +1,254 @@
+package fhirbundle
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	apb "github.com/google/fhir/go/proto/google/fhir/proto/annotations_go_proto"
+	dpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/datatypes_go_proto"
+	alpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/allergy_intolerance_go_proto"
+	cpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/condition_go_proto"
+	mapb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_administration_go_proto"
+	mrpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_request_go_proto"
+	mspb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_statement_go_proto"
+	obspb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/observation_go_proto"
+	patpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/patient_go_proto"
+	prpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/procedure_go_proto"
+	"github.com/trialscreen/trialscreen/screening"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+func convertPatient(p *patpb.Patient, ref, id string) *screening.Patient {
+	return &screening.Patient{
+		Ref:       ref,
+		ID:        id,
+		BirthDate: whenDate(p.GetBirthDate()),
+		Gender:    enumCode(p.GetGender().GetValue()),
+	}
+}
+
+func convertObservation(o *obspb.Observation, ref string) screening.Observation {
+	out := screening.Observation{
+		Ref:    ref,
+		Status: enumCode(o.GetStatus().GetValue()),
+		Code:   codings(o.GetCode()),
+	}
+	switch e := o.GetEffective(); {
+	case e.GetDateTime() != nil:
+		out.Effective = whenDateTime(e.GetDateTime())
+	case e.GetInstant() != nil:
+		out.Effective = whenInstant(e.GetInstant())
+	case e.GetPeriod() != nil:
+		out.Effective = whenPeriod(e.GetPeriod())
+	}
+	switch v := o.GetValue(); {
+	case v.GetQuantity() != nil:
+		out.Value, out.ValueText = quantity(v.GetQuantity())
+	case v.GetInteger() != nil:
+		out.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
+	case v.GetCodeableConcept() != nil:
+		out.ValueCode = codings(v.GetCodeableConcept())
+		if len(out.ValueCode) == 0 {
+			out.ValueText = v.GetCodeableConcept().GetText().GetValue()
+		}
+	case v.GetStringValue() != nil:
+		out.ValueText = v.GetStringValue().GetValue()
+	}
+	for _, cc := range o.GetInterpretation() {
+		out.Interpretation = append(out.Interpretation, codings(cc)...)
+	}
+	for _, rr := range o.GetReferenceRange() {
+		if rr.GetHigh() != nil {
+			out.RefHigh = simpleQuantity(rr.GetHigh())
+			break
+		}
+	}
+	for _, c := range o.GetComponent() {
+		comp := screening.Component{Code: codings(c.GetCode())}
+		switch v := c.GetValue(); {
+		case v.GetQuantity() != nil:
+			// A component has no free-text slot: a "<5" component is left without a value.
+			comp.Value, _ = quantity(v.GetQuantity())
+		case v.GetInteger() != nil:
+			comp.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
+		case v.GetCodeableConcept() != nil:
+			comp.ValueCode = codings(v.GetCodeableConcept())
+		}
+		out.Components = append(out.Components, comp)
+	}
+	return out
+}
+
+func convertCondition(c *cpb.Condition, ref string) screening.Condition {
+	out := screening.Condition{
+		Ref:          ref,
+		Code:         codings(c.GetCode()),
+		Clinical:     firstCode(c.GetClinicalStatus()),
+		Verification: firstCode(c.GetVerificationStatus()),
+		Recorded:     whenDateTime(c.GetRecordedDate()),
+	}
+	switch o := c.GetOnset(); {
+	case o.GetDateTime() != nil:
+		out.Onset = whenDateTime(o.GetDateTime())
+	case o.GetPeriod() != nil:
+		out.Onset = whenDateTime(o.GetPeriod().GetStart())
+	}
+	if a := c.GetAbatement(); a.GetChoice() != nil {
+		out.Abated = true
+		switch {
+		case a.GetDateTime() != nil:
+			out.Abatement = whenDateTime(a.GetDateTime())
+		case a.GetPeriod() != nil:
+			out.Abatement = whenPeriod(a.GetPeriod())
+		}
+	}
+	return out
+}
+
+func convertProcedure(p *prpb.Procedure, ref string) screening.Procedure {
+	out := screening.Procedure{Ref: ref, Code: codings(p.GetCode()), Status: enumCode(p.GetStatus().GetValue())}
+	switch pf := p.GetPerformed(); {
+	case pf.GetDateTime() != nil:
+		out.Performed = whenDateTime(pf.GetDateTime())
+	case pf.GetPeriod() != nil:
+		out.Performed = whenPeriod(pf.GetPeriod())
+	}
+	return out
+}
+
+// The medication converters take the drug's codes from the caller when the resource
+// names it by reference; cc is the resource's own medicationCodeableConcept otherwise.
+func medCodes(cc *dpb.CodeableConcept, resolved []screening.Coding) []screening.Coding {
+	if cc != nil {
+		return codings(cc)
+	}
+	return resolved
+}
+
+func convertMedRequest(m *mrpb.MedicationRequest, ref string, resolved []screening.Coding) screening.MedicationUse {
+	return screening.MedicationUse{
+		Ref:    ref,
+		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status: enumCode(m.GetStatus().GetValue()),
+		Start:  whenDateTime(m.GetAuthoredOn()),
+		End:    whenDateTime(m.GetDispenseRequest().GetValidityPeriod().GetEnd()),
+	}
+}
+
+func convertMedStatement(m *mspb.MedicationStatement, ref string, resolved []screening.Coding) screening.MedicationUse {
+	out := screening.MedicationUse{
+		Ref:    ref,
+		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status: enumCode(m.GetStatus().GetValue()),
+	}
+	switch e := m.GetEffective(); {
+	case e.GetDateTime() != nil:
+		out.Start = whenDateTime(e.GetDateTime())
+		out.End = out.Start
+	case e.GetPeriod() != nil:
+		out.Start = whenDateTime(e.GetPeriod().GetStart())
+		out.End = whenDateTime(e.GetPeriod().GetEnd())
+	}
+	return out
+}
+
+func convertMedAdministration(m *mapb.MedicationAdministration, ref string, resolved []screening.Coding) screening.MedicationUse {
+	out := screening.MedicationUse{
+		Ref:    ref,
+		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status: enumCode(m.GetStatus().GetValue()),
+	}
+	switch e := m.GetEffective(); {
+	case e.GetDateTime() != nil:
+		out.Start = whenDateTime(e.GetDateTime())
+		out.End = out.Start
+	case e.GetPeriod() != nil:
+		out.Start = whenDateTime(e.GetPeriod().GetStart())
+		out.End = whenDateTime(e.GetPeriod().GetEnd())
+	}
+	return out
+}
+
+func convertAllergy(a *alpb.AllergyIntolerance, ref string) screening.Allergy {
+	return screening.Allergy{
+		Ref:          ref,
+		Code:         codings(a.GetCode()),
+		Clinical:     firstCode(a.GetClinicalStatus()),
+		Verification: firstCode(a.GetVerificationStatus()),
+		Criticality:  enumCode(a.GetCriticality().GetValue()),
+	}
+}
+
+func codings(cc *dpb.CodeableConcept) []screening.Coding {
+	if len(cc.GetCoding()) == 0 {
+		return nil
+	}
+	out := make([]screening.Coding, 0, len(cc.GetCoding()))
+	for _, c := range cc.GetCoding() {
+		out = append(out, screening.Coding{System: c.GetSystem().GetValue(), Code: c.GetCode().GetValue()})
+	}
+	return out
+}
+
+func firstCode(cc *dpb.CodeableConcept) string {
+	if len(cc.GetCoding()) == 0 {
+		return ""
+	}
+	return cc.GetCoding()[0].GetCode().GetValue()
+}
+
+// quantity maps a Quantity. One with a comparator ("<5") is not a number the criteria may
+// compare: it is returned as text so that screening sends it to review.
+func quantity(q *dpb.Quantity) (*screening.Quantity, string) {
+	v, err := strconv.ParseFloat(q.GetValue().GetValue(), 64)
+	if err != nil {
+		return nil, ""
+	}
+	if cmp := enumCode(q.GetComparator().GetValue()); cmp != "" {
+		unit := q.GetUnit().GetValue()
+		if unit == "" {
+			unit = q.GetCode().GetValue()
+		}
+		return nil, strings.TrimSpace(cmp + q.GetValue().GetValue() + " " + unit)
+	}
+	return &screening.Quantity{Value: v, Code: q.GetCode().GetValue(), System: q.GetSystem().GetValue(), Unit: q.GetUnit().GetValue()}, ""
+}
+
+func simpleQuantity(q *dpb.SimpleQuantity) *screening.Quantity {
+	v, err := strconv.ParseFloat(q.GetValue().GetValue(), 64)
+	if err != nil {
+		return nil
+	}
+	return &screening.Quantity{Value: v, Code: q.GetCode().GetValue(), System: q.GetSystem().GetValue(), Unit: q.GetUnit().GetValue()}
+}
+
+type enumKey struct {
+	enum protoreflect.FullName
+	num  protoreflect.EnumNumber
+}
+
+var enumCodes sync.Map // enumKey -> string
+
+// enumCode turns a proto code enum back into its FHIR code: the annotated original code
+// when the proto name cannot carry it (e.g. "<" for LESS_THAN), else the name lower-cased
+// with "_" as "-" (ENTERED_IN_ERROR -> entered-in-error). Unset gives "".
+func enumCode(e protoreflect.Enum) string {
+	if e == nil || e.Number() == 0 {
+		return ""
+	}
+	k := enumKey{e.Descriptor().FullName(), e.Number()}
+	if s, ok := enumCodes.Load(k); ok {
+		return s.(string)
+	}
+	s := ""
+	if v := e.Descriptor().Values().ByNumber(e.Number()); v != nil {
+		s = strings.ToLower(strings.ReplaceAll(string(v.Name()), "_", "-"))
+		if orig, ok := proto.GetExtension(v.Options(), apb.E_FhirOriginalCode).(string); ok && orig != "" {
+			s = orig
+		}
+	}
+	enumCodes.Store(k, s)
+	return s
+}

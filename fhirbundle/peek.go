@@ -1,0 +1,194 @@
+package fhirbundle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// peeked is what is read of every resource before deciding whether to parse it fully:
+// type, id, codes and the patient it is about. encoding/json into this small struct is
+// several times faster than jsonformat.
+type peeked struct {
+	ResourceType              string       `json:"resourceType"`
+	ID                        string       `json:"id"`
+	Code                      *peekConcept `json:"code"`
+	MedicationCodeableConcept *peekConcept `json:"medicationCodeableConcept"`
+	MedicationReference       *peekRef     `json:"medicationReference"`
+	Subject                   *peekRef     `json:"subject"`
+	Patient                   *peekRef     `json:"patient"`
+}
+
+type peekConcept struct {
+	Coding []struct {
+		System string `json:"system"`
+		Code   string `json:"code"`
+	} `json:"coding"`
+}
+
+type peekRef struct {
+	Reference string `json:"reference"`
+}
+
+func (c *peekConcept) codings() []screening.Coding {
+	if c == nil || len(c.Coding) == 0 {
+		return nil
+	}
+	out := make([]screening.Coding, 0, len(c.Coding))
+	for _, x := range c.Coding {
+		out = append(out, screening.Coding{System: x.System, Code: x.Code})
+	}
+	return out
+}
+
+// peekResource reads the small struct. A resource that is not a JSON object gives an
+// error and nothing else; a field of the wrong JSON type gives an error but the other
+// fields are still filled in (encoding/json goes on after a type mismatch).
+func peekResource(raw json.RawMessage) (peeked, error) {
+	var p peeked
+	if !isObject(raw) {
+		return p, fmt.Errorf("resource is JSON %s, not an object", jsonKind(raw))
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return p, describeJSONError(err)
+	}
+	if p.ResourceType == "" {
+		return p, errors.New("resource has no resourceType")
+	}
+	return p, nil
+}
+
+// codes is the codes relevance is decided on, before medication references are resolved.
+func (p *peeked) codes() []screening.Coding {
+	if p.MedicationCodeableConcept != nil {
+		return p.MedicationCodeableConcept.codings()
+	}
+	return p.Code.codings()
+}
+
+// patientRef is the subject or patient reference; "" when there is none.
+func (p *peeked) patientRef() string {
+	if p.Subject != nil && p.Subject.Reference != "" {
+		return p.Subject.Reference
+	}
+	if p.Patient != nil {
+		return p.Patient.Reference
+	}
+	return ""
+}
+
+// codeStrings renders codes as "system|code" for UnreadableEntry (the form screening
+// parses back), spelled out here so a change to Coding's String cannot break it.
+func codeStrings(cs []screening.Coding) []string {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.System + "|" + c.Code
+	}
+	return out
+}
+
+// describeJSONError words an encoding/json error without Go type names or data values.
+func describeJSONError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "resource"
+		}
+		return fmt.Errorf("%s: JSON %s where %s was expected", field, te.Value, jsonKindOf(te.Type))
+	}
+	return err
+}
+
+func jsonKindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "an object"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+func isObject(raw []byte) bool {
+	for _, c := range raw {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+// jsonKind names the JSON type of a valid JSON value, for messages.
+func jsonKind(raw []byte) string {
+	s := strings.TrimLeft(string(raw), " \t\r\n")
+	if s == "" {
+		return "nothing"
+	}
+	switch s[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// patientKeys identifies the chosen patient in references.
+type patientKeys map[string]bool
+
+func (k patientKeys) add(ref string) {
+	if ref == "" {
+		return
+	}
+	k[ref] = true
+	if t := refTail(ref); t != "" {
+		k[t] = true
+	}
+}
+
+// ours reports whether a subject/patient reference points at the chosen patient: the same
+// fullUrl (urn:uuid in transaction bundles), "Patient/id", or an absolute URL ending in it.
+func (k patientKeys) ours(ref string) bool {
+	if k[ref] {
+		return true
+	}
+	t := refTail(ref)
+	return t != "" && k[t]
+}
+
+// refTail reduces a literal reference to "Type/id", dropping a base URL and a
+// /_history/version suffix; "" when it is not of that shape (urn:uuid, #fragment).
+func refTail(ref string) string {
+	if strings.HasPrefix(ref, "urn:") || strings.HasPrefix(ref, "#") {
+		return ""
+	}
+	parts := strings.Split(strings.TrimRight(ref, "/"), "/")
+	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
+		parts = parts[:n-2]
+	}
+	n := len(parts)
+	if n < 2 || parts[n-2] == "" || parts[n-1] == "" {
+		return ""
+	}
+	return parts[n-2] + "/" + parts[n-1]
+}
