@@ -101,18 +101,6 @@ type Entry struct {
 // SplitBundle splits a Bundle into entries without parsing the resources. It fails only
 // when data is not JSON or not a Bundle; a malformed entry is returned with its Problem.
 func SplitBundle(data []byte) (*Bundle, error) {
-	if !json.Valid(data) {
-		var v any
-		err := json.Unmarshal(data, &v)
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, errorf(ErrNotJSON, "not FHIR JSON: %v at offset %d", se, se.Offset)
-		}
-		return nil, errorf(ErrNotJSON, "not FHIR JSON: %v", err)
-	}
-	if !isObject(data) {
-		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: the input is a JSON %s, not an object", jsonKind(data))
-	}
 	// Fast path: one decode of the whole bundle. Any type mismatch (an entry that is not an
 	// object, a fullUrl that is not a string) falls back to splitting entry by entry.
 	var fast struct {
@@ -125,9 +113,17 @@ func SplitBundle(data []byte) (*Bundle, error) {
 			Resource json.RawMessage `json:"resource"`
 		} `json:"entry"`
 	}
+	err := json.Unmarshal(data, &fast)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return nil, errorf(ErrNotJSON, "not FHIR JSON: %v at offset %d", se, se.Offset)
+	}
+	if !isObject(data) {
+		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: the input is a JSON %s, not an object", jsonKind(data))
+	}
 	b := &Bundle{Total: -1}
 	var entryRaw json.RawMessage
-	if err := json.Unmarshal(data, &fast); err == nil {
+	if err == nil {
 		b.Entries = make([]Entry, len(fast.Entry))
 		for i, e := range fast.Entry {
 			b.Entries[i] = Entry{Index: i, FullURL: e.FullURL, Resource: nullAsNil(e.Resource)}

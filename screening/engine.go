@@ -219,7 +219,9 @@ func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
 	if r.Evidence == nil {
 		r.Evidence = []Evidence{}
 	}
-	if r.Outcome == Pass || r.Outcome == Review {
+	// A fail because nothing was found (a required diagnosis) rests on the record being
+	// complete, so it too becomes unknown when the record is not.
+	if r.Outcome == Pass || r.Outcome == Review || (r.Outcome == Fail && r.Reason == ReasonNotFound) {
 		p.downgradeForData(c, ec.rec, &r)
 	}
 	if r.Outcome == Unknown {
@@ -232,8 +234,9 @@ func isOtherSex(gender, appliesTo string) bool {
 	return (appliesTo == "female" && gender == "male") || (appliesTo == "male" && gender == "female")
 }
 
-// downgradeForData turns a pass or review into unknown when a resource type the criterion
-// reads was not fully obtained, or when an entry that might have mattered was unreadable.
+// downgradeForData turns a pass, a review or a fail for want of a finding into unknown when
+// a resource type the criterion reads was not fully obtained, or when an entry that might
+// have mattered was unreadable.
 func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 	if r.Reason == ReasonNotApplicable {
 		return

@@ -3,7 +3,6 @@ package screening_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/trialscreen/trialscreen/screening"
 )
@@ -38,10 +37,17 @@ func (p *patient) exCured(c string, onset, abatement screening.When) *patient {
 		Onset: onset, Abated: abatement.Known(), Abatement: abatement})
 }
 
-// exAbatedOnly adds a condition whose clinicalStatus is still active but which carries an
-// abatement (e.g. abatementString "cured"), with no usable abatement date.
+// exAbatedOnly adds a condition with no clinicalStatus that carries an abatement without
+// a usable date (e.g. abatementString "cured").
 func (p *patient) exAbatedOnly(c string, onset screening.When) *patient {
-	return p.cond(screening.Condition{Code: codes(c), Clinical: "active", Verification: "confirmed", Onset: onset, Abated: true})
+	return p.cond(screening.Condition{Code: codes(c), Verification: "confirmed", Onset: onset, Abated: true})
+}
+
+// exBackAfter adds a condition that abated on the given date and has come back: its
+// clinicalStatus (recurrence or relapse) says it is current again.
+func (p *patient) exBackAfter(c, clinical string, onset, abatement screening.When) *patient {
+	return p.cond(screening.Condition{Code: codes(c), Clinical: clinical, Verification: "confirmed",
+		Onset: onset, Abated: true, Abatement: abatement})
 }
 
 // exProc adds a procedure with a status.
@@ -110,6 +116,3 @@ func exCheck(t *testing.T, id string, p *patient, outcome screening.Outcome, rea
 	}
 	return r
 }
-
-// exAt is asOf shifted by d, for cases screened at another instant.
-func exAt(d time.Duration) time.Time { return asOf.Add(d) }

@@ -209,6 +209,9 @@ func (m *measurement) checkRoomAir(o *Observation, j *judged) {
 		j.summary += "; coded as on room air"
 		return
 	}
+	// Every inhaled-oxygen component is read: one showing supplemental oxygen outweighs
+	// another showing room air, and one that cannot be read outweighs a room-air one.
+	roomAir, unitErr := false, ""
 	for _, c := range o.Components {
 		for _, rule := range []*componentRule{m.flow, m.fio2} {
 			if rule == nil || c.Value == nil || !rule.codes.matches(c.Code) {
@@ -216,19 +219,29 @@ func (m *measurement) checkRoomAir(o *Observation, j *judged) {
 			}
 			v, err := rule.units.convert(c.Value)
 			if err != nil {
-				j.outcome, j.reason = Unknown, ReasonUnit
-				j.summary += "; inhaled oxygen component: " + err.Error()
-				return
+				if unitErr == "" {
+					unitErr = err.Error()
+				}
+				continue
 			}
 			j.evidence = append(j.evidence, Evidence{Resource: o.Ref, Role: "inhaled-oxygen", Value: ptr(v), Unit: rule.units.canonical})
 			if v <= rule.roomAir {
-				j.summary += "; inhaled oxygen shows room air"
-				return
+				roomAir = true
+				continue
 			}
 			j.outcome, j.reason = Unknown, ReasonNotRoomAir
 			j.summary += fmt.Sprintf("; taken on supplemental oxygen (%s %s)", num(v), rule.units.canonical)
 			return
 		}
+	}
+	switch {
+	case unitErr != "":
+		j.outcome, j.reason = Unknown, ReasonUnit
+		j.summary += "; inhaled oxygen component: " + unitErr
+		return
+	case roomAir:
+		j.summary += "; inhaled oxygen shows room air"
+		return
 	}
 	j.outcome, j.reason = Unknown, ReasonNotRoomAir
 	j.summary += "; nothing shows the reading was on room air"

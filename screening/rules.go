@@ -175,8 +175,13 @@ func (r *rule) find(ec *evalCtx) []hit {
 			if len(more) == 0 {
 				continue
 			}
-			hits[i].outcome, hits[i].reason = r.escalate.outcome, ReasonFound
-			hits[i].summary += fmt.Sprintf("; with %s", more[0].summary)
+			// The escalation's own hits decide: one placed in its window escalates, an
+			// undated one (review) cannot turn the finding into a fail.
+			e := worst(more)
+			if severity(e.outcome) > severity(hits[i].outcome) {
+				hits[i].outcome, hits[i].reason = e.outcome, e.reason
+			}
+			hits[i].summary += fmt.Sprintf("; with %s", e.summary)
 			for _, m := range more {
 				hits[i].ev = append(hits[i].ev, m.ev...)
 			}
@@ -236,7 +241,9 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
 	if ec.statuses.discounted[cd.Verification] || r.ignore.matches(cd.Code) {
 		return hit{}, false
 	}
-	cured := cd.Abated || ec.statuses.resolved[cd.Clinical]
+	// Abated or resolved counts as cured unless the clinical status says it is current
+	// again (active, recurrence, relapse): a recurrence is not a remission.
+	cured := (cd.Abated || ec.statuses.resolved[cd.Clinical]) && !ec.statuses.active[cd.Clinical]
 	if c, set, ok := r.cured.match(cd.Code); ok {
 		if cured {
 			return hit{}, false

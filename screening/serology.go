@@ -90,6 +90,10 @@ func (s *serology) evaluate(ec *evalCtx) Result {
 			r := combineSameInstant(js)
 			parts = append(parts, hit{outcome: r.Outcome, reason: r.Reason, summary: r.Summary, ev: r.Evidence})
 		}
+		if earlier := s.supersededPositive(ec, m, sel.latest); earlier != nil {
+			parts = append(parts, hit{outcome: Fail, reason: ReasonFound, ev: []Evidence{obsEvidence(earlier, m)},
+				summary: fmt.Sprintf("%s positive on %s, within the window (a later result does not undo it)", t.Name, earlier.Effective)})
+		}
 		if older := s.olderPositive(ec, m); older != nil {
 			parts = append(parts, hit{outcome: Review, reason: ReasonOlderPositive, ev: []Evidence{obsEvidence(older, m)},
 				summary: fmt.Sprintf("%s was positive on %s, before the window", t.Name, older.Effective)})
@@ -112,6 +116,29 @@ func (s *serology) olderPositive(ec *evalCtx, m *codeMatcher) *Observation {
 	var found *Observation
 	ec.eachObservation(m, func(o *Observation) {
 		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !o.Effective.Time.Before(start) {
+			return
+		}
+		if out, _, _ := s.classify(o); out == Fail {
+			found = o
+		}
+	})
+	return found
+}
+
+// supersededPositive finds a positive result within the window that is older than the
+// latest result: the contract fails any positive result within the window, not only the
+// most recent one.
+func (s *serology) supersededPositive(ec *evalCtx, m *codeMatcher, latest []*Observation) *Observation {
+	if len(latest) == 0 {
+		return nil
+	}
+	start, cut := ec.windowStart(s.p.WindowDays), latest[0].Effective.Time
+	var found *Observation
+	ec.eachObservation(m, func(o *Observation) {
+		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() {
+			return
+		}
+		if t := o.Effective.Time; t.Before(start) || !t.Before(cut) {
 			return
 		}
 		if out, _, _ := s.classify(o); out == Fail {

@@ -40,6 +40,8 @@ func TestOxygenSaturation(t *testing.T) {
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 		{name: "flow 0 then FiO2 40 % in one reading is unknown/not-room-air", patient: pt().incWithComponents(pulseOx, 95, "%", daysAgo(1), incComp(flow, 0, "L/min"), incComp(fio2, 40, "%")),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
+		{name: "an unreadable flow next to FiO2 21 % is unknown/unit", patient: pt().incWithComponents(pulseOx, 95, "%", daysAgo(1), incComp(flow, 0, "mL/min"), incComp(fio2, 21, "%")),
+			outcome: screening.Unknown, reason: screening.ReasonUnit},
 		{name: "a component that is not inhaled oxygen shows nothing", patient: pt().incWithComponents(pulseOx, 95, "%", daysAgo(1), incComp("loinc|8867-4", 80, "/min")),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 
