@@ -1,6 +1,8 @@
 package fhirbundle_test
 
 import (
+	"fmt"
+	"time"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,6 +41,8 @@ func FuzzReadBundle(f *testing.F) {
 	}
 	r := testReader(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		tm := time.AfterFunc(3*time.Second, func() { panic(fmt.Sprintf("slow input %q", data)) })
+		defer tm.Stop()
 		rec, err := r.ReadBundle(data, "")
 		if err == nil && rec.Patient == nil {
 			t.Errorf("a record without a patient and no error")

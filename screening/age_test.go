@@ -3,6 +3,7 @@ package screening_test
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // time zones without the system database
 
 	"github.com/trialscreen/trialscreen/screening"
 )
@@ -22,4 +23,30 @@ func TestAge(t *testing.T) {
 		{name: "as-of later in the day still reads the calendar date in UTC", patient: newPatient("male", "1950-11-25"),
 			asOf: time.Date(2026, 11, 24, 23, 59, 0, 0, time.UTC), outcome: screening.Pass},
 	})
+}
+
+// Calendar dates are read in the configured time zone. The window starts at
+// 2026-11-10T12:00Z; a lab dated 2026-11-10 begins at midnight in the zone: before the
+// window in UTC and UTC+14, exactly at its start in UTC-12.
+func TestDateOnlyResultsReadInConfiguredZone(t *testing.T) {
+	p := loadProtocol(t)
+	rec := newPatient("male", "1960-01-01").lab("loinc|751-8", 2, "10*3/uL", date("2026-11-10")).rec
+	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		zone string
+		want screening.Outcome
+	}{
+		{"UTC", screening.Unknown},
+		{"Pacific/Kiritimati", screening.Unknown},
+		{"Etc/GMT+12", screening.Pass},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Fatalf("time zone %s: %v", tc.zone, err)
+		}
+		r := screenWith(t, p, rec, "neutrophils", screening.Settings{AsOf: at, Location: loc})
+		if r.Outcome != tc.want {
+			t.Errorf("%s: %s/%s (%s), want %s", tc.zone, r.Outcome, r.Reason, r.Summary, tc.want)
+		}
+	}
 }

@@ -70,7 +70,7 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 	if bad != nil {
 		return *bad
 	}
-	wtObs, wts, bad := c.nearestWeight(ec, scrObs[0].Effective.Time)
+	wtObs, wts, bad := c.nearestWeight(ec, ec.start(scrObs[0].Effective))
 	if bad != nil {
 		scrEv := obsEvidence(scrObs[0], c.scr)
 		scrEv.Role, scrEv.Value, scrEv.Unit = "creatinine", ptr(scrs[0]), "mg/dL"
@@ -111,7 +111,7 @@ func (c *crcl) compute(ec *evalCtx, scrObs *Observation, scr float64, wtObs *Obs
 	if !pt.BirthDate.Known() {
 		return Result{Outcome: Unknown, Reason: ReasonNoData, Summary: "no birth date recorded, so age is unknown", Evidence: ev}
 	}
-	lo, hi := ageRange(pt.BirthDate, scrObs.Effective.Time, ec.loc)
+	lo, hi := ageRange(pt.BirthDate, ec.start(scrObs.Effective), ec.loc)
 	factors := []float64{1}
 	switch pt.Gender {
 	case "female":
@@ -187,7 +187,7 @@ func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) ([]*Observation, []float
 		if !ec.statuses.observation[o.Status] || !o.Effective.Known() {
 			return
 		}
-		t := o.Effective.Time
+		t := ec.start(o.Effective)
 		if t.After(ec.asOf) || t.Before(start) {
 			return
 		}

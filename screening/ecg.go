@@ -44,7 +44,7 @@ func compileECG(cc *compileCtx) evaluator {
 		for i := range ec.rec.Procedures {
 			pr := &ec.rec.Procedures[i]
 			c, set, ok := procs.match(pr.Code)
-			if !ok || notDone[pr.Status] || !pr.Performed.Known() || pr.Performed.Time.After(ec.asOf) || pr.Performed.Time.Before(start) {
+			if !ok || notDone[pr.Status] || !pr.Performed.Known() || ec.start(pr.Performed).After(ec.asOf) || ec.start(pr.Performed).Before(start) {
 				continue
 			}
 			return Result{Outcome: Review, Reason: ReasonJudgement,

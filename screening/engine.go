@@ -120,6 +120,21 @@ func (ix *codingIndex) appendMatches(dst []int, c Coding) []int {
 	return dst
 }
 
+// start is the earliest instant a FHIR date can mean. Calendar dates (day, month or year
+// precision) are read in the configured time zone: readers store them at UTC midnight.
+func (ec *evalCtx) start(w When) time.Time {
+	if w.Precision == PrecisionTime || w.Precision == PrecisionNone || ec.loc == time.UTC {
+		return w.Time
+	}
+	y, m, d := w.Time.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, ec.loc)
+}
+
+// end is the instant just after the last one a FHIR date can mean.
+func (ec *evalCtx) end(w When) time.Time {
+	return When{Time: ec.start(w), Precision: w.Precision}.Latest()
+}
+
 // eachObservation calls fn for every observation with a coding m matches, in record
 // order. Observations are the bulk of a record and most criteria read a few codes, so
 // exact-code matchers go through an index instead of scanning every observation.

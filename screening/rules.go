@@ -218,7 +218,7 @@ func orNone(s string) string {
 // cannot be placed, so it needs review rather than being dropped.
 func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, what string) (hit, bool) {
 	ev := Evidence{Resource: ref, Code: c.Key(), Codeset: set, Date: when.String(), Note: r.spec.Note}
-	if when.Known() && when.Time.After(ec.asOf) {
+	if when.Known() && ec.start(when).After(ec.asOf) {
 		return hit{}, false
 	}
 	if r.spec.WithinDays > 0 {
@@ -226,7 +226,7 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 				summary: fmt.Sprintf("%s has no %s date, so the %d-day window cannot be checked", c, what, r.spec.WithinDays)}, true
 		}
-		if when.Latest().Before(ec.windowStart(r.spec.WithinDays)) {
+		if ec.end(when).Before(ec.windowStart(r.spec.WithinDays)) {
 			return hit{}, false
 		}
 	}
@@ -265,7 +265,7 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
 			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 				summary: fmt.Sprintf("%s is in remission with no date; remission must exceed %d years", c, r.spec.RemissionYears)}, true
 		}
-		if !cd.Abatement.Latest().After(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
+		if !ec.end(cd.Abatement).After(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
 			return hit{}, false
 		}
 		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
@@ -308,7 +308,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 				summary: fmt.Sprintf("%s has no date, so the %d-day window cannot be checked", c, r.spec.WithinDays)}, true
 		}
 		ongoing := !m.End.Known() && isOngoing(m.Status)
-		if !ongoing && last.Latest().Before(start) {
+		if !ongoing && ec.end(last).Before(start) {
 			return hit{}, false
 		}
 	}
@@ -347,6 +347,14 @@ func searched(rec *Record, types []string) string {
 
 func countOf(rec *Record, t string) int {
 	switch t {
+	case TypeMedRequest, TypeMedStatement, TypeMedAdminister:
+		n := 0
+		for _, m := range rec.Medications {
+			if strings.HasPrefix(m.Ref, t+"/") {
+				n++
+			}
+		}
+		return n
 	case TypeCondition:
 		return len(rec.Conditions)
 	case TypeProcedure:

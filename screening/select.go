@@ -33,13 +33,13 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 			sel.other = o
 			return
 		}
-		if !o.Effective.Known() || o.Effective.Time.After(ec.asOf) {
+		if !o.Effective.Known() || ec.start(o.Effective).After(ec.asOf) {
 			return
 		}
 		final = true
-		t := o.Effective.Time
+		t := ec.start(o.Effective)
 		if t.Before(start) {
-			if sel.older == nil || t.After(sel.older.Effective.Time) {
+			if sel.older == nil || t.After(ec.start(sel.older.Effective)) {
 				sel.older = o
 			}
 			return

@@ -115,7 +115,7 @@ func (s *serology) olderPositive(ec *evalCtx, m *codeMatcher) *Observation {
 	start := ec.windowStart(s.p.WindowDays)
 	var found *Observation
 	ec.eachObservation(m, func(o *Observation) {
-		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !o.Effective.Time.Before(start) {
+		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !ec.start(o.Effective).Before(start) {
 			return
 		}
 		if out, _, _ := s.classify(o); out == Fail {
@@ -132,13 +132,13 @@ func (s *serology) supersededPositive(ec *evalCtx, m *codeMatcher, latest []*Obs
 	if len(latest) == 0 {
 		return nil
 	}
-	start, cut := ec.windowStart(s.p.WindowDays), latest[0].Effective.Time
+	start, cut := ec.windowStart(s.p.WindowDays), ec.start(latest[0].Effective)
 	var found *Observation
 	ec.eachObservation(m, func(o *Observation) {
 		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() {
 			return
 		}
-		if t := o.Effective.Time; t.Before(start) || !t.Before(cut) {
+		if t := ec.start(o.Effective); t.Before(start) || !t.Before(cut) {
 			return
 		}
 		if out, _, _ := s.classify(o); out == Fail {

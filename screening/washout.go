@@ -42,7 +42,7 @@ func compileWashout(cc *compileCtx) evaluator {
 		for _, m := range ec.rec.Medications {
 			if c, set, ok := meds.match(m.Code); ok && !notDone[m.Status] {
 				end := m.End
-				ongoing := (!end.Known() && isOngoing(m.Status)) || (end.Known() && end.Time.After(ec.asOf))
+				ongoing := (!end.Known() && isOngoing(m.Status)) || (end.Known() && ec.start(end).After(ec.asOf))
 				if !end.Known() && !ongoing {
 					end = When{} // ended, but when is not recorded
 				}
@@ -76,7 +76,7 @@ func compileWashout(cc *compileCtx) evaluator {
 			case !x.end.Known():
 				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 					summary: fmt.Sprintf("%s has no recorded end date", x.code)})
-			case x.end.Time.After(cutoff):
+			case ec.start(x.end).After(cutoff):
 				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev},
 					summary: fmt.Sprintf("%s ended %s, less than %d days before %s", x.code, x.end, p.Days, anchorName)}
 				if !ec.ld.IsZero() {
@@ -85,7 +85,7 @@ func compileWashout(cc *compileCtx) evaluator {
 				hits = append(hits, h)
 			default:
 				// Therapies that ended in time: only the last one is evidence.
-				if !last.Known() || x.end.Time.After(last.Time) {
+				if !last.Known() || ec.start(x.end).After(ec.start(last)) {
 					last, lastEv = x.end, ev
 				}
 			}

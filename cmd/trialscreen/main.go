@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // --timezone works in a minimal container image too
 )
 
 // Exit statuses. A printed verdict document is always 0, whatever the verdict.

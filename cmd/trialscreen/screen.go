@@ -18,7 +18,7 @@ import (
 
 type screenFlags struct {
 	bundle, demo, patient, protocol string
-	asOf, ld, format, tz             string
+	asOf, ld, format, tz            string
 }
 
 func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -89,6 +89,7 @@ func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 	result := proto.Evaluate(rec, settings)
 	if f.format == "json" {
 		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false) // thresholds such as ">= 60" stay readable
 		enc.SetIndent("", "  ")
 		return enc.Encode(result)
 	}
