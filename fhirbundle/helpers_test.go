@@ -1,18 +1,18 @@
 package fhirbundle_test
 
 import (
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
 const (
-	syntheaDir       = "/work/shared/data/synthea"
-	realProtocolPath = "../protocols/anti-bcma-cart-rrmm.yaml"
+	// The shared data sits beside the checkout, in CI as on a developer's machine.
+	syntheaDir = "../../shared/data/synthea"
 )
 
 // testProtocolYAML is small and fixed, so the behaviour tests know which codes are read:
@@ -95,18 +95,15 @@ func testReader(t testing.TB) *fhirbundle.Reader {
 // realReader reads with the trial's protocol when it is there, else the test protocol.
 func realReader(t testing.TB) (*fhirbundle.Reader, string) {
 	t.Helper()
-	if _, err := os.Stat(realProtocolPath); err != nil {
-		return testReader(t), "test protocol"
-	}
-	p, err := screening.LoadProtocolFile(realProtocolPath, screening.Options{})
+	p, err := protocols.LoadDefault()
 	if err != nil {
-		t.Fatalf("%s: %v", realProtocolPath, err)
+		t.Fatalf("shipped protocol: %v", err)
 	}
 	r, err := fhirbundle.NewReader(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, filepath.Base(realProtocolPath)
+	return r, p.Info.ID
 }
 
 func syntheaFiles(t testing.TB) []string {
@@ -116,7 +113,7 @@ func syntheaFiles(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Skipf("no Synthea bundles in %s", syntheaDir)
+		t.Fatalf("no Synthea bundles in %s (the shared data must sit beside the checkout)", syntheaDir)
 	}
 	sort.Strings(files)
 	return files
