@@ -184,8 +184,11 @@ func (m *measurement) judge(o *Observation) judged {
 		limitText = fmt.Sprintf(" (%s x ULN %s = %s)", num(m.p.ULN.Multiple), num(uln), num(limit))
 	}
 	met := compare(value, op, limit)
-	j.summary = fmt.Sprintf("%s %s %s on %s %s %s %s%s", m.p.Label, num(value), m.units.canonical, o.Effective,
-		map[bool]string{true: "meets", false: "does not meet"}[met], op, num(limit), limitText)
+	verb := "does not meet"
+	if met {
+		verb = "meets"
+	}
+	j.summary = m.p.Label + " " + num(value) + " " + m.units.canonical + " on " + o.Effective.String() + " " + verb + " " + op + " " + num(limit) + limitText
 	if met {
 		j.outcome, j.reason = Pass, ReasonMet
 	} else {

@@ -63,12 +63,12 @@ func (w When) Latest() time.Time {
 // String renders the value at its own precision.
 func (w When) String() string {
 	switch w.Precision {
+	case PrecisionDay:
+		return dayString(w.Time)
 	case PrecisionYear:
 		return w.Time.Format("2006")
 	case PrecisionMonth:
 		return w.Time.Format("2006-01")
-	case PrecisionDay:
-		return w.Time.Format("2006-01-02")
 	case PrecisionTime:
 		return w.Time.UTC().Format(time.RFC3339)
 	}
@@ -203,3 +203,15 @@ const (
 
 // MedicationTypes are the FHIR resource types that make up MedicationUse.
 var MedicationTypes = []string{TypeMedRequest, TypeMedStatement, TypeMedAdminister}
+
+// dayString is YYYY-MM-DD without time.Format: dates are rendered for every piece of
+// evidence, and this is on the evaluation's hot path.
+func dayString(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format("2006-01-02")
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
+}

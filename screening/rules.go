@@ -231,7 +231,7 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 		}
 	}
 	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
-		summary: fmt.Sprintf("%s %s %s", c, what, orNone(when.String()))}, true
+		summary: c.String() + " " + what + " " + orNone(when.String())}, true
 }
 
 func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
@@ -313,7 +313,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 		}
 	}
 	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
-		summary: fmt.Sprintf("medication %s (%s) from %s", c, orNone(m.Status), orNone(m.Start.String()))}, true
+		summary: "medication " + c.String() + " (" + orNone(m.Status) + ") from " + orNone(m.Start.String())}, true
 }
 
 // isOngoing reports whether a medication status means it is still being taken.
