@@ -143,14 +143,7 @@ func convertMedStatement(m *mspb.MedicationStatement, ref string, resolved []scr
 		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
 		Status: enumCode(m.GetStatus().GetValue()),
 	}
-	switch e := m.GetEffective(); {
-	case e.GetDateTime() != nil:
-		out.Start = whenDateTime(e.GetDateTime())
-		out.End = out.Start
-	case e.GetPeriod() != nil:
-		out.Start = whenDateTime(e.GetPeriod().GetStart())
-		out.End = whenDateTime(e.GetPeriod().GetEnd())
-	}
+	out.Start, out.End = exposure(m.GetEffective().GetDateTime(), m.GetEffective().GetPeriod())
 	return out
 }
 
@@ -160,15 +153,18 @@ func convertMedAdministration(m *mapb.MedicationAdministration, ref string, reso
 		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
 		Status: enumCode(m.GetStatus().GetValue()),
 	}
-	switch e := m.GetEffective(); {
-	case e.GetDateTime() != nil:
-		out.Start = whenDateTime(e.GetDateTime())
-		out.End = out.Start
-	case e.GetPeriod() != nil:
-		out.Start = whenDateTime(e.GetPeriod().GetStart())
-		out.End = whenDateTime(e.GetPeriod().GetEnd())
-	}
+	out.Start, out.End = exposure(m.GetEffective().GetDateTime(), m.GetEffective().GetPeriod())
 	return out
+}
+
+// exposure reads effective[x] of a medication statement or administration: a dateTime is
+// a single moment (start = end); a period gives both ends, either of which may be unknown.
+func exposure(at *dpb.DateTime, period *dpb.Period) (start, end screening.When) {
+	if at != nil {
+		w := whenDateTime(at)
+		return w, w
+	}
+	return whenDateTime(period.GetStart()), whenDateTime(period.GetEnd())
 }
 
 func convertAllergy(a *alpb.AllergyIntolerance, ref string) screening.Allergy {
