@@ -32,7 +32,7 @@ var (
 	sourceTagPattern   = regexp.MustCompile(`^[SEHRCLPU](,[SEHRCLPU])*$`)
 )
 
-// compiled is what compile builds before the Protocol is assembled.
+// compileState is what compile works on before the Protocol is assembled.
 type compileState struct {
 	pf       *ProtocolFile
 	systems  map[string]string
@@ -101,7 +101,6 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		statuses:    compileStatusSets(pf.Statuses),
 		relevant:    map[string]*codeMatcher{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
-		rules:       map[string]string{},
 	}
 	seen := map[string]bool{}
 	if len(pf.Criteria) == 0 {
@@ -139,7 +138,6 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		ev := kind(cc)
 		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule}
 		p.criteria = append(p.criteria, c)
-		p.rules[spec.ID] = cc.rule
 		for t, m := range cc.needs {
 			if p.relevant[t] == nil {
 				p.relevant[t] = newCodeMatcher()

@@ -148,7 +148,7 @@ func (c *crcl) compute(ec *evalCtx, scrObs *Observation, scr float64, wtObs *Obs
 		return Result{Outcome: Fail, Reason: ReasonNotMet, Evidence: ev,
 			Summary: fmt.Sprintf("CrCl %.1f mL/min does not meet >= %s", maxV, num(thr))}
 	case len(factors) > 1:
-		return Result{Outcome: Review, Reason: ReasonJudgement, Evidence: ev,
+		return Result{Outcome: Unknown, Reason: ReasonNoData, Evidence: ev,
 			Summary: fmt.Sprintf("sex not recorded as male or female: CrCl %.1f-%.1f mL/min straddles %s", minV, maxV, num(thr))}
 	}
 	return Result{Outcome: Unknown, Reason: ReasonNoData, Evidence: ev,

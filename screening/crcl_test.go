@@ -91,8 +91,8 @@ func TestCreatinineClearance(t *testing.T) {
 			outcome: screening.Unknown, reason: screening.ReasonUnit},
 
 		// Sex not recorded: both formulas must agree.
-		{name: "gender unknown straddling 60 is review/judgement", patient: crcl("unknown", incBorn60, 65, 1.2), outcome: screening.Review, reason: screening.ReasonJudgement},
-		{name: "gender missing straddling 60 is review/judgement", patient: crcl("", incBorn60, 65, 1.2), outcome: screening.Review, reason: screening.ReasonJudgement},
+		{name: "gender unknown straddling 60 is unknown/no-data", patient: crcl("unknown", incBorn60, 65, 1.2), outcome: screening.Unknown, reason: screening.ReasonNoData},
+		{name: "gender missing straddling 60 is unknown/no-data", patient: crcl("", incBorn60, 65, 1.2), outcome: screening.Unknown, reason: screening.ReasonNoData},
 		{name: "gender unknown, both formulas pass", patient: crcl("unknown", incBorn60, 70, 1.0), outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "gender unknown, both formulas fail", patient: crcl("unknown", incBorn60, 50, 1.0), outcome: screening.Fail, reason: screening.ReasonNotMet},
 

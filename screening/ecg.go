@@ -33,7 +33,7 @@ func compileECG(cc *compileCtx) evaluator {
 				ev := obsEvidence(o, obs)
 				js[i] = judged{outcome: Review, reason: ReasonJudgement, evidence: []Evidence{ev},
 					summary: fmt.Sprintf("ECG on %s has no coded normal interpretation", o.Effective)}
-				if normal.matches(o.ValueCode) || normal.matches(o.Interpretation) {
+				if isNormalECG(o, normal) {
 					js[i].outcome, js[i].reason = Pass, ReasonMet
 					js[i].summary = fmt.Sprintf("ECG on %s coded as normal", o.Effective)
 				}
@@ -53,4 +53,23 @@ func compileECG(cc *compileCtx) evaluator {
 		}
 		return sel.missing("ECG", p.WindowDays, obs)
 	}
+}
+
+// isNormalECG: a normal code in the value or interpretation, and nothing coded that
+// says otherwise (an abnormal value beside a "normal" flag needs a person).
+func isNormalECG(o *Observation, normal *codeMatcher) bool {
+	if !normal.matches(o.ValueCode) && !normal.matches(o.Interpretation) {
+		return false
+	}
+	for _, c := range o.ValueCode {
+		if !normal.matches([]Coding{c}) {
+			return false
+		}
+	}
+	for _, c := range o.Interpretation {
+		if !normal.matches([]Coding{c}) {
+			return false
+		}
+	}
+	return true
 }

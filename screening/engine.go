@@ -14,7 +14,6 @@ type Protocol struct {
 	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
 	// Parts of every result that depend only on the protocol, computed once.
 	obsStatuses []string
-	rules       map[string]string
 }
 
 type criterion struct {
@@ -179,8 +178,7 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 		Settings: SettingsReport{
 			AsOf:                s.AsOf,
 			TimeZone:            loc.String(),
-			ObservationStatuses: p.obsStatuses,
-			Criteria:            p.rules,
+			ObservationStatuses: append([]string(nil), p.obsStatuses...),
 		},
 		Criteria:    make([]Result, 0, len(p.criteria)),
 		ToObtain:    []Item{},
@@ -326,9 +324,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// byTimeDesc sorts newest first.
-func sortByTimeDesc[T any](xs []T, at func(T) time.Time) {
-	sort.SliceStable(xs, func(i, j int) bool { return at(xs[i]).After(at(xs[j])) })
 }

@@ -76,6 +76,9 @@ func compileMeasurement(cc *compileCtx) evaluator {
 		cc.errorf("label", "a short label for summaries is required")
 	}
 	if p.ULN != nil {
+		if p.Comparator != "<=" {
+			cc.errorf("comparator", "with uln the rule is value <= multiple x ULN, so the comparator must be <=")
+		}
 		if p.ULN.Multiple <= 0 || p.ULN.Default <= 0 {
 			cc.errorf("uln", "multiple and default must both be above 0")
 		}
@@ -208,13 +211,10 @@ func (m *measurement) judge(o *Observation) judged {
 // checkRoomAir keeps a passing SpO2 only when the reading is shown to be on room air.
 // A failing reading fails whatever the air: supplemental oxygen only raises SpO2.
 func (m *measurement) checkRoomAir(o *Observation, j *judged) {
-	if m.roomAir.matches(o.Code) {
-		j.summary += "; coded as on room air"
-		return
-	}
-	// Every inhaled-oxygen component is read: one showing supplemental oxygen outweighs
-	// another showing room air, and one that cannot be read outweighs a room-air one.
-	roomAir, unitErr := false, ""
+	// Every inhaled-oxygen component is read, even when the code says "on room air": one
+	// showing supplemental oxygen outweighs any sign of room air, and one that cannot be
+	// read outweighs a room-air one.
+	roomAir, unitErr := m.roomAir.matches(o.Code), ""
 	for _, c := range o.Components {
 		for _, rule := range []*componentRule{m.flow, m.fio2} {
 			if rule == nil || c.Value == nil || !rule.codes.matches(c.Code) {
@@ -243,7 +243,7 @@ func (m *measurement) checkRoomAir(o *Observation, j *judged) {
 		j.summary += "; inhaled oxygen component: " + unitErr
 		return
 	case roomAir:
-		j.summary += "; inhaled oxygen shows room air"
+		j.summary += "; on room air"
 		return
 	}
 	j.outcome, j.reason = Unknown, ReasonNotRoomAir

@@ -32,6 +32,7 @@ const (
 	ReasonSourceError Reason = "source-error" // the data source failed or was partial
 	ReasonUnreadable  Reason = "unreadable"   // an entry that may matter could not be read
 	ReasonNotRoomAir  Reason = "not-room-air" // the reading was not shown to be on room air
+	ReasonUncoded     Reason = "uncoded"      // a result is not coded as positive or negative
 
 	// Reasons that go with review.
 	ReasonManual        Reason = "manual"         // only a person can decide this criterion

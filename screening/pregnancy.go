@@ -43,14 +43,17 @@ func compilePregnancyTest(cc *compileCtx) evaluator {
 	cc.need(TypeObservation, codes)
 	cc.rule = fmt.Sprintf("women of childbearing potential: negative pregnancy test within %d days", p.WindowDays)
 	return func(ec *evalCtx) Result {
-		for _, rl := range notCB {
-			if hits := rl.find(ec); len(hits) > 0 {
-				return Result{Outcome: Pass, Reason: ReasonNotApplicable, Evidence: hits[0].ev,
-					Summary: "not of childbearing potential: " + hits[0].summary}
-			}
-		}
 		sel := ec.selectLatest(codes, p.WindowDays)
 		if len(sel.latest) == 0 {
+			// Without a test, a record that suggests no childbearing potential (e.g.
+			// tubal ligation) is not proof of it: a person confirms, as the rule says.
+			for _, rl := range notCB {
+				if hits := rl.find(ec); len(hits) > 0 {
+					w := worst(hits)
+					return Result{Outcome: w.outcome, Reason: ReasonJudgement, Evidence: w.ev,
+						Summary: "no pregnancy test; confirm she is not of childbearing potential: " + w.summary}
+				}
+			}
 			pt := ec.rec.Patient
 			if lo, _ := ageRange(pt.BirthDate, ec.asOf, ec.loc); p.PresumedAge > 0 && pt.BirthDate.Known() && lo >= p.PresumedAge {
 				return Result{Outcome: Review, Reason: ReasonJudgement,

@@ -45,9 +45,11 @@ func TestPregnancyTest(t *testing.T) {
 		{name: "quantitative with a display-only unit is unknown/unit", patient: woman30().incObs(serumQnt, incDisplayOnly(3, "mIU/mL"), "final", daysAgo(2)), outcome: screening.Unknown, reason: screening.ReasonUnit},
 
 		// Childbearing potential.
-		{name: "tubal ligation procedure is pass/not-applicable", patient: woman30().procedure("snomed|287664005", daysAgo(400)), outcome: screening.Pass, reason: screening.ReasonNotApplicable},
-		{name: "hysterectomy procedure is pass/not-applicable", patient: woman30().procedure("snomed|236886002", daysAgo(400)), outcome: screening.Pass, reason: screening.ReasonNotApplicable},
-		{name: "postmenopausal condition is pass/not-applicable", patient: newPatient("female", "1975-01-01").condition("snomed|76498008", daysAgo(300)), outcome: screening.Pass, reason: screening.ReasonNotApplicable},
+		{name: "tubal ligation procedure is review (a person confirms)", patient: woman30().procedure("snomed|287664005", daysAgo(400)), outcome: screening.Review, reason: screening.ReasonJudgement},
+		{name: "hysterectomy procedure is review", patient: woman30().procedure("snomed|236886002", daysAgo(400)), outcome: screening.Review, reason: screening.ReasonJudgement},
+		{name: "postmenopausal condition is review", patient: newPatient("female", "1975-01-01").condition("snomed|76498008", daysAgo(300)), outcome: screening.Review, reason: screening.ReasonJudgement},
+		{name: "tubal ligation with a positive test fails", patient: woman30().procedure("snomed|287664005", daysAgo(400)).coded("loinc|2106-3", "snomed|10828004", daysAgo(2)), outcome: screening.Fail, reason: screening.ReasonFound},
+		{name: "tubal ligation with a negative test passes", patient: woman30().procedure("snomed|287664005", daysAgo(400)).coded("loinc|2106-3", "snomed|260385009", daysAgo(2)), outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "a refuted postmenopausal condition does not count", patient: woman30().incCond("snomed|76498008", "active", "refuted"), outcome: screening.Unknown, reason: screening.ReasonNoData},
 		{name: "a tubal ligation not done does not count", patient: woman30().incProc("snomed|287664005", "not-done", daysAgo(400)), outcome: screening.Unknown, reason: screening.ReasonNoData},
 		{name: "female 60 without a test is review/judgement", patient: newPatient("female", "1966-03-10"), outcome: screening.Review, reason: screening.ReasonJudgement},

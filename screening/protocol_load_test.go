@@ -35,6 +35,7 @@ func TestInvalidProtocols(t *testing.T) {
 		"params-unknown-field":   `line 28: criterion "neutrophils": params: unknown field "treshold"`,
 		"params-wrong-type":      "line 28: criterion \"neutrophils\": params: cannot unmarshal !!str `one` into float64",
 		"bad-window":             `line 28: criterion "neutrophils": params.window_days: must be a number of days above 0`,
+		"uln-comparator":         `line 28: criterion "neutrophils": params.comparator: with uln the rule is value <= multiple x ULN, so the comparator must be <=`,
 		"bad-rule-outcome":       `line 37: criterion "pulmonary-fibrosis": params.rules[0].outcome: must be fail or review, not "exclude"`,
 		"bad-rule-resource":      `line 37: criterion "pulmonary-fibrosis": params.rules[0].resource: must be Condition, Procedure, Observation, Medication or AllergyIntolerance, not "Diagnosis"`,
 		"several-problems": strings.Join([]string{

@@ -72,11 +72,11 @@ type ProtocolRef struct {
 
 // SettingsReport is every setting the evaluation used, so that a run can be reproduced.
 type SettingsReport struct {
-	AsOf                time.Time         `json:"as_of"`
-	LymphodepletionDate string            `json:"lymphodepletion_date,omitempty"`
-	TimeZone            string            `json:"time_zone"`
-	ObservationStatuses []string          `json:"observation_statuses"`
-	Criteria            map[string]string `json:"criteria"` // criterion id -> the rule applied
+	AsOf                time.Time `json:"as_of"`
+	LymphodepletionDate string    `json:"lymphodepletion_date,omitempty"`
+	TimeZone            string    `json:"time_zone"`
+	ObservationStatuses []string  `json:"observation_statuses"`
+	// Each criterion's own settings (windows, thresholds, units) are its rule.
 }
 
 // Counts is how many criteria got each outcome.

@@ -34,7 +34,7 @@ type ruleSpec struct {
 const ruleMedication = "Medication"
 
 // notDone are statuses that mean a procedure or medication did not happen.
-var notDone = map[string]bool{"entered-in-error": true, "not-done": true, "cancelled": true, "draft": true}
+var notDone = map[string]bool{"entered-in-error": true, "not-done": true, "not-taken": true, "cancelled": true, "draft": true}
 
 type rule struct {
 	spec     ruleSpec
@@ -169,11 +169,11 @@ func (r *rule) find(ec *evalCtx) []hit {
 			}
 		}
 	}
-	if r.escalate != nil {
+	if r.escalate != nil && len(hits) > 0 {
+		more := r.escalate.find(ec)
 		for i := range hits {
-			more := r.escalate.find(ec)
 			if len(more) == 0 {
-				continue
+				break
 			}
 			// The escalation's own hits decide: one placed in its window escalates, an
 			// undated one (review) cannot turn the finding into a fail.
@@ -271,11 +271,16 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
 		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
 			summary: fmt.Sprintf("%s in remission only since %s (less than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true
 	}
-	when := cd.Onset
-	if !when.Known() {
-		when = cd.Recorded
+	if r.spec.ActiveOnly && ec.statuses.active[cd.Clinical] {
+		// Current at as-of: the window is about when it began, and a current condition
+		// (an infection still active, say) counts however long ago that was.
+		h := hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{condEvidence(cd, c, set, r.spec.Note)},
+			summary: c.String() + " is " + cd.Clinical + " (onset " + orNone(cd.Onset.String()) + ")"}
+		return h, true
 	}
-	h, ok := r.dated(ec, cd.Ref, c, set, when, "onset")
+	// Only the onset places the event in a window: the recorded date is when someone
+	// wrote it down, so a condition without onset is undated (review).
+	h, ok := r.dated(ec, cd.Ref, c, set, cd.Onset, "onset")
 	if ok {
 		h.ev[0].Status = strings.Trim(cd.Clinical+"/"+cd.Verification, "/")
 	}
@@ -307,8 +312,8 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 				summary: fmt.Sprintf("%s has no date, so the %d-day window cannot be checked", c, r.spec.WithinDays)}, true
 		}
-		ongoing := !m.End.Known() && isOngoing(m.Status)
-		if !ongoing && ec.end(last).Before(start) {
+		// A status that says the drug is still taken wins over any end date recorded.
+		if !isOngoing(m.Status) && ec.end(last).Before(start) {
 			return hit{}, false
 		}
 	}

@@ -33,7 +33,8 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 			sel.other = o
 			return
 		}
-		if !o.Effective.Known() || ec.start(o.Effective).After(ec.asOf) {
+		// A result dated only to the month or year cannot be placed in a window of days.
+		if o.Effective.Precision < PrecisionDay || ec.start(o.Effective).After(ec.asOf) {
 			return
 		}
 		final = true

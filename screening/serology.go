@@ -64,9 +64,9 @@ func (s *serology) classify(o *Observation) (Outcome, Reason, string) {
 	case s.neg.matches(o.ValueCode) || s.neg.matches(o.Interpretation):
 		return Pass, ReasonMet, "negative"
 	case o.Value != nil:
-		return Review, ReasonJudgement, fmt.Sprintf("numeric (%s %s), assay-specific cut-off", num(o.Value.Value), unitLabel(o.Value))
+		return Unknown, ReasonUncoded, fmt.Sprintf("numeric (%s %s) with an assay-specific cut-off, not coded positive or negative", num(o.Value.Value), unitLabel(o.Value))
 	}
-	return Review, ReasonJudgement, "indeterminate or not coded"
+	return Unknown, ReasonUncoded, "indeterminate or not coded positive or negative"
 }
 
 func (s *serology) evaluate(ec *evalCtx) Result {

@@ -42,7 +42,8 @@ func compileWashout(cc *compileCtx) evaluator {
 		for _, m := range ec.rec.Medications {
 			if c, set, ok := meds.match(m.Code); ok && !notDone[m.Status] {
 				end := m.End
-				ongoing := (!end.Known() && isOngoing(m.Status)) || (end.Known() && ec.start(end).After(ec.asOf))
+				// A status that says the drug is still taken wins over any end recorded.
+				ongoing := isOngoing(m.Status) || (end.Known() && ec.end(end).After(ec.asOf))
 				if !end.Known() && !ongoing {
 					end = When{} // ended, but when is not recorded
 				}
@@ -76,7 +77,7 @@ func compileWashout(cc *compileCtx) evaluator {
 			case !x.end.Known():
 				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 					summary: fmt.Sprintf("%s has no recorded end date", x.code)})
-			case ec.start(x.end).After(cutoff):
+			case ec.end(x.end).After(cutoff): // an imprecise end ("2026-11") counts as late as it can be
 				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev},
 					summary: fmt.Sprintf("%s ended %s, less than %d days before %s", x.code, x.end, p.Days, anchorName)}
 				if !ec.ld.IsZero() {

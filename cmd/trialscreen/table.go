@@ -45,11 +45,13 @@ func writeTable(w io.Writer, s *screening.Screening) error {
 	return nil
 }
 
+// truncate shortens to n characters (runes, so that non-Latin text is never cut mid-character).
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	return string(r[:n-3]) + "..."
 }
 
 func orDash(s string) string {
