@@ -266,13 +266,14 @@ type batch struct {
 	peeks   []peeked
 	perrs   []error
 	keys    patientKeys
+	others  patientKeys     // references to the other Patient entries
 	meds    map[string]int  // "Medication/id", fullUrl -> entry index
 	have    map[string]bool // refs already in the record
 }
 
 func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) error {
 	bt := &batch{r: r, rec: rec, entries: entries, peeks: make([]peeked, len(entries)), perrs: make([]error, len(entries)),
-		keys: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec)}
+		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec)}
 	var patients []int
 	for i, e := range entries {
 		if e.Resource == nil {
@@ -370,6 +371,11 @@ func (bt *batch) choosePatient(patientID string, patients []int, wholeBundle boo
 		}
 		bt.keys.add(bt.entries[chosen].FullURL)
 	}
+	for _, i := range patients {
+		if i != chosen {
+			bt.others.add(bt.entries[i].FullURL)
+		}
+	}
 	return chosen, nil
 }
 
@@ -436,9 +442,18 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		rec.Patient = convertPatient(cr.GetPatient(), ref, p.ID)
 		return
 	}
-	if pr := p.patientRef(); pr != "" && !bt.keys.ours(pr) {
+	switch bt.whose(p) {
+	case otherPatient:
 		rec.OtherPatients++
 		return
+	case unattributed:
+		// Whose record this is cannot be told, so it is neither used nor dropped
+		// silently: the criteria that might have needed it say so.
+		if codes := p.codes(); bt.r.p.NeedsType(p.ResourceType) && (len(codes) == 0 || bt.r.p.Relevant(p.ResourceType, codes)) {
+			rec.Seen[p.ResourceType]++
+			bt.unreadable(i, p.codes(), "no literal reference to a patient (subject/patient missing, or given only as an identifier or search): cannot tell whose record it is")
+			return
+		}
 	}
 	if bt.have[ref] {
 		return
@@ -596,4 +611,42 @@ func parserProblem(err error) error {
 
 func namesField(details string) bool {
 	return details == "unknown field" || details == "unknown resource type" || strings.HasPrefix(details, "cannot accept multiple values")
+}
+
+// attribution is whose record a resource is.
+type attribution int
+
+const (
+	ours attribution = iota
+	otherPatient
+	unattributed
+)
+
+// whose decides attribution from the subject/patient reference. Only a reference to a
+// known Patient counts as another patient's; a missing or unresolvable one is not ours
+// to use, nor safe to ignore.
+func (bt *batch) whose(p *peeked) attribution {
+	pr := p.patientRef()
+	switch {
+	case pr == "":
+		if p.Subject == nil && p.Patient == nil && !subjectRequired(p.ResourceType) {
+			return ours // e.g. a Medication, which belongs to no one
+		}
+		return unattributed
+	case bt.keys.ours(pr):
+		return ours
+	case bt.others.ours(pr) || strings.HasPrefix(refTail(pr), "Patient/"):
+		return otherPatient
+	}
+	return unattributed
+}
+
+// subjectRequired lists the record types whose data only means something for a patient.
+func subjectRequired(t string) bool {
+	switch t {
+	case screening.TypeObservation, screening.TypeCondition, screening.TypeProcedure, screening.TypeAllergy,
+		screening.TypeMedRequest, screening.TypeMedStatement, screening.TypeMedAdminister:
+		return true
+	}
+	return false
 }

@@ -210,9 +210,9 @@ func TestReadBundleMalformedEntries(t *testing.T) {
 	badObs := `{"resourceType": "Observation", "id": "bad", "status": "final", "foo": 1,
 		"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "subject": {"reference": "Patient/p1"}}`
 	badValue := `{"resourceType": "Observation", "id": "bad", "status": "final", "effectiveDateTime": "yesterday",
-		"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}}`
-	badCoding := `{"resourceType": "Observation", "id": "bad", "status": "final", "code": {"coding": {"code": "718-7"}}}`
-	irrelevantBad := `{"resourceType": "Observation", "id": "bad", "foo": 1, "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]}}`
+		"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "subject": {"reference": "Patient/p1"}}`
+	badCoding := `{"resourceType": "Observation", "id": "bad", "status": "final", "code": {"coding": {"code": "718-7"}}, "subject": {"reference": "Patient/p1"}}`
+	irrelevantBad := `{"resourceType": "Observation", "id": "bad", "foo": 1, "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]}, "subject": {"reference": "Patient/p1"}}`
 	hb := []string{"http://loinc.org|718-7"}
 	tests := []struct {
 		name       string
@@ -291,9 +291,10 @@ func TestReadBundleReferences(t *testing.T) {
 		{"absolute URL", "", "https://fhir.example.org/r4/Patient/p1", true, 0},
 		{"versioned", "", "Patient/p1/_history/3", true, 0},
 		{"absolute fullUrl, relative reference", "https://fhir.example.org/r4/Patient/p1", "Patient/p1", true, 0},
-		{"no subject", uuid, "", true, 0},
+		{"no subject: whose it is cannot be told", uuid, "", false, 0},
 		{"another patient's id", uuid, "Patient/p2", false, 1},
-		{"another urn:uuid", uuid, "urn:uuid:9d6f1f0e-0000-4000-8000-000000000002", false, 1},
+		{"a urn:uuid of no entry: cannot be told", uuid, "urn:uuid:9d6f1f0e-0000-4000-8000-000000000002", false, 0},
+		{"a conditional reference: cannot be told", uuid, "Patient?identifier=urn:mrn|123", false, 0},
 		{"another absolute URL", "", "https://fhir.example.org/r4/Patient/p10", false, 1},
 	}
 	for _, tc := range tests {
@@ -306,8 +307,18 @@ func TestReadBundleReferences(t *testing.T) {
 			if added := len(rec.Observations) == 1; added != tc.wantAdded || rec.OtherPatients != tc.wantOthers {
 				t.Errorf("added=%v OtherPatients=%d, want %v, %d", added, rec.OtherPatients, tc.wantAdded, tc.wantOthers)
 			}
-			if seen := rec.Seen["Observation"]; seen != map[bool]int{true: 1, false: 0}[tc.wantAdded] {
-				t.Errorf("Seen[Observation] = %d; another patient's resources are not counted as seen", seen)
+			// Another patient's resource is not counted as seen; one whose patient cannot be
+			// told is seen and reported unreadable, so the criteria that need it say so.
+			unattributed := !tc.wantAdded && tc.wantOthers == 0
+			wantSeen := 0
+			if tc.wantAdded || unattributed {
+				wantSeen = 1
+			}
+			if seen := rec.Seen["Observation"]; seen != wantSeen {
+				t.Errorf("Seen[Observation] = %d, want %d", seen, wantSeen)
+			}
+			if got := len(rec.Unreadable) == 1; got != unattributed {
+				t.Errorf("unreadable %+v, want one entry: %v", rec.Unreadable, unattributed)
 			}
 		})
 	}
@@ -342,7 +353,8 @@ func TestReadBundleDates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			obs := fmt.Sprintf(`{"resourceType": "Observation", "id": "o1", "status": "final",
-				"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "effectiveDateTime": %q}`, tc.value)
+				"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "effectiveDateTime": %q,
+				"subject": {"reference": "Patient/p1"}}`, tc.value)
 			pat := fmt.Sprintf(`{"resourceType": "Patient", "id": "p1", "birthDate": %q}`, tc.value[:min(len(tc.value), 10)])
 			rec, err := testReader(t).ReadBundle(bundleJSON("collection", entry{"", pat}, entry{"", obs}), "")
 			if err != nil {
@@ -378,29 +390,29 @@ func TestReadBundleNormalizes(t *testing.T) {
 				"valueQuantity": {"value": 2, "unit": "L/min", "system": "http://unitsofmeasure.org", "code": "L/min"}},
 				{"code": {"coding": [{"system": "http://loinc.org", "code": "x"}]},
 				"valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "722172003"}]}}]}`},
-		{"", `{"resourceType": "Observation", "id": "lt", "status": "final",
+		{"", `{"resourceType": "Observation", "subject": {"reference": "Patient/p1"}, "id": "lt", "status": "final",
 			"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "effectiveInstant": "2024-01-03T10:00:00.123Z",
 			"valueQuantity": {"value": 5, "comparator": "<", "unit": "g/dL", "code": "g/dL"}}`},
-		{"", `{"resourceType": "Observation", "id": "int", "status": "final",
+		{"", `{"resourceType": "Observation", "subject": {"reference": "Patient/p1"}, "id": "int", "status": "final",
 			"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "valueInteger": 9}`},
-		{"", `{"resourceType": "Observation", "id": "cc", "status": "amended",
+		{"", `{"resourceType": "Observation", "subject": {"reference": "Patient/p1"}, "id": "cc", "status": "amended",
 			"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "valueCodeableConcept": {"text": "normal"}}`},
-		{"", `{"resourceType": "Observation", "id": "str", "status": "final",
+		{"", `{"resourceType": "Observation", "subject": {"reference": "Patient/p1"}, "id": "str", "status": "final",
 			"code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]}, "valueString": "haemolysed"}`},
 		{"", `{"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
 			"clinicalStatus": {"coding": [{"code": "resolved"}]}, "verificationStatus": {"coding": [{"code": "confirmed"}]},
 			"code": {"coding": [{"system": "http://snomed.info/sct", "code": "128613002"}]},
 			"onsetPeriod": {"start": "2010-05"}, "abatementPeriod": {"start": "2012"}, "recordedDate": "2010-06-01"}`},
-		{"", `{"resourceType": "Condition", "id": "c2", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "128613002"}]},
+		{"", `{"resourceType": "Condition", "subject": {"reference": "Patient/p1"}, "id": "c2", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "128613002"}]},
 			"abatementString": "in childhood"}`},
-		{"", `{"resourceType": "Procedure", "id": "pr1", "status": "completed",
+		{"", `{"resourceType": "Procedure", "subject": {"reference": "Patient/p1"}, "id": "pr1", "status": "completed",
 			"code": {"coding": [{"system": "http://snomed.info/sct", "code": "128613002"}]},
 			"performedPeriod": {"start": "2020-02-01"}}`},
 		{medURL, `{"resourceType": "Medication", "id": "m1", "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1153378"}]}}`},
-		{"", `{"resourceType": "MedicationRequest", "id": "mr1", "status": "stopped", "intent": "order",
+		{"", `{"resourceType": "MedicationRequest", "subject": {"reference": "Patient/p1"}, "id": "mr1", "status": "stopped", "intent": "order",
 			"medicationReference": {"reference": "` + medURL + `"}, "subject": {"reference": "Patient/p1"},
 			"authoredOn": "2024-01-05", "dispenseRequest": {"validityPeriod": {"start": "2024-01-05", "end": "2024-02-05"}}}`},
-		{"", `{"resourceType": "MedicationRequest", "id": "mr2", "status": "active", "intent": "order",
+		{"", `{"resourceType": "MedicationRequest", "subject": {"reference": "Patient/p1"}, "id": "mr2", "status": "active", "intent": "order",
 			"medicationReference": {"reference": "Medication/m1"}, "authoredOn": "2024-01-06"}`},
 		{"", `{"resourceType": "MedicationStatement", "id": "ms1", "status": "completed",
 			"contained": [{"resourceType": "Medication", "id": "med", "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1153378"}]}}],
