@@ -479,7 +479,7 @@ func TestReadBundleNormalizes(t *testing.T) {
 	}
 	clz := []screening.Coding{{System: rxnorm, Code: "1153378"}}
 	wantMeds := []screening.MedicationUse{
-		{Ref: "MedicationRequest/mr1", Code: clz, Status: "stopped", Start: day(2024, 1, 5), End: day(2024, 2, 5)},
+		{Ref: "MedicationRequest/mr1", Code: clz, Status: "stopped", Start: day(2024, 1, 5)}, // validityPeriod.end is not the end of therapy,
 		{Ref: "MedicationRequest/mr2", Code: clz, Status: "active", Start: day(2024, 1, 6)},
 		{Ref: "MedicationStatement/ms1", Code: clz, Status: "completed", Start: day(2023, 1, 1), End: day(2023, 3, 1)},
 		{Ref: "MedicationAdministration/ma1", Code: clz, Status: "completed", Start: at(2024, 1, 7, 12), End: at(2024, 1, 7, 12)},

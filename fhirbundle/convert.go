@@ -132,8 +132,9 @@ func convertMedRequest(m *mrpb.MedicationRequest, ref string, resolved []screeni
 		Ref:    ref,
 		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
 		Status: enumCode(m.GetStatus().GetValue()),
-		Start:  whenDateTime(m.GetAuthoredOn()),
-		End:    whenDateTime(m.GetDispenseRequest().GetValidityPeriod().GetEnd()),
+		// authoredOn is when it was ordered; the order records no end of therapy
+		// (validityPeriod is when the prescription may be filled), so End stays unknown.
+		Start: whenDateTime(m.GetAuthoredOn()),
 	}
 }
 
