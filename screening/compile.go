@@ -136,7 +136,10 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 			cc.errorf("", "obtain (what to get when the data is missing) is required")
 		}
 		ev := kind(cc)
-		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule}
+		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule, sourceKey: map[string]string{}}
+		for t := range cc.needs {
+			c.sourceKey[t] = t + "#" + spec.ID
+		}
 		p.criteria = append(p.criteria, c)
 		for t, m := range cc.needs {
 			if p.relevant[t] == nil {

@@ -21,6 +21,7 @@ type criterion struct {
 	eval      evaluator
 	needs     map[string]*codeMatcher // resource types read, with the codes that matter
 	needTypes []string                // the keys of needs, sorted
+	sourceKey map[string]string       // type -> "Type#criterion", for per-criterion fetch states
 	rule      string                  // the rule in words, for evidence and the settings report
 }
 
@@ -255,7 +256,7 @@ func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 		return
 	}
 	for _, t := range c.needTypes {
-		st, ok := rec.sourceStatus(t, c.spec.ID)
+		st, ok := rec.sourceStatus(t, c.sourceKey[t])
 		if !ok {
 			st = SourceStatus{State: FetchFailed, Detail: "not fetched"}
 		}
@@ -311,8 +312,8 @@ func parseCodingString(s string) Coding {
 
 // sourceStatus looks up how completely a resource type was obtained. A source may report
 // per criterion ("Observation#alt") when it searched per criterion.
-func (rec *Record) sourceStatus(t, criterionID string) (SourceStatus, bool) {
-	if st, ok := rec.Sources[t+"#"+criterionID]; ok {
+func (rec *Record) sourceStatus(t, perCriterionKey string) (SourceStatus, bool) {
+	if st, ok := rec.Sources[perCriterionKey]; ok {
 		return st, true
 	}
 	st, ok := rec.Sources[t]
