@@ -37,6 +37,7 @@ type compileState struct {
 	pf       *ProtocolFile
 	systems  map[string]string
 	codesets map[string]*codeMatcher
+	masks    *maskIndex
 	units    map[string]*unitGroup
 	probs    Problems
 	root     *yaml.Node // the parsed file, to give every problem its line
@@ -99,6 +100,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 	p := &Protocol{
 		Info:        pf.Protocol,
 		statuses:    compileStatusSets(pf.Statuses),
+		masks:       st.masks,
 		relevant:    map[string]*codeMatcher{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
 	}
@@ -223,9 +225,15 @@ func (st *compileState) compileUnits() {
 }
 
 func (st *compileState) compileCodesets(term Terminology) {
-	for _, name := range sortedKeys(st.pf.Codesets) {
+	st.masks = newMaskIndex()
+	if n := len(st.pf.Codesets); n > maxCodesets {
+		st.add(st.lineAt("codesets"), "codesets: %d are defined; at most %d are supported", n, maxCodesets)
+		return
+	}
+	for id, name := range sortedKeys(st.pf.Codesets) {
 		cs := st.pf.Codesets[name]
 		m := newCodeMatcher()
+		m.mask.set(id)
 		if len(cs.Codes) == 0 {
 			st.add(st.lineAt("codesets", name), "codesets.%s: has no codes", name)
 		}
@@ -268,6 +276,7 @@ func (st *compileState) compileCodesets(term Terminology) {
 			}
 		}
 		st.codesets[name] = m
+		st.masks.add(id, m)
 	}
 }
 

@@ -2,7 +2,6 @@ package screening
 
 import (
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -12,6 +11,7 @@ type Protocol struct {
 	criteria []*criterion
 	statuses statusSets
 	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
+	masks    *maskIndex              // coding -> the codesets it belongs to
 	// Parts of every result that depend only on the protocol, computed once.
 	obsStatuses []string
 }
@@ -88,36 +88,9 @@ type evalCtx struct {
 	ld       time.Time
 	loc      *time.Location
 	statuses *statusSets
-	obsIndex *codingIndex // observation positions by coding, built on first use
-	scratch  []int
-}
-
-// codingIndex maps a coding to the observations that carry it: a map to the head of a
-// chain in one flat slice, so building it costs two allocations whatever the record.
-type codingIndex struct {
-	head  map[Coding]int // 1 + position in links
-	links []indexLink
-}
-
-type indexLink struct{ obs, next int } // next: 1 + position, 0 ends the chain
-
-func newCodingIndex(obs []Observation) *codingIndex {
-	ix := &codingIndex{head: make(map[Coding]int, 32), links: make([]indexLink, 0, len(obs)+len(obs)/4)}
-	for i := range obs {
-		for _, c := range obs[i].Code {
-			ix.links = append(ix.links, indexLink{obs: i, next: ix.head[c]})
-			ix.head[c] = len(ix.links)
-		}
-	}
-	return ix
-}
-
-// appendMatches appends the positions of the observations carrying c.
-func (ix *codingIndex) appendMatches(dst []int, c Coding) []int {
-	for l := ix.head[c]; l != 0; l = ix.links[l-1].next {
-		dst = append(dst, ix.links[l-1].obs)
-	}
-	return dst
+	masks    *maskIndex
+	// The codesets each record carries, by resource kind, computed on first use.
+	obsMasks, condMasks, procMasks, medMasks, allergyMaskCache []codesetMask
 }
 
 // start is the earliest instant a FHIR date can mean. Calendar dates (day, month or year
@@ -135,35 +108,50 @@ func (ec *evalCtx) end(w When) time.Time {
 	return When{Time: ec.start(w), Precision: w.Precision}.Latest()
 }
 
-// eachObservation calls fn for every observation with a coding m matches, in record
-// order. Observations are the bulk of a record and most criteria read a few codes, so
-// exact-code matchers go through an index instead of scanning every observation.
+// masksOf computes the codeset masks of n records once per screening.
+func masksOf(ix *maskIndex, cache *[]codesetMask, n int, codes func(i int) []Coding) []codesetMask {
+	if *cache == nil {
+		*cache = make([]codesetMask, n)
+		for i := range *cache {
+			(*cache)[i] = ix.of(codes(i))
+		}
+	}
+	return *cache
+}
+
+func (ec *evalCtx) observationMasks() []codesetMask {
+	return masksOf(ec.masks, &ec.obsMasks, len(ec.rec.Observations), func(i int) []Coding { return ec.rec.Observations[i].Code })
+}
+
+func (ec *evalCtx) conditionMasks() []codesetMask {
+	return masksOf(ec.masks, &ec.condMasks, len(ec.rec.Conditions), func(i int) []Coding { return ec.rec.Conditions[i].Code })
+}
+
+func (ec *evalCtx) procedureMasks() []codesetMask {
+	return masksOf(ec.masks, &ec.procMasks, len(ec.rec.Procedures), func(i int) []Coding { return ec.rec.Procedures[i].Code })
+}
+
+func (ec *evalCtx) medicationMasks() []codesetMask {
+	return masksOf(ec.masks, &ec.medMasks, len(ec.rec.Medications), func(i int) []Coding { return ec.rec.Medications[i].Code })
+}
+
+func (ec *evalCtx) allergyMasks() []codesetMask {
+	return masksOf(ec.masks, &ec.allergyMaskCache, len(ec.rec.Allergies), func(i int) []Coding { return ec.rec.Allergies[i].Code })
+}
+
+// eachObservation calls fn, in record order, for every observation with a coding m
+// matches. Observations are the bulk of a record: the codeset masks rule out most of
+// them without looking at their codings.
 func (ec *evalCtx) eachObservation(m *codeMatcher, fn func(o *Observation)) {
 	obs := ec.rec.Observations
-	if m.all || len(m.prefixes) > 0 {
-		for i := range obs {
+	masks := ec.observationMasks()
+	for i := range obs {
+		if m.all || m.mask.intersects(&masks[i]) {
 			if m.matches(obs[i].Code) {
 				fn(&obs[i])
 			}
 		}
-		return
 	}
-	if ec.obsIndex == nil {
-		ec.obsIndex = newCodingIndex(obs)
-	}
-	idx := ec.scratch[:0]
-	ec.scratch = nil // a nested call gets its own
-	for _, c := range m.list {
-		idx = ec.obsIndex.appendMatches(idx, c)
-	}
-	sort.Ints(idx)
-	for k, i := range idx {
-		if k > 0 && idx[k-1] == i {
-			continue // an observation with two matching codings
-		}
-		fn(&obs[i])
-	}
-	ec.scratch = idx
 }
 
 // Evaluate screens one patient record against every criterion.
@@ -172,7 +160,7 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 	if loc == nil {
 		loc = time.UTC
 	}
-	ec := &evalCtx{rec: rec, asOf: s.AsOf, ld: s.LymphodepletionDate, loc: loc, statuses: &p.statuses}
+	ec := &evalCtx{rec: rec, asOf: s.AsOf, ld: s.LymphodepletionDate, loc: loc, statuses: &p.statuses, masks: p.masks}
 	out := &Screening{
 		AsOf:     s.AsOf,
 		Protocol: ProtocolRef{ID: p.Info.ID, Version: p.Info.Version, Title: p.Info.Title},

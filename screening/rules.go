@@ -42,6 +42,7 @@ type rule struct {
 	values   *codeMatcher
 	ignore   *codeMatcher
 	cured    *codeMatcher
+	anyMask  codesetMask // codes and cured: a record sharing none of these is skipped
 	outcome  Outcome
 	escalate *rule
 }
@@ -69,6 +70,8 @@ func compileRule(cc *compileCtx, field string, s ruleSpec) *rule {
 	r.ignore = cc.codes(field+".ignore", s.Ignore, false)
 	r.cured = cc.codes(field+".allowed_if_cured", s.AllowedIfCured, false)
 	r.outcome = cc.outcome(field+".outcome", s.Outcome)
+	r.anyMask = r.codes.mask
+	r.anyMask.or(r.cured.mask)
 	cc.window(field+".within_days", s.WithinDays, false)
 	if s.RemissionYears < 0 {
 		cc.errorf(field+".remission_years", "must not be negative")
@@ -117,15 +120,20 @@ func (r *rule) find(ec *evalCtx) []hit {
 	var hits []hit
 	switch r.spec.Resource {
 	case TypeCondition:
+		masks := ec.conditionMasks()
 		for i := range ec.rec.Conditions {
+			if !r.anyMask.intersects(&masks[i]) {
+				continue
+			}
 			if h, ok := r.condition(ec, &ec.rec.Conditions[i]); ok {
 				hits = append(hits, h)
 			}
 		}
 	case TypeProcedure:
+		masks := ec.procedureMasks()
 		for i := range ec.rec.Procedures {
 			p := &ec.rec.Procedures[i]
-			if notDone[p.Status] {
+			if !r.anyMask.intersects(&masks[i]) || notDone[p.Status] {
 				continue
 			}
 			if c, set, ok := r.codes.match(p.Code); ok {
@@ -151,15 +159,20 @@ func (r *rule) find(ec *evalCtx) []hit {
 			}
 		})
 	case ruleMedication:
+		masks := ec.medicationMasks()
 		for i := range ec.rec.Medications {
+			if !r.anyMask.intersects(&masks[i]) {
+				continue
+			}
 			if h, ok := r.medication(ec, &ec.rec.Medications[i]); ok {
 				hits = append(hits, h)
 			}
 		}
 	case TypeAllergy:
+		masks := ec.allergyMasks()
 		for i := range ec.rec.Allergies {
 			a := &ec.rec.Allergies[i]
-			if ec.statuses.discounted[a.Verification] {
+			if !r.anyMask.intersects(&masks[i]) || ec.statuses.discounted[a.Verification] {
 				continue
 			}
 			if c, set, ok := r.codes.match(a.Code); ok {

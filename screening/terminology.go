@@ -27,7 +27,8 @@ type codeMatcher struct {
 	exact    map[Coding]string // -> codeset name
 	list     []Coding          // the exact codes in the order added, for indexed lookups
 	prefixes []icdPrefix
-	all      bool // matches every coding (a criterion that reads all resources of a type)
+	all      bool        // matches every coding (a criterion that reads all resources of a type)
+	mask     codesetMask // the codesets merged into this matcher
 }
 
 type icdPrefix struct {
@@ -90,6 +91,7 @@ func (m *codeMatcher) merge(o *codeMatcher) {
 	}
 	m.prefixes = append(m.prefixes, o.prefixes...)
 	m.all = m.all || o.all
+	m.mask.or(o.mask)
 }
 
 func (m *codeMatcher) empty() bool {
@@ -133,4 +135,75 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 func (m *codeMatcher) matches(codes []Coding) bool {
 	_, _, ok := m.match(codes)
 	return ok
+}
+
+// maxCodesets is how many codesets a protocol may define: one bit each in a codesetMask.
+const maxCodesets = 256
+
+// codesetMask is a set of codesets, one bit each. A screening computes every record's
+// mask once; a criterion then skips the records that share no codeset with it without
+// hashing their codings again, which is most records for most criteria.
+type codesetMask [maxCodesets / 64]uint64
+
+func (m *codesetMask) set(i int) { m[i/64] |= 1 << (uint(i) % 64) }
+
+func (m *codesetMask) or(o codesetMask) {
+	for i := range m {
+		m[i] |= o[i]
+	}
+}
+
+func (m *codesetMask) intersects(o *codesetMask) bool {
+	for i := range m {
+		if m[i]&o[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maskIndex gives the codesets a coding belongs to.
+type maskIndex struct {
+	exact    map[Coding]codesetMask
+	prefixes []maskPrefix
+}
+
+type maskPrefix struct {
+	prefix string
+	mask   codesetMask
+}
+
+func newMaskIndex() *maskIndex { return &maskIndex{exact: map[Coding]codesetMask{}} }
+
+// add records that every code of m belongs to codeset id.
+func (ix *maskIndex) add(id int, m *codeMatcher) {
+	for _, c := range m.list {
+		bits := ix.exact[c]
+		bits.set(id)
+		ix.exact[c] = bits
+	}
+	for _, p := range m.prefixes {
+		var bits codesetMask
+		bits.set(id)
+		ix.prefixes = append(ix.prefixes, maskPrefix{p.prefix, bits})
+	}
+}
+
+// of is the set of codesets any of the codings belongs to.
+func (ix *maskIndex) of(codes []Coding) codesetMask {
+	var out codesetMask
+	for _, c := range codes {
+		if c.System == SystemICD10 {
+			c.Code = normalizeICD(c.Code)
+			for _, p := range ix.prefixes {
+				if strings.HasPrefix(c.Code, p.prefix) {
+					out.or(p.mask)
+				}
+			}
+		}
+		if bits, ok := ix.exact[c]; ok {
+			out.or(bits)
+		}
+	}
+	return out
 }
