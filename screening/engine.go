@@ -146,10 +146,10 @@ func (ec *evalCtx) eachObservation(m *codeMatcher, fn func(o *Observation)) {
 	obs := ec.rec.Observations
 	masks := ec.observationMasks()
 	for i := range obs {
+		// Sharing a codeset with the matcher is matching it: a matcher is a union of
+		// codesets and a mask is exactly the codesets a record's codings belong to.
 		if m.all || m.mask.intersects(&masks[i]) {
-			if m.matches(obs[i].Code) {
-				fn(&obs[i])
-			}
+			fn(&obs[i])
 		}
 	}
 }

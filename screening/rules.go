@@ -2,6 +2,7 @@ package screening
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -358,7 +359,7 @@ func searched(rec *Record, types []string) string {
 		if !ok {
 			n = countOf(rec, t)
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", n, t))
+		parts = append(parts, strconv.Itoa(n)+" "+t)
 	}
 	return strings.Join(parts, ", ")
 }
