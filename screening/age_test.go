@@ -50,3 +50,14 @@ func TestDateOnlyResultsReadInConfiguredZone(t *testing.T) {
 		}
 	}
 }
+
+func TestWhenStringMatchesRFC3339(t *testing.T) {
+	for _, tm := range []time.Time{asOf, time.Date(1999, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 5*3600)), time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		if got, want := (screening.When{Time: tm, Precision: screening.PrecisionTime}).String(), tm.UTC().Format(time.RFC3339); got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+		if got, want := (screening.When{Time: tm, Precision: screening.PrecisionDay}).String(), tm.Format("2006-01-02"); got != want {
+			t.Errorf("day: got %s, want %s", got, want)
+		}
+	}
+}

@@ -234,6 +234,7 @@ func (st *compileState) compileCodesets(term Terminology) {
 		cs := st.pf.Codesets[name]
 		m := newCodeMatcher()
 		m.mask.set(id)
+		m.ids = []int{id}
 		if len(cs.Codes) == 0 {
 			st.add(st.lineAt("codesets", name), "codesets.%s: has no codes", name)
 		}

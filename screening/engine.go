@@ -2,6 +2,7 @@ package screening
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -91,6 +92,8 @@ type evalCtx struct {
 	masks    *maskIndex
 	// The codesets each record carries, by resource kind, computed on first use.
 	obsMasks, condMasks, procMasks, medMasks, allergyMaskCache []codesetMask
+	obsByCodeset                                               [][]int // codeset id -> observation positions
+	scratch                                                    []int
 }
 
 // start is the earliest instant a FHIR date can mean. Calendar dates (day, month or year
@@ -142,16 +145,41 @@ func (ec *evalCtx) allergyMasks() []codesetMask {
 // eachObservation calls fn, in record order, for every observation with a coding m
 // matches. Observations are the bulk of a record: the codeset masks rule out most of
 // them without looking at their codings.
+//
+// Sharing a codeset with the matcher is matching it: a matcher is a union of codesets
+// and a mask is exactly the codesets a record's codings belong to.
 func (ec *evalCtx) eachObservation(m *codeMatcher, fn func(o *Observation)) {
 	obs := ec.rec.Observations
-	masks := ec.observationMasks()
-	for i := range obs {
-		// Sharing a codeset with the matcher is matching it: a matcher is a union of
-		// codesets and a mask is exactly the codesets a record's codings belong to.
-		if m.all || m.mask.intersects(&masks[i]) {
+	if m.all {
+		for i := range obs {
+			fn(&obs[i])
+		}
+		return
+	}
+	if ec.obsByCodeset == nil {
+		ec.obsByCodeset = make([][]int, ec.masks.n)
+		for i, mask := range ec.observationMasks() {
+			mask.each(func(id int) { ec.obsByCodeset[id] = append(ec.obsByCodeset[id], i) })
+		}
+	}
+	if len(m.ids) == 1 { // the common case: already in record order
+		for _, i := range ec.obsByCodeset[m.ids[0]] {
+			fn(&obs[i])
+		}
+		return
+	}
+	idx := ec.scratch[:0]
+	ec.scratch = nil // a nested call gets its own
+	for _, id := range m.ids {
+		idx = append(idx, ec.obsByCodeset[id]...)
+	}
+	slices.Sort(idx)
+	for k, i := range idx {
+		if k == 0 || idx[k-1] != i { // an observation in two of the codesets comes once
 			fn(&obs[i])
 		}
 	}
+	ec.scratch = idx
 }
 
 // Evaluate screens one patient record against every criterion.

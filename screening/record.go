@@ -70,7 +70,7 @@ func (w When) String() string {
 	case PrecisionMonth:
 		return w.Time.Format("2006-01")
 	case PrecisionTime:
-		return w.Time.UTC().Format(time.RFC3339)
+		return timeString(w.Time)
 	}
 	return ""
 }
@@ -213,5 +213,20 @@ func dayString(t time.Time) string {
 	}
 	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
 		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
+}
+
+// timeString is RFC 3339 in UTC, second precision, without time.Format (see dayString).
+func timeString(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.Format(time.RFC3339)
+	}
+	b := [20]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(mo)/10), byte('0' + int(mo)%10), '-', byte('0' + d/10), byte('0' + d%10), 'T',
+		byte('0' + h/10), byte('0' + h%10), ':', byte('0' + mi/10), byte('0' + mi%10), ':',
+		byte('0' + sec/10), byte('0' + sec%10), 'Z'}
 	return string(b[:])
 }

@@ -2,6 +2,7 @@ package screening
 
 import (
 	"context"
+	"math/bits"
 	"strings"
 )
 
@@ -29,6 +30,7 @@ type codeMatcher struct {
 	prefixes []icdPrefix
 	all      bool        // matches every coding (a criterion that reads all resources of a type)
 	mask     codesetMask // the codesets merged into this matcher
+	ids      []int       // the same codesets, as ids
 }
 
 type icdPrefix struct {
@@ -91,6 +93,11 @@ func (m *codeMatcher) merge(o *codeMatcher) {
 	}
 	m.prefixes = append(m.prefixes, o.prefixes...)
 	m.all = m.all || o.all
+	for _, id := range o.ids {
+		if !m.mask.has(id) {
+			m.ids = append(m.ids, id)
+		}
+	}
 	m.mask.or(o.mask)
 }
 
@@ -147,6 +154,19 @@ type codesetMask [maxCodesets / 64]uint64
 
 func (m *codesetMask) set(i int) { m[i/64] |= 1 << (uint(i) % 64) }
 
+func (m *codesetMask) has(i int) bool { return m[i/64]&(1<<(uint(i)%64)) != 0 }
+
+// each calls fn with every codeset id in the mask.
+func (m *codesetMask) each(fn func(id int)) {
+	for w, word := range m {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			fn(w*64 + b)
+			word &= word - 1
+		}
+	}
+}
+
 func (m *codesetMask) or(o codesetMask) {
 	for i := range m {
 		m[i] |= o[i]
@@ -166,6 +186,7 @@ func (m *codesetMask) intersects(o *codesetMask) bool {
 type maskIndex struct {
 	exact    map[Coding]codesetMask
 	prefixes []maskPrefix
+	n        int // codesets indexed: ids are 0..n-1
 }
 
 type maskPrefix struct {
@@ -177,6 +198,7 @@ func newMaskIndex() *maskIndex { return &maskIndex{exact: map[Coding]codesetMask
 
 // add records that every code of m belongs to codeset id.
 func (ix *maskIndex) add(id int, m *codeMatcher) {
+	ix.n = max(ix.n, id+1)
 	for _, c := range m.list {
 		bits := ix.exact[c]
 		bits.set(id)
