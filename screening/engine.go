@@ -157,10 +157,7 @@ func (ec *evalCtx) eachObservation(m *codeMatcher, fn func(o *Observation)) {
 		return
 	}
 	if ec.obsByCodeset == nil {
-		ec.obsByCodeset = make([][]int, ec.masks.n)
-		for i, mask := range ec.observationMasks() {
-			mask.each(func(id int) { ec.obsByCodeset[id] = append(ec.obsByCodeset[id], i) })
-		}
+		ec.groupObservations()
 	}
 	if len(m.ids) == 1 { // the common case: already in record order
 		for _, i := range ec.obsByCodeset[m.ids[0]] {
@@ -341,4 +338,25 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// groupObservations lists, for every codeset, the observations that carry one of its
+// codes, in record order, in one backing array.
+func (ec *evalCtx) groupObservations() {
+	masks := ec.observationMasks()
+	counts := make([]int, ec.masks.n)
+	total := 0
+	for i := range masks {
+		masks[i].each(func(id int) { counts[id]++; total++ })
+	}
+	flat := make([]int, total)
+	ec.obsByCodeset = make([][]int, ec.masks.n)
+	off := 0
+	for id, n := range counts {
+		ec.obsByCodeset[id] = flat[off : off : off+n]
+		off += n
+	}
+	for i := range masks {
+		masks[i].each(func(id int) { ec.obsByCodeset[id] = append(ec.obsByCodeset[id], i) })
+	}
 }

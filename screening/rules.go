@@ -315,7 +315,8 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 	if !ok {
 		return hit{}, false
 	}
-	ev := Evidence{Resource: m.Ref, Code: c.Key(), Codeset: set, Date: m.Start.String(), Status: m.Status, Note: r.spec.Note}
+	started := m.Start.String()
+	ev := Evidence{Resource: m.Ref, Code: c.Key(), Codeset: set, Date: started, Status: m.Status, Note: r.spec.Note}
 	if r.spec.WithinDays > 0 {
 		start := ec.windowStart(r.spec.WithinDays)
 		last := m.End
@@ -332,7 +333,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 		}
 	}
 	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
-		summary: "medication " + c.String() + " (" + orNone(m.Status) + ") from " + orNone(m.Start.String())}, true
+		summary: "medication " + c.String() + " (" + orNone(m.Status) + ") from " + orNone(started)}, true
 }
 
 // isOngoing reports whether a medication status means it is still being taken.

@@ -66,19 +66,21 @@ func compileWashout(cc *compileCtx) evaluator {
 		cutoff := anchor.Add(-time.Duration(p.Days) * 24 * time.Hour)
 		var hits []hit
 		var last When
-		var lastEv Evidence
+		var lastX exposure
 		for _, x := range exps {
-			ev := Evidence{Resource: x.ref, Code: x.code.Key(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
+			ev := func() Evidence {
+				return Evidence{Resource: x.ref, Code: x.code.Key(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
+			}
 			switch {
 			case x.ongoing:
 				// An ongoing therapy may still be stopped in time: review, not fail.
-				hits = append(hits, hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev},
+				hits = append(hits, hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev()},
 					summary: fmt.Sprintf("%s is ongoing; it must end %d days before lymphodepletion", x.code, p.Days)})
 			case !x.end.Known():
-				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev()},
 					summary: fmt.Sprintf("%s has no recorded end date", x.code)})
 			case ec.end(x.end).After(cutoff): // an imprecise end ("2026-11") counts as late as it can be
-				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev},
+				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev()},
 					summary: fmt.Sprintf("%s ended %s, less than %d days before %s", x.code, x.end, p.Days, anchorName)}
 				if !ec.ld.IsZero() {
 					h.outcome, h.reason = Fail, ReasonNotMet
@@ -87,10 +89,11 @@ func compileWashout(cc *compileCtx) evaluator {
 			default:
 				// Therapies that ended in time: only the last one is evidence.
 				if !last.Known() || ec.start(x.end).After(ec.start(last)) {
-					last, lastEv = x.end, ev
+					last, lastX = x.end, x
 				}
 			}
 		}
+		lastEv := Evidence{Resource: lastX.ref, Code: lastX.code.Key(), Codeset: lastX.codeset, Date: last.String(), Status: lastX.status}
 		if len(hits) == 0 {
 			return Result{Outcome: Pass, Reason: ReasonMet, Evidence: []Evidence{lastEv},
 				Summary: fmt.Sprintf("last anti-tumour therapy ended %s, at least %d days before %s", last, p.Days, anchorName)}
