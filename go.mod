@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/google/fhir/go v0.7.4
 	github.com/google/go-cmp v0.5.5
+	go.uber.org/goleak v1.3.0
 	google.golang.org/protobuf v1.33.0
 	gopkg.in/yaml.v3 v3.0.1
 )

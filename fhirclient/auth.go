@@ -1,0 +1,30 @@
+package fhirclient
+
+import (
+	"context"
+	"errors"
+)
+
+// TokenSource gives the bearer token for a request. It is asked before every attempt,
+// so an implementation that refreshes tokens is honoured on retries too.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// StaticToken is a TokenSource that always gives tok.
+func StaticToken(tok string) TokenSource { return staticToken{tok: tok} }
+
+type staticToken struct{ tok string }
+
+func (s staticToken) Token(context.Context) (string, error) {
+	if s.tok == "" {
+		return "", errors.New("the static token is empty")
+	}
+	return s.tok, nil
+}
+
+// String keeps the token out of logs that print the Config.
+func (staticToken) String() string { return "StaticToken(redacted)" }
+
+// GoString does the same for %#v.
+func (staticToken) GoString() string { return "StaticToken(redacted)" }

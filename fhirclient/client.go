@@ -1,0 +1,381 @@
+package fhirclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config says which server to talk to and how carefully. Zero values take the defaults.
+type Config struct {
+	BaseURL    string       // the FHIR base, e.g. https://fhir.example.org/r4; absolute http(s)
+	HTTPClient *http.Client // nil: a client of its own (see Client.CloseIdleConnections)
+	Token      TokenSource  // nil: no Authorization header
+
+	MaxBodyBytes   int64         // per response; default 32 MiB
+	MaxPages       int           // per search; default 50
+	PageSize       int           // sent as _count unless the search gives one; default 200
+	MaxConcurrent  int           // requests in flight to this server; default 4
+	Attempts       int           // per GET, the first included; default 3
+	BaseBackoff    time.Duration // before the second attempt, doubling; default 200ms
+	MaxBackoff     time.Duration // default 2s
+	MaxRetryAfter  time.Duration // a longer Retry-After fails the call now; default 10s
+	AttemptTimeout time.Duration // one attempt, within the caller's deadline; default 30s
+}
+
+const (
+	defaultMaxBodyBytes   = 32 << 20
+	defaultMaxPages       = 50
+	defaultPageSize       = 200
+	defaultMaxConcurrent  = 4
+	defaultAttempts       = 3
+	defaultBaseBackoff    = 200 * time.Millisecond
+	defaultMaxBackoff     = 2 * time.Second
+	defaultMaxRetryAfter  = 10 * time.Second
+	defaultAttemptTimeout = 30 * time.Second
+)
+
+// Client talks to one FHIR server. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	hc   *http.Client
+	sem  chan struct{} // caps requests in flight: a hospital server is shared and fragile
+}
+
+// New checks cfg and returns a Client. Errors name the Config field at fault.
+func New(cfg Config) (*Client, error) {
+	base, err := parseBase(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	var hc *http.Client
+	if cfg.HTTPClient != nil {
+		cp := *cfg.HTTPClient // a copy, so the caller's client keeps its own redirect policy
+		hc = &cp
+	} else {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	inner := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// A redirect elsewhere would carry the Authorization header and patient queries
+		// off the configured server.
+		if !sameOrigin(req.URL, base) {
+			return errForeignRedirect
+		}
+		if inner != nil {
+			return inner(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &Client{cfg: cfg, base: base, hc: hc, sem: make(chan struct{}, cfg.MaxConcurrent)}, nil
+}
+
+var errForeignRedirect = errors.New("the server redirected to another origin; not followed")
+
+func parseBase(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("fhirclient: Config.BaseURL is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("fhirclient: Config.BaseURL is not a URL")
+	}
+	if u.User != nil {
+		// Not echoed: it holds credentials.
+		return nil, errors.New("fhirclient: Config.BaseURL must not hold credentials; use Config.Token")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("fhirclient: Config.BaseURL %q is not an absolute http or https URL", raw)
+	case u.Host == "" || u.Opaque != "":
+		return nil, fmt.Errorf("fhirclient: Config.BaseURL %q has no host", raw)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, fmt.Errorf("fhirclient: Config.BaseURL %q must not have a query or fragment", raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
+
+func (cfg *Config) setDefaults() error {
+	if err := orDefault(&cfg.MaxBodyBytes, defaultMaxBodyBytes, "MaxBodyBytes"); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		p    *int
+		def  int
+		name string
+	}{
+		{&cfg.MaxPages, defaultMaxPages, "MaxPages"},
+		{&cfg.PageSize, defaultPageSize, "PageSize"},
+		{&cfg.MaxConcurrent, defaultMaxConcurrent, "MaxConcurrent"},
+		{&cfg.Attempts, defaultAttempts, "Attempts"},
+	} {
+		if err := orDefault(f.p, f.def, f.name); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		p    *time.Duration
+		def  time.Duration
+		name string
+	}{
+		{&cfg.BaseBackoff, defaultBaseBackoff, "BaseBackoff"},
+		{&cfg.MaxBackoff, defaultMaxBackoff, "MaxBackoff"},
+		{&cfg.MaxRetryAfter, defaultMaxRetryAfter, "MaxRetryAfter"},
+		{&cfg.AttemptTimeout, defaultAttemptTimeout, "AttemptTimeout"},
+	} {
+		if err := orDefault(f.p, f.def, f.name); err != nil {
+			return err
+		}
+	}
+	if cfg.MaxBackoff < cfg.BaseBackoff {
+		return fmt.Errorf("fhirclient: Config.MaxBackoff (%s) is less than Config.BaseBackoff (%s)", cfg.MaxBackoff, cfg.BaseBackoff)
+	}
+	return nil
+}
+
+func orDefault[T int | int64 | time.Duration](p *T, def T, name string) error {
+	switch {
+	case *p < 0:
+		return fmt.Errorf("fhirclient: Config.%s is %v; want 0 (the default, %v) or more", name, *p, def)
+	case *p == 0:
+		*p = def
+	}
+	return nil
+}
+
+// CloseIdleConnections closes the idle connections of the client's HTTP client.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+var (
+	typePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{1,63}$`)
+	idPattern   = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+)
+
+// Read fetches one resource by type and id and returns its JSON.
+func (c *Client) Read(ctx context.Context, resourceType, id string) (json.RawMessage, error) {
+	if !typePattern.MatchString(resourceType) {
+		return nil, fmt.Errorf("fhirclient: read: %q is not a FHIR resource type name", resourceType)
+	}
+	op := "read " + resourceType
+	if !idPattern.MatchString(id) {
+		// The id is not quoted: it may identify a patient.
+		return nil, fmt.Errorf("fhirclient: %s: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)", op)
+	}
+	u := c.base.JoinPath(resourceType, id)
+	rq := &request{op: op, url: u, secrets: []string{id}}
+	body, err := c.get(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) error {
+		return &Error{Kind: KindBadResponse, Op: op, Status: http.StatusOK, Err: fmt.Errorf(format, args...)}
+	}
+	if p := jsonProblem(body); p != "" {
+		return nil, bad("%s", p)
+	}
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+	}
+	_ = json.Unmarshal(body, &head) // a mistyped field shows as a mismatch below
+	if head.ResourceType != resourceType {
+		e := bad("the body is %s, not %s", describeType(head.ResourceType), resourceType)
+		e.(*Error).Outcome = redact(outcomeText(body), rq.secrets)
+		return nil, e
+	}
+	if head.ID != id {
+		return nil, bad("the server returned a %s with another id than the one asked for", resourceType)
+	}
+	return body, nil
+}
+
+func describeType(rt string) string {
+	if rt == "" {
+		return "a JSON object without resourceType"
+	}
+	if !typePattern.MatchString(rt) {
+		return "a resource of an unknown type"
+	}
+	return rt
+}
+
+// request is one logical GET, tried up to Config.Attempts times.
+type request struct {
+	op      string
+	url     *url.URL
+	page    int
+	secrets []string // kept out of error messages
+}
+
+func (c *Client) newError(rq *request, kind Kind, status int, err error) *Error {
+	return &Error{Kind: kind, Op: rq.op, Status: status, Page: rq.page, Err: err}
+}
+
+// attempt makes one GET. retryAfter is the server's Retry-After, or -1.
+func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Error, retryAfter time.Duration) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, c.ctxError(rq, ctx.Err(), "while waiting for a free request slot (MaxConcurrent)"), -1
+	}
+	defer func() { <-c.sem }()
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, rq.url.String(), nil)
+	if err != nil {
+		return nil, c.newError(rq, KindBadResponse, 0, errors.New("cannot make a request of the URL")), -1
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	secrets := rq.secrets
+	// Only the configured origin gets the token; search already refuses foreign next
+	// links, this guards every other path here.
+	if c.cfg.Token != nil && sameOrigin(rq.url, c.base) {
+		tok, err := c.cfg.Token.Token(ctx)
+		if err == nil && tok == "" {
+			err = errors.New("the token source gave an empty token")
+		}
+		if err != nil {
+			return nil, c.newError(rq, KindAuth, 0, fmt.Errorf("no token: %w", err)), -1
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		secrets = append(secrets[:len(secrets):len(secrets)], tok)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, actx, rq, err), -1
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode != http.StatusOK {
+		kind, retryable := statusKind(resp.StatusCode)
+		e := c.newError(rq, kind, resp.StatusCode, nil)
+		e.retryable = retryable
+		// Error bodies are read only as far as an OperationOutcome needs.
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, min(c.cfg.MaxBodyBytes, 1<<20)))
+		e.Outcome = redact(outcomeText(b), secrets)
+		if retryable {
+			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		} else {
+			retryAfter = -1
+		}
+		return nil, e, retryAfter
+	}
+	if p := contentTypeProblem(resp.Header.Get("Content-Type")); p != "" {
+		return nil, c.newError(rq, KindBadResponse, resp.StatusCode, errors.New(p)), -1
+	}
+	limit := c.cfg.MaxBodyBytes
+	if resp.ContentLength > limit {
+		return nil, c.tooLarge(rq, resp.StatusCode), -1
+	}
+	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			e := c.ctxError(rq, ctx.Err(), "while reading the response")
+			e.Status = resp.StatusCode
+			return nil, e, -1
+		}
+		// A connection cut mid-body is the network's fault, not the content's: retry.
+		e := c.newError(rq, KindUnavailable, resp.StatusCode, fmt.Errorf("reading the response: %w", unwrapURLError(err)))
+		e.retryable = true
+		return nil, e, -1
+	}
+	if int64(len(body)) > limit {
+		return nil, c.tooLarge(rq, resp.StatusCode), -1
+	}
+	return body, nil, -1
+}
+
+func (c *Client) tooLarge(rq *request, status int) *Error {
+	return c.newError(rq, KindBadResponse, status, fmt.Errorf("the response body is larger than MaxBodyBytes (%s)", byteSize(c.cfg.MaxBodyBytes)))
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB, %d bytes", n>>10, n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ctxError is the caller's context ending: never retried.
+func (c *Client) ctxError(rq *request, err error, when string) *Error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return c.newError(rq, KindUnavailable, 0, fmt.Errorf("the deadline passed %s: %w", when, err))
+	}
+	return c.newError(rq, KindUnavailable, 0, fmt.Errorf("canceled %s: %w", when, err))
+}
+
+func (c *Client) transportError(ctx, actx context.Context, rq *request, err error) *Error {
+	err = unwrapURLError(err) // a *url.Error quotes the URL, query and all
+	switch {
+	case errors.Is(err, errForeignRedirect):
+		return c.newError(rq, KindBadResponse, 0, err)
+	case ctx.Err() != nil:
+		return c.ctxError(rq, ctx.Err(), "before the server answered")
+	case actx.Err() != nil:
+		e := c.newError(rq, KindUnavailable, 0, fmt.Errorf("no answer within AttemptTimeout (%s)", c.cfg.AttemptTimeout))
+		e.retryable = true
+		return e
+	}
+	e := c.newError(rq, KindUnavailable, 0, err)
+	e.retryable = true
+	return e
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// contentTypeProblem accepts the FHIR JSON type and plain JSON, parameters allowed.
+func contentTypeProblem(ct string) string {
+	if ct == "" {
+		return "the response has no Content-Type; want application/fhir+json"
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "the response Content-Type cannot be parsed; want application/fhir+json"
+	}
+	if mt != "application/fhir+json" && mt != "application/json" {
+		return fmt.Sprintf("the response Content-Type is %s; want application/fhir+json or application/json", mt)
+	}
+	return ""
+}
+
+// sameOrigin compares scheme, host and port, with default ports made explicit.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}

@@ -1,0 +1,94 @@
+package fhirclient
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// get makes a GET, retrying what may pass (5xx, 429, connection failures) up to
+// Config.Attempts times. Only GETs come here: retrying anything else could repeat a
+// change on the server.
+func (c *Client) get(ctx context.Context, rq *request) ([]byte, error) {
+	for n := 1; ; n++ {
+		body, e, retryAfter := c.attempt(ctx, rq)
+		if e == nil {
+			return body, nil
+		}
+		e.Attempts = n
+		if !e.retryable || n >= c.cfg.Attempts || ctx.Err() != nil {
+			return nil, e
+		}
+		wait := c.backoff(n)
+		if retryAfter >= 0 {
+			if retryAfter > c.cfg.MaxRetryAfter {
+				e.note("the server asks to retry after %s, longer than MaxRetryAfter (%s)", retryAfter, c.cfg.MaxRetryAfter)
+				return nil, e
+			}
+			wait = retryAfter
+		}
+		// Waiting only to be cut off by the deadline helps no one: say so now, while
+		// the caller still has time to do something else.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			e.note("retrying after %s would pass the deadline", wait.Round(time.Millisecond))
+			return nil, e
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			e.note("%s while waiting to retry", ctxWord(ctx.Err()))
+			return nil, e
+		}
+	}
+}
+
+func ctxWord(err error) string {
+	if err == context.DeadlineExceeded {
+		return "the deadline passed"
+	}
+	return "canceled"
+}
+
+// backoff is the wait before attempt n+1: exponential, capped, with "equal jitter" (half
+// fixed, half random) so that clients failing together do not retry together.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.cfg.MaxBackoff
+	if n-1 < 31 {
+		if x := c.cfg.BaseBackoff << (n - 1); x > 0 && x < d {
+			d = x
+		}
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date; -1 when absent or
+// unreadable (then the usual backoff applies).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return -1
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return -1
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			return 24 * time.Hour // beyond any cap; avoids overflow
+		}
+		return time.Duration(secs) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return -1
+	}
+	if d := t.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}

@@ -1,0 +1,85 @@
+package fhirclient
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, v string
+		want    time.Duration
+	}{
+		{"absent", "", -1},
+		{"seconds", "1", time.Second},
+		{"zero", "0", 0},
+		{"padded", " 7 ", 7 * time.Second},
+		{"negative", "-3", -1},
+		{"huge", "99999999999", 24 * time.Hour},
+		{"HTTP date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{"HTTP date passed", now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"garbage", "soon", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseRetryAfter(tt.v, now); got != tt.want {
+				t.Errorf("parseRetryAfter(%q) = %s, want %s", tt.v, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBackoffIsJitteredAndCapped(t *testing.T) {
+	c := &Client{cfg: Config{BaseBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}}
+	tests := []struct {
+		name     string
+		n        int
+		low, max time.Duration
+	}{
+		{"before attempt 2", 1, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"before attempt 3", 2, 100 * time.Millisecond, 200 * time.Millisecond},
+		{"capped", 6, 500 * time.Millisecond, time.Second},
+		{"no overflow", 80, 500 * time.Millisecond, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[time.Duration]bool{}
+			for range 200 {
+				d := c.backoff(tt.n)
+				if d < tt.low || d > tt.max {
+					t.Fatalf("backoff(%d) = %s, want within [%s, %s]", tt.n, d, tt.low, tt.max)
+				}
+				seen[d] = true
+			}
+			if len(seen) < 10 {
+				t.Errorf("backoff(%d) took only %d values in 200 draws: not jittered", tt.n, len(seen))
+			}
+		})
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	base, _ := url.Parse("https://fhir.example.org/r4")
+	tests := []struct {
+		name, u string
+		want    bool
+	}{
+		{"same", "https://fhir.example.org/r4/Observation?page=2", true},
+		{"default port explicit", "https://FHIR.example.org:443/other", true},
+		{"other host", "https://evil.example.org/r4", false},
+		{"other port", "https://fhir.example.org:8443/r4", false},
+		{"other scheme", "http://fhir.example.org/r4", false},
+		{"subdomain", "https://a.fhir.example.org/r4", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, _ := url.Parse(tt.u)
+			if got := sameOrigin(u, base); got != tt.want {
+				t.Errorf("sameOrigin(%s) = %v, want %v", tt.u, got, tt.want)
+			}
+		})
+	}
+}
