@@ -360,3 +360,15 @@ func (ec *evalCtx) groupObservations() {
 		masks[i].each(func(id int) { ec.obsByCodeset[id] = append(ec.obsByCodeset[id], i) })
 	}
 }
+
+// NeededTypes lists the FHIR resource types some criterion reads, besides Patient, for a
+// source to fetch. The protocol drives what is fetched; sources keep no list of their own.
+func (p *Protocol) NeededTypes() []string {
+	var out []string
+	for _, t := range sortedKeys(p.relevant) {
+		if t != TypePatient {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package fhirclient_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/protocols"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// startMedplum runs the Medplum FHIR server of testserver/ on 127.0.0.1 and returns its
+// base URL. It skips the test when Node.js or the server's packages are missing (.ci/run
+// installs both).
+func startMedplum(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("Node.js is not installed: the Medplum FHIR server cannot run (.ci/run installs it)")
+	}
+	if _, err := os.Stat("testserver/node_modules/@medplum/fhir-router"); err != nil {
+		t.Skip("the FHIR test server's packages are missing: run npm ci in fhirclient/testserver (.ci/run does)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, node, "server.mjs")
+	cmd.Dir = "testserver"
+	cmd.Env = append(os.Environ(), "PORT=0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if p, ok := strings.CutPrefix(sc.Text(), "LISTENING "); ok {
+				port <- p
+			}
+		}
+	}()
+	select {
+	case p := <-port:
+		return "http://127.0.0.1:" + p + "/fhir/R4"
+	case <-time.After(60 * time.Second):
+		t.Fatal("the Medplum FHIR server did not start within 60 s")
+	}
+	return ""
+}
+
+// loadTransaction posts a Bundle as a transaction and returns the new Patient's id.
+// Collection bundles become transactions of PUTs, so their ids are kept.
+func loadTransaction(t *testing.T, base string, data []byte) string {
+	t.Helper()
+	var b map[string]any
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	if b["type"] != "transaction" {
+		b["type"] = "transaction"
+		for _, e := range b["entry"].([]any) {
+			r := e.(map[string]any)["resource"].(map[string]any)
+			e.(map[string]any)["request"] = map[string]any{"method": "PUT", "url": fmt.Sprintf("%s/%s", r["resourceType"], r["id"])}
+		}
+	}
+	body, _ := json.Marshal(b)
+	resp, err := http.Post(base, "application/fhir+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Entry []struct {
+			Response struct{ Status, Location string } `json:"response"`
+		} `json:"entry"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("transaction: HTTP %d, %v", resp.StatusCode, err)
+	}
+	for _, e := range out.Entry {
+		if id, ok := strings.CutPrefix(e.Response.Location, "Patient/"); ok {
+			id, _, _ = strings.Cut(id, "/")
+			return id
+		}
+	}
+	t.Fatal("the transaction created no Patient")
+	return ""
+}
+
+// TestScreeningThroughARealFHIRServer loads patients into Medplum, fetches each record
+// through the client and checks that every criterion comes out as it does when the same
+// bundle file is screened directly.
+func TestScreeningThroughARealFHIRServer(t *testing.T) {
+	base := startMedplum(t)
+	proto, err := protocols.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := fhirbundle.NewReader(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := fhirclient.New(fhirclient.Config{BaseURL: base, PageSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseIdleConnections()
+	src, err := fhirclient.NewRecordSource(client, proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type patient struct {
+		name string
+		data []byte
+	}
+	var patients []patient
+	for _, n := range demo.Names() {
+		data, err := demo.Bundle(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		patients = append(patients, patient{"demo " + n, data})
+	}
+	for _, f := range []string{"01-alberto-atencio.json", "11-liz-conn.json", "17-stephen-mclaughlin.json"} {
+		data, err := os.ReadFile(filepath.Join("../../shared/data/synthea", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		patients = append(patients, patient{"synthea " + f, data})
+	}
+	settings := screening.Settings{AsOf: demo.AsOf()}
+	for _, p := range patients {
+		t.Run(p.name, func(t *testing.T) {
+			id := loadTransaction(t, base, p.data)
+			direct, err := reader.ReadBundle(p.data, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			fetched, err := src.Record(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := proto.Evaluate(direct, settings), proto.Evaluate(fetched, settings)
+			if got.Verdict != want.Verdict {
+				t.Errorf("verdict %s through the server, %s from the file", got.Verdict, want.Verdict)
+			}
+			for i := range want.Criteria {
+				w, g := want.Criteria[i], got.Criteria[i]
+				if w.Outcome != g.Outcome || w.Reason != g.Reason {
+					t.Errorf("%s: %s/%s through the server (%s), %s/%s from the file (%s)", w.ID, g.Outcome, g.Reason, g.Summary, w.Outcome, w.Reason, w.Summary)
+				}
+			}
+			for typ, st := range fetched.Sources {
+				if st.State != screening.FetchComplete {
+					t.Errorf("%s: %s (%s)", typ, st.State, st.Detail)
+				}
+			}
+		})
+	}
+}
+
+// An unknown patient is an error the caller can tell apart, not an empty record.
+func TestUnknownPatientOnARealFHIRServer(t *testing.T) {
+	base := startMedplum(t)
+	proto, _ := protocols.LoadDefault()
+	client, err := fhirclient.New(fhirclient.Config{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseIdleConnections()
+	src, _ := fhirclient.NewRecordSource(client, proto)
+	_, err = src.Record(context.Background(), "no-such-patient")
+	if !errors.Is(err, fhirclient.KindNotFound) || !strings.Contains(err.Error(), "read Patient") {
+		t.Fatalf("err = %v, want a not-found error naming the read", err)
+	}
+}
