@@ -26,7 +26,7 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // usageError marks a mistake on the command line (exit 2).
@@ -39,12 +39,13 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `usage:
   trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date YYYY-MM-DD] [--format json|table]
   trialscreen screen --demo NAME   (a built-in demo patient; --demo list names them)
+  trialscreen screen --patient ID  (from the FHIR server in TRIALSCREEN_FHIR_URL)
   trialscreen protocol check FILE
 `
 
 // run is the whole program; main only wires the process to it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, args, stdout, stderr)
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
 	if err == nil {
 		return exitOK
 	}
@@ -57,13 +58,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitError
 }
 
-func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("a command is required")
 	}
 	switch args[0] {
 	case "screen":
-		return screenCmd(ctx, args[1:], stdout, stderr)
+		return screenCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "protocol":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("protocol: the only subcommand is check")

@@ -16,7 +16,7 @@ import (
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -52,7 +52,7 @@ func TestErrorsACallerGets(t *testing.T) {
 		{"unknown flag", []string{"screen", "--bundel", "x"}, exitUsage, "flag provided but not defined: -bundel"},
 		{"unknown demo", []string{"screen", "--demo", "nobody"}, exitUsage, `demo patient "nobody" does not exist`},
 		{"both inputs", []string{"screen", "--demo", "candidate", "--bundle", notJSON}, exitUsage, "give --bundle or --demo, not both"},
-		{"patient without server", []string{"screen", "--patient", "123"}, exitUsage, "needs a FHIR server"},
+		{"patient without server", []string{"screen", "--patient", "123"}, exitUsage, "--patient needs a FHIR server: set TRIALSCREEN_FHIR_URL"},
 		{"missing file", []string{"screen", "--bundle", "/nonexistent/b.json"}, exitError, "no such file or directory"},
 		{"not JSON", []string{"screen", "--bundle", notJSON}, exitError, "not FHIR JSON"},
 		{"a resource, not a bundle", []string{"screen", "--bundle", barePatient}, exitError, `resourceType is "Patient"`},

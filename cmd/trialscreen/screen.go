@@ -21,7 +21,10 @@ type screenFlags struct {
 	asOf, ld, format, tz            string
 }
 
-func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+// fetchTimeout bounds one patient's fetch from a FHIR server.
+const fetchTimeout = 60 * time.Second
+
+func screenCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var f screenFlags
 	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -54,6 +57,8 @@ func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 	switch {
 	case f.bundle != "" && f.demo != "":
 		return usagef("screen: give --bundle or --demo, not both")
+	case f.patient != "" && f.bundle == "" && f.demo == "":
+		return screenFromServer(ctx, f, settings, getenv, stdout)
 	case f.bundle != "":
 		if data, err = os.ReadFile(f.bundle); err != nil {
 			return fmt.Errorf("screen: %w", err)
@@ -65,8 +70,6 @@ func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 		if f.asOf == "" {
 			settings.AsOf = demo.AsOf()
 		}
-	case f.patient != "":
-		return usagef("screen: --patient without --bundle needs a FHIR server, and none is configured")
 	default:
 		return usagef("screen: --bundle FILE or --demo NAME is required")
 	}
@@ -86,14 +89,38 @@ func screenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return fmt.Errorf("screen %s: %w", name, err)
 	}
-	result := proto.Evaluate(rec, settings)
-	if f.format == "json" {
-		enc := json.NewEncoder(stdout)
+	return write(stdout, f.format, proto.Evaluate(rec, settings))
+}
+
+// screenFromServer screens a patient fetched from the configured FHIR server.
+func screenFromServer(ctx context.Context, f screenFlags, settings screening.Settings, getenv func(string) string, stdout io.Writer) error {
+	proto, err := loadProtocol(f.protocol)
+	if err != nil {
+		return err
+	}
+	src, closeIdle, err := fhirSource(getenv, proto)
+	if err != nil {
+		return err
+	}
+	defer closeIdle()
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	rec, err := src.Record(ctx, f.patient)
+	if err != nil {
+		return fmt.Errorf("screen: %w", err)
+	}
+	return write(stdout, f.format, proto.Evaluate(rec, settings))
+}
+
+// write prints a verdict document as JSON (the REST API's document) or as a table.
+func write(w io.Writer, format string, result *screening.Screening) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false) // thresholds such as ">= 60" stay readable
 		enc.SetIndent("", "  ")
 		return enc.Encode(result)
 	}
-	return writeTable(stdout, result)
+	return writeTable(w, result)
 }
 
 // settings turns the flags into evaluation settings, naming any bad value.

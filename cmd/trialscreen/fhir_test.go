@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// fakeFHIR answers Patient/p1 and empty searches, or fails with status for everything.
+func fakeFHIR(t *testing.T, status int, sawToken *string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*sawToken = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/fhir+json")
+		switch {
+		case status != 0:
+			w.WriteHeader(status)
+			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"down for maintenance"}]}`))
+		case r.URL.Path == "/fhir/Patient/p1":
+			w.Write([]byte(`{"resourceType":"Patient","id":"p1","gender":"male","birthDate":"1960-01-01"}`))
+		case strings.HasPrefix(r.URL.Path, "/fhir/Patient/"):
+			w.WriteHeader(404)
+			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`))
+		default:
+			w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/fhir"
+}
+
+func runWithEnv(env map[string]string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestScreenPatientFromServer(t *testing.T) {
+	var token string
+	base := fakeFHIR(t, 0, &token)
+	code, stdout, stderr := runWithEnv(map[string]string{envFHIRURL: base, envFHIRToken: "s3cret"},
+		"screen", "--patient", "p1", "--format", "json", "--as-of", "2026-11-20T12:00:00Z")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc screening.Screening
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Patient.ID != "p1" || doc.Verdict != screening.Ineligible {
+		t.Errorf("patient %q verdict %s; an empty record lacks the myeloma diagnosis", doc.Patient.ID, doc.Verdict)
+	}
+	if token != "Bearer s3cret" {
+		t.Errorf("Authorization %q", token)
+	}
+	if strings.Contains(stderr, "s3cret") {
+		t.Error("the token appears in the output")
+	}
+}
+
+func TestScreenPatientServerErrors(t *testing.T) {
+	var token string
+	down := fakeFHIR(t, http.StatusServiceUnavailable, &token)
+	up := fakeFHIR(t, 0, &token)
+	cases := []struct {
+		name string
+		env  map[string]string
+		id   string
+		code int
+		msg  string
+	}{
+		{"server unavailable", map[string]string{envFHIRURL: down}, "p1", exitError, "unavailable (HTTP 503"},
+		{"unknown patient", map[string]string{envFHIRURL: up}, "nobody", exitError, "not found"},
+		{"bad base URL", map[string]string{envFHIRURL: "ftp://x"}, "p1", exitUsage, "TRIALSCREEN_FHIR_URL"},
+		{"two token sources", map[string]string{envFHIRURL: up, envFHIRToken: "a", envFHIRTokenFile: "/x"}, "p1", exitUsage, "not both"},
+		{"missing token file", map[string]string{envFHIRURL: up, envFHIRTokenFile: "/nonexistent/token"}, "p1", exitError, "TRIALSCREEN_FHIR_TOKEN_FILE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runWithEnv(tc.env, "screen", "--patient", tc.id)
+			if code != tc.code || !strings.Contains(stderr, tc.msg) || stdout != "" {
+				t.Errorf("exit %d (want %d), stderr %q (want %q), stdout %q", code, tc.code, stderr, tc.msg, stdout)
+			}
+		})
+	}
+}
