@@ -2,6 +2,7 @@ package fhirclient
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sync"
@@ -37,25 +38,29 @@ var medicationInclude = map[string]string{
 	screening.TypeMedAdminister: "MedicationAdministration:medication",
 }
 
-// Record reads the Patient, then searches every needed resource type by patient,
+// Record reads the Patient and searches every needed resource type by patient,
 // concurrently (the client caps requests per server). A type whose search fails or comes
 // back partial is marked so in Record.Sources, and the criteria that read it become
 // unknown: a failed search never reads as "no records". An unknown patient, or a Patient
 // read that fails, is an error.
 func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening.Record, error) {
-	raw, err := s.client.Read(ctx, screening.TypePatient, patientID)
-	if err != nil {
-		return nil, err
-	}
-	rec := fhirbundle.NewRecord()
-	if err := s.reader.AddResources(rec, patientID, []fhirbundle.Entry{{FullURL: "Patient/" + patientID, Resource: raw}}); err != nil {
-		return nil, fmt.Errorf("fhirclient: read Patient: %w", err)
-	}
-	rec.Sources[screening.TypePatient] = screening.SourceStatus{State: screening.FetchComplete}
-
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The Patient read and every search go out at once: the searches need only the id,
+	// so a screening costs one round trip when the server allows enough concurrency.
+	var patient json.RawMessage
+	var patientErr error
 	results := make([]*SearchResult, len(s.types))
 	errs := make([]error, len(s.types))
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		patient, patientErr = s.client.Read(ctx, screening.TypePatient, patientID)
+		if patientErr != nil {
+			cancel() // an unknown patient makes the searches moot
+		}
+	}()
 	for i, t := range s.types {
 		wg.Add(1)
 		go func() {
@@ -68,6 +73,14 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 		}()
 	}
 	wg.Wait()
+	if patientErr != nil {
+		return nil, patientErr
+	}
+	rec := fhirbundle.NewRecord()
+	if err := s.reader.AddResources(rec, patientID, []fhirbundle.Entry{{FullURL: "Patient/" + patientID, Resource: patient}}); err != nil {
+		return nil, fmt.Errorf("fhirclient: read Patient: %w", err)
+	}
+	rec.Sources[screening.TypePatient] = screening.SourceStatus{State: screening.FetchComplete}
 	for i, t := range s.types {
 		switch res := results[i]; {
 		case errs[i] != nil:
