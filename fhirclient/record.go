@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
@@ -17,6 +18,10 @@ type RecordSource struct {
 	client *Client
 	reader *fhirbundle.Reader
 	types  []string
+	codes  map[string]string // resource type -> a code= search value, where one can stand for what is read
+
+	mu   sync.Mutex
+	caps *Capabilities // read once, on first use
 }
 
 var _ screening.Source = (*RecordSource)(nil)
@@ -27,7 +32,45 @@ func NewRecordSource(c *Client, p *screening.Protocol) (*RecordSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RecordSource{client: c, reader: r, types: p.NeededTypes()}, nil
+	src := &RecordSource{client: c, reader: r, types: p.NeededTypes(), codes: map[string]string{}}
+	for _, t := range src.types {
+		if !codeSearchable[t] {
+			continue
+		}
+		if codes, ok := p.SearchCodes(t); ok {
+			keys := make([]string, len(codes))
+			for i, c := range codes {
+				keys[i] = c.Key()
+			}
+			if v := strings.Join(keys, ","); len(url.QueryEscape(v)) <= maxCodeParam {
+				src.codes[t] = v
+			}
+		}
+	}
+	return src, nil
+}
+
+// codeSearchable are the types whose code search parameter covers every way their code
+// is recorded. Medication records are left out: their code search does not see a drug
+// named through medicationReference.
+var codeSearchable = map[string]bool{screening.TypeObservation: true, screening.TypeProcedure: true, screening.TypeAllergy: true}
+
+// maxCodeParam keeps a search URL well inside what servers and proxies accept (8 KiB).
+const maxCodeParam = 4000
+
+// capabilities reads the server's CapabilityStatement once. When it cannot be read the
+// searches go unfiltered (by patient only), which is always safe.
+func (s *RecordSource) capabilities(ctx context.Context) *Capabilities {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.caps == nil {
+		caps, err := s.client.Capabilities(ctx)
+		if err != nil {
+			return &Capabilities{}
+		}
+		s.caps = caps
+	}
+	return s.caps
 }
 
 // medicationInclude brings the Medication resources that medication records name, so the
@@ -44,6 +87,7 @@ var medicationInclude = map[string]string{
 // unknown: a failed search never reads as "no records". An unknown patient, or a Patient
 // read that fails, is an error.
 func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening.Record, error) {
+	caps := s.capabilities(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The Patient read and every search go out at once: the searches need only the id,
@@ -68,6 +112,11 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 			q := url.Values{"patient": {"Patient/" + patientID}}
 			if inc, ok := medicationInclude[t]; ok {
 				q.Set("_include", inc)
+			}
+			// Searching by the protocol's codes, where the server declares it can, leaves
+			// out the bulk of a record (vitals, unrelated labs) that no criterion reads.
+			if codes, ok := s.codes[t]; ok && caps.Supports(t, "code") {
+				q.Set("code", codes)
 			}
 			results[i], errs[i] = s.client.Search(ctx, t, q)
 		}()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,6 +70,10 @@ func (fs *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f, ok := fs.faults[typ]; ok && f(w, r) {
 		return
 	}
+	if typ == "metadata" { // no CapabilityStatement unless a test serves one
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
 	w.Header().Set("Content-Type", "application/fhir+json")
 	if typ == "Patient" {
 		var p struct{ ID string }
@@ -83,6 +88,9 @@ func (fs *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	entries := []map[string]any{}
 	for _, res := range fs.byType[typ] {
+		if codes := r.URL.Query().Get("code"); codes != "" && !hasCode(res, strings.Split(codes, ",")) {
+			continue
+		}
 		entries = append(entries, map[string]any{"resource": res, "search": map[string]string{"mode": "match"}})
 	}
 	json.NewEncoder(w).Encode(map[string]any{"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
@@ -234,6 +242,69 @@ func BenchmarkFetchRecord(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(fs.requests.Load())/float64(b.N), "requests/op")
+		})
+	}
+}
+
+func hasCode(res json.RawMessage, codes []string) bool {
+	var r struct {
+		Code struct {
+			Coding []struct{ System, Code string } `json:"coding"`
+		} `json:"code"`
+	}
+	_ = json.Unmarshal(res, &r)
+	for _, c := range r.Code.Coding {
+		for _, want := range codes {
+			if c.System+"|"+c.Code == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestSearchesByCodeOnlyWhereDeclared: with a CapabilityStatement that declares code
+// search for Observation, observations are searched by the protocol's codes (and the
+// verdict is the same); without one, no search carries a code.
+func TestSearchesByCodeOnlyWhereDeclared(t *testing.T) {
+	capStmt := status(200, `{"resourceType":"CapabilityStatement","rest":[{"resource":[{"type":"Observation","searchParam":[{"name":"patient"},{"name":"code"}]},{"type":"Condition","searchParam":[{"name":"patient"},{"name":"code"}]}]}]}`)
+	proto, _ := protocols.LoadDefault()
+	for _, tc := range []struct {
+		name     string
+		metadata fault
+		wantCode map[string]bool
+	}{
+		{"declared", capStmt, map[string]bool{"Observation": true}},
+		{"no CapabilityStatement", nil, map[string]bool{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFakeServer(t, "candidate")
+			if tc.metadata != nil {
+				fs.faults["metadata"] = tc.metadata
+			}
+			var mu sync.Mutex
+			sawCode := map[string]bool{}
+			inner := fs
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("code") != "" {
+					mu.Lock()
+					sawCode[strings.TrimPrefix(r.URL.Path, "/fhir/")] = true
+					mu.Unlock()
+				}
+				inner.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			src := recordSource(t, srv.URL+"/fhir", fhirclient.Config{})
+			rec, err := src.Record(context.Background(), "demo-candidate")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(sawCode) != fmt.Sprint(tc.wantCode) {
+				t.Errorf("searched by code: %v, want %v (Condition codes include ICD-10-CM prefixes, so never)", sawCode, tc.wantCode)
+			}
+			if v := proto.Evaluate(rec, screening.Settings{AsOf: demo.AsOf()}).Verdict; v != screening.PotentiallyEligible {
+				t.Errorf("verdict %s", v)
+			}
 		})
 	}
 }

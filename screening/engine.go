@@ -372,3 +372,14 @@ func (p *Protocol) NeededTypes() []string {
 	}
 	return out
 }
+
+// SearchCodes lists the exact codes the protocol reads in resources of type t, for a
+// source to search by; ok is false when no such list can stand for what is read (a
+// criterion reads every resource of the type, or matches ICD-10-CM by prefix).
+func (p *Protocol) SearchCodes(t string) (codes []Coding, ok bool) {
+	m := p.relevant[t]
+	if m == nil || m.all || len(m.prefixes) > 0 || len(m.list) == 0 {
+		return nil, false
+	}
+	return append([]Coding(nil), m.list...), true
+}
