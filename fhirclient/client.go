@@ -29,6 +29,14 @@ type Config struct {
 	MaxBackoff     time.Duration // default 2s
 	MaxRetryAfter  time.Duration // a longer Retry-After fails the call now; default 10s
 	AttemptTimeout time.Duration // one attempt, within the caller's deadline; default 30s
+
+	// The circuit breaker (see breaker.go): after BreakerFailures calls in a row fail
+	// with KindUnavailable or KindThrottled (a call's retries are part of it), calls fail
+	// at once for BreakerCooldown, then one probe call decides whether it closes again.
+	BreakerFailures int           // default 5; negative disables the breaker
+	BreakerCooldown time.Duration // default 30s
+
+	Observer Observer // metrics hooks; nil: none
 }
 
 const (
@@ -49,6 +57,9 @@ type Client struct {
 	base *url.URL
 	hc   *http.Client
 	sem  chan struct{} // caps requests in flight: a hospital server is shared and fragile
+
+	obs     Observer // never nil
+	breaker *breaker // nil when disabled
 }
 
 // New checks cfg and returns a Client. Errors name the Config field at fault.
@@ -82,7 +93,14 @@ func New(cfg Config) (*Client, error) {
 		}
 		return nil
 	}
-	return &Client{cfg: cfg, base: base, hc: hc, sem: make(chan struct{}, cfg.MaxConcurrent)}, nil
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Client{
+		cfg: cfg, base: base, hc: hc, sem: make(chan struct{}, cfg.MaxConcurrent),
+		obs: obs, breaker: newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown, obs),
+	}, nil
 }
 
 var errForeignRedirect = errors.New("the server redirected to another origin; not followed")
@@ -139,11 +157,15 @@ func (cfg *Config) setDefaults() error {
 		{&cfg.MaxBackoff, defaultMaxBackoff, "MaxBackoff"},
 		{&cfg.MaxRetryAfter, defaultMaxRetryAfter, "MaxRetryAfter"},
 		{&cfg.AttemptTimeout, defaultAttemptTimeout, "AttemptTimeout"},
+		{&cfg.BreakerCooldown, defaultBreakerCooldown, "BreakerCooldown"},
 	} {
 		if err := orDefault(f.p, f.def, f.name); err != nil {
 			return err
 		}
 	}
+	if cfg.BreakerFailures == 0 {
+		cfg.BreakerFailures = defaultBreakerFailures
+	} // negative: disabled
 	if cfg.MaxBackoff < cfg.BaseBackoff {
 		return fmt.Errorf("fhirclient: Config.MaxBackoff (%s) is less than Config.BaseBackoff (%s)", cfg.MaxBackoff, cfg.BaseBackoff)
 	}
@@ -218,11 +240,14 @@ func describeType(rt string) string {
 
 // request is one logical GET, tried up to Config.Attempts times.
 type request struct {
-	op      string
+	op      string // "read Patient", "search Observation": a verb and a resource type
 	url     *url.URL
 	page    int
 	secrets []string // kept out of error messages
 }
+
+// resourceType is the type read or searched, the last word of op: for the Observer.
+func (rq *request) resourceType() string { return rq.op[strings.LastIndexByte(rq.op, ' ')+1:] }
 
 func (c *Client) newError(rq *request, kind Kind, status int, err error) *Error {
 	return &Error{Kind: kind, Op: rq.op, Status: status, Page: rq.page, Err: err}
@@ -258,11 +283,15 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 		req.Header.Set("Authorization", "Bearer "+tok)
 		secrets = append(secrets[:len(secrets):len(secrets)], tok)
 	}
+	start := time.Now()
+	class := classError
+	defer func() { c.obs.Request(rq.resourceType(), class, time.Since(start)) }()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.transportError(ctx, actx, rq, err), -1
 	}
 	defer resp.Body.Close()
+	class = statusClass(resp.StatusCode)
 
 	if resp.StatusCode != http.StatusOK {
 		kind, retryable := statusKind(resp.StatusCode)
@@ -287,6 +316,7 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
+		class = classError // no complete response
 		if ctx.Err() != nil {
 			e := c.ctxError(rq, ctx.Err(), "while reading the response")
 			e.Status = resp.StatusCode

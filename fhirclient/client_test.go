@@ -298,6 +298,7 @@ func TestNewValidates(t *testing.T) {
 		{"negative MaxPages", Config{BaseURL: "http://h", MaxPages: -1}, "Config.MaxPages is -1"},
 		{"negative MaxBodyBytes", Config{BaseURL: "http://h", MaxBodyBytes: -5}, "Config.MaxBodyBytes is -5"},
 		{"negative AttemptTimeout", Config{BaseURL: "http://h", AttemptTimeout: -time.Second}, "Config.AttemptTimeout is -1s"},
+		{"negative BreakerCooldown", Config{BaseURL: "http://h", BreakerCooldown: -time.Second}, "Config.BreakerCooldown is -1s"},
 		{"backoff upside down", Config{BaseBackoff: time.Second, MaxBackoff: time.Millisecond, BaseURL: "http://h"}, "Config.MaxBackoff (1ms) is less than Config.BaseBackoff (1s)"},
 	}
 	for _, tt := range tests {
@@ -316,7 +317,8 @@ func TestNewValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{BaseURL: "https://h/fhir/r4/", MaxBodyBytes: 32 << 20, MaxPages: 50, PageSize: 200, MaxConcurrent: 4, Attempts: 3,
-		BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second, AttemptTimeout: 30 * time.Second}
+		BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second, AttemptTimeout: 30 * time.Second,
+		BreakerFailures: 5, BreakerCooldown: 30 * time.Second}
 	if c.cfg != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c.cfg, want)
 	}

@@ -9,10 +9,36 @@ import (
 	"time"
 )
 
-// get makes a GET, retrying what may pass (5xx, 429, connection failures) up to
-// Config.Attempts times. Only GETs come here: retrying anything else could repeat a
-// change on the server.
+// get makes a GET through the circuit breaker, retrying what may pass (5xx, 429,
+// connection failures) up to Config.Attempts times. Only GETs come here: retrying
+// anything else could repeat a change on the server.
 func (c *Client) get(ctx context.Context, rq *request) ([]byte, error) {
+	if c.breaker == nil {
+		body, e := c.retry(ctx, rq)
+		if e != nil {
+			return nil, e
+		}
+		return body, nil
+	}
+	body, e, refused := c.breaker.run(func() ([]byte, *Error, circuitOutcome) {
+		body, e := c.retry(ctx, rq)
+		if e != nil {
+			return nil, e, judge(e, ctx.Err() != nil)
+		}
+		return body, nil, circuitSuccess
+	})
+	if refused != nil {
+		c.obs.Request(rq.resourceType(), classOpen, 0)
+		return nil, c.breaker.refusal(rq, refused)
+	}
+	if e != nil {
+		return nil, e
+	}
+	return body, nil
+}
+
+// retry makes up to Config.Attempts attempts; the breaker sees its result as one.
+func (c *Client) retry(ctx context.Context, rq *request) ([]byte, *Error) {
 	for n := 1; ; n++ {
 		body, e, retryAfter := c.attempt(ctx, rq)
 		if e == nil {
@@ -39,6 +65,7 @@ func (c *Client) get(ctx context.Context, rq *request) ([]byte, error) {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
+			c.obs.Retry(rq.resourceType())
 		case <-ctx.Done():
 			t.Stop()
 			e.note("%s while waiting to retry", ctxWord(ctx.Err()))
