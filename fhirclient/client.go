@@ -23,7 +23,7 @@ type Config struct {
 	MaxBodyBytes   int64         // per response; default 32 MiB
 	MaxPages       int           // per search; default 50
 	PageSize       int           // sent as _count unless the search gives one; default 200
-	MaxConcurrent  int           // requests in flight to this server; default 4
+	MaxConcurrent  int           // requests in flight to this server; default 8, enough for one screening in one round trip
 	Attempts       int           // per GET, the first included; default 3
 	BaseBackoff    time.Duration // before the second attempt, doubling; default 200ms
 	MaxBackoff     time.Duration // default 2s
@@ -43,7 +43,7 @@ const (
 	defaultMaxBodyBytes   = 32 << 20
 	defaultMaxPages       = 50
 	defaultPageSize       = 200
-	defaultMaxConcurrent  = 4
+	defaultMaxConcurrent  = 8
 	defaultAttempts       = 3
 	defaultBaseBackoff    = 200 * time.Millisecond
 	defaultMaxBackoff     = 2 * time.Second
