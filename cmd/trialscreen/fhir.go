@@ -14,6 +14,14 @@ const (
 	envFHIRURL       = "TRIALSCREEN_FHIR_URL"        // base URL, e.g. https://fhir.hospital.org/r4
 	envFHIRToken     = "TRIALSCREEN_FHIR_TOKEN"      // a static bearer token
 	envFHIRTokenFile = "TRIALSCREEN_FHIR_TOKEN_FILE" // or a file holding it (e.g. a mounted secret)
+
+	// SMART Backend Services: a signed client assertion exchanged for access tokens.
+	envSMARTTokenURL = "TRIALSCREEN_SMART_TOKEN_URL"
+	envSMARTClientID = "TRIALSCREEN_SMART_CLIENT_ID"
+	envSMARTScopes   = "TRIALSCREEN_SMART_SCOPES" // space-separated, e.g. "system/Patient.rs system/Observation.rs"
+	envSMARTKeyFile  = "TRIALSCREEN_SMART_KEY_FILE"
+	envSMARTKeyID    = "TRIALSCREEN_SMART_KEY_ID"
+	envSMARTAlg      = "TRIALSCREEN_SMART_ALG" // RS384 (default) or ES384
 )
 
 // fhirSource builds the record source of the configured FHIR server. Secrets come from
@@ -28,6 +36,14 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 	switch {
 	case tok != "" && file != "":
 		return nil, nil, usagef("screen: set %s or %s, not both", envFHIRToken, envFHIRTokenFile)
+	case getenv(envSMARTTokenURL) != "" && (tok != "" || file != ""):
+		return nil, nil, usagef("screen: set a static token or SMART Backend Services (%s), not both", envSMARTTokenURL)
+	case getenv(envSMARTTokenURL) != "":
+		smart, err := smartFromEnv(getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Token = smart
 	case file != "":
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -50,4 +66,33 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 		return nil, nil, err
 	}
 	return src, c.CloseIdleConnections, nil
+}
+
+// smartFromEnv configures SMART Backend Services from the environment; the private key
+// comes from a file (a mounted secret), never from a variable's value.
+func smartFromEnv(getenv func(string) string) (*fhirclient.SMARTBackend, error) {
+	keyFile := getenv(envSMARTKeyFile)
+	if keyFile == "" {
+		return nil, usagef("screen: %s is required with %s", envSMARTKeyFile, envSMARTTokenURL)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("screen: %s: %w", envSMARTKeyFile, err)
+	}
+	alg := getenv(envSMARTAlg)
+	if alg == "" {
+		alg = "RS384"
+	}
+	b, err := fhirclient.NewSMARTBackend(fhirclient.SMARTConfig{
+		TokenURL:      getenv(envSMARTTokenURL),
+		ClientID:      getenv(envSMARTClientID),
+		Scopes:        strings.Fields(getenv(envSMARTScopes)),
+		PrivateKeyPEM: key,
+		KeyID:         getenv(envSMARTKeyID),
+		Alg:           alg,
+	})
+	if err != nil {
+		return nil, usagef("screen: TRIALSCREEN_SMART_*: %v", err)
+	}
+	return b, nil
 }

@@ -80,6 +80,9 @@ func TestScreenPatientServerErrors(t *testing.T) {
 		{"bad base URL", map[string]string{envFHIRURL: "ftp://x"}, "p1", exitUsage, "TRIALSCREEN_FHIR_URL"},
 		{"two token sources", map[string]string{envFHIRURL: up, envFHIRToken: "a", envFHIRTokenFile: "/x"}, "p1", exitUsage, "not both"},
 		{"missing token file", map[string]string{envFHIRURL: up, envFHIRTokenFile: "/nonexistent/token"}, "p1", exitError, "TRIALSCREEN_FHIR_TOKEN_FILE"},
+		{"static token and SMART", map[string]string{envFHIRURL: up, envFHIRToken: "a", envSMARTTokenURL: "https://auth.example/token"}, "p1", exitUsage, "not both"},
+		{"SMART without a key file", map[string]string{envFHIRURL: up, envSMARTTokenURL: "https://auth.example/token"}, "p1", exitUsage, "TRIALSCREEN_SMART_KEY_FILE is required"},
+		{"SMART with a key that is not PEM", map[string]string{envFHIRURL: up, envSMARTTokenURL: "https://auth.example/token", envSMARTKeyFile: "fhir.go", envSMARTClientID: "c", envSMARTKeyID: "k", envSMARTScopes: "system/Patient.rs"}, "p1", exitUsage, "TRIALSCREEN_SMART_*"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
