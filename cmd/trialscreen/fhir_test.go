@@ -7,16 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/trialscreen/trialscreen/screening"
 )
 
 // fakeFHIR answers Patient/p1 and empty searches, or fails with status for everything.
-func fakeFHIR(t *testing.T, status int, sawToken *string) string {
+// It records the Authorization header it saw (requests arrive concurrently).
+func fakeFHIR(t *testing.T, status int, sawToken *syncString) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		*sawToken = r.Header.Get("Authorization")
+		sawToken.set(r.Header.Get("Authorization"))
 		w.Header().Set("Content-Type", "application/fhir+json")
 		switch {
 		case status != 0:
@@ -35,6 +37,14 @@ func fakeFHIR(t *testing.T, status int, sawToken *string) string {
 	return srv.URL + "/fhir"
 }
 
+type syncString struct {
+	mu sync.Mutex
+	s  string
+}
+
+func (x *syncString) set(s string) { x.mu.Lock(); x.s = s; x.mu.Unlock() }
+func (x *syncString) get() string  { x.mu.Lock(); defer x.mu.Unlock(); return x.s }
+
 func runWithEnv(env map[string]string, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
@@ -42,7 +52,7 @@ func runWithEnv(env map[string]string, args ...string) (int, string, string) {
 }
 
 func TestScreenPatientFromServer(t *testing.T) {
-	var token string
+	var token syncString
 	base := fakeFHIR(t, 0, &token)
 	code, stdout, stderr := runWithEnv(map[string]string{envFHIRURL: base, envFHIRToken: "s3cret"},
 		"screen", "--patient", "p1", "--format", "json", "--as-of", "2026-11-20T12:00:00Z")
@@ -56,8 +66,8 @@ func TestScreenPatientFromServer(t *testing.T) {
 	if doc.Patient.ID != "p1" || doc.Verdict != screening.Ineligible {
 		t.Errorf("patient %q verdict %s; an empty record lacks the myeloma diagnosis", doc.Patient.ID, doc.Verdict)
 	}
-	if token != "Bearer s3cret" {
-		t.Errorf("Authorization %q", token)
+	if got := token.get(); got != "Bearer s3cret" {
+		t.Errorf("Authorization %q", got)
 	}
 	if strings.Contains(stderr, "s3cret") {
 		t.Error("the token appears in the output")
@@ -65,7 +75,7 @@ func TestScreenPatientFromServer(t *testing.T) {
 }
 
 func TestScreenPatientServerErrors(t *testing.T) {
-	var token string
+	var token syncString
 	down := fakeFHIR(t, http.StatusServiceUnavailable, &token)
 	up := fakeFHIR(t, 0, &token)
 	cases := []struct {
