@@ -39,10 +39,13 @@ func NewRecordSource(c *Client, p *screening.Protocol) (*RecordSource, error) {
 		}
 		if codes, ok := p.SearchCodes(t); ok {
 			keys := make([]string, len(codes))
+			escapable := false
 			for i, c := range codes {
 				keys[i] = c.Key()
+				// A code holding a token-search separator would be split by the server.
+				escapable = escapable || strings.ContainsAny(c.System+c.Code, ",|$\\")
 			}
-			if v := strings.Join(keys, ","); len(url.QueryEscape(v)) <= maxCodeParam {
+			if v := strings.Join(keys, ","); !escapable && len(url.QueryEscape(v)) <= maxCodeParam {
 				src.codes[t] = v
 			}
 		}
@@ -87,6 +90,10 @@ var medicationInclude = map[string]string{
 // unknown: a failed search never reads as "no records". An unknown patient, or a Patient
 // read that fails, is an error.
 func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening.Record, error) {
+	if !idPattern.MatchString(patientID) {
+		// Checked before any search goes out: the id is put into every search.
+		return nil, fmt.Errorf("fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
+	}
 	caps := s.capabilities(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

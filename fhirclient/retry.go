@@ -54,7 +54,7 @@ func (c *Client) retry(ctx context.Context, rq *request) ([]byte, *Error) {
 				e.note("the server asks to retry after %s, longer than MaxRetryAfter (%s)", retryAfter, c.cfg.MaxRetryAfter)
 				return nil, e
 			}
-			wait = retryAfter
+			wait = max(retryAfter, wait) // Retry-After: 0 must not mean retrying at once
 		}
 		// Waiting only to be cut off by the deadline helps no one: say so now, while
 		// the caller still has time to do something else.

@@ -164,7 +164,8 @@ func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) (ke
 	// Mistyped fields are skipped and the rest decoded; SplitBundle already judged shape.
 	_ = json.Unmarshal(body, &d)
 	if len(d.Entry) != len(entries) {
-		return entries, "", 0
+		// The page could not be screened for outcomes and masking: never call it complete.
+		return entries, "a page could not be screened for warnings or masked data", 0
 	}
 	var whys []string
 	for i, e := range entries {
