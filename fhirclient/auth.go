@@ -28,3 +28,25 @@ func (staticToken) String() string { return "StaticToken(redacted)" }
 
 // GoString does the same for %#v.
 func (staticToken) GoString() string { return "StaticToken(redacted)" }
+
+// ContextToken is a TokenSource that gives the token put in the request's context with
+// WithToken: for servers where each caller brings its own token (a CDS Hooks
+// fhirAuthorization), while one Client per server keeps its breaker and limits.
+func ContextToken() TokenSource { return contextToken{} }
+
+type tokenKey struct{}
+
+// WithToken returns ctx carrying tok for a Client configured with ContextToken.
+func WithToken(ctx context.Context, tok string) context.Context {
+	return context.WithValue(ctx, tokenKey{}, tok)
+}
+
+type contextToken struct{}
+
+func (contextToken) Token(ctx context.Context) (string, error) {
+	tok, _ := ctx.Value(tokenKey{}).(string)
+	if tok == "" {
+		return "", errors.New("no access token came with the request")
+	}
+	return tok, nil
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/trialscreen/trialscreen/screening"
 )
 
 // Kind is the kind of a failure. Kinds are errors themselves so that callers can test
@@ -90,8 +92,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is matches the Kind, so errors.Is works against the Kind constants.
+// Is matches the Kind, so errors.Is works against the Kind constants, and a Patient
+// that is not found matches screening.ErrPatientNotFound.
 func (e *Error) Is(target error) bool {
+	if target == screening.ErrPatientNotFound {
+		return e.Kind == KindNotFound && e.Op == "read "+screening.TypePatient
+	}
 	k, ok := target.(Kind)
 	return ok && k == e.Kind
 }

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// Problem is an RFC 9457 problem document, the body of every REST error.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Field names the request field at fault, for 400s.
+	Field string `json:"field,omitempty"`
+	// Upstream is the FHIR server's OperationOutcome text, when it explains the failure.
+	Upstream string `json:"upstream,omitempty"`
+}
+
+// badRequest is invalid input: a 400 that names the field at fault.
+type badRequest struct {
+	field string
+	msg   string
+}
+
+func (e *badRequest) Error() string { return e.field + ": " + e.msg }
+
+func invalid(field, format string, args ...any) error {
+	return &badRequest{field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// problemFor maps an error to its problem document. This is the one place where error
+// kinds become HTTP statuses.
+func problemFor(err error) Problem {
+	var br *badRequest
+	var he *echo.HTTPError
+	var fe *fhirclient.Error
+	switch {
+	case errors.As(err, &br):
+		return Problem{Type: "about:blank", Title: "Invalid request", Status: http.StatusBadRequest, Detail: br.Error(), Field: br.field}
+	case errors.Is(err, screening.ErrPatientNotFound):
+		return Problem{Type: "about:blank", Title: "Patient not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		p := Problem{Type: "about:blank", Title: "The FHIR server did not answer in time", Status: http.StatusGatewayTimeout, Detail: err.Error()}
+		if errors.As(err, &fe) {
+			p.Upstream = fe.Outcome
+		}
+		return p
+	case errors.As(err, &fe):
+		return Problem{Type: "about:blank", Title: "The FHIR server could not provide the record", Status: http.StatusBadGateway, Detail: err.Error(), Upstream: fe.Outcome}
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if s, ok := he.Message.(string); ok {
+			msg = s
+		}
+		return Problem{Type: "about:blank", Title: http.StatusText(he.Code), Status: he.Code, Detail: msg}
+	}
+	return Problem{Type: "about:blank", Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the service failed; the log has the details"}
+}
+
+// handleError is Echo's error handler: every error becomes a problem document. A 5xx is
+// logged with its error, which never holds patient data (fhirclient errors are redacted).
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := problemFor(err)
+	if p.Status >= 500 {
+		s.log.Error("request failed", "route", c.Path(), "status", p.Status, "error", err.Error())
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(p.Status)
+		return
+	}
+	_ = c.JSON(p.Status, p)
+}

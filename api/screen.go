@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// Surfaces, as audit records and the screenings metric name them.
+const (
+	surfaceREST   = "rest"
+	surfaceCDS    = "cds-hooks"
+	surfaceReport = "report"
+)
+
+// screenRequest is one screening, whichever surface asked for it.
+type screenRequest struct {
+	Surface   string
+	Caller    Caller
+	Address   string // the caller's network address, for the audit record
+	PatientID string
+	// The record comes from exactly one of these.
+	Record     *screening.Record // already built (a Bundle the caller sent, or CDS prefetch)
+	Source     screening.Source  // fetched by id (nil: the configured source)
+	SourceName string            // for the audit record: "bundle", "prefetch", "demo", "fhir:default"...
+	Settings   screening.Settings
+}
+
+// screen fetches the record (unless given), evaluates it, and records metrics and one
+// audit record, whatever the outcome. The time spent fetching counts as upstream wait,
+// not as the service's own time.
+func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Screening, error) {
+	rec := rq.Record
+	var err error
+	if rec == nil {
+		src := rq.Source
+		if src == nil {
+			src = s.cfg.Source
+		}
+		start := time.Now()
+		rec, err = src.Record(ctx, rq.PatientID)
+		addUpstream(ctx, time.Since(start))
+	}
+	acc := Access{
+		Caller: rq.Caller.ID, User: rq.Caller.User, Surface: rq.Surface, PatientID: rq.PatientID,
+		Types: s.cfg.Protocol.NeededTypes(), Source: rq.SourceName, Address: rq.Address, Err: err,
+	}
+	s.cfg.Audit.Record(acc)
+	if err != nil {
+		return nil, err
+	}
+	result := s.cfg.Protocol.Evaluate(rec, rq.Settings)
+	s.cfg.Metrics.ObserveScreening(rq.Surface, result)
+	return result, nil
+}
+
+// settings are the evaluation settings of a request: as-of (default: the service's
+// default), an optional lymphodepletion date, and the configured time zone. Bad values
+// are 400s naming the field.
+func (s *Server) settings(asOf, lymphodepletion string) (screening.Settings, error) {
+	st := screening.Settings{AsOf: s.cfg.DefaultAsOf(), Location: s.cfg.Location}
+	if asOf != "" {
+		t, err := time.Parse(time.RFC3339, asOf)
+		if err != nil {
+			return st, invalid("as_of", "%q is not an RFC 3339 instant (e.g. 2026-11-20T12:00:00Z)", asOf)
+		}
+		st.AsOf = t
+	}
+	if lymphodepletion != "" {
+		t, err := time.ParseInLocation("2006-01-02", lymphodepletion, s.cfg.Location)
+		if err != nil {
+			return st, invalid("lymphodepletion_date", "%q is not a date (YYYY-MM-DD)", lymphodepletion)
+		}
+		st.LymphodepletionDate = t
+	}
+	return st, nil
+}
+
+// remoteAddr is the caller's address for audit records: the TCP peer, not a header a
+// caller could forge.
+func remoteAddr(r *http.Request) string { return r.RemoteAddr }

@@ -1,0 +1,161 @@
+// Package api serves trialscreen over HTTP with Echo: REST for referral portals, CDS
+// Hooks for EHRs, the coordinator's report page, health and metrics. It adapts the
+// screening engine and a record source (the FHIR client, or the demo patients) to HTTP;
+// cmd/trialscreen builds its Config.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// Config is everything the service needs. Zero durations and sizes take the defaults.
+type Config struct {
+	Protocol *screening.Protocol
+	// Source gives patients' records by id: the configured FHIR server, or the demo
+	// patients in demo mode.
+	Source screening.Source
+	// Demo is set when Source is the built-in demo data. Only then may REST be open.
+	Demo bool
+	// PublicURL is how callers reach this service, e.g. https://trialscreen.example.org:
+	// the base of the report links in CDS Hooks cards, and the JWT audience EHRs use.
+	PublicURL string
+	// DefaultAsOf gives the evaluation instant when a request names none; nil: now.
+	DefaultAsOf func() time.Time
+	// Location reads calendar dates; nil: UTC.
+	Location *time.Location
+
+	Logger  *slog.Logger // application log; never given patient data
+	Audit   *AuditLog    // one record per patient-data access; required
+	Metrics *Metrics     // required
+
+	// ReportLinkKey signs the report links in CDS Hooks cards, so a clinician's browser
+	// can open a patient's report without a REST token, for that patient and briefly.
+	// Every replica needs the same key. Nil: a random key (links break on restart).
+	ReportLinkKey []byte
+
+	// Auth authenticates REST callers. Nil leaves REST open, which New allows only in
+	// demo mode.
+	Auth Authenticator
+	// CDS configures the CDS Hooks surface: which EHRs may call, and which FHIR servers
+	// each may have the service fetch from.
+	CDS CDSConfig
+
+	RequestTimeout time.Duration // per request, fetch included; default 30s
+	MaxBodyBytes   int64         // request bodies; default 16 MiB
+
+	// Ready reports whether the record source can serve (e.g. the FHIR server answers).
+	// Nil: always ready.
+	Ready func(ctx context.Context) error
+}
+
+const (
+	defaultRequestTimeout = 30 * time.Second
+	defaultMaxBodyBytes   = 16 << 20
+)
+
+// Server is the HTTP service. Handler serves it.
+type Server struct {
+	cfg    Config
+	echo   *echo.Echo
+	reader *fhirbundle.Reader // reads Bundles that callers send
+	log    *slog.Logger
+}
+
+// New checks cfg and builds the service. Its errors name the field at fault.
+func New(cfg Config) (*Server, error) {
+	var problems []error
+	if cfg.Protocol == nil {
+		problems = append(problems, errors.New("api: Config.Protocol is required"))
+	}
+	if cfg.Source == nil {
+		problems = append(problems, errors.New("api: Config.Source is required"))
+	}
+	if cfg.Audit == nil {
+		problems = append(problems, errors.New("api: Config.Audit is required"))
+	}
+	if cfg.Metrics == nil {
+		problems = append(problems, errors.New("api: Config.Metrics is required"))
+	}
+	if cfg.Auth == nil && !cfg.Demo {
+		problems = append(problems, errors.New("api: Config.Auth is required outside demo mode: REST callers must be authenticated"))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.DefaultAsOf == nil {
+		cfg.DefaultAsOf = func() time.Time { return time.Now().UTC() }
+	}
+	reader, err := fhirbundle.NewReader(cfg.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, echo: echo.New(), reader: reader, log: cfg.Logger}
+	s.routes()
+	return s, nil
+}
+
+// Handler is the service as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// routes wires every surface. Middleware order matters: timing and metrics see the
+// final status; the body limit and timeout apply before any handler reads.
+func (s *Server) routes() {
+	e := s.echo
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(s.observe)
+	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
+	e.Use(s.timeout)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	s.registerREST(e)
+	s.registerCDS(e)
+}
+
+// timeout bounds a request's context, so a slow FHIR server ends in a 504 rather than a
+// request that hangs the caller.
+func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// bodyLimit renders a byte count in the form Echo's BodyLimit takes ("16M").
+func bodyLimit(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%dM", n>>20)
+	}
+	if n%(1<<10) == 0 {
+		return fmt.Sprintf("%dK", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
