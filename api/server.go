@@ -54,6 +54,9 @@ type Config struct {
 	RequestTimeout time.Duration // per request, fetch included; default 30s
 	MaxBodyBytes   int64         // request bodies; default 16 MiB
 
+	// MetricsHandler serves GET /metrics: the registry main created. Nil: no route.
+	MetricsHandler http.Handler
+
 	// Ready reports whether the record source can serve (e.g. the FHIR server answers).
 	// Nil: always ready.
 	Ready func(ctx context.Context) error
@@ -134,6 +137,9 @@ func (s *Server) routes() {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	if s.cfg.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(s.cfg.MetricsHandler))
+	}
 	s.registerREST(e)
 	s.registerCDS(e)
 }

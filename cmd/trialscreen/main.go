@@ -2,6 +2,7 @@
 //
 //	trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date DATE] [--format json|table]
 //	trialscreen screen --demo NAME ...
+//	trialscreen serve [--listen HOST:PORT]
 //	trialscreen protocol check FILE
 package main
 
@@ -40,6 +41,7 @@ const usage = `usage:
   trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date YYYY-MM-DD] [--format json|table]
   trialscreen screen --demo NAME   (a built-in demo patient; --demo list names them)
   trialscreen screen --patient ID  (from the FHIR server in TRIALSCREEN_FHIR_URL)
+  trialscreen serve [--listen HOST:PORT]   (demo patients unless TRIALSCREEN_FHIR_URL is set)
   trialscreen protocol check FILE
 `
 
@@ -65,6 +67,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	switch args[0] {
 	case "screen":
 		return screenCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "serve":
+		return serveCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "protocol":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("protocol: the only subcommand is check")

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trialscreen/trialscreen/api"
+	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// serveCmd runs the HTTP service until ctx ends (SIGTERM, SIGINT), then drains
+// in-flight requests for up to the shutdown timeout.
+func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	listen := fs.String("listen", "", "host:port to listen on (overrides "+envListen+")")
+	if err := fs.Parse(args); err != nil {
+		return usagef("serve: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	env := getenv
+	if *listen != "" {
+		env = func(k string) string {
+			if k == envListen {
+				return *listen
+			}
+			return getenv(k)
+		}
+	}
+	cfg, err := readServeConfig(env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.logLevel)
+	svc, closeAll, err := buildService(ctx, cfg, env, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("serve: %s: %w", envListen, err)
+	}
+	hs := &http.Server{
+		Handler:           svc.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.requestTimeout + 10*time.Second,
+		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.publicURL)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight screenings finish: a coordinator's answer is not
+	// thrown away because a pod is being replaced.
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger writes structured JSON logs. They never hold patient data or tokens: the
+// service logs routes, statuses and classified errors, not requests.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // checked in readServeConfig
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// buildService wires the service: protocol, record source, metrics registry, audit
+// sink, caller auth. closeAll releases what it opened.
+func buildService(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger, stdout io.Writer) (*api.Server, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*api.Server, func(), error) {
+		closeAll()
+		return nil, nil, err
+	}
+	proto, err := loadProtocol(cfg.protocol)
+	if err != nil {
+		return fail(err)
+	}
+	loc, _ := time.LoadLocation(cfg.timeZone)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := api.NewMetrics(reg)
+	if err != nil {
+		return fail(err)
+	}
+
+	auditW := stdout
+	if cfg.auditLog != "-" {
+		f, err := os.OpenFile(cfg.auditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fail(fmt.Errorf("serve: %s: %w", envAuditLog, err))
+		}
+		closers = append(closers, func() { _ = f.Close() })
+		auditW = f
+	}
+	host, _ := os.Hostname()
+
+	acfg := api.Config{
+		Protocol:       proto,
+		PublicURL:      cfg.publicURL,
+		Location:       loc,
+		Logger:         log,
+		Audit:          api.NewAuditLog(auditW, "trialscreen@"+host),
+		Metrics:        metrics,
+		RequestTimeout: cfg.requestTimeout,
+		MaxBodyBytes:   cfg.maxBodyBytes,
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+	}
+	if cfg.demo() {
+		src, err := demo.NewSource(proto)
+		if err != nil {
+			return fail(err)
+		}
+		acfg.Source, acfg.Demo = src, true
+		// The demo patients were written for one instant; now, their labs would be stale.
+		acfg.DefaultAsOf = demo.AsOf
+		log.Warn("DEMO MODE: no FHIR server is configured (" + envFHIRURL + "); serving the built-in synthetic patients " +
+			fmt.Sprint(demo.PatientIDs()) + "; REST is OPEN without authentication unless callers are configured")
+	} else {
+		src, ready, closeSrc, err := fhirRecordSource(getenv, proto, metrics)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, closeSrc)
+		acfg.Source, acfg.Ready = src, ready
+	}
+	if err := configureAuth(&acfg, cfg, log); err != nil {
+		return fail(err)
+	}
+	svc, err := api.New(acfg)
+	if err != nil {
+		return fail(fmt.Errorf("serve: %w", err))
+	}
+	log.Info("service ready to start", "protocol", proto.Info.ID+" "+proto.Info.Version, "demo", cfg.demo())
+	return svc, closeAll, nil
+}
+
+var _ screening.Source = (*demo.Source)(nil)

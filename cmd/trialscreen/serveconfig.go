@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variables of trialscreen serve (the FHIR server's are in fhir.go). Flags
+// of the same meaning override them.
+const (
+	envListen          = "TRIALSCREEN_LISTEN"           // host:port; default :8080
+	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"       // how callers reach the service; default http://localhost:<port>
+	envProtocol        = "TRIALSCREEN_PROTOCOL"         // a protocol file; default the built-in one
+	envTimeZone        = "TRIALSCREEN_TIMEZONE"         // IANA zone for calendar dates; default UTC
+	envAuditLog        = "TRIALSCREEN_AUDIT_LOG"        // audit sink: a file path, or - for stdout (default)
+	envLogLevel        = "TRIALSCREEN_LOG_LEVEL"        // debug, info (default), warn, error
+	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"  // per request; default 30s
+	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT" // drain on SIGTERM; default 25s
+	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"   // default 16777216
+	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"  // REST callers' static tokens: lines "name token"
+	envAPIJWTIssuer    = "TRIALSCREEN_API_JWT_ISSUER"   // or JWT bearer tokens from this issuer...
+	envAPIJWTAudience  = "TRIALSCREEN_API_JWT_AUDIENCE" // ...for this audience...
+	envAPIJWKSURL      = "TRIALSCREEN_API_JWKS_URL"     // ...signed with keys from this JWKS
+	envCDSConfig       = "TRIALSCREEN_CDS_CONFIG"       // the EHRs allowed to call CDS Hooks (YAML/JSON file)
+	envReportKeyFile   = "TRIALSCREEN_REPORT_LINK_KEY_FILE"
+)
+
+// serveConfig is trialscreen serve's configuration, read from the environment and flags.
+type serveConfig struct {
+	listen, publicURL, protocol, timeZone string
+	auditLog, logLevel                    string
+	requestTimeout, shutdownTimeout       time.Duration
+	maxBodyBytes                          int64
+	apiTokensFile                         string
+	jwtIssuer, jwtAudience, jwksURL       string
+	cdsConfig, reportKeyFile              string
+	fhirURL                               string // empty: demo mode
+}
+
+// readServeConfig reads the environment and checks every value, naming each problem by
+// its variable; it reports all problems at once so one restart can fix them.
+func readServeConfig(getenv func(string) string) (serveConfig, error) {
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	}
+	or := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad(name, "%q is not a positive duration (e.g. 30s)", v)
+			return def
+		}
+		return d
+	}
+	c := serveConfig{
+		listen:          or(envListen, ":8080"),
+		protocol:        getenv(envProtocol),
+		timeZone:        or(envTimeZone, "UTC"),
+		auditLog:        or(envAuditLog, "-"),
+		logLevel:        or(envLogLevel, "info"),
+		requestTimeout:  duration(envRequestTimeout, 30*time.Second),
+		shutdownTimeout: duration(envShutdownTimeout, 25*time.Second),
+		maxBodyBytes:    16 << 20,
+		apiTokensFile:   getenv(envAPITokensFile),
+		jwtIssuer:       getenv(envAPIJWTIssuer),
+		jwtAudience:     getenv(envAPIJWTAudience),
+		jwksURL:         getenv(envAPIJWKSURL),
+		cdsConfig:       getenv(envCDSConfig),
+		reportKeyFile:   getenv(envReportKeyFile),
+		fhirURL:         getenv(envFHIRURL),
+	}
+	_, port, err := net.SplitHostPort(c.listen)
+	if err != nil {
+		bad(envListen, "%q is not host:port (e.g. :8080)", c.listen)
+	}
+	c.publicURL = strings.TrimRight(or(envPublicURL, "http://localhost:"+port), "/")
+	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		bad(envPublicURL, "is not an absolute http(s) URL without a query")
+	}
+	if v := getenv(envMaxBodyBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			bad(envMaxBodyBytes, "%q is not a byte count of at least 1024", v)
+		} else {
+			c.maxBodyBytes = n
+		}
+	}
+	switch c.logLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad(envLogLevel, "%q is not one of debug, info, warn, error", c.logLevel)
+	}
+	if _, err := time.LoadLocation(c.timeZone); err != nil {
+		bad(envTimeZone, "%q is not an IANA time zone", c.timeZone)
+	}
+	jwtSet := c.jwtIssuer != "" || c.jwtAudience != "" || c.jwksURL != ""
+	if jwtSet && (c.jwtIssuer == "" || c.jwtAudience == "" || c.jwksURL == "") {
+		bad(envAPIJWTIssuer, "JWT bearer auth needs all of %s, %s and %s", envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL)
+	}
+	if c.fhirURL != "" && c.apiTokensFile == "" && !jwtSet {
+		bad(envAPITokensFile, "with a FHIR server (%s) REST callers must be authenticated: set %s or %s/%s/%s",
+			envFHIRURL, envAPITokensFile, envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL)
+	}
+	if len(problems) > 0 {
+		return c, errors.New("serve: the configuration has problems:\n  " + strings.Join(problems, "\n  "))
+	}
+	return c, nil
+}
+
+// demo reports whether the service runs on its built-in demo patients.
+func (c serveConfig) demo() bool { return c.fhirURL == "" }
