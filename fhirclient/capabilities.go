@@ -12,6 +12,7 @@ import (
 // never read as "no records".
 type Capabilities struct {
 	Known  bool                       // the server published a CapabilityStatement
+	Batch  bool                       // it accepts batch Bundles (rest.interaction batch)
 	search map[string]map[string]bool // resource type -> search parameter names
 }
 
@@ -35,6 +36,9 @@ func (c *Client) Capabilities(ctx context.Context) (*Capabilities, error) {
 	var cs struct {
 		ResourceType string `json:"resourceType"`
 		Rest         []struct {
+			Interaction []struct {
+				Code string `json:"code"`
+			} `json:"interaction"`
 			Resource []struct {
 				Type        string `json:"type"`
 				SearchParam []struct {
@@ -48,6 +52,9 @@ func (c *Client) Capabilities(ctx context.Context) (*Capabilities, error) {
 	}
 	caps := &Capabilities{Known: true, search: map[string]map[string]bool{}}
 	for _, r := range cs.Rest {
+		for _, in := range r.Interaction {
+			caps.Batch = caps.Batch || in.Code == "batch"
+		}
 		for _, res := range r.Resource {
 			if caps.search[res.Type] == nil {
 				caps.search[res.Type] = map[string]bool{}

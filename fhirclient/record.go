@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/screening"
@@ -20,8 +21,7 @@ type RecordSource struct {
 	types  []string
 	codes  map[string]string // resource type -> a code= search value, where one can stand for what is read
 
-	mu   sync.Mutex
-	caps *Capabilities // read once, on first use
+	caps *capsCache
 }
 
 var _ screening.Source = (*RecordSource)(nil)
@@ -32,7 +32,8 @@ func NewRecordSource(c *Client, p *screening.Protocol) (*RecordSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &RecordSource{client: c, reader: r, types: p.NeededTypes(), codes: map[string]string{}}
+	src := &RecordSource{client: c, reader: r, types: p.NeededTypes(), codes: map[string]string{},
+		caps: &capsCache{client: c, now: time.Now}}
 	for _, t := range src.types {
 		if !codeSearchable[t] {
 			continue
@@ -61,21 +62,6 @@ var codeSearchable = map[string]bool{screening.TypeObservation: true, screening.
 // maxCodeParam keeps a search URL well inside what servers and proxies accept (8 KiB).
 const maxCodeParam = 4000
 
-// capabilities reads the server's CapabilityStatement once. When it cannot be read the
-// searches go unfiltered (by patient only), which is always safe.
-func (s *RecordSource) capabilities(ctx context.Context) *Capabilities {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.caps == nil {
-		caps, err := s.client.Capabilities(ctx)
-		if err != nil {
-			return &Capabilities{}
-		}
-		s.caps = caps
-	}
-	return s.caps
-}
-
 // medicationInclude brings the Medication resources that medication records name, so the
 // drug can be identified; without it a medicationReference is unreadable.
 var medicationInclude = map[string]string{
@@ -94,7 +80,7 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 		// Checked before any search goes out: the id is put into every search.
 		return nil, fmt.Errorf("fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
 	}
-	caps := s.capabilities(ctx)
+	caps := s.caps.get(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The Patient read and every search go out at once: the searches need only the id,
