@@ -18,13 +18,13 @@ import (
 type Config struct {
 	BaseURL    string       // the FHIR base, e.g. https://fhir.example.org/r4; absolute http(s)
 	HTTPClient *http.Client // nil: a client of its own (see Client.CloseIdleConnections)
-	Token      TokenSource  // nil: no Authorization header
+	Token      TokenSource  // nil: no Authorization header; a TokenInvalidator is told of a token refused with 401
 
 	MaxBodyBytes   int64         // per response; default 32 MiB
 	MaxPages       int           // per search; default 50
 	PageSize       int           // sent as _count unless the search gives one; default 200
 	MaxConcurrent  int           // requests in flight to this server; default 8, enough for one screening in one round trip
-	Attempts       int           // per GET, the first included; default 3
+	Attempts       int           // per GET, the first included; default 3 (plus one after a 401 when the token was renewed)
 	BaseBackoff    time.Duration // before the second attempt, doubling; default 200ms
 	MaxBackoff     time.Duration // default 2s
 	MaxRetryAfter  time.Duration // a longer Retry-After fails the call now; default 10s
@@ -117,17 +117,27 @@ func parseBase(raw string) (*url.URL, error) {
 		// Not echoed: it holds credentials.
 		return nil, errors.New("fhirclient: Config.BaseURL must not hold credentials; use Config.Token")
 	}
-	switch {
+	// Messages name the scheme and host only: a base URL's path or query can carry a
+	// tenant or a token.
+	switch at := originNote(u); {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("fhirclient: Config.BaseURL %q is not an absolute http or https URL", raw)
+		return nil, fmt.Errorf("fhirclient: Config.BaseURL%s is not an absolute http or https URL", at)
 	case u.Host == "" || u.Opaque != "":
-		return nil, fmt.Errorf("fhirclient: Config.BaseURL %q has no host", raw)
+		return nil, fmt.Errorf("fhirclient: Config.BaseURL%s has no host", at)
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return nil, fmt.Errorf("fhirclient: Config.BaseURL %q must not have a query or fragment", raw)
+		return nil, fmt.Errorf("fhirclient: Config.BaseURL%s must not have a query or fragment", at)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 	return u, nil
+}
+
+// originNote is " (scheme://host)" of u for a message, or "" when u has neither.
+func originNote(u *url.URL) string {
+	if u.Scheme == "" && u.Host == "" {
+		return ""
+	}
+	return " (" + u.Scheme + "://" + u.Host + ")"
 }
 
 func (cfg *Config) setDefaults() error {
@@ -201,7 +211,7 @@ func (c *Client) Read(ctx context.Context, resourceType, id string) (json.RawMes
 		return nil, fmt.Errorf("fhirclient: %s: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)", op)
 	}
 	u := c.base.JoinPath(resourceType, id)
-	rq := &request{op: op, url: u, secrets: []string{id}}
+	rq := &request{op: op, url: u, secrets: newSecrets(id)}
 	body, err := c.get(ctx, rq)
 	if err != nil {
 		return nil, err
@@ -218,8 +228,8 @@ func (c *Client) Read(ctx context.Context, resourceType, id string) (json.RawMes
 	}
 	_ = json.Unmarshal(body, &head) // a mistyped field shows as a mismatch below
 	if head.ResourceType != resourceType {
-		e := bad("the body is %s, not %s", describeType(head.ResourceType), resourceType)
-		e.(*Error).Outcome = redact(outcomeText(body), rq.secrets)
+		e := bad("the body is %s, not %s", rq.secrets.clean(describeType(head.ResourceType)), resourceType)
+		e.(*Error).Outcome = rq.secrets.clean(outcomeText(body))
 		return nil, e
 	}
 	if head.ID != id {
@@ -243,7 +253,9 @@ type request struct {
 	op      string // "read Patient", "search Observation": a verb and a resource type
 	url     *url.URL
 	page    int
-	secrets []string // kept out of error messages
+	secrets *secrets // kept out of error messages; the tokens sent are added to it
+
+	sentToken string // the token the last attempt sent; "" for none
 }
 
 // resourceType is the type read or searched, the last word of op: for the Observer.
@@ -269,7 +281,10 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 		return nil, c.newError(rq, KindBadResponse, 0, errors.New("cannot make a request of the URL")), -1
 	}
 	req.Header.Set("Accept", "application/fhir+json")
-	secrets := rq.secrets
+	if rq.secrets == nil {
+		rq.secrets = newSecrets()
+	}
+	rq.sentToken = ""
 	// Only the configured origin gets the token; search already refuses foreign next
 	// links, this guards every other path here.
 	if c.cfg.Token != nil && sameOrigin(rq.url, c.base) {
@@ -281,7 +296,8 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 			return nil, c.newError(rq, KindAuth, 0, fmt.Errorf("no token: %w", err)), -1
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
-		secrets = append(secrets[:len(secrets):len(secrets)], tok)
+		rq.secrets.addToken(tok)
+		rq.sentToken = tok
 	}
 	start := time.Now()
 	class := classError
@@ -299,7 +315,7 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 		e.retryable = retryable
 		// Error bodies are read only as far as an OperationOutcome needs.
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, min(c.cfg.MaxBodyBytes, 1<<20)))
-		e.Outcome = redact(outcomeText(b), secrets)
+		e.Outcome = rq.secrets.clean(outcomeText(b))
 		if retryable {
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		} else {
@@ -308,7 +324,7 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 		return nil, e, retryAfter
 	}
 	if p := contentTypeProblem(resp.Header.Get("Content-Type")); p != "" {
-		return nil, c.newError(rq, KindBadResponse, resp.StatusCode, errors.New(p)), -1
+		return nil, c.newError(rq, KindBadResponse, resp.StatusCode, errors.New(rq.secrets.clean(p))), -1
 	}
 	limit := c.cfg.MaxBodyBytes
 	if resp.ContentLength > limit {

@@ -55,6 +55,14 @@ func TestReadErrors(t *testing.T) {
 			},
 			maxElapsed: 200 * time.Millisecond,
 			want:       KindThrottled, msgs: []string{"HTTP 429", "longer than MaxRetryAfter"}, hits: 1},
+		{name: "429 Retry-After 0 still backs off", // not a hot loop: the backoff (a minute) passes the deadline
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "0")
+				writeJSON(w, 429, "")
+			},
+			cfg:     func(c *Config) { c.BaseBackoff, c.MaxBackoff = time.Minute, time.Minute },
+			timeout: 10 * time.Second,
+			want:    KindThrottled, msgs: []string{"HTTP 429", "would pass the deadline"}, hits: 1},
 		{name: "503 backoff past the deadline fails now", handler: status(503, ""),
 			cfg:     func(c *Config) { c.BaseBackoff, c.MaxBackoff = time.Second, 2*time.Second },
 			timeout: 300 * time.Millisecond, maxElapsed: 200 * time.Millisecond,
@@ -290,10 +298,12 @@ func TestNewValidates(t *testing.T) {
 		msg  string
 	}{
 		{"no base", Config{}, "Config.BaseURL is required"},
-		{"relative base", Config{BaseURL: "/fhir"}, "Config.BaseURL \"/fhir\" is not an absolute http or https URL"},
-		{"ftp base", Config{BaseURL: "ftp://h/fhir"}, "not an absolute http or https URL"},
-		{"no host", Config{BaseURL: "http:///fhir"}, "has no host"},
-		{"query in base", Config{BaseURL: "http://h/fhir?x=1"}, "must not have a query"},
+		{"relative base", Config{BaseURL: "/tenant-42/fhir"}, "fhirclient: Config.BaseURL is not an absolute http or https URL"},
+		{"ftp base", Config{BaseURL: "ftp://h/tenant-42/fhir?access_token=tok-9"}, "fhirclient: Config.BaseURL (ftp://h) is not an absolute http or https URL"},
+		{"no host", Config{BaseURL: "http:///tenant-42/fhir"}, "fhirclient: Config.BaseURL (http://) has no host"},
+		{"opaque", Config{BaseURL: "https:tenant-42"}, "fhirclient: Config.BaseURL (https://) has no host"},
+		{"query in base", Config{BaseURL: "http://h:8080/tenant-42/fhir?access_token=tok-9"}, "fhirclient: Config.BaseURL (http://h:8080) must not have a query or fragment"},
+		{"fragment in base", Config{BaseURL: "https://h/tenant-42/fhir#tok-9"}, "fhirclient: Config.BaseURL (https://h) must not have a query or fragment"},
 		{"credentials in base", Config{BaseURL: "http://u:pw-42@h/fhir"}, "Config.BaseURL must not hold credentials"},
 		{"negative MaxPages", Config{BaseURL: "http://h", MaxPages: -1}, "Config.MaxPages is -1"},
 		{"negative MaxBodyBytes", Config{BaseURL: "http://h", MaxBodyBytes: -5}, "Config.MaxBodyBytes is -5"},
@@ -307,8 +317,11 @@ func TestNewValidates(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("error %v, want one saying %q", err, tt.msg)
 			}
-			if strings.Contains(err.Error(), "pw-42") {
-				t.Errorf("error %q leaks the password", err)
+			// Only scheme and host: a path or query can carry a tenant or a token.
+			for _, secret := range []string{"pw-42", "tenant-42", "tok-9"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q leaks %q", err, secret)
+				}
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/screening"
@@ -176,7 +178,7 @@ func issuesText(issues []ooIssue, keep func(ooIssue) bool) string {
 		}
 		parts = append(parts, text)
 	}
-	return clip(strings.Join(parts, "; "), maxOutcome)
+	return strings.Join(parts, "; ") // clipped by secrets.clean, after redaction
 }
 
 func clip(s string, n int) string {
@@ -191,9 +193,79 @@ func clip(s string, n int) string {
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
-// redact replaces each secret where it stands as a whole word in s. Server text often
-// quotes the request ("Patient/123 not found"); ids and search values may identify a
-// patient and must not reach logs.
+// secrets is what server text kept in an error or a partial reason must not repeat:
+// the request's ids and search values (they may identify a patient) and the tokens sent.
+// Server text often quotes the request ("Patient/123 not found"), sometimes as it was
+// sent on the wire ("Patient%2F123"), so the URL-encoded forms are covered too.
+type secrets struct {
+	words  []string // redacted where they stand as whole words: "123" must not clobber "HTTP 4123"
+	tokens []string // redacted wherever they stand: a token is never part of ordinary text
+}
+
+// newSecrets holds values as words, in order (give the most specific first).
+func newSecrets(values ...string) *secrets {
+	s := &secrets{}
+	for _, v := range values {
+		s.words = appendForms(s.words, v)
+	}
+	return s
+}
+
+// addToken adds a token that was sent; tokens can change between attempts.
+func (s *secrets) addToken(tok string) {
+	if tok != "" && !slices.Contains(s.tokens, tok) {
+		s.tokens = appendForms(s.tokens, tok)
+	}
+}
+
+// clean removes the secrets from server text and bounds its length; it must be the last
+// step, so that clipping cannot leave half a secret behind.
+func (s *secrets) clean(text string) string {
+	if s != nil {
+		for _, t := range s.tokens {
+			text = strings.ReplaceAll(text, t, "[redacted]")
+		}
+		text = redact(text, s.words)
+	}
+	return clip(text, maxOutcome)
+}
+
+// appendForms appends v and its URL-encoded forms (query and path escaping, upper- and
+// lower-case hex digits), each once.
+func appendForms(out []string, v string) []string {
+	if v == "" {
+		return out
+	}
+	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+		for _, g := range []string{f, lowerHex(f)} {
+			if !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// lowerHex writes the hex digits of percent escapes in lower case ("%2F" -> "%2f").
+func lowerHex(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = asciiLower(b[i+1]), asciiLower(b[i+2])
+		}
+	}
+	return string(b)
+}
+
+func asciiLower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// redact replaces each secret where it stands as a whole word in s. A percent escape
+// just before a secret ends a word ("Patient%2F123"), as does any punctuation.
 func redact(s string, secrets []string) string {
 	for _, v := range secrets {
 		if v == "" || !strings.Contains(s, v) {
@@ -209,7 +281,7 @@ func redact(s string, secrets []string) string {
 			j += i
 			end := j + len(v)
 			b.WriteString(s[i:j])
-			if wordBoundary(s, j-1) && wordBoundary(s, end) {
+			if (wordBoundary(s, j-1) || afterEscape(s, j)) && wordBoundary(s, end) {
 				b.WriteString("[redacted]")
 			} else {
 				b.WriteString(v)
@@ -228,6 +300,15 @@ func wordBoundary(s string, i int) bool {
 	}
 	c := s[i]
 	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')
+}
+
+// afterEscape reports whether s[:j] ends with a percent escape such as %2F.
+func afterEscape(s string, j int) bool {
+	return j >= 3 && s[j-3] == '%' && isHex(s[j-2]) && isHex(s[j-1])
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // jsonProblem says why body is not usable JSON, without quoting it.

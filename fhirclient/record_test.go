@@ -1,6 +1,7 @@
 package fhirclient_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,6 +112,11 @@ func recordSource(t testing.TB, base string, cfg fhirclient.Config) *fhirclient.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return protocolSource(t, base, cfg, proto)
+}
+
+func protocolSource(t testing.TB, base string, cfg fhirclient.Config, proto *screening.Protocol) *fhirclient.RecordSource {
+	t.Helper()
 	cfg.BaseURL = base
 	c, err := fhirclient.New(cfg)
 	if err != nil {
@@ -304,6 +310,84 @@ func TestSearchesByCodeOnlyWhereDeclared(t *testing.T) {
 			}
 			if v := proto.Evaluate(rec, screening.Settings{AsOf: demo.AsOf()}).Verdict; v != screening.PotentiallyEligible {
 				t.Errorf("verdict %s", v)
+			}
+		})
+	}
+}
+
+// TestRecordChecksThePatientIDFirst: an id that is not a FHIR id fails before any
+// request goes out (it would be put into every search), and the error does not quote it.
+func TestRecordChecksThePatientIDFirst(t *testing.T) {
+	for _, tc := range []struct{ name, id string }{
+		{"empty", ""},
+		{"a path", "../Observation"},
+		{"a query", "p1&_id=p2"},
+		{"a search value list", "p1,p2"},
+		{"a space", "p 1"},
+		{"65 characters", strings.Repeat("a", 65)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFakeServer(t, "candidate")
+			srv := httptest.NewServer(fs)
+			defer srv.Close()
+			src := recordSource(t, srv.URL+"/fhir", fhirclient.Config{})
+			rec, err := src.Record(context.Background(), tc.id)
+			const want = "fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)"
+			if rec != nil || err == nil || err.Error() != want {
+				t.Errorf("Record = %v, %v; want the error %q", rec, err, want)
+			}
+			if n := fs.requests.Load(); n != 0 {
+				t.Errorf("the server saw %d requests; want none", n)
+			}
+		})
+	}
+}
+
+// TestCodesWithTokenSeparatorsAreNotSearched: a code or system holding a token-search
+// separator (, | $ \) would be split or misread by the server, so that type is searched
+// by patient only, even where the server declares code search.
+func TestCodesWithTokenSeparatorsAreNotSearched(t *testing.T) {
+	capStmt := status(200, `{"resourceType":"CapabilityStatement","rest":[{"resource":[{"type":"Observation","searchParam":[{"name":"patient"},{"name":"code"}]}]}]}`)
+	for _, tc := range []struct {
+		name     string
+		old, new string
+		wantCode bool
+	}{
+		{"plain code (control)", "", "", true},
+		{"comma in a code", "code: BCMA-PC-PCT", `code: "BCMA,PC-PCT"`, false},
+		{"bar in a code", "code: BCMA-PC-PCT", `code: "BCMA|PC-PCT"`, false},
+		{"dollar in a code", "code: BCMA-PC-PCT", `code: "BCMA$PC-PCT"`, false},
+		{"backslash in a code", "code: BCMA-PC-PCT", `code: "BCMA\\PC-PCT"`, false},
+		{"dollar in a system", "CodeSystem/local-lab", "CodeSystem/local$lab", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := protocols.AntiBCMA
+			if tc.old != "" {
+				if !bytes.Contains(yaml, []byte(tc.old)) {
+					t.Fatalf("the protocol no longer holds %q", tc.old)
+				}
+				yaml = bytes.Replace(yaml, []byte(tc.old), []byte(tc.new), 1)
+			}
+			proto, err := screening.LoadProtocol(yaml, screening.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := newFakeServer(t, "candidate")
+			fs.faults["metadata"] = capStmt
+			var sawCode atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/fhir/Observation" && r.URL.Query().Has("code") {
+					sawCode.Store(true)
+				}
+				fs.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			src := protocolSource(t, srv.URL+"/fhir", fhirclient.Config{}, proto)
+			if _, err := src.Record(context.Background(), "demo-candidate"); err != nil {
+				t.Fatal(err)
+			}
+			if sawCode.Load() != tc.wantCode {
+				t.Errorf("Observation searched by code: %v; want %v", sawCode.Load(), tc.wantCode)
 			}
 		})
 	}

@@ -37,14 +37,23 @@ func (c *Client) get(ctx context.Context, rq *request) ([]byte, error) {
 	return body, nil
 }
 
-// retry makes up to Config.Attempts attempts; the breaker sees its result as one.
+// retry makes up to Config.Attempts attempts, and one more after a 401 when a new token
+// can be had; the breaker sees its result as one.
 func (c *Client) retry(ctx context.Context, rq *request) ([]byte, *Error) {
+	renewed := false
 	for n := 1; ; n++ {
 		body, e, retryAfter := c.attempt(ctx, rq)
 		if e == nil {
 			return body, nil
 		}
 		e.Attempts = n
+		if e.Status == http.StatusUnauthorized && c.dropToken(rq.sentToken) && !renewed && ctx.Err() == nil {
+			renewed = true
+			if c.haveNewToken(ctx, rq, e) {
+				c.obs.Retry(rq.resourceType())
+				continue
+			}
+		}
 		if !e.retryable || n >= c.cfg.Attempts || ctx.Err() != nil {
 			return nil, e
 		}
@@ -72,6 +81,36 @@ func (c *Client) retry(ctx context.Context, rq *request) ([]byte, *Error) {
 			return nil, e
 		}
 	}
+}
+
+// TokenInvalidator is implemented by a TokenSource that caches tokens (SMARTBackend).
+// The Client calls Invalidate with the token a server refused with 401 (a token can be
+// revoked before it expires); the source drops it if it is still the one it would give,
+// so that the next Token call gets a new one.
+type TokenInvalidator interface {
+	Invalidate(token string)
+}
+
+// dropToken tells the token source that the server refused tok; false when there was no
+// token or the source cannot drop it.
+func (c *Client) dropToken(tok string) bool {
+	inv, ok := c.cfg.Token.(TokenInvalidator)
+	if !ok || tok == "" {
+		return false
+	}
+	inv.Invalidate(tok)
+	return true
+}
+
+// haveNewToken reports whether the token source now gives a token other than the refused
+// one: only then can another attempt help.
+func (c *Client) haveNewToken(ctx context.Context, rq *request, e *Error) bool {
+	tok, err := c.cfg.Token.Token(ctx)
+	if err != nil {
+		e.note("a new token could not be had: %s", rq.secrets.clean(err.Error()))
+		return false
+	}
+	return tok != "" && tok != rq.sentToken
 }
 
 func ctxWord(err error) string {

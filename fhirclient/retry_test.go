@@ -1,8 +1,11 @@
 package fhirclient
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 )
@@ -79,6 +82,46 @@ func TestSameOrigin(t *testing.T) {
 			u, _ := url.Parse(tt.u)
 			if got := sameOrigin(u, base); got != tt.want {
 				t.Errorf("sameOrigin(%s) = %v, want %v", tt.u, got, tt.want)
+			}
+		})
+	}
+}
+
+// stuckToken is a TokenSource that can be told a token was refused but keeps giving it.
+type stuckToken struct {
+	mu      sync.Mutex
+	dropped []string
+}
+
+func (s *stuckToken) Token(context.Context) (string, error) { return token, nil }
+
+func (s *stuckToken) Invalidate(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropped = append(s.dropped, tok)
+}
+
+// TestRefusedTokenRetriedOnlyWhenItChanged: after a 401 the source is told which token
+// was refused, but another attempt is made only with another token.
+func TestRefusedTokenRetriedOnlyWhenItChanged(t *testing.T) {
+	for _, status := range []int{401, 403} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, status, "") })
+			src := &stuckToken{}
+			c := newClient(t, srv.URL, func(c *Config) { c.Token = src })
+			_, err := c.Read(context.Background(), "Patient", patientID)
+			checkError(t, err, KindAuth, "read Patient", fmt.Sprintf("(HTTP %d)", status))
+			if n := srv.hits.Load(); n != 1 {
+				t.Errorf("server saw %d requests, want 1: the token did not change", n)
+			}
+			want := "[]"
+			if status == 401 {
+				want = "[" + token + "]"
+			}
+			src.mu.Lock()
+			defer src.mu.Unlock()
+			if got := fmt.Sprint(src.dropped); got != want {
+				t.Errorf("Invalidate calls %s, want %s", got, want)
 			}
 		})
 	}

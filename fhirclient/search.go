@@ -18,8 +18,9 @@ type SearchResult struct {
 	Total   int                // Bundle.total of the first page; -1 when not given
 	Pages   int
 	// Partial says the server left data out: it reported a warning or error in an
-	// OperationOutcome entry, or masked or redacted resources. Absence in such a result
-	// does not mean the patient has no such data.
+	// OperationOutcome entry, masked or redacted resources, returned fewer matches than
+	// its Bundle.total with no next page, or sent a page that could not be screened for
+	// these. Absence in such a result does not mean the patient has no such data.
 	Partial       bool
 	PartialReason string
 }
@@ -40,13 +41,15 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 	}
 	op := "search " + resourceType
 	q := url.Values{}
-	var secrets []string
+	var values []string
 	for k, vs := range params {
 		q[k] = append([]string(nil), vs...)
 		if !controlParams[k] {
-			secrets = append(secrets, searchSecrets(vs)...)
+			values = append(values, searchSecrets(vs)...)
 		}
 	}
+	// One set for every page: server text on page 2 may repeat a token sent for page 1.
+	sec := newSecrets(values...)
 	if q.Get("_count") == "" {
 		q.Set("_count", fmt.Sprint(c.cfg.PageSize))
 	}
@@ -56,9 +59,9 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 	res := &SearchResult{Total: -1}
 	seen := map[string]int{} // URL -> page, to tell a loop
 	var reasons []string
-	redacted := 0
+	redacted, matches := 0, 0
 	for page := 1; ; page++ {
-		rq := &request{op: op, url: u, page: page, secrets: secrets}
+		rq := &request{op: op, url: u, page: page, secrets: sec}
 		seen[u.String()] = page
 		body, err := c.get(ctx, rq)
 		if err != nil {
@@ -75,19 +78,20 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 			}
 			e := bad("not a searchset Bundle")
 			if errors.Is(err, fhirbundle.ErrNotBundle) {
-				e = bad("%v", err) // SplitBundle words it without quoting data
+				e = bad("%s", sec.clean(err.Error())) // it may quote the body's resourceType
 			}
-			e.(*Error).Outcome = redact(outcomeText(body), secrets)
+			e.(*Error).Outcome = sec.clean(outcomeText(body))
 			return nil, e
 		}
 		if page == 1 {
 			res.Total = b.Total
 		}
-		kept, why, nRedacted := screenEntries(body, b.Entries, resourceType)
-		res.Entries = append(res.Entries, kept...)
-		redacted += nRedacted
-		if why != "" {
-			reasons = append(reasons, redact(why, secrets))
+		ps := screenEntries(body, b.Entries, resourceType)
+		res.Entries = append(res.Entries, ps.kept...)
+		redacted += ps.redacted
+		matches += ps.matches
+		if ps.why != "" {
+			reasons = append(reasons, sec.clean(ps.why))
 		}
 
 		next := b.Next()
@@ -100,7 +104,7 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 			return nil, bad("the next link is not a URL")
 		case !sameOrigin(nu, c.base):
 			// Not followed: it would send the patient's query (and token) elsewhere.
-			return nil, bad("the next link points to another origin (%s://%s); not followed", nu.Scheme, nu.Host)
+			return nil, bad("the next link points to another origin (%s://%s); not followed", sec.clean(nu.Scheme), sec.clean(nu.Host))
 		}
 		nu.Fragment, nu.RawFragment = "", ""
 		if p, ok := seen[nu.String()]; ok {
@@ -110,6 +114,11 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 			return nil, bad("the search has more than %d pages (MaxPages); stopped", c.cfg.MaxPages)
 		}
 		u = nu
+	}
+	// The last page is reached with no next link. Fewer matches than the server counted
+	// means it cut the result short without saying so.
+	if res.Total >= 0 && matches < res.Total {
+		reasons = append(reasons, fmt.Sprintf("the server reported %d match%s but returned %d with no next page", res.Total, pluralES(res.Total), matches))
 	}
 	if redacted > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d resource%s redacted or masked by the server (meta.security)", redacted, plural(redacted)))
@@ -157,16 +166,25 @@ type pageDetail struct {
 	} `json:"entry"`
 }
 
+// pageScreen is what screenEntries makes of one page.
+type pageScreen struct {
+	kept     []fhirbundle.Entry // the data entries
+	why      string             // why the page is partial; "" when it is not
+	redacted int                // entries the server redacted or masked
+	matches  int                // entries of search mode match (or no mode), to hold against Bundle.total
+}
+
 // screenEntries drops OperationOutcome entries (they are about the search, not the
-// patient) and says why the page is partial, if it is.
-func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) (kept []fhirbundle.Entry, why string, redacted int) {
+// patient), counts the matches and says why the page is partial, if it is.
+func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) pageScreen {
 	var d pageDetail
 	// Mistyped fields are skipped and the rest decoded; SplitBundle already judged shape.
 	_ = json.Unmarshal(body, &d)
 	if len(d.Entry) != len(entries) {
 		// The page could not be screened for outcomes and masking: never call it complete.
-		return entries, "a page could not be screened for warnings or masked data", 0
+		return pageScreen{kept: entries, why: "a page could not be screened for warnings or masked data", matches: len(entries)}
 	}
+	var ps pageScreen
 	var whys []string
 	for i, e := range entries {
 		de := &d.Entry[i]
@@ -177,15 +195,19 @@ func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) (ke
 			}
 			continue
 		}
+		if de.Search.Mode == "" || de.Search.Mode == "match" {
+			ps.matches++ // Bundle.total counts matches only, not include entries
+		}
 		for _, s := range de.Resource.Meta.Security {
 			if strings.EqualFold(s.Code, "REDACTED") || strings.EqualFold(s.Code, "MASKED") {
-				redacted++
+				ps.redacted++
 				break
 			}
 		}
-		kept = append(kept, e)
+		ps.kept = append(ps.kept, e)
 	}
-	return kept, strings.Join(whys, "; "), redacted
+	ps.why = strings.Join(whys, "; ")
+	return ps
 }
 
 // serious issues mean the server may have left matches out; information does not.
@@ -195,6 +217,13 @@ func serious(is ooIssue) bool {
 		return true
 	}
 	return false
+}
+
+func pluralES(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "es"
 }
 
 func plural(n int) string {

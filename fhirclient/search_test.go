@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
 )
 
 func searchParams() url.Values {
@@ -265,5 +267,84 @@ func TestSearchCountAndTotal(t *testing.T) {
 	}
 	if got.Get("_count") != "10" {
 		t.Errorf("_count %q, want the caller's 10", got.Get("_count"))
+	}
+}
+
+// bundleTotal is a searchset page with Bundle.total.
+func bundleTotal(total int, next string, entries ...string) string {
+	b := bundle(next, entries...)
+	return strings.Replace(b, `"type":"searchset"`, fmt.Sprintf(`"type":"searchset","total":%d`, total), 1)
+}
+
+func included(id string) string {
+	return fmt.Sprintf(`{"resource":{"resourceType":"Medication","id":%q},"search":{"mode":"include"}}`, id)
+}
+
+func noMode(id string) string {
+	return fmt.Sprintf(`{"resource":{"resourceType":"Observation","id":%q}}`, id)
+}
+
+// TestSearchFewerMatchesThanTotal: a server that says it has more matches than it
+// returns, with no next link, cut the result short; only match entries count.
+func TestSearchFewerMatchesThanTotal(t *testing.T) {
+	tests := []struct {
+		name    string
+		pages   []string // page n links to page n+1 while there is one
+		entries int
+		reason  string // "" for a complete result
+	}{
+		{"one page short", []string{bundleTotal(250, "", obs("o1"), obs("o2"))}, 2,
+			"the server reported 250 matches but returned 2 with no next page"},
+		{"includes do not count", []string{bundleTotal(2, "", obs("o1"), included("m1"))}, 2,
+			"the server reported 2 matches but returned 1 with no next page"},
+		{"a total of one", []string{bundleTotal(1, "")}, 0,
+			"the server reported 1 match but returned 0 with no next page"},
+		{"outcomes do not count", []string{bundleTotal(2, "", obs("o1"), fmt.Sprintf(`{"resource":%s,"search":{"mode":"outcome"}}`, outcome("information", "ok")))}, 1,
+			"the server reported 2 matches but returned 1 with no next page"},
+		{"last page short", []string{bundleTotal(3, "NEXT", obs("o1"), obs("o2")), bundleTotal(3, "")}, 2,
+			"the server reported 3 matches but returned 2 with no next page"},
+		{"all there", []string{bundleTotal(2, "", obs("o1"), obs("o2"))}, 2, ""},
+		{"all there with includes", []string{bundleTotal(1, "", obs("o1"), included("m1"))}, 2, ""},
+		{"entries without a mode are matches", []string{bundleTotal(2, "", noMode("o1"), noMode("o2"))}, 2, ""},
+		{"all there over two pages", []string{bundleTotal(3, "NEXT", obs("o1"), obs("o2")), bundleTotal(3, "", obs("o3"))}, 3, ""},
+		{"more than the total", []string{bundleTotal(1, "", obs("o1"), obs("o2"))}, 2, ""},
+		{"no total", []string{bundle("", obs("o1"))}, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var base string
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				n := 0
+				fmt.Sscan(r.URL.Query().Get("page"), &n)
+				next := fmt.Sprintf("%s/Observation?page=%d", base, n+1)
+				writeJSON(w, 200, strings.Replace(tt.pages[n], "NEXT", next, 1))
+			})
+			base = srv.URL
+			c := newClient(t, srv.URL, nil)
+			res, err := c.Search(context.Background(), "Observation", searchParams())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Entries) != tt.entries || res.Partial != (tt.reason != "") || res.PartialReason != tt.reason {
+				t.Errorf("got %d entries, Partial %v %q; want %d, %v, %q", len(res.Entries), res.Partial, res.PartialReason, tt.entries, tt.reason != "", tt.reason)
+			}
+			if int(srv.hits.Load()) != len(tt.pages) {
+				t.Errorf("server saw %d requests, want %d", srv.hits.Load(), len(tt.pages))
+			}
+		})
+	}
+}
+
+// TestUnscreenablePageIsPartial: when a page's entries cannot be matched up with what
+// SplitBundle found, its outcomes and masking are unknown, so the page is never complete.
+func TestUnscreenablePageIsPartial(t *testing.T) {
+	body := []byte(bundle("", obs("o1")))
+	b, err := fhirbundle.SplitBundle([]byte(bundle("", obs("o1"), obs("o2"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := screenEntries(body, b.Entries, "Observation")
+	if ps.why != "a page could not be screened for warnings or masked data" || len(ps.kept) != 2 {
+		t.Errorf("why %q, %d entries kept; want the page called partial with both entries kept", ps.why, len(ps.kept))
 	}
 }

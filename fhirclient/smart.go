@@ -42,10 +42,19 @@ type SMARTConfig struct {
 	Now         func() time.Time // nil: time.Now; for tests
 }
 
-// String keeps the private key out of logs that print the config.
+// String keeps the private key out of logs that print the config, and of the TokenURL
+// shows the scheme and host only (its path or query can carry a tenant or a secret).
 func (c SMARTConfig) String() string {
-	return fmt.Sprintf("SMARTConfig{TokenURL: %q, ClientID: %q, Scopes: %q, KeyID: %q, Alg: %q, PrivateKeyPEM: redacted}",
-		c.TokenURL, c.ClientID, c.Scopes, c.KeyID, c.Alg)
+	at := `""`
+	if u, err := url.Parse(c.TokenURL); err != nil {
+		at = "(not a URL)"
+	} else if u.Scheme != "" || u.Host != "" {
+		at = u.Scheme + "://" + u.Host
+	} else if c.TokenURL != "" {
+		at = "(not absolute)"
+	}
+	return fmt.Sprintf("SMARTConfig{TokenURL: %s, ClientID: %q, Scopes: %q, KeyID: %q, Alg: %q, PrivateKeyPEM: redacted}",
+		at, c.ClientID, c.Scopes, c.KeyID, c.Alg)
 }
 
 // GoString does the same for %#v.
@@ -189,15 +198,17 @@ func parseTokenURL(raw string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New(smartConfigErrPrefix + "TokenURL must not hold credentials")
 	}
-	switch {
+	// Messages name the scheme and host only: the path or query can carry a tenant or a
+	// secret.
+	switch at := originNote(u); {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL %q is not an absolute https URL", raw)
+		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL%s is not an absolute https URL", at)
 	case u.Host == "" || u.Opaque != "":
-		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL %q has no host", raw)
+		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL%s has no host", at)
 	case u.Fragment != "":
-		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL %q must not have a fragment", raw)
+		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL%s must not have a fragment", at)
 	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
-		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL %q must be https (http only for localhost or 127.0.0.1)", raw)
+		return nil, fmt.Errorf(smartConfigErrPrefix+"TokenURL%s must be https (http only for localhost or 127.0.0.1)", at)
 	}
 	return u, nil
 }
@@ -279,6 +290,19 @@ func (s *SMARTBackend) GrantedScope() string {
 
 // CloseIdleConnections closes the idle connections of the backend's HTTP client.
 func (s *SMARTBackend) CloseIdleConnections() { s.hc.CloseIdleConnections() }
+
+// Invalidate drops the cached token if it is still tok: the FHIR server refused it with
+// 401 (a token can be revoked before it expires), so the next Token call requests a new
+// one. A token already replaced is left alone. Client calls it; see TokenInvalidator.
+func (s *SMARTBackend) Invalidate(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok != "" && tok == s.tok {
+		s.tok, s.exp = "", time.Time{}
+	}
+}
+
+var _ TokenInvalidator = (*SMARTBackend)(nil)
 
 // Token gives a cached access token while it is valid for more than RenewBefore, and
 // otherwise requests a new one from the token endpoint. Concurrent callers share one

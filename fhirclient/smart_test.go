@@ -688,3 +688,144 @@ func TestSMARTStringsRedactKeyAndToken(t *testing.T) {
 		t.Errorf("String() = %q; want the client id and alg", s)
 	}
 }
+
+func TestSMARTInvalidateDropsOnlyTheCachedToken(t *testing.T) {
+	b, ts, _ := rsBackend(t, nil)
+	ctx := context.Background()
+	steps := []struct {
+		name       string
+		invalidate string // "" for none
+		want       string
+		issued     int32
+	}{
+		{"first token", "", "tok-1", 1},
+		{"another token refused: the cached one stays", "tok-other", "tok-1", 1},
+		{"an empty token: nothing dropped", "", "tok-1", 1},
+		{"the cached token refused: a new one", "tok-1", "tok-2", 2},
+		{"a token already replaced: the new one stays", "tok-1", "tok-2", 2},
+	}
+	for _, st := range steps {
+		b.Invalidate(st.invalidate)
+		tok, err := b.Token(ctx)
+		if err != nil || tok != st.want || ts.hits.Load() != st.issued {
+			t.Errorf("%s: Token = %q, %v after %d token requests; want %q after %d", st.name, tok, err, ts.hits.Load(), st.want, st.issued)
+		}
+	}
+}
+
+// TestSMARTRefusedTokenIsRenewed: a FHIR server that refuses a token with 401 (revoked
+// before its expiry) makes the client drop it; the request is tried once more with a new
+// token, and a later call never sends the refused one again.
+func TestSMARTRefusedTokenIsRenewed(t *testing.T) {
+	type call struct {
+		err string // what the error says; "" for success
+	}
+	tests := []struct {
+		name    string
+		refused map[string]int // token -> the status the FHIR server answers it with
+		issue   func(w http.ResponseWriter, n int32)
+		calls   []call
+		sent    []string // tokens the FHIR server saw, in order
+		issued  int32    // tokens the token endpoint issued
+	}{
+		{name: "revoked token replaced, the request retried once",
+			refused: map[string]int{"tok-1": 401},
+			calls:   []call{{""}, {""}},
+			sent:    []string{"tok-1", "tok-2", "tok-2"}, issued: 2},
+		{name: "the new token refused too: no third try, the next call has a new token",
+			refused: map[string]int{"tok-1": 401, "tok-2": 401},
+			calls:   []call{{"not authorized (HTTP 401, 2 attempts); the server says: error: token [redacted] revoked"}, {""}},
+			sent:    []string{"tok-1", "tok-2", "tok-3"}, issued: 3},
+		{name: "403 is about scopes: the token is kept, no retry",
+			refused: map[string]int{"tok-1": 403},
+			calls:   []call{{"not authorized (HTTP 403)"}, {"not authorized (HTTP 403)"}},
+			sent:    []string{"tok-1", "tok-1"}, issued: 1},
+		{name: "no new token to be had: the 401 says why",
+			refused: map[string]int{"tok-1": 401},
+			issue: func(w http.ResponseWriter, n int32) {
+				if n > 1 {
+					writeJSON(w, http.StatusServiceUnavailable, `{"error":"temporarily_unavailable"}`)
+					return
+				}
+				writeJSON(w, http.StatusOK, `{"access_token":"tok-1","token_type":"Bearer","expires_in":300}`)
+			},
+			calls: []call{{"not authorized (HTTP 401): a new token could not be had: fhirclient: SMART backend: token request to 127.0.0.1:"}},
+			sent:  []string{"tok-1"}, issued: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, ts, _ := rsBackend(t, tt.issue)
+			var mu sync.Mutex
+			var sent []string
+			fhir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+				mu.Lock()
+				sent = append(sent, tok)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/fhir+json")
+				if status, ok := tt.refused[tok]; ok {
+					w.WriteHeader(status)
+					fmt.Fprintf(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"security","diagnostics":"token %s revoked"}]}`, tok)
+					return
+				}
+				_, _ = w.Write([]byte(`{"resourceType":"Patient","id":"p1"}`))
+			}))
+			defer fhir.Close()
+			c, err := fhirclient.New(fhirclient.Config{BaseURL: fhir.URL, HTTPClient: fhir.Client(), Token: b, BreakerFailures: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseIdleConnections()
+			for i, want := range tt.calls {
+				_, err := c.Read(context.Background(), "Patient", "p1")
+				switch {
+				case want.err == "" && err != nil:
+					t.Errorf("call %d: %v", i+1, err)
+				case want.err != "" && (err == nil || !strings.Contains(err.Error(), want.err)):
+					t.Errorf("call %d: error %v; want one saying %q", i+1, err, want.err)
+				case err != nil && strings.Contains(err.Error(), "tok-"):
+					t.Errorf("call %d: error %q shows a token", i+1, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(sent) != fmt.Sprint(tt.sent) {
+				t.Errorf("the FHIR server saw tokens %v; want %v", sent, tt.sent)
+			}
+			if got := ts.hits.Load(); got != tt.issued {
+				t.Errorf("%d token requests; want %d", got, tt.issued)
+			}
+		})
+	}
+}
+
+func TestSMARTConfigErrorsNameOnlySchemeAndHost(t *testing.T) {
+	good := fhirclient.SMARTConfig{ClientID: smartClientID, Scopes: strings.Fields(smartScope),
+		PrivateKeyPEM: pkcs8(t, testKeys().ec), KeyID: smartKID, Alg: "ES384"}
+	for _, tc := range []struct{ name, url, want string }{
+		{"ftp", "ftp://auth.example/tenant-42/token?secret=tok-9", "fhirclient: SMARTConfig.TokenURL (ftp://auth.example) is not an absolute https URL"},
+		{"relative", "/tenant-42/token?secret=tok-9", "fhirclient: SMARTConfig.TokenURL is not an absolute https URL"},
+		{"no host", "https:///tenant-42/token?secret=tok-9", "fhirclient: SMARTConfig.TokenURL (https://) has no host"},
+		{"fragment", "https://auth.example/tenant-42/token#tok-9", "fhirclient: SMARTConfig.TokenURL (https://auth.example) must not have a fragment"},
+		{"http elsewhere", "http://auth.example:8080/tenant-42/token?secret=tok-9", "fhirclient: SMARTConfig.TokenURL (http://auth.example:8080) must be https (http only for localhost or 127.0.0.1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			cfg.TokenURL = tc.url
+			_, err := fhirclient.NewSMARTBackend(cfg)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v; want %q", err, tc.want)
+			}
+			for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%#v", cfg)} {
+				if strings.Contains(s, "tenant-42") || strings.Contains(s, "tok-9") {
+					t.Errorf("%q shows the TokenURL's path, query or fragment", s)
+				}
+			}
+		})
+	}
+	cfg := good
+	cfg.TokenURL = "https://auth.example/tenant-42/token?secret=tok-9"
+	if s := fmt.Sprint(cfg); !strings.Contains(s, "TokenURL: https://auth.example,") {
+		t.Errorf("String() = %q; want the TokenURL's scheme and host", s)
+	}
+}

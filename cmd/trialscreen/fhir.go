@@ -32,6 +32,7 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 		return nil, nil, usagef("screen: --patient needs a FHIR server: set %s (and %s or %s if it needs a token)", envFHIRURL, envFHIRToken, envFHIRTokenFile)
 	}
 	cfg := fhirclient.Config{BaseURL: base}
+	var smart *fhirclient.SMARTBackend
 	tok, file := getenv(envFHIRToken), getenv(envFHIRTokenFile)
 	switch {
 	case tok != "" && file != "":
@@ -39,8 +40,8 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 	case getenv(envSMARTTokenURL) != "" && (tok != "" || file != ""):
 		return nil, nil, usagef("screen: set a static token or SMART Backend Services (%s), not both", envSMARTTokenURL)
 	case getenv(envSMARTTokenURL) != "":
-		smart, err := smartFromEnv(getenv)
-		if err != nil {
+		var err error
+		if smart, err = smartFromEnv(getenv); err != nil {
 			return nil, nil, err
 		}
 		cfg.Token = smart
@@ -59,13 +60,20 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 	}
 	c, err := fhirclient.New(cfg)
 	if err != nil {
+		// fhirclient names the URL's scheme and host only, never its path or query.
 		return nil, nil, usagef("screen: %s: %v", envFHIRURL, err)
 	}
 	src, err := fhirclient.NewRecordSource(c, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	return src, c.CloseIdleConnections, nil
+	closeIdle := func() {
+		c.CloseIdleConnections()
+		if smart != nil {
+			smart.CloseIdleConnections() // the token endpoint's connections too
+		}
+	}
+	return src, closeIdle, nil
 }
 
 // smartFromEnv configures SMART Backend Services from the environment; the private key

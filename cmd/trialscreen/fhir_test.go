@@ -3,12 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trialscreen/trialscreen/screening"
 )
@@ -101,5 +110,88 @@ func TestScreenPatientServerErrors(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q (want %q), stdout %q", code, tc.code, stderr, tc.msg, stdout)
 			}
 		})
+	}
+}
+
+// TestURLErrorsNameOnlySchemeAndHost: a base or token URL's path or query can carry a
+// tenant or a token; messages about it show its scheme and host only.
+func TestURLErrorsNameOnlySchemeAndHost(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		msg  string
+	}{
+		{"FHIR URL not http", map[string]string{envFHIRURL: "ftp://fhir.example/tenant-42/r4?access_token=tok-9"},
+			"screen: TRIALSCREEN_FHIR_URL: fhirclient: Config.BaseURL (ftp://fhir.example) is not an absolute http or https URL"},
+		{"FHIR URL with a query", map[string]string{envFHIRURL: "https://fhir.example/tenant-42/r4?access_token=tok-9"},
+			"screen: TRIALSCREEN_FHIR_URL: fhirclient: Config.BaseURL (https://fhir.example) must not have a query or fragment"},
+		{"SMART token URL not https", map[string]string{envFHIRURL: "https://fhir.example/r4", envSMARTTokenURL: "http://auth.example/tenant-42/token?secret=tok-9",
+			envSMARTKeyFile: "fhir.go", envSMARTClientID: "c", envSMARTKeyID: "k", envSMARTScopes: "system/Patient.rs"},
+			"screen: TRIALSCREEN_SMART_*: fhirclient: SMARTConfig.TokenURL (http://auth.example) must be https (http only for localhost or 127.0.0.1)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runWithEnv(tc.env, "screen", "--patient", "p1")
+			if code != exitUsage || !strings.Contains(stderr, tc.msg) || stdout != "" {
+				t.Errorf("exit %d (want %d), stderr %q (want %q), stdout %q", code, exitUsage, stderr, tc.msg, stdout)
+			}
+			for _, secret := range []string{"tenant-42", "tok-9"} {
+				if strings.Contains(stderr, secret) {
+					t.Errorf("stderr %q shows %q", stderr, secret)
+				}
+			}
+		})
+	}
+}
+
+// TestSMARTConnectionsClosedAfterScreening: screen --patient with SMART Backend Services
+// leaves no idle connection to the token endpoint behind (nor to the FHIR server).
+func TestSMARTConnectionsClosedAfterScreening(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{}, 16)
+	auth := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"smart-tok","token_type":"Bearer","expires_in":300}`))
+	}))
+	auth.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	auth.Start()
+	defer auth.Close()
+	var token syncString
+	code, _, stderr := runWithEnv(map[string]string{
+		envFHIRURL:       fakeFHIR(t, 0, &token),
+		envSMARTTokenURL: auth.URL + "/token",
+		envSMARTClientID: "trialscreen",
+		envSMARTScopes:   "system/Patient.rs system/Observation.rs",
+		envSMARTKeyFile:  keyFile,
+		envSMARTKeyID:    "k1",
+		envSMARTAlg:      "ES384",
+	}, "screen", "--patient", "p1", "--format", "json", "--as-of", "2026-11-20T12:00:00Z")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := token.get(); got != "Bearer smart-tok" {
+		t.Errorf("Authorization %q; want the SMART token", got)
+	}
+	// The CLI has returned: its cleanup must have closed the idle connection to the token
+	// endpoint. Without it the connection stays open until the server is closed.
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the connection to the token endpoint is still open after the command returned")
 	}
 }
