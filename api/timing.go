@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -31,6 +32,13 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		start := time.Now()
 		t := &timing{}
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), timingKey{}, t)))
+		// Server-Timing tells callers (and the load test) how the time split between
+		// this service and the FHIR server, without a metrics scrape.
+		c.Response().Before(func() {
+			up := time.Duration(t.upstream.Load())
+			own := max(time.Since(start)-up, 0)
+			c.Response().Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.3f, fhir;dur=%.3f", ms(own), ms(up)))
+		})
 		err := next(c)
 		if err != nil {
 			// Write the error now, so the status is the one the caller gets.
@@ -43,10 +51,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		s.cfg.Metrics.requestDuration.WithLabelValues(route, methodLabel(c.Request().Method), strconv.Itoa(status/100)+"xx").Observe(total.Seconds())
-		own := total - time.Duration(t.upstream.Load())
-		if own < 0 {
-			own = 0
-		}
+		own := max(total-time.Duration(t.upstream.Load()), 0)
 		s.cfg.Metrics.ownDuration.WithLabelValues(route).Observe(own.Seconds())
 		return nil
 	}
@@ -60,3 +65,5 @@ func methodLabel(m string) string {
 	}
 	return "other"
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

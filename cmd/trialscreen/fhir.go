@@ -24,35 +24,36 @@ const (
 	envSMARTAlg      = "TRIALSCREEN_SMART_ALG" // RS384 (default) or ES384
 )
 
-// fhirSource builds the record source of the configured FHIR server. Secrets come from
-// the environment or a file and never appear in messages.
-func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.RecordSource, func(), error) {
+// fhirSource builds the record source of the configured FHIR server, and returns its
+// client too (for readiness checks). obs receives the client's metrics; nil: none.
+// Secrets come from the environment or a file and never appear in messages.
+func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclient.Observer) (*fhirclient.RecordSource, *fhirclient.Client, func(), error) {
 	base := getenv(envFHIRURL)
 	if base == "" {
-		return nil, nil, usagef("screen: --patient needs a FHIR server: set %s (and %s or %s if it needs a token)", envFHIRURL, envFHIRToken, envFHIRTokenFile)
+		return nil, nil, nil, usagef("screen: --patient needs a FHIR server: set %s (and %s or %s if it needs a token)", envFHIRURL, envFHIRToken, envFHIRTokenFile)
 	}
-	cfg := fhirclient.Config{BaseURL: base}
+	cfg := fhirclient.Config{BaseURL: base, Observer: obs}
 	var smart *fhirclient.SMARTBackend
 	tok, file := getenv(envFHIRToken), getenv(envFHIRTokenFile)
 	switch {
 	case tok != "" && file != "":
-		return nil, nil, usagef("screen: set %s or %s, not both", envFHIRToken, envFHIRTokenFile)
+		return nil, nil, nil, usagef("screen: set %s or %s, not both", envFHIRToken, envFHIRTokenFile)
 	case getenv(envSMARTTokenURL) != "" && (tok != "" || file != ""):
-		return nil, nil, usagef("screen: set a static token or SMART Backend Services (%s), not both", envSMARTTokenURL)
+		return nil, nil, nil, usagef("screen: set a static token or SMART Backend Services (%s), not both", envSMARTTokenURL)
 	case getenv(envSMARTTokenURL) != "":
 		var err error
 		if smart, err = smartFromEnv(getenv); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cfg.Token = smart
 	case file != "":
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, nil, fmt.Errorf("screen: %s: %w", envFHIRTokenFile, err)
+			return nil, nil, nil, fmt.Errorf("screen: %s: %w", envFHIRTokenFile, err)
 		}
 		tok = strings.TrimSpace(string(data))
 		if tok == "" {
-			return nil, nil, fmt.Errorf("screen: %s names an empty file", envFHIRTokenFile)
+			return nil, nil, nil, fmt.Errorf("screen: %s names an empty file", envFHIRTokenFile)
 		}
 	}
 	if tok != "" {
@@ -61,11 +62,11 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 	c, err := fhirclient.New(cfg)
 	if err != nil {
 		// fhirclient names the URL's scheme and host only, never its path or query.
-		return nil, nil, usagef("screen: %s: %v", envFHIRURL, err)
+		return nil, nil, nil, usagef("screen: %s: %v", envFHIRURL, err)
 	}
 	src, err := fhirclient.NewRecordSource(c, p)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	closeIdle := func() {
 		c.CloseIdleConnections()
@@ -73,7 +74,7 @@ func fhirSource(getenv func(string) string, p *screening.Protocol) (*fhirclient.
 			smart.CloseIdleConnections() // the token endpoint's connections too
 		}
 	}
-	return src, closeIdle, nil
+	return src, c, closeIdle, nil
 }
 
 // smartFromEnv configures SMART Backend Services from the environment; the private key

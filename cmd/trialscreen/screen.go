@@ -98,7 +98,7 @@ func screenFromServer(ctx context.Context, f screenFlags, settings screening.Set
 	if err != nil {
 		return err
 	}
-	src, closeIdle, err := fhirSource(getenv, proto)
+	src, _, closeIdle, err := fhirSource(getenv, proto, nil)
 	if err != nil {
 		return err
 	}
