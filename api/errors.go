@@ -36,6 +36,10 @@ func invalid(field, format string, args ...any) error {
 	return &badRequest{field: field, msg: fmt.Sprintf(format, args...)}
 }
 
+// errUnauthenticated answers a REST request without valid credentials. It says nothing
+// more on purpose: why a token was refused goes to the log, not to whoever sent it.
+var errUnauthenticated = errors.New("authentication required")
+
 // problemFor maps an error to its problem document. This is the one place where error
 // kinds become HTTP statuses.
 func problemFor(err error) Problem {
@@ -45,6 +49,8 @@ func problemFor(err error) Problem {
 	switch {
 	case errors.As(err, &br):
 		return Problem{Type: "about:blank", Title: "Invalid request", Status: http.StatusBadRequest, Detail: br.Error(), Field: br.field}
+	case errors.Is(err, errUnauthenticated):
+		return Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: errUnauthenticated.Error()}
 	case errors.Is(err, screening.ErrPatientNotFound):
 		return Problem{Type: "about:blank", Title: "Patient not found", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded):

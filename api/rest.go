@@ -1,6 +1,317 @@
 package api
 
-import "github.com/labstack/echo/v4"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
-// registerREST adds the REST surface for referral portals.
-func (s *Server) registerREST(e *echo.Echo) {}
+	"github.com/labstack/echo/v4"
+)
+
+// REST routes, as Echo registers them (and as the OpenAPI document names them, with
+// {id} for :id).
+const (
+	routePatientScreening = "/v1/patients/:id/screening"
+	routeScreenings       = "/v1/screenings"
+)
+
+// registerREST adds the REST surface for referral portals and its OpenAPI document.
+func (s *Server) registerREST(e *echo.Echo) {
+	e.GET(routePatientScreening, s.getScreening, s.authenticate(true))
+	e.POST(routeScreenings, s.postScreening, s.authenticate(false))
+	e.GET("/openapi.json", s.openAPI)
+}
+
+// callerKey holds the authenticated Caller in the Echo context.
+const callerKey = "trialscreen.caller"
+
+func callerOf(c echo.Context) Caller {
+	caller, _ := c.Get(callerKey).(Caller)
+	return caller
+}
+
+// Callers that present no credentials of their own.
+var (
+	callerAnonymous  = Caller{ID: "anonymous"}   // REST open: demo mode without Auth
+	callerReportLink = Caller{ID: "report-link"} // a signed report link from a CDS Hooks card
+)
+
+// authenticate applies s.cfg.Auth. A request it refuses gets a bare 401: the reason
+// goes to the debug log only (authenticators never put the token in their errors).
+// reportLink lets a valid signed report link stand in for a token, for the page a CDS
+// Hooks card opens in a clinician's browser.
+func (s *Server) authenticate(reportLink bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if s.cfg.Auth == nil {
+				c.Set(callerKey, callerAnonymous)
+				return next(c)
+			}
+			if reportLink && c.QueryParam("link") != "" && s.verifyReportLink(c) {
+				c.Set(callerKey, callerReportLink)
+				return next(c)
+			}
+			caller, err := s.cfg.Auth.Authenticate(c.Request())
+			if err == nil && caller.ID == "" {
+				err = errors.New("the authenticator gave no caller id")
+			}
+			if err != nil {
+				s.log.Debug("REST request not authenticated", "route", c.Path(), "reason", err.Error())
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
+				return errUnauthenticated
+			}
+			c.Set(callerKey, caller)
+			return next(c)
+		}
+	}
+}
+
+// getScreening screens a patient of the record source by id. A browser (Accept
+// preferring text/html) gets the coordinator's report page; everyone else the verdict
+// document.
+func (s *Server) getScreening(c echo.Context) error {
+	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+	id := c.Param("id")
+	if err := checkPatientID("id", id); err != nil {
+		return err
+	}
+	st, err := s.settings(c.QueryParam("as_of"), c.QueryParam("lymphodepletion_date"))
+	if err != nil {
+		return err
+	}
+	html := prefersHTML(c.Request().Header.Get(echo.HeaderAccept))
+	surface := surfaceREST
+	if html {
+		surface = surfaceReport
+	}
+	r := c.Request()
+	result, err := s.screen(r.Context(), screenRequest{
+		Surface: surface, Caller: callerOf(c), Address: remoteAddr(r),
+		PatientID: id, SourceName: s.sourceName(), Settings: st,
+	})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	if html {
+		return s.renderReport(c, result)
+	}
+	return c.JSON(http.StatusOK, result)
+}
+
+// sourceName names the configured record source in audit records.
+func (s *Server) sourceName() string {
+	if s.cfg.Demo {
+		return "demo"
+	}
+	return "fhir"
+}
+
+// screeningRequest is the body of POST /v1/screenings: a patient of the record source by
+// id, or the patient's record as a FHIR Bundle (then patient_id, optional, chooses the
+// patient when the Bundle holds several).
+type screeningRequest struct {
+	PatientID       string
+	AsOf            string
+	Lymphodepletion string
+	Bundle          json.RawMessage // nil: fetch by PatientID
+}
+
+// screeningFields are the members a POST body may have.
+var screeningFields = []string{"patient_id", "as_of", "lymphodepletion_date", "bundle"}
+
+// postScreening screens the patient a JSON body names or carries.
+func (s *Server) postScreening(c echo.Context) error {
+	r := c.Request()
+	if err := checkJSONContentType(r.Header.Get(echo.HeaderContentType)); err != nil {
+		return err
+	}
+	// Settings travel in the body here; a query parameter would be silently ignored.
+	for _, name := range []string{"patient_id", "as_of", "lymphodepletion_date"} {
+		if r.URL.Query().Has(name) {
+			return invalid(name, "give %s in the JSON body, not as a query parameter", name)
+		}
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) { // the body limit: 413
+			return he
+		}
+		return invalid("body", "the body could not be read: %v", err)
+	}
+	req, err := parseScreeningRequest(data)
+	if err != nil {
+		return err
+	}
+	if req.Bundle == nil && req.PatientID == "" {
+		return invalid("patient_id", "is required (or send the patient's record as bundle)")
+	}
+	if req.PatientID != "" {
+		if err := checkPatientID("patient_id", req.PatientID); err != nil {
+			return err
+		}
+	}
+	st, err := s.settings(req.AsOf, req.Lymphodepletion)
+	if err != nil {
+		return err
+	}
+	rq := screenRequest{
+		Surface: surfaceREST, Caller: callerOf(c), Address: remoteAddr(r),
+		PatientID: req.PatientID, SourceName: s.sourceName(), Settings: st,
+	}
+	if req.Bundle != nil {
+		rec, err := s.reader.ReadBundle(req.Bundle, req.PatientID)
+		if err != nil {
+			return invalid("bundle", "%v", err)
+		}
+		rq.Record, rq.SourceName = rec, "bundle"
+		if rq.PatientID == "" && rec.Patient != nil {
+			rq.PatientID = rec.Patient.ID
+			if rq.PatientID == "" {
+				rq.PatientID = rec.Patient.Ref
+			}
+		}
+	}
+	result, err := s.screen(r.Context(), rq)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, result)
+}
+
+// checkJSONContentType accepts application/json (with parameters such as charset).
+func checkJSONContentType(ct string) error {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && mt == echo.MIMEApplicationJSON {
+		return nil
+	}
+	got := "none"
+	if ct != "" {
+		got = strconv.Quote(ct)
+	}
+	return echo.NewHTTPError(http.StatusUnsupportedMediaType, fmt.Sprintf(
+		`Content-Type must be application/json (got %s): send {"patient_id": ...} or {"bundle": <FHIR Bundle>, ...}`, got))
+}
+
+// parseScreeningRequest reads a POST body. Every error names the member at fault; an
+// unknown member is an error, so that a misspelt setting is never silently ignored.
+func parseScreeningRequest(data []byte) (screeningRequest, error) {
+	var req screeningRequest
+	if len(bytes.TrimSpace(data)) == 0 {
+		return req, invalid("body", "the body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var members map[string]json.RawMessage
+	if err := dec.Decode(&members); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return req, invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			return req, invalid("body", "must be a JSON object, not %s", te.Value)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return req, invalid("body", "truncated JSON: the body ends after %d bytes", len(data))
+		}
+		return req, invalid("body", "malformed JSON: %v", err)
+	}
+	if members == nil {
+		return req, invalid("body", "must be a JSON object, not null")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return req, invalid("body", "data follows the JSON object")
+	}
+	names := make([]string, 0, len(members))
+	for name := range members {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !slices.Contains(screeningFields, name) {
+			return req, invalid(name, "unknown field (the fields are %s)", strings.Join(screeningFields, ", "))
+		}
+	}
+	strs := []struct {
+		name string
+		dst  *string
+	}{{"patient_id", &req.PatientID}, {"as_of", &req.AsOf}, {"lymphodepletion_date", &req.Lymphodepletion}}
+	for _, f := range strs {
+		if raw, ok := members[f.name]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil { // null leaves it ""
+				return req, invalid(f.name, "must be a string")
+			}
+		}
+	}
+	if raw, ok := members["bundle"]; ok && !bytes.Equal(raw, []byte("null")) {
+		if raw[0] != '{' {
+			return req, invalid("bundle", "must be a FHIR Bundle (a JSON object)")
+		}
+		req.Bundle = raw
+	}
+	return req, nil
+}
+
+// checkPatientID accepts a FHIR resource id: 1-64 of A-Z, a-z, 0-9, '-' and '.'. The
+// message does not quote the value: it may be anything a caller put in a URL.
+func checkPatientID(field, id string) error {
+	ok := len(id) >= 1 && len(id) <= 64
+	for i := 0; ok && i < len(id); i++ {
+		b := id[i]
+		ok = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '.'
+	}
+	if !ok {
+		return invalid(field, "is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got %d bytes)", len(id))
+	}
+	return nil
+}
+
+// prefersHTML reports whether an Accept header ranks text/html above application/json,
+// as a browser's does. JSON is the default: no Accept, */*, or a tie.
+func prefersHTML(accept string) bool {
+	if accept == "" {
+		return false
+	}
+	return acceptQuality(accept, "text", "html") > acceptQuality(accept, "application", "json")
+}
+
+// acceptQuality is the q an Accept header gives typ/sub: that of the most specific
+// media range matching it (RFC 9110 12.5.1), 0 when none does.
+func acceptQuality(accept, typ, sub string) float64 {
+	best, q := -1, 0.0
+	for _, rng := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(rng))
+		if err != nil {
+			continue
+		}
+		rt, rs, _ := strings.Cut(mt, "/")
+		spec := -1
+		switch {
+		case rt == typ && rs == sub:
+			spec = 2
+		case rt == typ && rs == "*":
+			spec = 1
+		case rt == "*" && rs == "*":
+			spec = 0
+		}
+		if spec <= best {
+			continue
+		}
+		rq := 1.0
+		if v, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
+				rq = f
+			}
+		}
+		best, q = spec, rq
+	}
+	return q
+}
