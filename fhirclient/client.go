@@ -1,6 +1,7 @@
 package fhirclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -216,8 +217,13 @@ func (c *Client) Read(ctx context.Context, resourceType, id string) (json.RawMes
 	if err != nil {
 		return nil, err
 	}
+	return checkResource(rq, body, resourceType, id)
+}
+
+// checkResource checks that body is the resource asked for: JSON, of the type, with the id.
+func checkResource(rq *request, body []byte, resourceType, id string) (json.RawMessage, error) {
 	bad := func(format string, args ...any) error {
-		return &Error{Kind: KindBadResponse, Op: op, Status: http.StatusOK, Err: fmt.Errorf(format, args...)}
+		return &Error{Kind: KindBadResponse, Op: rq.op, Status: http.StatusOK, Err: fmt.Errorf(format, args...)}
 	}
 	if p := jsonProblem(body); p != "" {
 		return nil, bad("%s", p)
@@ -256,6 +262,10 @@ type request struct {
 	secrets *secrets // kept out of error messages; the tokens sent are added to it
 
 	sentToken string // the token the last attempt sent; "" for none
+
+	// body, when set, is POSTed: a batch Bundle of reads and searches, which has no
+	// side effects and so may be retried like a GET.
+	body []byte
 }
 
 // resourceType is the type read or searched, the last word of op: for the Observer.
@@ -276,11 +286,18 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 
 	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, rq.url.String(), nil)
+	method, reqBody := http.MethodGet, io.Reader(nil)
+	if rq.body != nil {
+		method, reqBody = http.MethodPost, bytes.NewReader(rq.body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, rq.url.String(), reqBody)
 	if err != nil {
 		return nil, c.newError(rq, KindBadResponse, 0, errors.New("cannot make a request of the URL")), -1
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	if rq.body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
 	if rq.secrets == nil {
 		rq.secrets = newSecrets()
 	}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +25,9 @@ import (
 
 // startMedplum runs the Medplum FHIR server of testserver/ on 127.0.0.1 and returns its
 // base URL. It skips the test when Node.js or the server's packages are missing (.ci/run
-// installs both).
-func startMedplum(t *testing.T) string {
+// installs both). With metadata, the server publishes a CapabilityStatement declaring
+// batch and code search, so the client uses them; without, it has none.
+func startMedplum(t *testing.T, metadata bool) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -38,6 +40,9 @@ func startMedplum(t *testing.T) string {
 	cmd := exec.CommandContext(ctx, node, "server.mjs")
 	cmd.Dir = "testserver"
 	cmd.Env = append(os.Environ(), "PORT=0")
+	if metadata {
+		cmd.Env = append(cmd.Env, "METADATA=1")
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -108,7 +113,34 @@ func loadTransaction(t *testing.T, base string, data []byte) string {
 // through the client and checks that every criterion comes out as it does when the same
 // bundle file is screened directly.
 func TestScreeningThroughARealFHIRServer(t *testing.T) {
-	base := startMedplum(t)
+	t.Run("concurrent searches", func(t *testing.T) { screenThroughMedplum(t, false) })
+	t.Run("batch with code search", func(t *testing.T) { screenThroughMedplum(t, true) })
+}
+
+// requestCounter is an Observer that counts HTTP requests by resource type.
+type requestCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *requestCounter) Request(rt, _ string, _ time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[rt]++
+}
+func (c *requestCounter) Retry(string)        {}
+func (c *requestCounter) BreakerState(string) {}
+
+func (c *requestCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = map[string]int{}
+	return n
+}
+
+func screenThroughMedplum(t *testing.T, metadata bool) {
+	base := startMedplum(t, metadata)
 	proto, err := protocols.LoadDefault()
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +149,8 @@ func TestScreeningThroughARealFHIRServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := fhirclient.New(fhirclient.Config{BaseURL: base, PageSize: 50})
+	counter := &requestCounter{n: map[string]int{}}
+	client, err := fhirclient.New(fhirclient.Config{BaseURL: base, PageSize: 50, Observer: counter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,10 +188,19 @@ func TestScreeningThroughARealFHIRServer(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			counter.take()
 			fetched, err := src.Record(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
+			requests := counter.take()
+			switch {
+			case metadata && (requests["Bundle"] != 1 || requests["Patient"] != 0):
+				t.Errorf("requests %v; want one batch and no separate Patient read", requests)
+			case !metadata && requests["Bundle"] != 0:
+				t.Errorf("requests %v; want no batch from a server that declares none", requests)
+			}
+			t.Logf("requests: %v", requests)
 			want, got := proto.Evaluate(direct, settings), proto.Evaluate(fetched, settings)
 			if got.Verdict != want.Verdict {
 				t.Errorf("verdict %s through the server, %s from the file", got.Verdict, want.Verdict)
@@ -180,7 +222,13 @@ func TestScreeningThroughARealFHIRServer(t *testing.T) {
 
 // An unknown patient is an error the caller can tell apart, not an empty record.
 func TestUnknownPatientOnARealFHIRServer(t *testing.T) {
-	base := startMedplum(t)
+	for _, metadata := range []bool{false, true} {
+		t.Run(fmt.Sprint("metadata=", metadata), func(t *testing.T) { unknownPatientOnMedplum(t, metadata) })
+	}
+}
+
+func unknownPatientOnMedplum(t *testing.T, metadata bool) {
+	base := startMedplum(t, metadata)
 	proto, _ := protocols.LoadDefault()
 	client, err := fhirclient.New(fhirclient.Config{BaseURL: base})
 	if err != nil {

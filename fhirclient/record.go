@@ -3,10 +3,12 @@ package fhirclient
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
@@ -22,6 +24,8 @@ type RecordSource struct {
 	codes  map[string]string // resource type -> a code= search value, where one can stand for what is read
 
 	caps *capsCache
+	// noBatch is set once the server, though it declares batch, failed one of ours.
+	noBatch atomic.Bool
 }
 
 var _ screening.Source = (*RecordSource)(nil)
@@ -70,21 +74,87 @@ var medicationInclude = map[string]string{
 	screening.TypeMedAdminister: "MedicationAdministration:medication",
 }
 
-// Record reads the Patient and searches every needed resource type by patient,
-// concurrently (the client caps requests per server). A type whose search fails or comes
-// back partial is marked so in Record.Sources, and the criteria that read it become
-// unknown: a failed search never reads as "no records". An unknown patient, or a Patient
-// read that fails, is an error.
+// Record reads the Patient and searches every needed resource type by patient: in one
+// batch request where the server accepts batches, otherwise concurrently (the client
+// caps requests per server). A type whose search fails or comes back partial is marked
+// so in Record.Sources, and the criteria that read it become unknown: a failed search
+// never reads as "no records". An unknown patient, or a Patient read that fails, is an
+// error.
 func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening.Record, error) {
 	if !idPattern.MatchString(patientID) {
 		// Checked before any search goes out: the id is put into every search.
 		return nil, fmt.Errorf("fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
 	}
 	caps := s.caps.get(ctx)
+	params := make([]url.Values, len(s.types))
+	for i, t := range s.types {
+		params[i] = s.searchParams(t, patientID, caps)
+	}
+	var (
+		patient json.RawMessage
+		results []*SearchResult
+		errs    []error
+		err     error
+	)
+	if caps.Batch && !s.noBatch.Load() {
+		patient, results, errs, err = s.fetchBatch(ctx, patientID, params)
+		var fe *Error
+		if errors.As(err, &fe) && (fe.Kind == KindRejected || fe.Kind == KindBadResponse || fe.Kind == KindNotFound) {
+			// The server declares batch but does not handle ours: fetch the usual way,
+			// now and from now on.
+			s.noBatch.Store(true)
+			patient, results, errs, err = s.fetchConcurrently(ctx, patientID, params)
+		}
+	} else {
+		patient, results, errs, err = s.fetchConcurrently(ctx, patientID, params)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.assemble(patientID, patient, results, errs)
+}
+
+// searchParams are the search parameters for type t of one patient.
+func (s *RecordSource) searchParams(t, patientID string, caps *Capabilities) url.Values {
+	q := url.Values{"patient": {"Patient/" + patientID}}
+	if inc, ok := medicationInclude[t]; ok {
+		q.Set("_include", inc)
+	}
+	// Searching by the protocol's codes, where the server declares it can, leaves out
+	// the bulk of a record (vitals, unrelated labs) that no criterion reads.
+	if codes, ok := s.codes[t]; ok && caps.Supports(t, "code") {
+		q.Set("code", codes)
+	}
+	return q
+}
+
+// fetchBatch reads the Patient and runs every search in one batch request.
+func (s *RecordSource) fetchBatch(ctx context.Context, patientID string, params []url.Values) (json.RawMessage, []*SearchResult, []error, error) {
+	reqs := []BatchRequest{{ResourceType: screening.TypePatient, ID: patientID}}
+	for i, t := range s.types {
+		reqs = append(reqs, BatchRequest{ResourceType: t, Params: params[i]})
+	}
+	resps, err := s.client.Batch(ctx, reqs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if resps[0].Err != nil {
+		return nil, nil, nil, resps[0].Err
+	}
+	results := make([]*SearchResult, len(s.types))
+	errs := make([]error, len(s.types))
+	for i := range s.types {
+		results[i], errs[i] = resps[i+1].Search, resps[i+1].Err
+	}
+	return resps[0].Resource, results, errs, nil
+}
+
+// fetchConcurrently sends the Patient read and every search at once: the searches need
+// only the id, so a screening costs one round trip when the server allows enough
+// concurrency.
+func (s *RecordSource) fetchConcurrently(ctx context.Context, patientID string, params []url.Values) (json.RawMessage, []*SearchResult, []error, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// The Patient read and every search go out at once: the searches need only the id,
-	// so a screening costs one round trip when the server allows enough concurrency.
 	var patient json.RawMessage
 	var patientErr error
 	results := make([]*SearchResult, len(s.types))
@@ -102,22 +172,18 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			q := url.Values{"patient": {"Patient/" + patientID}}
-			if inc, ok := medicationInclude[t]; ok {
-				q.Set("_include", inc)
-			}
-			// Searching by the protocol's codes, where the server declares it can, leaves
-			// out the bulk of a record (vitals, unrelated labs) that no criterion reads.
-			if codes, ok := s.codes[t]; ok && caps.Supports(t, "code") {
-				q.Set("code", codes)
-			}
-			results[i], errs[i] = s.client.Search(ctx, t, q)
+			results[i], errs[i] = s.client.Search(ctx, t, params[i])
 		}()
 	}
 	wg.Wait()
 	if patientErr != nil {
-		return nil, patientErr
+		return nil, nil, nil, patientErr
 	}
+	return patient, results, errs, nil
+}
+
+// assemble builds the record from what was fetched, marking each type's fetch state.
+func (s *RecordSource) assemble(patientID string, patient json.RawMessage, results []*SearchResult, errs []error) (*screening.Record, error) {
 	rec := fhirbundle.NewRecord()
 	if err := s.reader.AddResources(rec, patientID, []fhirbundle.Entry{{FullURL: "Patient/" + patientID, Resource: patient}}); err != nil {
 		return nil, fmt.Errorf("fhirclient: read Patient: %w", err)

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// get makes a GET through the circuit breaker, retrying what may pass (5xx, 429,
-// connection failures) up to Config.Attempts times. Only GETs come here: retrying
-// anything else could repeat a change on the server.
+// get makes a GET (or POSTs a batch of GETs) through the circuit breaker, retrying what
+// may pass (5xx, 429, connection failures) up to Config.Attempts times. Only requests
+// without side effects come here: retrying anything else could repeat a change.
 func (c *Client) get(ctx context.Context, rq *request) ([]byte, error) {
 	if c.breaker == nil {
 		body, e := c.retry(ctx, rq)

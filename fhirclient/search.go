@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
@@ -36,10 +37,18 @@ var controlParams = map[string]bool{
 // given, on the configured origin only, up to Config.MaxPages pages, never twice to the
 // same URL. _count is Config.PageSize unless params sets it.
 func (c *Client) Search(ctx context.Context, resourceType string, params url.Values) (*SearchResult, error) {
-	if !typePattern.MatchString(resourceType) {
-		return nil, fmt.Errorf("fhirclient: search: %q is not a FHIR resource type name", resourceType)
+	u, sec, err := c.searchURL(resourceType, params)
+	if err != nil {
+		return nil, err
 	}
-	op := "search " + resourceType
+	return c.collect(ctx, resourceType, u, sec, nil)
+}
+
+// searchURL is the first page's URL of a search, with the secrets of its values.
+func (c *Client) searchURL(resourceType string, params url.Values) (*url.URL, *secrets, error) {
+	if !typePattern.MatchString(resourceType) {
+		return nil, nil, fmt.Errorf("fhirclient: search: %q is not a FHIR resource type name", resourceType)
+	}
 	q := url.Values{}
 	var values []string
 	for k, vs := range params {
@@ -55,17 +64,26 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 	}
 	u := c.base.JoinPath(resourceType)
 	u.RawQuery = q.Encode()
+	return u, sec, nil
+}
 
+// collect gathers the pages of a search from its first page's URL u. first, when not
+// nil, is that page's body, already fetched (by a batch); later pages are GETs.
+func (c *Client) collect(ctx context.Context, resourceType string, u *url.URL, sec *secrets, first []byte) (*SearchResult, error) {
+	op := "search " + resourceType
 	res := &SearchResult{Total: -1}
 	seen := map[string]int{} // URL -> page, to tell a loop
 	var reasons []string
-	redacted, matches := 0, 0
+	redacted, matches, lastMatches := 0, 0, 0
 	for page := 1; ; page++ {
 		rq := &request{op: op, url: u, page: page, secrets: sec}
 		seen[u.String()] = page
-		body, err := c.get(ctx, rq)
-		if err != nil {
-			return nil, err
+		body := first
+		if page > 1 || first == nil {
+			var err error
+			if body, err = c.get(ctx, rq); err != nil {
+				return nil, err
+			}
 		}
 		res.Pages = page
 		bad := func(format string, args ...any) error {
@@ -90,6 +108,7 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 		res.Entries = append(res.Entries, ps.kept...)
 		redacted += ps.redacted
 		matches += ps.matches
+		lastMatches = ps.matches
 		if ps.why != "" {
 			reasons = append(reasons, sec.clean(ps.why))
 		}
@@ -119,6 +138,11 @@ func (c *Client) Search(ctx context.Context, resourceType string, params url.Val
 	// means it cut the result short without saying so.
 	if res.Total >= 0 && matches < res.Total {
 		reasons = append(reasons, fmt.Sprintf("the server reported %d match%s but returned %d with no next page", res.Total, pluralES(res.Total), matches))
+	}
+	// Without a total, a last page filled to _count with no next link may have been
+	// cut short: a server that does not page a batch's searches answers so.
+	if res.Total < 0 && lastMatches > 0 && lastMatches >= pageSize(u, c.cfg.PageSize) {
+		reasons = append(reasons, fmt.Sprintf("the last page is full (%d matches), gives no total and no next page: more may exist", lastMatches))
 	}
 	if redacted > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d resource%s redacted or masked by the server (meta.security)", redacted, plural(redacted)))
@@ -231,4 +255,12 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// pageSize is the _count a page URL asks for, or def.
+func pageSize(u *url.URL, def int) int {
+	if n, err := strconv.Atoi(u.Query().Get("_count")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

@@ -15,6 +15,23 @@ for (const f of SEARCH_PARAMETER_BUNDLE_FILES) {
   indexSearchParameterBundle(readJson(f));
 }
 
+// METADATA=1 serves a CapabilityStatement (the router has none) declaring what the router
+// does support: batch, and search by patient, code, date and _include. Without it the
+// server has no /metadata, like many hospital servers behind gateways.
+const capabilities = process.env.METADATA === '1' ? {
+  resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'],
+  rest: [{
+    mode: 'server',
+    interaction: [{ code: 'batch' }, { code: 'transaction' }],
+    resource: ['Patient', 'Observation', 'Condition', 'Procedure', 'AllergyIntolerance', 'MedicationRequest',
+      'MedicationStatement', 'MedicationAdministration', 'Medication'].map((type) => ({
+      type,
+      interaction: [{ code: 'read' }, { code: 'search-type' }],
+      searchParam: ['patient', 'code', 'date', '_include', '_count', '_offset'].map((name) => ({ name, type: 'token' })),
+    })),
+  }],
+} : undefined;
+
 const router = new FhirRouter();
 const repo = new MemoryRepository();
 const host = '127.0.0.1';
@@ -26,6 +43,11 @@ const server = http.createServer(async (req, res) => {
     const base = '/fhir/R4';
     if (!url.pathname.startsWith(base)) {
       res.writeHead(404).end();
+      return;
+    }
+    if (url.pathname === base + '/metadata' && req.method === 'GET' && capabilities) {
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      res.end(JSON.stringify(capabilities));
       return;
     }
     let body;
@@ -43,6 +65,15 @@ const server = http.createServer(async (req, res) => {
     const status = Number(outcome.id === 'ok' || outcome.id === 'created' ? (outcome.id === 'created' ? 201 : 200) : statusOf(outcome));
     const out = resource ?? outcome;
     if (out.resourceType === 'Bundle' && out.type === 'searchset') addNextLink(out, url, server.address().port);
+    if (out.resourceType === 'Bundle' && out.type === 'batch-response' && body?.entry) {
+      // The searches inside a batch are paged the same way, from their own request URLs.
+      out.entry?.forEach((e, i) => {
+        const rq = body.entry[i]?.request;
+        if (e.resource?.resourceType === 'Bundle' && e.resource.type === 'searchset' && rq?.url) {
+          addNextLink(e.resource, new URL(base + '/' + rq.url, `http://${host}`), server.address().port);
+        }
+      });
+    }
     res.writeHead(status, { 'content-type': 'application/fhir+json' });
     res.end(JSON.stringify(out));
   } catch (err) {
