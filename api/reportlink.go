@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +51,7 @@ func (s *Server) reportLinkAt(patientID string, now time.Time) string {
 	tok := make([]byte, 8, 8+sha256.Size)
 	binary.BigEndian.PutUint64(tok, uint64(exp))
 	tok = append(tok, s.reportLinkMAC(patientID, exp)...)
-	return s.cfg.PublicURL + "/v1/patients/" + url.PathEscape(patientID) + "/screening?" + reportLinkParam + "=" +
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/patients/" + url.PathEscape(patientID) + "/screening?" + reportLinkParam + "=" +
 		base64.RawURLEncoding.EncodeToString(tok)
 }
 
