@@ -405,6 +405,37 @@ func TestCDSPrefetchMatchesDemoSource(t *testing.T) {
 	}
 }
 
+// A null prefetch value is the spec's "the query found no data": the same as an empty
+// searchset, so the type counts as fetched in full.
+func TestCDSNullPrefetchMeansNoData(t *testing.T) {
+	env := newCDSTestEnv(t, cdsTestConfig{})
+	p := cdsProtocol(t)
+	withNull, withEmpty := cdsDemoPrefetch(t, "candidate"), cdsDemoPrefetch(t, "candidate")
+	withNull["Procedure"] = json.RawMessage("null")
+	withEmpty["Procedure"] = cdsSearchset(nil)
+	st := screening.Settings{AsOf: demo.AsOf(), Location: time.UTC}
+	a, err := env.s.recordFromPrefetch(withNull, "demo-candidate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := env.s.recordFromPrefetch(withEmpty, "demo-candidate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Sources["Procedure"].State != screening.FetchComplete {
+		t.Errorf("a null Procedure prefetch is %s; want complete", a.Sources["Procedure"].State)
+	}
+	ra, rb := p.Evaluate(a, st), p.Evaluate(b, st)
+	for i := range ra.Criteria {
+		if ra.Criteria[i].Outcome != rb.Criteria[i].Outcome || ra.Criteria[i].Reason != rb.Criteria[i].Reason {
+			t.Errorf("%s: %s/%s with null, %s/%s with an empty searchset", ra.Criteria[i].ID,
+				ra.Criteria[i].Outcome, ra.Criteria[i].Reason, rb.Criteria[i].Outcome, rb.Criteria[i].Reason)
+		}
+	}
+	status, body, _ := env.post(t, env.key.token(t, nil), cdsHookBody("demo-candidate", withNull))
+	cdsOneCard(t, status, body)
+}
+
 // The card's uuid is logged with the verdict, the patient id never; the audit record
 // names the patient, the issuer and the prefetch as the data source.
 func TestCDSCardLoggedForAudit(t *testing.T) {
@@ -533,7 +564,7 @@ func TestCDSPreconditionFailed(t *testing.T) {
 	partial := cdsDemoPrefetch(t, "candidate")
 	delete(partial, "Observation")
 	withNull := cdsDemoPrefetch(t, "candidate")
-	withNull["Procedure"] = json.RawMessage("null")
+	withNull["patient"] = json.RawMessage("null")
 	ooPatient := cdsDemoPrefetch(t, "candidate")
 	ooPatient["patient"] = json.RawMessage(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)
 	token := map[string]any{"access_token": "tok", "token_type": "Bearer"}
@@ -548,7 +579,7 @@ func TestCDSPreconditionFailed(t *testing.T) {
 	}{
 		{name: "no prefetch, no fhirServer", detail: "the prefetch lacks patient, AllergyIntolerance"},
 		{name: "one key missing, no fhirServer", prefetch: partial, detail: "the prefetch lacks Observation, and the request names no fhirServer"},
-		{name: "null key, no fhirServer", prefetch: withNull, detail: "the prefetch lacks Procedure,"},
+		{name: "null patient, no fhirServer", prefetch: withNull, detail: "the prefetch lacks patient,"},
 		{name: "Patient prefetch failed", prefetch: ooPatient, detail: "the prefetch lacks patient,"},
 		{name: "server not allowed", fhirServer: other.srv.URL, auth: token, detail: "is not a server this service may fetch from"},
 		{name: "allowed server's path prefix", fhirServer: allowed.srv.URL + "/evil", auth: token, detail: "is not a server this service may fetch from"},

@@ -40,6 +40,10 @@ func invalid(field, format string, args ...any) error {
 // more on purpose: why a token was refused goes to the log, not to whoever sent it.
 var errUnauthenticated = errors.New("authentication required")
 
+// statusClientClosed is the de facto status (nginx's 499) for a request the client
+// cancelled: it keeps such requests out of the 5xx error rate.
+const statusClientClosed = 499
+
 // problemFor maps an error to its problem document. This is the one place where error
 // kinds become HTTP statuses.
 func problemFor(err error) Problem {
@@ -53,6 +57,9 @@ func problemFor(err error) Problem {
 		return Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: errUnauthenticated.Error()}
 	case errors.Is(err, screening.ErrPatientNotFound):
 		return Problem{Type: "about:blank", Title: "Patient not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, context.Canceled):
+		// The caller went away; nobody reads this answer, and it is no server fault.
+		return Problem{Type: "about:blank", Title: "Request cancelled", Status: statusClientClosed, Detail: "the request was cancelled by the caller"}
 	case errors.Is(err, context.DeadlineExceeded):
 		p := Problem{Type: "about:blank", Title: "The FHIR server did not answer in time", Status: http.StatusGatewayTimeout, Detail: err.Error()}
 		if errors.As(err, &fe) {

@@ -73,6 +73,8 @@ func TestRESTSourceErrors(t *testing.T) {
 		{"request deadline passes while fetching", func(c *Config) { c.Source = stuckSource{}; c.RequestTimeout = 20 * time.Millisecond },
 			Problem{Type: "about:blank", Title: "The FHIR server did not answer in time", Status: 504,
 				Detail: "fetching the record: context deadline exceeded"}, true, "4"},
+		{"the caller went away", sourceOf(failingSource{&fhirclient.Error{Kind: fhirclient.KindUnavailable, Op: "read Patient", Err: context.Canceled}}),
+			Problem{Type: "about:blank", Title: "Request cancelled", Status: 499, Detail: "the request was cancelled by the caller"}, false, "4"},
 		{"anything else", sourceOf(failingSource{errors.New("disk on fire")}),
 			Problem{Type: "about:blank", Title: "Internal error", Status: 500, Detail: "the service failed; the log has the details"}, true, "4"},
 	}

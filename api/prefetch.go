@@ -31,15 +31,17 @@ func prefetchTemplates(p *screening.Protocol) map[string]string {
 	return m
 }
 
-// missingPrefetch lists the keys the EHR did not prefetch: absent or null. Such a
-// record cannot be screened from the prefetch alone. (The spec reads null as "no data";
-// it is taken as not prefetched here, so an EHR that sends null on an error can never
-// make "no records" read as a pass. See the report on this choice.)
+// missingPrefetch lists the keys the EHR did not prefetch. Such a record cannot be
+// screened from the prefetch alone. The spec is followed to the letter: an absent key
+// means the EHR did not (or could not) prefetch it, and a null value means the query
+// found no data ("the prefetch template key MUST have a value of null"), which is an
+// empty result, like an empty searchset. A null Patient, though, is missing: there is
+// no screening without one.
 func missingPrefetch(p *screening.Protocol, prefetch map[string]json.RawMessage) []string {
 	var missing []string
 	for _, k := range append([]string{prefetchPatientKey}, p.NeededTypes()...) {
 		v, ok := prefetch[k]
-		if !ok || isJSONNull(v) {
+		if !ok || k == prefetchPatientKey && isJSONNull(v) {
 			missing = append(missing, k)
 		}
 	}
@@ -125,6 +127,9 @@ type searchsetDetail struct {
 // completely it holds the patient's resources of type t.
 func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus, []fhirbundle.Entry, error) {
 	field := "prefetch." + t
+	if isJSONNull(raw) {
+		return screening.SourceStatus{State: screening.FetchComplete}, nil, nil // no data, per the spec
+	}
 	var h resourceHead
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return screening.SourceStatus{}, nil, invalid(field, "is not a FHIR resource: %v", err)

@@ -90,6 +90,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		problems = append(problems, errors.New("api: Config.Metrics is required"))
 	}
+	if err := cfg.CDS.Validate(); err != nil {
+		problems = append(problems, fmt.Errorf("api: Config.CDS: %w", err))
+	}
+	if len(cfg.CDS.Clients) > 0 && cfg.PublicURL == "" {
+		problems = append(problems, errors.New("api: Config.PublicURL is required with CDS clients: it is the audience of their JWTs"))
+	}
 	if cfg.Auth == nil && !cfg.Demo {
 		problems = append(problems, errors.New("api: Config.Auth is required outside demo mode: REST callers must be authenticated"))
 	}

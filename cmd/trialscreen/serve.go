@@ -163,7 +163,9 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		closers = append(closers, closeSrc)
 		acfg.Source, acfg.Ready = src, ready
 	}
-	if err := configureAuth(&acfg, cfg, log); err != nil {
+	closeAuth, err := configureAuth(&acfg, cfg, metrics, log)
+	closers = append(closers, closeAuth)
+	if err != nil {
 		return fail(err)
 	}
 	svc, err := api.New(acfg)

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"net/http/httptest"
+
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/internal/fhirstub"
 	"io"
 	"net/http"
 	"regexp"
@@ -142,5 +146,132 @@ func TestServeDemoModeHealthMetricsAndCleanStop(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
 		t.Errorf("no stop line in the log:\n%s", logs.String())
+	}
+}
+
+// startFHIRStub serves the demo patients as a FHIR server on 127.0.0.1.
+func startFHIRStub(t *testing.T) string {
+	t.Helper()
+	var bundles [][]byte
+	for _, n := range demo.Names() {
+		b, _ := demo.Bundle(n)
+		bundles = append(bundles, b)
+	}
+	stub, err := fhirstub.New(0, bundles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(stub)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/fhir"
+}
+
+func request(t *testing.T, method, url, token, accept, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeKeepsPatientDataOutOfLogsAndMetrics screens patients from a FHIR server in
+// every way REST offers, with the log at debug, then greps the application log and the
+// metrics for the patients' ids, names and birth dates. The audit sink, and only it,
+// names the patient.
+func TestServeKeepsPatientDataOutOfLogsAndMetrics(t *testing.T) {
+	const token = "portal-token-0123456789abcdef"
+	env := map[string]string{
+		envFHIRURL:       startFHIRStub(t),
+		envAPITokensFile: writeFile(t, "tokens", "# callers\nreferral-portal "+token+"\n"),
+		envLogLevel:      "debug",
+	}
+	base, logs, audit, stop := startServe(t, env)
+	candidate, _ := demo.Bundle("candidate")
+	steps := []struct {
+		method, path, token, accept, body string
+		want                              int
+	}{
+		{"GET", "/v1/patients/demo-candidate/screening", token, "", "", 200},
+		{"GET", "/v1/patients/demo-ineligible-labs/screening", token, "text/html", "", 200},
+		{"POST", "/v1/screenings", token, "", `{"patient_id":"demo-insufficient-data"}`, 200},
+		{"POST", "/v1/screenings", token, "", `{"bundle":` + string(candidate) + `}`, 200},
+		{"GET", "/v1/patients/demo-nobody/screening", token, "", "", 404},
+		{"GET", "/v1/patients/demo-candidate/screening", "", "", "", 401},
+		{"GET", "/v1/patients/demo-candidate/screening", "wrong-token-0123456789", "", "", 401},
+		{"GET", "/v1/patients/demo-candidate/screening?as_of=yesterday", token, "", "", 400},
+	}
+	for _, s := range steps {
+		if code, body := request(t, s.method, base+s.path, s.token, s.accept, s.body); code != s.want {
+			t.Errorf("%s %s: %d, want %d: %.300s", s.method, s.path, code, s.want, body)
+		}
+	}
+	_, metrics := get(t, base+"/metrics")
+	if c := stop(); c != exitOK {
+		t.Errorf("serve exited with %d", c)
+	}
+	secrets := []string{"demo-candidate", "demo-ineligible-labs", "demo-insufficient-data", "demo-nobody",
+		"Candidate", "Alex", "1964-05-02", token, "wrong-token-0123456789"}
+	for name, text := range map[string]string{"log": logs.String(), "metrics": metrics} {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("the %s holds %q", name, s)
+			}
+		}
+	}
+	if !strings.Contains(metrics, `trialscreen_screenings_total{surface="rest",verdict="potentially-eligible"} 2`) {
+		t.Errorf("the metrics do not count the screenings:\n%s", grepLines(metrics, "trialscreen_screenings_total"))
+	}
+	if !strings.Contains(metrics, `trialscreen_fhir_request_duration_seconds_count{resource_type="Observation",status_class="2xx",upstream="default"}`) {
+		t.Errorf("no upstream FHIR latency by resource type:\n%s", grepLines(metrics, "trialscreen_fhir_request"))
+	}
+	// The audit sink names each patient whose data was read, and who asked.
+	for _, want := range []string{`"reference":"Patient/demo-candidate"`, `"reference":"Patient/demo-ineligible-labs"`, `"value":"referral-portal"`} {
+		if !strings.Contains(audit.String(), want) {
+			t.Errorf("the audit log lacks %s", want)
+		}
+	}
+	if strings.Contains(audit.String(), token) {
+		t.Error("the audit log holds the caller's token")
+	}
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestServeTokensFileProblems(t *testing.T) {
+	for _, tc := range []struct{ name, content, want string }{
+		{"empty", "# nothing\n", "no tokens in the file"},
+		{"three fields", "portal tok en\n", `line 1: want "name token"`},
+		{"duplicate name", "a 0123456789abcdef0\na 0123456789abcdef1\n", `line 2: the name "a" is given twice`},
+		{"short token", "a short\n", "TRIALSCREEN_API_TOKENS_FILE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{envFHIRURL: "http://127.0.0.1:1/fhir", envAPITokensFile: writeFile(t, "tokens", tc.content)}
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, &out, &errOut)
+			if code != exitError || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut.String(), tc.want)
+			}
+		})
 	}
 }
