@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/trialscreen/trialscreen/fhirclient"
 	"github.com/trialscreen/trialscreen/screening"
@@ -14,6 +15,9 @@ const (
 	envFHIRURL       = "TRIALSCREEN_FHIR_URL"        // base URL, e.g. https://fhir.hospital.org/r4
 	envFHIRToken     = "TRIALSCREEN_FHIR_TOKEN"      // a static bearer token
 	envFHIRTokenFile = "TRIALSCREEN_FHIR_TOKEN_FILE" // or a file holding it (e.g. a mounted secret)
+	// How long the circuit breaker stays open after the FHIR server kept failing, before
+	// one probe call (default 30s).
+	envFHIRBreakerCooldown = "TRIALSCREEN_FHIR_BREAKER_COOLDOWN"
 
 	// SMART Backend Services: a signed client assertion exchanged for access tokens.
 	envSMARTTokenURL = "TRIALSCREEN_SMART_TOKEN_URL"
@@ -33,6 +37,13 @@ func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclien
 		return nil, nil, nil, usagef("screen: --patient needs a FHIR server: set %s (and %s or %s if it needs a token)", envFHIRURL, envFHIRToken, envFHIRTokenFile)
 	}
 	cfg := fhirclient.Config{BaseURL: base, Observer: obs}
+	if v := getenv(envFHIRBreakerCooldown); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, nil, nil, usagef("screen: %s %q is not a positive duration (e.g. 30s)", envFHIRBreakerCooldown, v)
+		}
+		cfg.BreakerCooldown = d
+	}
 	var smart *fhirclient.SMARTBackend
 	tok, file := getenv(envFHIRToken), getenv(envFHIRTokenFile)
 	switch {

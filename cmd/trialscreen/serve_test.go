@@ -151,19 +151,67 @@ func TestServeDemoModeHealthMetricsAndCleanStop(t *testing.T) {
 
 // startFHIRStub serves the demo patients as a FHIR server on 127.0.0.1.
 func startFHIRStub(t *testing.T) string {
+	url, _ := startSlowFHIRStub(t, 0)
+	return url
+}
+
+// startSlowFHIRStub is startFHIRStub answering each request after latency.
+func startSlowFHIRStub(t *testing.T, latency time.Duration) (string, *fhirstub.Server) {
 	t.Helper()
 	var bundles [][]byte
 	for _, n := range demo.Names() {
 		b, _ := demo.Bundle(n)
 		bundles = append(bundles, b)
 	}
-	stub, err := fhirstub.New(0, bundles...)
+	stub, err := fhirstub.New(latency, bundles...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(stub)
 	t.Cleanup(srv.Close)
-	return srv.URL + "/fhir"
+	return srv.URL + "/fhir", stub
+}
+
+// TestServeDrainsInFlightScreeningsOnStop: a screening waiting on a slow FHIR server when
+// the stop signal comes still gets its answer, and the service exits cleanly.
+func TestServeDrainsInFlightScreeningsOnStop(t *testing.T) {
+	const token = "portal-token-0123456789abcdef"
+	fhirURL, stub := startSlowFHIRStub(t, 700*time.Millisecond)
+	env := map[string]string{envFHIRURL: fhirURL, envAPITokensFile: writeFile(t, "tokens", "portal "+token+"\n")}
+	base, logs, _, stop := startServe(t, env)
+	type answer struct {
+		code int
+		body string
+	}
+	done := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", base+"/v1/patients/demo-ineligible-labs/screening", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		done <- answer{resp.StatusCode, string(b)}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); stub.Requests() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the screening never reached the FHIR server")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code := stop(); code != exitOK {
+		t.Errorf("serve exited with %d; want 0\n%s", code, logs.String())
+	}
+	a := <-done
+	if a.code != 200 || !strings.Contains(a.body, `"verdict":"ineligible"`) {
+		t.Errorf("the in-flight screening got %d %.200s; want 200 with its verdict", a.code, a.body)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("the service still accepts connections after stopping")
+	}
 }
 
 func request(t *testing.T, method, url, token, accept, body string) (int, string) {
