@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type Access struct {
 	Source    string   // where the data came from: "fhir:<upstream name>", "bundle" (sent by the caller), "prefetch", "demo"
 	Address   string   // the caller's network address
 	Err       error    // nil: success
+	// Details are further facts for the query entity, e.g. the CDS card's uuid, which
+	// ties what an EHR showed to this access.
+	Details map[string]string
 }
 
 // Outcome codes of AuditEvent.outcome.
@@ -116,6 +120,17 @@ func (a *AuditLog) event(acc Access) map[string]any {
 				},
 			},
 		},
+	}
+	if len(acc.Details) > 0 {
+		query := ev["entity"].([]any)[1].(map[string]any)
+		keys := make([]string, 0, len(acc.Details))
+		for k := range acc.Details {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			query["detail"] = append(query["detail"].([]any), map[string]string{"type": k, "valueString": acc.Details[k]})
+		}
 	}
 	if desc != "" {
 		ev["outcomeDesc"] = desc

@@ -218,6 +218,9 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 		sr.Source, sr.SourceName = src, "fhir:"+rq.FHIRServer
 		ctx = fhirclient.WithToken(ctx, rq.FHIRAuthorization.AccessToken)
 	}
+	// The card's uuid is made now so that the audit record carries it.
+	cardUUID := newCardUUID()
+	sr.Audit = map[string]string{"cds-card-uuid": cardUUID, "cds-hook-instance": rq.HookInstance}
 	res, err := s.screen(ctx, sr)
 	if err != nil {
 		var br *badRequest
@@ -229,6 +232,7 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 		return cdsPrecondition("the record could not be read from fhirServer: %v", err)
 	}
 	card := s.buildCard(res, s.reportLink(patientID))
+	card.UUID = cardUUID
 	// For audit: the card's uuid ties what the EHR showed to this call. No patient id:
 	// the audit log, written by screen, names the patient.
 	s.log.Info("cds card", "uuid", card.UUID, "verdict", string(res.Verdict), "hook_instance", rq.HookInstance, "source", cdsSourceKind(sr.SourceName))

@@ -451,7 +451,8 @@ func TestCDSCardLoggedForAudit(t *testing.T) {
 		t.Errorf("the application log names the patient:\n%s", logs)
 	}
 	audit := env.audit.String()
-	for _, want := range []string{"Patient/demo-candidate", cdsTestIssuer, `"valueString":"prefetch"`, `"valueString":"cds-hooks"`, "Practitioner/example"} {
+	for _, want := range []string{"Patient/demo-candidate", cdsTestIssuer, `"valueString":"prefetch"`, `"valueString":"cds-hooks"`, "Practitioner/example",
+		`{"type":"cds-card-uuid","valueString":"` + card.UUID + `"}`, `{"type":"cds-hook-instance","valueString":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}`} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit record lacks %q:\n%s", want, audit)
 		}

@@ -26,6 +26,7 @@ type screenRequest struct {
 	Source     screening.Source  // fetched by id (nil: the configured source)
 	SourceName string            // for the audit record: "bundle", "prefetch", "demo", "fhir:default"...
 	Settings   screening.Settings
+	Audit      map[string]string // details for the audit record (Access.Details)
 }
 
 // screen fetches the record (unless given), evaluates it, and records metrics and one
@@ -46,6 +47,7 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 	acc := Access{
 		Caller: rq.Caller.ID, User: rq.Caller.User, Surface: rq.Surface, PatientID: rq.PatientID,
 		Types: s.cfg.Protocol.NeededTypes(), Source: rq.SourceName, Address: rq.Address, Err: err,
+		Details: rq.Audit,
 	}
 	s.cfg.Audit.Record(acc)
 	if err != nil {

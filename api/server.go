@@ -117,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DefaultAsOf == nil {
 		cfg.DefaultAsOf = func() time.Time { return time.Now().UTC() }
 	}
+	cfg.Audit.failed = cfg.Metrics.auditFailures.Inc // a lost audit record must show on a dashboard
 	reader, err := fhirbundle.NewReader(cfg.Protocol)
 	if err != nil {
 		return nil, err
