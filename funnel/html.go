@@ -81,7 +81,7 @@ func newPage(r Report) page {
 		a := row
 		a.Segments = []segment{{Class: "remaining", Name: "remaining", X: num(labelWidth), W: num(float64(s.After) * scale), Y: row.BarY, Count: s.After}}
 		a.Text = fmt.Sprintf("%d remaining (%s), %d removed", s.After, percent(s.After, r.Patients), s.Removed)
-		a.TextX = num(labelWidth + float64(s.After)*scale + 6)
+		a.TextX = num(labelWidth + barWidth + 6)
 		p.AttritionChart.Rows[i] = a
 
 		o := row
@@ -97,7 +97,7 @@ func newPage(r Report) page {
 			o.Segments = append(o.Segments, sg)
 		}
 		o.Text = fmt.Sprintf("pass %d, fail %d, unknown %d, review %d", c.Pass, c.Fail, c.Unknown, c.Review)
-		o.TextX = num(labelWidth + barWidth + 6)
+		o.TextX = a.TextX
 		p.OutcomeChart.Rows[i] = o
 
 		p.TopReasons = append(p.TopReasons, c.UnknownReasons[:min(topReasons, len(c.UnknownReasons))])

@@ -86,7 +86,9 @@ func TestHTMLPage(t *testing.T) {
 		t.Errorf("%d h2 elements, want 4", len(h2))
 	}
 	// Self-contained: no scripts, nothing loaded from elsewhere.
-	if s := findAll(doc, func(n *html.Node) bool { return n.Data == "script" || n.Data == "link" || n.Data == "img" || attr(n, "src") != "" }); len(s) != 0 {
+	if s := findAll(doc, func(n *html.Node) bool {
+		return n.Data == "script" || n.Data == "link" || n.Data == "img" || attr(n, "src") != ""
+	}); len(s) != 0 {
 		t.Errorf("the page loads or runs something: %v", s[0].Data)
 	}
 
