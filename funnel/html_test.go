@@ -173,6 +173,26 @@ func TestHTMLEscapesProtocolText(t *testing.T) {
 	}
 }
 
+// The protocol title goes into the page's header and a reason read from NDJSON into the
+// table; neither may close an element or open one.
+func TestHTMLEscapesTitleAndReasons(t *testing.T) {
+	p := editedProtocol(t, "title: Anti-BCMA CAR-T cell therapy for relapsed/refractory multiple myeloma\n",
+		`title: "</title><script>alert(3)</script>"`+"\n")
+	f := New(p)
+	f.Add(handDoc(p, "insufficient-data", map[string]outcome{"ecog": {"unknown", "<i>odd</i>"}}))
+	_, doc := renderHTML(t, f)
+	if s := findAll(doc, func(n *html.Node) bool { return n.Data == "script" || n.Data == "i" }); len(s) != 0 {
+		t.Fatalf("title or reason became markup: <%s>", s[0].Data)
+	}
+	meta := findAll(doc, func(n *html.Node) bool { return n.Data == "p" && hasClass(n, "meta") })
+	if len(meta) == 0 || !strings.HasSuffix(text(meta[0]), ": </title><script>alert(3)</script>") {
+		t.Errorf("protocol title not kept as text")
+	}
+	if !strings.Contains(text(doc), "<i>odd</i> 1") {
+		t.Errorf("reason not shown as text")
+	}
+}
+
 func TestHTMLEmptyFunnel(t *testing.T) {
 	p := defaultProtocol(t)
 	_, doc := renderHTML(t, New(p))
