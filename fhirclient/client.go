@@ -266,6 +266,24 @@ type request struct {
 	// body, when set, is POSTed: a batch Bundle of reads and searches, which has no
 	// side effects and so may be retried like a GET.
 	body []byte
+
+	// For Bulk Data (bulk.go): another method (DELETE), extra headers (Prefer, another
+	// Accept), no token (a file whose manifest says it needs none), a longer timeout
+	// (a file download), and read, which takes a 2xx response in place of the JSON body
+	// read below (a 202 is headers only; a file is streamed to disk).
+	method  string
+	header  http.Header
+	noToken bool
+	timeout time.Duration
+	read    func(ctx context.Context, resp *http.Response) ([]byte, *Error)
+}
+
+// attemptTimeout is the time one attempt of rq may take.
+func (c *Client) attemptTimeout(rq *request) time.Duration {
+	if rq.timeout > 0 {
+		return rq.timeout
+	}
+	return c.cfg.AttemptTimeout
 }
 
 // resourceType is the type read or searched, the last word of op: for the Observer.
@@ -284,11 +302,14 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 	}
 	defer func() { <-c.sem }()
 
-	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(rq))
 	defer cancel()
 	method, reqBody := http.MethodGet, io.Reader(nil)
 	if rq.body != nil {
 		method, reqBody = http.MethodPost, bytes.NewReader(rq.body)
+	}
+	if rq.method != "" {
+		method = rq.method
 	}
 	req, err := http.NewRequestWithContext(actx, method, rq.url.String(), reqBody)
 	if err != nil {
@@ -298,13 +319,16 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 	if rq.body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
+	for k, v := range rq.header {
+		req.Header[k] = v
+	}
 	if rq.secrets == nil {
 		rq.secrets = newSecrets()
 	}
 	rq.sentToken = ""
 	// Only the configured origin gets the token; search already refuses foreign next
 	// links, this guards every other path here.
-	if c.cfg.Token != nil && sameOrigin(rq.url, c.base) {
+	if c.cfg.Token != nil && !rq.noToken && sameOrigin(rq.url, c.base) {
 		tok, err := c.cfg.Token.Token(ctx)
 		if err == nil && tok == "" {
 			err = errors.New("the token source gave an empty token")
@@ -325,6 +349,13 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 	}
 	defer resp.Body.Close()
 	class = statusClass(resp.StatusCode)
+	if rq.read != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		body, e = rq.read(ctx, resp)
+		if e != nil && e.Kind == KindUnavailable {
+			class = classError // within a 2xx, only a body cut short or the caller gone
+		}
+		return body, e, -1
+	}
 
 	if resp.StatusCode != http.StatusOK {
 		kind, retryable := statusKind(resp.StatusCode)
@@ -396,7 +427,7 @@ func (c *Client) transportError(ctx, actx context.Context, rq *request, err erro
 	case ctx.Err() != nil:
 		return c.ctxError(rq, ctx.Err(), "before the server answered")
 	case actx.Err() != nil:
-		e := c.newError(rq, KindUnavailable, 0, fmt.Errorf("no answer within AttemptTimeout (%s)", c.cfg.AttemptTimeout))
+		e := c.newError(rq, KindUnavailable, 0, fmt.Errorf("no answer within AttemptTimeout (%s)", c.attemptTimeout(rq)))
 		e.retryable = true
 		return e
 	}
