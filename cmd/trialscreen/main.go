@@ -3,6 +3,8 @@
 //	trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date DATE] [--format json|table]
 //	trialscreen screen --demo NAME ...
 //	trialscreen serve [--listen HOST:PORT]
+//	trialscreen batch --out DIR|- [--resume] [--shard i/n] INPUT... | --ids FILE
+//	trialscreen batch merge --out DIR SHARD_DIR...
 //	trialscreen protocol check FILE
 package main
 
@@ -42,6 +44,9 @@ const usage = `usage:
   trialscreen screen --demo NAME   (a built-in demo patient; --demo list names them)
   trialscreen screen --patient ID  (from the FHIR server in TRIALSCREEN_FHIR_URL)
   trialscreen serve [--listen HOST:PORT]   (demo patients unless TRIALSCREEN_FHIR_URL is set)
+  trialscreen batch --out DIR|- [--resume] [--shard i/n|auto/n] [--as-of ...] INPUT...
+                   (NDJSON / Bundle files or directories; --ids FILE fetches from the FHIR server)
+  trialscreen batch merge --out DIR SHARD_DIR...
   trialscreen protocol check FILE
 `
 
@@ -69,6 +74,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return screenCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "batch":
+		return batchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "protocol":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("protocol: the only subcommand is check")

@@ -1,0 +1,232 @@
+package batch
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+const defaultMaxLine = 64 << 20
+
+// scanner is the grouping pass: it reads every input file once and adds each resource
+// a patient's screening needs to the external sort, keyed by the patient's id.
+type scanner struct {
+	env      *Env
+	files    []inputFile
+	sort     *sorter
+	meds     *medIndex
+	maxLine  int
+	patients int64 // Patient resources and Bundle files kept: the patient count estimate
+}
+
+// recordTypes are the types whose resources only mean something for a patient: one of
+// them whose patient cannot be told is reported, any other type without a patient (an
+// Organization, a Practitioner) is simply not part of any patient's record.
+var recordTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range fhirbundle.RecordTypes {
+		if t != screening.TypePatient {
+			m[t] = true
+		}
+	}
+	return m
+}()
+
+func (s *scanner) problem(file int, line uint64, format string, args ...any) {
+	s.env.Report(Problem{File: s.files[file].path, Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *scanner) scanFile(ctx context.Context, idx int) error {
+	f := s.files[idx]
+	if f.kind == fileBundle {
+		return s.scanBundle(idx)
+	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return fmt.Errorf("batch: input %w", err)
+	}
+	defer fh.Close()
+	var r io.Reader = &countingReader{r: fh, p: s.env.Progress}
+	if f.kind == fileNDJSONGzip {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return fmt.Errorf("batch: input %s: %w", f.path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: s.maxLine}
+	for {
+		line, tooLong, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("batch: input %s line %d: %w", f.path, lr.line+1, err)
+		}
+		if lr.line%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if tooLong {
+			s.problem(idx, lr.line, "longer than %d bytes; skipped", s.maxLine)
+			continue
+		}
+		if len(line) == 0 {
+			continue
+		}
+		if err := s.addLine(idx, lr.line, line); err != nil {
+			return err
+		}
+	}
+}
+
+// addLine routes one resource: to its patient's group (whole, or as a stub when its
+// content cannot matter), to the Medication index, or nowhere.
+func (s *scanner) addLine(file int, lineNo uint64, line []byte) error {
+	info, err := scanResource(line)
+	if err != nil {
+		s.problem(file, lineNo, "%v", err)
+		return nil
+	}
+	var key string
+	switch rt := info.resourceType; {
+	case rt == screening.TypePatient:
+		if info.id == "" {
+			s.problem(file, lineNo, "Patient without an id")
+			return nil
+		}
+		key = info.id
+		if s.env.Keep(key) {
+			s.patients++
+		}
+	case info.patientRef != "":
+		id, ok := fhirbundle.ReferenceID(info.patientRef, screening.TypePatient)
+		if !ok || id == "" {
+			if recordTypes[rt] {
+				s.problem(file, lineNo, "%s whose subject/patient is not a literal reference to a Patient: cannot tell whose record it is", rt)
+			}
+			return nil
+		}
+		key = id
+	case rt == "Medication":
+		return s.meds.add(info.id, line)
+	case recordTypes[rt]:
+		s.problem(file, lineNo, "%s without a subject/patient reference: cannot tell whose record it is", rt)
+		return nil
+	default:
+		return nil // not about a patient (Organization, Practitioner, Location, ...)
+	}
+	if !s.env.Keep(key) {
+		return nil
+	}
+	rec := record{key: []byte(key), file: uint32(file), line: lineNo, kind: kindResource, payload: line}
+	if info.resourceType == screening.TypePatient {
+		rec.kind = kindPatient
+	}
+	if isMedType(info.resourceType) && info.hasMedRef {
+		rec.aux = []byte(info.medRef)
+	}
+	if s.canStub(&info) {
+		rec.payload = stub(&info)
+	}
+	return s.sort.Add(&rec)
+}
+
+// canStub: the screening reads nothing of this resource but that it exists (it counts
+// in resources_seen): its type is read by no criterion, or none of its codes is one a
+// criterion reads and fhirbundle would find nothing wrong with it. A stub of its type,
+// id and patient reference then reads exactly as the resource would, and the sort
+// carries a hundred bytes instead of kilobytes (claims, encounters, vital signs).
+func (s *scanner) canStub(info *lineInfo) bool {
+	p := s.env.Protocol
+	switch rt := info.resourceType; {
+	case rt == screening.TypePatient:
+		return false
+	case !p.NeedsType(rt):
+		return true
+	case isMedType(rt) || !info.clean:
+		return false
+	default:
+		codes := make([]screening.Coding, len(info.codes))
+		for i, c := range info.codes {
+			codes[i] = screening.Coding{System: c.system, Code: c.code}
+		}
+		return !p.Relevant(rt, codes)
+	}
+}
+
+func isMedType(t string) bool { return slices.Contains(screening.MedicationTypes, t) }
+
+func stub(info *lineInfo) []byte {
+	type ref struct {
+		Reference string `json:"reference"`
+	}
+	b, _ := json.Marshal(struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id,omitempty"`
+		Subject      ref    `json:"subject"`
+	}{info.resourceType, info.id, ref{info.patientRef}})
+	return b
+}
+
+// scanBundle adds a Bundle file under its patient's id. The file is read again when the
+// patient is screened: holding every Bundle until then would not be bounded.
+func (s *scanner) scanBundle(idx int) error {
+	f := s.files[idx]
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return fmt.Errorf("batch: input %w", err)
+	}
+	s.env.Progress.addBytes(int64(len(data)))
+	b, err := fhirbundle.SplitBundle(data)
+	if err != nil {
+		s.problem(idx, 0, "%v", err)
+		return nil
+	}
+	var ids []string
+	for _, e := range b.Entries {
+		if e.Resource == nil || !bytes.Contains(e.Resource, []byte(`"Patient"`)) {
+			continue
+		}
+		if info, err := scanResource(e.Resource); err == nil && info.resourceType == screening.TypePatient {
+			ids = append(ids, info.id)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		s.problem(idx, 0, "the Bundle holds no Patient resource")
+		return nil
+	case len(ids) > 1:
+		s.problem(idx, 0, "the Bundle holds %d Patient resources; a Bundle file must hold one patient's record", len(ids))
+		return nil
+	case ids[0] == "":
+		s.problem(idx, 0, "the Bundle's Patient has no id")
+		return nil
+	}
+	if !s.env.Keep(ids[0]) {
+		return nil
+	}
+	s.patients++
+	return s.sort.Add(&record{key: []byte(ids[0]), file: uint32(idx), kind: kindBundle})
+}
+
+// countingReader counts the bytes read into the progress.
+type countingReader struct {
+	r io.Reader
+	p *Progress
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.addBytes(int64(n))
+	return n, err
+}

@@ -1,0 +1,148 @@
+package batch
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/trialscreen/trialscreen/funnel"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// SummaryHeader is the first row of summary.csv.
+var SummaryHeader = []string{"patient_id", "verdict", "pass", "fail", "unknown", "review", "failing_criteria", "unknown_criteria"}
+
+// docSummary is what the summary and the funnel read of a verdict document; decoding
+// only it skips the evidence, most of a document.
+type docSummary struct {
+	Patient  screening.PatientRef  `json:"patient"`
+	Verdict  screening.Verdict     `json:"verdict"`
+	Protocol screening.ProtocolRef `json:"protocol"`
+	Counts   screening.Counts      `json:"counts"`
+	Criteria []struct {
+		ID      string            `json:"id"`
+		Kind    string            `json:"kind"`
+		Outcome screening.Outcome `json:"outcome"`
+		Reason  screening.Reason  `json:"reason"`
+	} `json:"criteria"`
+}
+
+// summaryRow is one patient's row of summary.csv.
+func summaryRow(s *screening.Screening) []string {
+	var failing, unknown []string
+	for _, r := range s.Criteria {
+		switch r.Outcome {
+		case screening.Fail:
+			failing = append(failing, r.ID)
+		case screening.Unknown:
+			unknown = append(unknown, r.ID)
+		}
+	}
+	c := s.Counts
+	return []string{s.Patient.ID, string(s.Verdict), strconv.Itoa(c.Pass), strconv.Itoa(c.Fail),
+		strconv.Itoa(c.Unknown), strconv.Itoa(c.Review), strings.Join(failing, ";"), strings.Join(unknown, ";")}
+}
+
+// Summarize reads verdict documents (NDJSON, as results.ndjson holds them) and writes the
+// CSV summary to csvOut and counts each document in f. A line that is not a verdict
+// document is an error naming its line: a summary that silently dropped patients would
+// be wrong.
+func Summarize(r io.Reader, csvOut io.Writer, f *funnel.Funnel) error {
+	cw := csv.NewWriter(csvOut)
+	if err := cw.Write(SummaryHeader); err != nil {
+		return err
+	}
+	lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: defaultMaxLine}
+	for {
+		line, tooLong, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("batch: reading results line %d: %w", lr.line+1, err)
+		}
+		if tooLong {
+			return fmt.Errorf("batch: results line %d: too long", lr.line)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var d docSummary
+		if err := json.Unmarshal(line, &d); err != nil || d.Patient.ID == "" {
+			return fmt.Errorf("batch: results line %d: not a verdict document", lr.line)
+		}
+		s := &screening.Screening{Patient: d.Patient, Verdict: d.Verdict, Protocol: d.Protocol, Counts: d.Counts,
+			Criteria: make([]screening.Result, len(d.Criteria))}
+		for i, c := range d.Criteria {
+			s.Criteria[i] = screening.Result{ID: c.ID, Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason}
+		}
+		if err := cw.Write(summaryRow(s)); err != nil {
+			return err
+		}
+		if f != nil {
+			f.Add(s)
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Finish writes summary.csv, funnel.json and funnel.html from dir's results.ndjson and
+// marks the run complete in run.json. Rebuilding from the results (rather than counting
+// as the run goes) makes them the same whether or not the run was interrupted and
+// resumed, or is a merge of shards. It returns the funnel, e.g. to print its table.
+func Finish(dir string, p *screening.Protocol) (*funnel.Funnel, error) {
+	in, err := os.Open(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	defer in.Close()
+	f := funnel.New(p)
+	err = writeFileWith(filepath.Join(dir, SummaryFile), func(w io.Writer) error { return Summarize(in, w, f) })
+	if err != nil {
+		return nil, err
+	}
+	var jb, hb bytes.Buffer
+	if err := f.WriteJSON(&jb); err != nil {
+		return nil, err
+	}
+	if err := f.WriteHTML(&hb); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, FunnelJSON), jb.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, FunnelHTML), hb.Bytes()); err != nil {
+		return nil, err
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	m.Complete = true
+	return f, writeManifest(dir, m)
+}
+
+// Stream is a Sink that writes the verdict documents as NDJSON to W (e.g. stdout) and
+// counts them in Funnel when it is set.
+type Stream struct {
+	W      io.Writer
+	Funnel *funnel.Funnel
+}
+
+func (s *Stream) Put(r *Result) error {
+	if _, err := s.W.Write(append(r.JSON, '\n')); err != nil {
+		return fmt.Errorf("batch: writing results: %w", err)
+	}
+	if s.Funnel != nil {
+		s.Funnel.Add(r.Screening)
+	}
+	return nil
+}

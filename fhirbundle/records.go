@@ -1,0 +1,30 @@
+package fhirbundle
+
+import (
+	"strings"
+
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// ReadResources reads one patient's full record given as loose resources rather than as
+// a Bundle, e.g. the lines of a FHIR Bulk Data export grouped by patient. It is
+// AddResources on a new record followed by what ReadBundle does: the resources count as
+// the patient's full record, so every type in RecordTypes is marked complete.
+func (r *Reader) ReadResources(patientID string, entries []Entry) (*screening.Record, error) {
+	rec := NewRecord()
+	if err := r.AddResources(rec, patientID, entries); err != nil {
+		return nil, err
+	}
+	for _, t := range RecordTypes {
+		rec.Sources[t] = screening.SourceStatus{State: screening.FetchComplete}
+	}
+	return rec, nil
+}
+
+// ReferenceID returns the id of the resource of type resourceType a literal reference
+// points at ("Patient/1", an absolute URL ending in it, or a versioned one), as the
+// reader matches references; ok is false for anything else (urn:uuid, a #fragment,
+// another type).
+func ReferenceID(ref, resourceType string) (id string, ok bool) {
+	return strings.CutPrefix(refTail(ref), resourceType+"/")
+}
