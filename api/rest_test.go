@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -165,8 +166,10 @@ func TestRESTDemoVerdicts(t *testing.T) {
 			"POST patient_id": func() *httptest.ResponseRecorder {
 				return env.postJSON(t, `{"patient_id": "`+tc.patient+`"}`)
 			},
+			// A Bundle the caller sends is as of now unless it says: the demo as-of is
+			// only for the demo source's own records.
 			"POST bundle": func() *httptest.ResponseRecorder {
-				return env.postJSON(t, `{"bundle": `+demoBundle(t, name)+`}`)
+				return env.postJSON(t, `{"bundle": `+demoBundle(t, name)+`, "as_of": "`+demo.AsOf().Format(time.RFC3339)+`"}`)
 			},
 		}
 		for how, send := range requests {
@@ -196,13 +199,24 @@ func TestRESTBundleScreensLikeGet(t *testing.T) {
 	for _, name := range demo.Names() {
 		t.Run(name, func(t *testing.T) {
 			byID := env.do(t, http.MethodGet, "/v1/patients/demo-"+name+"/screening?lymphodepletion_date=2026-12-01", nil)
-			byBundle := env.postJSON(t, `{"bundle": `+demoBundle(t, name)+`, "lymphodepletion_date": "2026-12-01"}`)
+			byBundle := env.postJSON(t, `{"bundle": `+demoBundle(t, name)+`, "lymphodepletion_date": "2026-12-01", "as_of": "2026-11-20T12:00:00Z"}`)
 			screeningOf(t, byID)
 			screeningOf(t, byBundle)
 			if byID.Body.String() != byBundle.Body.String() {
 				t.Errorf("the Bundle's document differs from GET's\nGET:  %s\nPOST: %s", byID.Body, byBundle.Body)
 			}
 		})
+	}
+}
+
+// Data a caller sends is screened as of now when the request names no instant, never
+// as of the demo patients' fixed instant: that would ignore everything recorded since.
+func TestRESTBundleWithoutAsOfIsScreenedNow(t *testing.T) {
+	env := newRESTEnv(t, nil)
+	before := time.Now().Add(-time.Second)
+	got := screeningOf(t, env.postJSON(t, `{"bundle": `+demoBundle(t, "candidate")+`}`))
+	if got.AsOf.Before(before) {
+		t.Errorf("as_of %s; want now", got.AsOf)
 	}
 }
 
@@ -318,6 +332,8 @@ func TestRESTBadRequests(t *testing.T) {
 			"lymphodepletion_date", `lymphodepletion_date: "2026-13-01" is not a date (YYYY-MM-DD)`},
 		{"POST as_of in the query", "POST", "/v1/screenings?as_of=2026-11-20T12:00:00Z", `{"patient_id": "demo-candidate"}`,
 			"as_of", "as_of: give as_of in the JSON body, not as a query parameter"},
+		{"POST one page of a search", "POST", "/v1/screenings", `{"bundle": {"resourceType":"Bundle","type":"searchset","total":999,"entry":[{"resource":{"resourceType":"Patient","id":"p1"}}]}}`,
+			"bundle", "bundle: the Bundle says its search matched 999 resources but holds 1 entries: give the patient's whole record"},
 		{"POST empty body", "POST", "/v1/screenings", "",
 			"body", "body: the body is empty; send a JSON object"},
 		{"POST malformed JSON", "POST", "/v1/screenings", `{"patient_id" "demo-candidate"}`,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/trialscreen/trialscreen/fhirclient"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -24,7 +25,7 @@ type screenRequest struct {
 	// The record comes from exactly one of these.
 	Record     *screening.Record // already built (a Bundle the caller sent, or CDS prefetch)
 	Source     screening.Source  // fetched by id (nil: the configured source)
-	SourceName string            // for the audit record: "bundle", "prefetch", "demo", "fhir:default"...
+	SourceName string            // for the audit record: "bundle", "prefetch", "demo", "fhir", "fhir:<server>"
 	Settings   screening.Settings
 	Audit      map[string]string // details for the audit record (Access.Details)
 }
@@ -33,6 +34,15 @@ type screenRequest struct {
 // audit record, whatever the outcome. The time spent fetching counts as upstream wait,
 // not as the service's own time.
 func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Screening, error) {
+	if rq.Settings.AsOf.IsZero() {
+		// The default instant (fixed for the demo patients) is for records from the
+		// configured source; data a caller sends or points at is as of now, or a demo
+		// as-of would hide everything recorded since.
+		rq.Settings.AsOf = s.cfg.Now().UTC()
+		if rq.Record == nil && rq.Source == nil {
+			rq.Settings.AsOf = s.cfg.DefaultAsOf()
+		}
+	}
 	rec := rq.Record
 	var err error
 	if rec == nil {
@@ -40,9 +50,10 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 		if src == nil {
 			src = s.cfg.Source
 		}
-		start := time.Now()
-		rec, err = src.Record(ctx, rq.PatientID)
-		addUpstream(ctx, time.Since(start))
+		// Only the wait on a FHIR server counts as upstream; reading what came back is
+		// the service's own work (a source that reports nothing is all own work).
+		wctx := fhirclient.WithWaitReporter(ctx, func(d time.Duration) { addUpstream(ctx, d) })
+		rec, err = src.Record(wctx, rq.PatientID)
 	}
 	acc := Access{
 		Caller: rq.Caller.ID, User: rq.Caller.User, Surface: rq.Surface, PatientID: rq.PatientID,
@@ -58,11 +69,11 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 	return result, nil
 }
 
-// settings are the evaluation settings of a request: as-of (default: the service's
-// default), an optional lymphodepletion date, and the configured time zone. Bad values
-// are 400s naming the field.
+// settings are the evaluation settings of a request: as-of (zero when not given: screen
+// chooses the default), an optional lymphodepletion date, and the configured time zone.
+// Bad values are 400s naming the field.
 func (s *Server) settings(asOf, lymphodepletion string) (screening.Settings, error) {
-	st := screening.Settings{AsOf: s.cfg.DefaultAsOf(), Location: s.cfg.Location}
+	st := screening.Settings{Location: s.cfg.Location}
 	if asOf != "" {
 		t, err := time.Parse(time.RFC3339, asOf)
 		if err != nil {

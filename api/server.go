@@ -30,8 +30,12 @@ type Config struct {
 	// PublicURL is how callers reach this service, e.g. https://trialscreen.example.org:
 	// the base of the report links in CDS Hooks cards, and the JWT audience EHRs use.
 	PublicURL string
-	// DefaultAsOf gives the evaluation instant when a request names none; nil: now.
+	// DefaultAsOf gives the evaluation instant for records from Source when a request
+	// names none; nil: now. Records a caller sends (a Bundle, a CDS prefetch) or points
+	// at (a CDS fhirServer) are always evaluated as of now unless the request says.
 	DefaultAsOf func() time.Time
+	// Now is the clock of "as of now"; nil: time.Now. Tests fix it.
+	Now func() time.Time
 	// Location reads calendar dates; nil: UTC.
 	Location *time.Location
 
@@ -114,8 +118,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.DefaultAsOf == nil {
-		cfg.DefaultAsOf = func() time.Time { return time.Now().UTC() }
+		cfg.DefaultAsOf = func() time.Time { return cfg.Now().UTC() }
 	}
 	cfg.Audit.failed = cfg.Metrics.auditFailures.Inc // a lost audit record must show on a dashboard
 	reader, err := fhirbundle.NewReader(cfg.Protocol)
@@ -137,8 +144,8 @@ func (s *Server) routes() {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe) // outermost: a request that panics is still timed and counted (as a 500)
 	e.Use(middleware.Recover())
-	e.Use(s.observe)
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
 	e.Use(s.timeout)
 
@@ -162,13 +169,6 @@ func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// bodyLimit renders a byte count in the form Echo's BodyLimit takes ("16M").
-func bodyLimit(n int64) string {
-	if n%(1<<20) == 0 {
-		return fmt.Sprintf("%dM", n>>20)
-	}
-	if n%(1<<10) == 0 {
-		return fmt.Sprintf("%dK", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
-}
+// bodyLimit renders a byte count in the form Echo's BodyLimit takes. Plain bytes: its
+// "M" and "K" are decimal (1 MB = 1,000,000), which is not what a byte count means.
+func bodyLimit(n int64) string { return fmt.Sprintf("%dB", n) }

@@ -19,9 +19,10 @@ import (
 
 // Errors a caller can tell apart with errors.Is; the messages say what exactly is wrong.
 var (
-	ErrNotJSON   = errors.New("not FHIR JSON")
-	ErrNotBundle = errors.New("not a FHIR Bundle")
-	ErrPatient   = errors.New("cannot tell which patient") // none, several, or not the one asked for
+	ErrNotJSON    = errors.New("not FHIR JSON")
+	ErrNotBundle  = errors.New("not a FHIR Bundle")
+	ErrPatient    = errors.New("cannot tell which patient") // none, several, or not the one asked for
+	ErrIncomplete = errors.New("not a whole record")        // one page of a search
 )
 
 // inputError keeps an exact message while still matching its kind with errors.Is.
@@ -228,6 +229,15 @@ func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, e
 	b, err := SplitBundle(data)
 	if err != nil {
 		return nil, err
+	}
+	// The whole Bundle counts as the patient's full record, so one that says it is
+	// not (more pages, or fewer entries than its total) cannot be screened: what is
+	// missing would read as "no records".
+	if b.Next() != "" {
+		return nil, errorf(ErrIncomplete, "the Bundle is one page of a search (it has a next link): give the patient's whole record")
+	}
+	if b.Type == "searchset" && b.Total > len(b.Entries) {
+		return nil, errorf(ErrIncomplete, "the Bundle says its search matched %d resources but holds %d entries: give the patient's whole record", b.Total, len(b.Entries))
 	}
 	rec := NewRecord()
 	if err := r.add(rec, patientID, b.Entries, true); err != nil {

@@ -173,6 +173,10 @@ func TestReadBundleErrors(t *testing.T) {
 			"bundle holds 2 Patient resources; choose one"},
 		{"chosen patient absent", bundleJSON("searchset", entry{"", patient("p1")}, entry{"", patient("p2")}), "p3", fhirbundle.ErrPatient,
 			`bundle holds no Patient with id "p3" (it holds 2 Patient resources)`},
+		{"one page of a search", []byte(`{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"https://fhir.example.org/Observation?page=2"}],"entry":[{"resource":` + patient("p1") + `}]}`), "", fhirbundle.ErrIncomplete,
+			"the Bundle is one page of a search (it has a next link): give the patient's whole record"},
+		{"fewer entries than its total", []byte(`{"resourceType":"Bundle","type":"searchset","total":999,"entry":[{"resource":` + patient("p1") + `}]}`), "", fhirbundle.ErrIncomplete,
+			"the Bundle says its search matched 999 resources but holds 1 entries: give the patient's whole record"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

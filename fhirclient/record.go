@@ -85,6 +85,7 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 		// Checked before any search goes out: the id is put into every search.
 		return nil, fmt.Errorf("fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
 	}
+	start := time.Now()
 	caps := s.caps.get(ctx)
 	params := make([]url.Values, len(s.types))
 	for i, t := range s.types {
@@ -108,6 +109,7 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 	} else {
 		patient, results, errs, err = s.fetchConcurrently(ctx, patientID, params)
 	}
+	reportWait(ctx, time.Since(start)) // parsing, below, is the caller's own work
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close() // the drain ran out: cut what is left rather than hang
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -153,8 +154,6 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		acfg.Source, acfg.Demo = src, true
 		// The demo patients were written for one instant; now, their labs would be stale.
 		acfg.DefaultAsOf = demo.AsOf
-		log.Warn("DEMO MODE: no FHIR server is configured (" + envFHIRURL + "); serving the built-in synthetic patients " +
-			fmt.Sprint(demo.PatientIDs()) + "; REST is OPEN without authentication unless callers are configured")
 	} else {
 		src, ready, closeSrc, err := fhirRecordSource(getenv, proto, metrics)
 		if err != nil {
@@ -167,6 +166,14 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	closers = append(closers, closeAuth)
 	if err != nil {
 		return fail(err)
+	}
+	if cfg.demo() {
+		open := "REST callers are authenticated"
+		if acfg.Auth == nil {
+			open = "REST is OPEN without authentication"
+		}
+		log.Warn("DEMO MODE: no FHIR server is configured (" + envFHIRURL + "); serving the built-in synthetic patients " +
+			fmt.Sprint(demo.PatientIDs()) + "; " + open)
 	}
 	svc, err := api.New(acfg)
 	if err != nil {

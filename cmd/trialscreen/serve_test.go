@@ -19,13 +19,14 @@ import (
 
 func TestServeConfigNamesEveryProblem(t *testing.T) {
 	env := map[string]string{
-		envListen:         "8080", // no colon
-		envRequestTimeout: "soon",
-		envLogLevel:       "chatty",
-		envTimeZone:       "Mars/Olympus",
-		envMaxBodyBytes:   "12",
-		envAPIJWTIssuer:   "https://idp.example.org", // without audience and JWKS
-		envPublicURL:      "trialscreen.example.org", // not absolute
+		envListen:          "8080", // no colon
+		envRequestTimeout:  "soon",
+		envShutdownTimeout: "5s", // shorter than the (default) request timeout
+		envLogLevel:        "chatty",
+		envTimeZone:        "Mars/Olympus",
+		envMaxBodyBytes:    "12",
+		envAPIJWTIssuer:    "https://idp.example.org", // without audience and JWKS
+		envPublicURL:       "trialscreen.example.org", // not absolute
 	}
 	_, err := readServeConfig(func(k string) string { return env[k] })
 	if err == nil {
@@ -39,6 +40,7 @@ func TestServeConfigNamesEveryProblem(t *testing.T) {
 		`TRIALSCREEN_MAX_BODY_BYTES: "12" is not a byte count of at least 1024`,
 		`TRIALSCREEN_API_JWT_ISSUER: JWT bearer auth needs all of`,
 		`TRIALSCREEN_PUBLIC_URL: is not an absolute http(s) URL`,
+		`TRIALSCREEN_SHUTDOWN_TIMEOUT: 5s is shorter than TRIALSCREEN_REQUEST_TIMEOUT (20s): in-flight requests would be cut off`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q:\n%v", want, err)

@@ -44,6 +44,7 @@ func configureAuth(acfg *api.Config, cfg serveConfig, m *api.Metrics, log *slog.
 			return closeAll, fmt.Errorf("serve: %s: %w", envAPIJWKSURL, err)
 		}
 		auths = append(auths, ja)
+		closers = append(closers, ja.Close) // its JWKS refresh
 	}
 	switch len(auths) {
 	case 0:
@@ -57,7 +58,7 @@ func configureAuth(acfg *api.Config, cfg serveConfig, m *api.Metrics, log *slog.
 		if err != nil {
 			return closeAll, fmt.Errorf("serve: %s: %w", envCDSConfig, err)
 		}
-		sources := &cdsSources{protocol: acfg.Protocol, metrics: m, byURL: map[string]*fhirclient.RecordSource{}}
+		sources := &cdsSources{protocol: acfg.Protocol, metrics: m, byURL: map[string]*fhirclient.RecordSource{}, names: upstreamNames(cds)}
 		closers = append(closers, sources.close)
 		cds.NewSource = sources.get
 		acfg.CDS = cds
@@ -129,9 +130,27 @@ type cdsSources struct {
 	protocol *screening.Protocol
 	metrics  *api.Metrics
 
+	names map[string]string // allowed server URL -> its metrics label, "cds-1"...
+
 	mu      sync.Mutex
 	byURL   map[string]*fhirclient.RecordSource
 	clients []*fhirclient.Client
+}
+
+// upstreamNames names each allowed FHIR server for metric labels by its place in the
+// configuration ("cds-1", "cds-2"...): a closed set, never the URL, and one breaker
+// gauge per server.
+func upstreamNames(cds api.CDSConfig) map[string]string {
+	names := map[string]string{}
+	for _, c := range cds.Clients {
+		for _, u := range c.FHIRServers {
+			u = strings.TrimRight(u, "/")
+			if _, ok := names[u]; !ok {
+				names[u] = fmt.Sprintf("cds-%d", len(names)+1)
+			}
+		}
+	}
+	return names
 }
 
 func (c *cdsSources) get(fhirServer string) (screening.Source, error) {
@@ -140,7 +159,11 @@ func (c *cdsSources) get(fhirServer string) (screening.Source, error) {
 	if src, ok := c.byURL[fhirServer]; ok {
 		return src, nil
 	}
-	fc, err := fhirclient.New(fhirclient.Config{BaseURL: fhirServer, Token: fhirclient.ContextToken(), Observer: c.metrics.FHIRObserver("cds")})
+	name, ok := c.names[strings.TrimRight(fhirServer, "/")]
+	if !ok {
+		name = "cds" // the handler allows only configured servers; never a URL in a label
+	}
+	fc, err := fhirclient.New(fhirclient.Config{BaseURL: fhirServer, Token: fhirclient.ContextToken(), Observer: c.metrics.FHIRObserver(name)})
 	if err != nil {
 		return nil, err
 	}

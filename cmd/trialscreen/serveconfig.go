@@ -19,7 +19,7 @@ const (
 	envTimeZone        = "TRIALSCREEN_TIMEZONE"         // IANA zone for calendar dates; default UTC
 	envAuditLog        = "TRIALSCREEN_AUDIT_LOG"        // audit sink: a file path, or - for stdout (default)
 	envLogLevel        = "TRIALSCREEN_LOG_LEVEL"        // debug, info (default), warn, error
-	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"  // per request; default 30s
+	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"  // per request; default 20s
 	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT" // drain on SIGTERM; default 25s
 	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"   // default 16777216
 	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"  // REST callers' static tokens: lines "name token"
@@ -73,7 +73,7 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		timeZone:        or(envTimeZone, "UTC"),
 		auditLog:        or(envAuditLog, "-"),
 		logLevel:        or(envLogLevel, "info"),
-		requestTimeout:  duration(envRequestTimeout, 30*time.Second),
+		requestTimeout:  duration(envRequestTimeout, 20*time.Second),
 		shutdownTimeout: duration(envShutdownTimeout, 25*time.Second),
 		maxBodyBytes:    16 << 20,
 		apiTokensFile:   getenv(envAPITokensFile),
@@ -99,6 +99,10 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		} else {
 			c.maxBodyBytes = n
 		}
+	}
+	if c.shutdownTimeout < c.requestTimeout {
+		// A drain shorter than a request would cut off screenings still waiting on FHIR.
+		bad(envShutdownTimeout, "%s is shorter than %s (%s): in-flight requests would be cut off", c.shutdownTimeout, envRequestTimeout, c.requestTimeout)
 	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":
