@@ -59,8 +59,11 @@ func (s *sorter) Add(r *record) error {
 		}
 	}
 	if len(s.arena)+need > cap(s.arena) {
-		// Grow by hand so that capacity stays near the budget instead of doubling past it.
-		c := max(min(2*cap(s.arena), s.budget), len(s.arena)+need, 64<<10)
+		// The arena is made at its full size once, not grown by doubling: growing copies
+		// it (old and new alive at once) and can overshoot the budget. The pages of a
+		// fresh large allocation are only resident once written, so a small input costs
+		// little.
+		c := max(s.budget, len(s.arena)+need)
 		s.arena = append(make([]byte, 0, c), s.arena...)
 	}
 	off := len(s.arena)
