@@ -25,6 +25,7 @@ const maxProblemsShown = 20
 
 type batchFlags struct {
 	out, ids, shard, protocol, tmp string
+	export, exportDir              string
 	asOf, ld, tz                   string
 	resume                         bool
 	workers, memoryMB              int
@@ -40,6 +41,8 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.out, "out", "", "output directory (results.ndjson, summary.csv, funnel.json, funnel.html), or - for NDJSON on stdout")
 	fs.StringVar(&f.ids, "ids", "", "a file of patient ids, one a line, fetched from TRIALSCREEN_FHIR_URL (- for stdin)")
+	fs.StringVar(&f.export, "export", "", "run a FHIR Bulk Data export of TRIALSCREEN_FHIR_URL first: Group/ID, Patient or system")
+	fs.StringVar(&f.exportDir, "export-dir", "", "where the export's NDJSON files go (default: --out/export)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the interrupted run in --out")
 	fs.StringVar(&f.shard, "shard", "", "screen only shard i of n (i/n), or auto/n with i from "+batch.EnvJobIndex)
 	fs.StringVar(&f.protocol, "protocol", "", "a protocol file (default: the built-in protocol)")
@@ -57,10 +60,12 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	switch {
 	case f.out == "":
 		return usagef("batch: --out DIR (or --out - for stdout) is required")
-	case f.ids == "" && len(inputs) == 0:
-		return usagef("batch: give NDJSON or Bundle files or directories, or --ids FILE")
-	case f.ids != "" && len(inputs) > 0:
-		return usagef("batch: give input files or --ids, not both")
+	case f.ids == "" && f.export == "" && len(inputs) == 0:
+		return usagef("batch: give NDJSON or Bundle files or directories, --ids FILE or --export TARGET")
+	case (f.ids != "") && (len(inputs) > 0 || f.export != "") || f.export != "" && len(inputs) > 0:
+		return usagef("batch: give one of input files, --ids or --export")
+	case f.export != "" && f.exportDir == "" && f.out == "-":
+		return usagef("batch: --export with --out - needs --export-dir")
 	case f.resume && f.out == "-":
 		return usagef("batch: --resume needs an output directory, not stdout")
 	case f.memoryMB < 1:
@@ -103,6 +108,26 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		if cfg.Workers == 0 {
 			cfg.Workers = 8 // fetches wait on the server, not the CPU
 		}
+	} else if f.export != "" {
+		req, err := exportRequest(f.export, proto)
+		if err != nil {
+			return err
+		}
+		_, client, closeIdle, err := fhirSource(getenv, proto, nil)
+		if err != nil {
+			return usagef("batch: --export %s", strings.TrimPrefix(err.Error(), "screen: "))
+		}
+		defer closeIdle()
+		dir := f.exportDir
+		if dir == "" {
+			dir = filepath.Join(f.out, "export")
+		}
+		paths, err := runExport(ctx, client, req, dir, f.resume, stderr)
+		if err != nil {
+			return err
+		}
+		in = batch.Files{Paths: paths}
+		manifestInputs = []string{"export:" + f.export}
 	} else {
 		in = batch.Files{Paths: inputs}
 	}

@@ -45,8 +45,12 @@ func TestBatchErrorsACallerGets(t *testing.T) {
 		msg  string
 	}{
 		{"no --out", []string{"batch", demoDir}, exitUsage, "batch: --out DIR (or --out - for stdout) is required"},
-		{"no input", []string{"batch", "--out", out}, exitUsage, "give NDJSON or Bundle files or directories, or --ids FILE"},
-		{"both inputs", []string{"batch", "--out", out, "--ids", "ids.txt", demoDir}, exitUsage, "give input files or --ids, not both"},
+		{"no input", []string{"batch", "--out", out}, exitUsage, "give NDJSON or Bundle files or directories, --ids FILE or --export TARGET"},
+		{"both inputs", []string{"batch", "--out", out, "--ids", "ids.txt", demoDir}, exitUsage, "give one of input files, --ids or --export"},
+		{"export and files", []string{"batch", "--out", out, "--export", "Group/g1", demoDir}, exitUsage, "give one of input files, --ids or --export"},
+		{"export target", []string{"batch", "--out", out, "--export", "Practitioner/x"}, exitUsage, `--export must be Group/ID, Patient or system, not "Practitioner/x"`},
+		{"export to stdout", []string{"batch", "--out", "-", "--export", "system"}, exitUsage, "--export with --out - needs --export-dir"},
+		{"export without a server", []string{"batch", "--out", out, "--export", "system"}, exitUsage, "set TRIALSCREEN_FHIR_URL"},
 		{"resume to stdout", []string{"batch", "--out", "-", "--resume", demoDir}, exitUsage, "--resume needs an output directory, not stdout"},
 		{"bad shard", []string{"batch", "--out", out, "--shard", "3/3", demoDir}, exitUsage, `--shard "3/3": the index "3" must be a number from 0 to 2`},
 		{"auto shard outside a job", []string{"batch", "--out", out, "--shard", "auto/3", demoDir}, exitUsage, "JOB_COMPLETION_INDEX is not set"},

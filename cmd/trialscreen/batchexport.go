@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// exportDoneFile, in the export directory, lists the downloaded files once all are in.
+const exportDoneFile = "export-complete.txt"
+
+// exportTypeFilterMax keeps each _typeFilter well inside what servers accept in a URL.
+const exportTypeFilterMax = 4000
+
+// exportRequest is the Bulk Data export of what protocol p reads, for target: "Group/ID",
+// "Patient" (every patient) or "system". _type lists the types criteria read, with
+// Patient and Medication (drugs named by reference); _typeFilter limits, by the
+// protocol's codes, the types whose code search covers every way their code is written.
+func exportRequest(target string, p *screening.Protocol) (fhirclient.ExportRequest, error) {
+	var req fhirclient.ExportRequest
+	switch {
+	case strings.HasPrefix(target, "Group/") && len(target) > len("Group/"):
+		req.Group = strings.TrimPrefix(target, "Group/")
+	case target == "Patient":
+		req.Patient = true
+	case target == "system":
+	default:
+		return req, usagef("batch: --export must be Group/ID, Patient or system, not %q", target)
+	}
+	req.Types = append([]string{screening.TypePatient, "Medication"}, p.NeededTypes()...)
+	for _, t := range []string{screening.TypeObservation, screening.TypeProcedure, screening.TypeAllergy} {
+		codes, ok := p.SearchCodes(t)
+		if !ok {
+			continue
+		}
+		keys := make([]string, 0, len(codes))
+		escapable := false
+		for _, c := range codes {
+			keys = append(keys, c.Key())
+			escapable = escapable || strings.ContainsAny(c.System+c.Code, ",|$\\")
+		}
+		filter := t + "?code=" + url.QueryEscape(strings.Join(keys, ","))
+		if !escapable && len(filter) <= exportTypeFilterMax {
+			req.TypeFilters = append(req.TypeFilters, filter)
+		}
+	}
+	return req, nil
+}
+
+// runExport exports from the configured FHIR server into dir and returns the NDJSON
+// files to screen. An export whose server reports errors is refused: what it left out
+// would read as "no records" for the patients concerned, and they cannot be told.
+func runExport(ctx context.Context, c *fhirclient.Client, req fhirclient.ExportRequest, dir string, resume bool, log io.Writer) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("batch: --export-dir: %w", err)
+	}
+	done := filepath.Join(dir, exportDoneFile)
+	if resume {
+		// A resumed run screens the export it started with, not a newer one.
+		if data, err := os.ReadFile(done); err == nil {
+			fmt.Fprintln(log, "trialscreen: batch: resuming on the export already downloaded in", dir)
+			return strings.Fields(string(data)), nil
+		}
+	}
+	req.OnProgress = func(p fhirclient.ExportProgress) {
+		fmt.Fprintf(log, "trialscreen: batch: export running (%s), next check in %s\n", progressText(p.Text), p.Wait)
+	}
+	fmt.Fprintln(log, "trialscreen: batch: starting the Bulk Data export")
+	res, err := c.Export(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("batch: export: %w", err)
+	}
+	dl, err := c.DownloadExport(ctx, res, dir, fhirclient.DownloadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("batch: export: %w", err)
+	}
+	if n := dl.Issues(); n > 0 {
+		return nil, fmt.Errorf("batch: export: the server reported %d problem(s) exporting the data (see %s): the export may be incomplete, and missing data must never read as absent; fix the export and run again",
+			n, filepath.Join(dir, "error-*.ndjson"))
+	}
+	var paths []string
+	var bytes int64
+	for _, f := range dl.Files {
+		paths = append(paths, f.Path)
+		bytes += f.Bytes
+	}
+	if err := os.WriteFile(done, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("batch: export: %w", err)
+	}
+	fmt.Fprintf(log, "trialscreen: batch: export downloaded: %d files, %d MB\n", len(paths), bytes>>20)
+	return paths, nil
+}
+
+func progressText(s string) string {
+	if s == "" {
+		return "no progress given"
+	}
+	return s
+}
