@@ -1,0 +1,147 @@
+package deploytest
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func composeDir(t *testing.T) string { return filepath.Join(deployDir(t), "compose") }
+
+// volumeSources maps a compose service's mount targets to their host paths, resolved
+// against deploy/compose.
+func volumeSources(t *testing.T, svc any) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, v := range list(svc, "volumes") {
+		parts := strings.Split(v.(string), ":")
+		if len(parts) < 2 {
+			t.Errorf("volume %q is not host:container", v)
+			continue
+		}
+		out[parts[1]] = filepath.Join(composeDir(t), parts[0])
+	}
+	return out
+}
+
+func TestComposeDemo(t *testing.T) {
+	docs, err := decodeAll(readFile(t, filepath.Join(composeDir(t), "docker-compose.yml")))
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	c := docs[0]
+	services, _ := get(c, "services").(map[string]any)
+	for _, s := range []string{"hapi", "trialscreen", "prometheus", "grafana", "load-demo-patients"} {
+		if services[s] == nil {
+			t.Errorf("no %s service", s)
+		}
+	}
+	if img := str(services, "hapi", "image"); !strings.Contains(img, "hapiproject/hapi") {
+		t.Errorf("hapi image %q, want hapiproject/hapi", img)
+	}
+
+	// trialscreen: built from the repository's Dockerfile, reading HAPI, REST callers
+	// authenticated by a tokens file that is mounted.
+	ts := services["trialscreen"]
+	if ctx := str(ts, "build", "context"); filepath.Clean(filepath.Join(composeDir(t), ctx)) != filepath.Clean(filepath.Join(deployDir(t), "..")) || str(ts, "build", "dockerfile") != "Dockerfile" {
+		t.Errorf("trialscreen is not built from the repository's Dockerfile (context %q)", ctx)
+	}
+	if cmd := list(ts, "command"); len(cmd) == 0 || cmd[0] != "serve" {
+		t.Errorf("trialscreen command %v, want serve", cmd)
+	}
+	known := serveEnvVars(t)
+	for k := range get(ts, "environment").(map[string]any) {
+		if !known[k] {
+			t.Errorf("trialscreen environment: %s is not a variable trialscreen serve reads", k)
+		}
+	}
+	if str(ts, "environment", "TRIALSCREEN_FHIR_URL") != "http://hapi:8080/fhir" {
+		t.Errorf("TRIALSCREEN_FHIR_URL is %q, want HAPI's base http://hapi:8080/fhir", str(ts, "environment", "TRIALSCREEN_FHIR_URL"))
+	}
+	if str(ts, "environment", "TRIALSCREEN_API_TOKENS_FILE") != "/run/secrets/api-tokens" || str(c, "secrets", "api-tokens", "file") == "" {
+		t.Error("the tokens file is not the api-tokens secret")
+	}
+	if str(ts, "depends_on", "load-demo-patients", "condition") != "service_completed_successfully" {
+		t.Error("trialscreen does not wait for the demo patients to be loaded")
+	}
+
+	// The loader: loads demo/patients into HAPI.
+	ld := services["load-demo-patients"]
+	vols := volumeSources(t, ld)
+	if vols["/demo"] != filepath.Join(deployDir(t), "..", "demo", "patients") {
+		t.Errorf("the loader's /demo is %s, want demo/patients", vols["/demo"])
+	}
+	if cmd := strings.Join(anyStrings(list(ld, "command")), " "); !strings.Contains(cmd, "http://hapi:8080/fhir") || !strings.Contains(cmd, "load_demo_patients.py") {
+		t.Errorf("the loader's command %q does not load into HAPI", cmd)
+	}
+
+	// Prometheus: scrapes trialscreen:8080/metrics as job trialscreen, loads the rules.
+	pv := volumeSources(t, services["prometheus"])
+	promConfig := pv["/etc/prometheus/prometheus.yml"]
+	if promConfig == "" {
+		t.Fatal("prometheus.yml is not mounted")
+	}
+	pc, err := decodeAll(readFile(t, promConfig))
+	if err != nil || len(pc) != 1 {
+		t.Fatalf("prometheus.yml: %v", err)
+	}
+	scrapesService := false
+	for _, sc := range list(pc[0], "scrape_configs") {
+		targets := anyStrings(list(sc, "static_configs", "0", "targets"))
+		if slices.Contains(targets, "trialscreen:8080") {
+			scrapesService = str(sc, "job_name") == "trialscreen" && (str(sc, "metrics_path") == "" || str(sc, "metrics_path") == "/metrics")
+		}
+	}
+	if !scrapesService {
+		t.Error("prometheus.yml does not scrape trialscreen:8080/metrics as job trialscreen (the alerts' job)")
+	}
+	rulesDir := pv["/etc/prometheus/rules"]
+	if rulesDir != filepath.Join(deployDir(t), "prometheus", "rules") {
+		t.Errorf("the rules mounted are %s, want deploy/prometheus/rules", rulesDir)
+	}
+	loads := false
+	for _, rf := range anyStrings(list(pc[0], "rule_files")) {
+		m, _ := filepath.Match(rf, "/etc/prometheus/rules/alerts.yaml")
+		loads = loads || m
+	}
+	if !loads {
+		t.Error("prometheus.yml's rule_files do not load /etc/prometheus/rules/*.yaml")
+	}
+
+	// Grafana: the provisioning and the dashboard.
+	gv := volumeSources(t, services["grafana"])
+	if gv["/etc/grafana/provisioning"] != filepath.Join(deployDir(t), "grafana", "provisioning") {
+		t.Error("Grafana's provisioning is not deploy/grafana/provisioning")
+	}
+	dashPath := str(readProvider(t), "options", "path")
+	if gv[dashPath] != filepath.Join(deployDir(t), "grafana", "dashboards") {
+		t.Errorf("the provider's path %s is not where deploy/grafana/dashboards is mounted", dashPath)
+	}
+
+	// Every host path mounted exists.
+	for name, svc := range services {
+		for target, src := range volumeSources(t, svc) {
+			if _, err := filepath.Glob(src); err != nil || !exists(src) {
+				t.Errorf("%s mounts %s at %s: it does not exist", name, src, target)
+			}
+		}
+	}
+}
+
+func readProvider(t *testing.T) any {
+	dp, err := decodeAll(readFile(t, filepath.Join(deployDir(t), "grafana", "provisioning", "dashboards", "trialscreen.yaml")))
+	if err != nil || len(dp) != 1 {
+		t.Fatalf("dashboards/trialscreen.yaml: %v", err)
+	}
+	return get(dp[0], "providers", "0")
+}
+
+func anyStrings(l []any) []string {
+	out := make([]string, 0, len(l))
+	for _, v := range l {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
+}
