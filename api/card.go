@@ -34,10 +34,12 @@ type cdsLink struct {
 const cardMaxSummary = 139
 
 // buildCard is the one card of a screening: the verdict in the summary, what fails, is
-// unknown or needs review in the detail, and a link to the full report.
-func (s *Server) buildCard(res *screening.Screening, reportURL string) cdsCard {
+// unknown or needs review in the detail, and a link to the full report. uuid is made by
+// the caller, before the screening, so that the audit record and the report link carry
+// it too.
+func (s *Server) buildCard(res *screening.Screening, uuid, reportURL string) cdsCard {
 	c := cdsCard{
-		UUID:      newCardUUID(),
+		UUID:      uuid,
 		Summary:   cardSummary(res),
 		Detail:    cardDetail(res),
 		Indicator: cardIndicator(res.Verdict),
@@ -49,13 +51,19 @@ func (s *Server) buildCard(res *screening.Screening, reportURL string) cdsCard {
 	return c
 }
 
-// cardIndicator: the indicator is urgency (info < warning < critical), and EHRs show
-// warning and critical as safety alerts. No verdict of a trial pre-screening is a
-// risk to the patient: an ineligible patient needs nothing done, a potentially eligible
-// one is an opportunity for the coordinator, and missing data is a to-do. So every card
-// is info; the summary carries the verdict. Raising eligible patients to warning would
-// add to alert fatigue and teach clinicians to dismiss warnings.
-func cardIndicator(screening.Verdict) string { return "info" }
+// cardIndicator fits the indicator to what the clinician may do about the verdict. The
+// spec's indicator is urgency (info < warning < critical), and EHRs show critical as a
+// safety alert: no pre-screening verdict is one, so critical is never used. A
+// potentially eligible patient is warning: there is something to act on now (consider a
+// referral to the study team). Ineligible (nothing to do) and insufficient data (a
+// to-do, listed in the detail) are info, so that the one card that asks for action
+// stands out and routine cards add no alert fatigue.
+func cardIndicator(v screening.Verdict) string {
+	if v == screening.PotentiallyEligible {
+		return "warning"
+	}
+	return "info"
+}
 
 // cardSummary is one sentence under 140 characters: the trial, the verdict, the counts
 // that matter for it. A long protocol title is shortened to fit.

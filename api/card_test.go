@@ -30,7 +30,11 @@ func TestCardDemoPatients(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := p.Evaluate(rec, screening.Settings{AsOf: demo.AsOf(), Location: time.UTC})
-			card := env.s.buildCard(res, env.s.reportLink("demo-"+name))
+			uuid := newCardUUID()
+			card := env.s.buildCard(res, uuid, env.s.reportLink(uuid))
+			if card.UUID != uuid {
+				t.Errorf("card uuid %q, want the one given %q", card.UUID, uuid)
+			}
 			if n := utf8.RuneCountInString(card.Summary); n >= 140 {
 				t.Errorf("summary has %d characters: %q", n, card.Summary)
 			}
@@ -139,8 +143,35 @@ func TestCardUUID(t *testing.T) {
 func TestCardWithoutPublicURL(t *testing.T) {
 	env := newCDSTestEnv(t, cdsTestConfig{})
 	env.s.cfg.PublicURL = ""
-	c := env.s.buildCard(&screening.Screening{Verdict: screening.Ineligible, Counts: screening.Counts{Fail: 1}}, "/v1/x")
+	c := env.s.buildCard(&screening.Screening{Verdict: screening.Ineligible, Counts: screening.Counts{Fail: 1}}, newCardUUID(), "/v1/x")
 	if len(c.Links) != 0 || c.Source.URL != "" || c.Source.Label == "" {
 		t.Errorf("card = %+v", c)
+	}
+}
+
+// The indicator fits the verdict: warning where the clinician may act (consider a
+// referral), info otherwise; never critical, which EHRs show as a safety alert.
+func TestCardIndicator(t *testing.T) {
+	tests := []struct {
+		name    string
+		verdict screening.Verdict
+		want    string
+	}{
+		{"potentially eligible", screening.PotentiallyEligible, "warning"},
+		{"insufficient data", screening.InsufficientData, "info"},
+		{"ineligible", screening.Ineligible, "info"},
+		{"unknown verdict", screening.Verdict("something-new"), "info"},
+	}
+	env := newCDSTestEnv(t, cdsTestConfig{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := cardIndicator(tt.verdict); got != tt.want {
+				t.Errorf("cardIndicator(%s) = %q, want %q", tt.verdict, got, tt.want)
+			}
+			c := env.s.buildCard(&screening.Screening{Verdict: tt.verdict}, newCardUUID(), "")
+			if c.Indicator != tt.want {
+				t.Errorf("card indicator %q, want %q", c.Indicator, tt.want)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 )
 
 // CDS Hooks authenticates the EHR with a JWT it signs for every call (spec: "Trusting
@@ -33,13 +34,8 @@ const (
 	cdsJWKSMinRefetch = 30 * time.Second // at most one fetch per issuer this often (unknown kid, errors)
 	cdsJWKSFetchLimit = 10 * time.Second
 	cdsMaxJWKSBytes   = 1 << 20
+	cdsMaxTokenBytes  = 16 << 10 // far above any real JWT; parsing a huge header costs
 )
-
-// cdsClaims is the payload of an EHR's JWT.
-type cdsClaims struct {
-	jwt.RegisteredClaims
-	Tenant string `json:"tenant,omitempty"`
-}
 
 // ehrClient is one EHR allowed to call, with its keys and the jtis it has used.
 type ehrClient struct {
@@ -99,15 +95,15 @@ func newCDSVerifier(cfg CDSConfig, audience string, log *slog.Logger) *cdsVerifi
 // verify authenticates a hook call. It returns the EHR, or an error saying why not (for
 // the log: it never holds the token).
 func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
-	raw, ok := cdsBearer(r)
-	if !ok {
-		return nil, errors.New("no bearer token")
+	raw, err := cdsBearer(r)
+	if err != nil {
+		return nil, err
 	}
 	if v.audience == "" {
 		return nil, errors.New("no audience configured (PublicURL)")
 	}
 	var client *ehrClient
-	var claims cdsClaims
+	var claims jwt.RegisteredClaims
 	p := jwt.NewParser(
 		jwt.WithValidMethods(cdsAlgorithms),
 		jwt.WithAudience(v.audience),
@@ -116,7 +112,7 @@ func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
 		jwt.WithLeeway(cdsLeeway),
 		jwt.WithTimeFunc(v.now),
 	)
-	_, err := p.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+	_, err = p.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
 		// The claims are decoded, not yet trusted: iss only chooses whose keys to try.
 		// A jku header is never followed: keys come from the configured URL or set.
 		client = v.clients[claims.Issuer]
@@ -145,15 +141,29 @@ func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
 	return client, nil
 }
 
-// cdsBearer is the token of an "Authorization: Bearer" header.
-func cdsBearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
+// cdsBearer is the token of the request's one "Authorization: Bearer" header. Several
+// Authorization headers are refused, not one picked: which one a proxy or the EHR
+// meant is unknowable. A token longer than cdsMaxTokenBytes is refused unparsed.
+func cdsBearer(r *http.Request) (string, error) {
+	hs := r.Header.Values("Authorization")
+	switch {
+	case len(hs) == 0:
+		return "", errors.New("no bearer token")
+	case len(hs) > 1:
+		return "", fmt.Errorf("%d Authorization headers; exactly one is accepted", len(hs))
+	}
+	scheme, tok, ok := strings.Cut(hs[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+		return "", errors.New("no bearer token")
 	}
 	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
+	switch {
+	case tok == "":
+		return "", errors.New("no bearer token")
+	case len(tok) > cdsMaxTokenBytes:
+		return "", fmt.Errorf("bearer token of %d bytes, more than %d", len(tok), cdsMaxTokenBytes)
+	}
+	return tok, nil
 }
 
 func cdsClip(s string, n int) string {
@@ -246,39 +256,68 @@ func cdsParseJWKS(raw []byte) (*cdsStaticKeys, error) {
 
 // cdsRemoteKeys is a JWK Set fetched from the configured URL on first use, kept for
 // cdsJWKSTTL, and fetched again early when a token names a kid it lacks (key rotation) but
-// never more often than cdsJWKSMinRefetch: an unauthenticated caller must not be able to
-// make the service hammer an EHR's key endpoint. No goroutine: fetches happen in calls.
+// never more often than cdsJWKSMinRefetch after the last fetch ended: an unauthenticated
+// caller must not be able to make the service hammer an EHR's key endpoint. No
+// goroutine of its own: fetches happen in calls.
+//
+// A fetch runs once for all concurrent callers (singleflight), outside the lock, and on
+// a context of its own (the caller's values, not its cancellation; cdsJWKSFetchLimit
+// bounds it): a caller that hangs up must not fail the fetch, since its failure would
+// hold every call from that EHR off for cdsJWKSMinRefetch. A caller that goes away stops
+// waiting; the fetch goes on and fills the cache for the next one.
 type cdsRemoteKeys struct {
 	url string
 	hc  *http.Client
 	now func() time.Time
 
-	mu        sync.Mutex // held while fetching: concurrent callers wait for one fetch
+	flight singleflight.Group
+
+	mu        sync.Mutex // guards the fields below; never held during a fetch
 	keys      *cdsStaticKeys
-	fetchedAt time.Time
-	triedAt   time.Time
+	fetchedAt time.Time // the last successful fetch
+	endedAt   time.Time // the last fetch that ended, successful or not
 }
 
 func (k *cdsRemoteKeys) key(ctx context.Context, t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := k.now()
 	stale := k.keys == nil || now.Sub(k.fetchedAt) >= cdsJWKSTTL
 	unknownKid := k.keys != nil && kid != "" && !k.keys.kids[kid]
-	if (stale || unknownKid) && now.Sub(k.triedAt) >= cdsJWKSMinRefetch {
-		k.triedAt = now
-		if ks, err := k.fetch(ctx); err == nil {
-			k.keys, k.fetchedAt = ks, now
-		} else if k.keys == nil {
+	fetch := (stale || unknownKid) && (k.endedAt.IsZero() || now.Sub(k.endedAt) >= cdsJWKSMinRefetch)
+	k.mu.Unlock()
+
+	var fetchErr error
+	if fetch {
+		ch := k.flight.DoChan("jwks", func() (any, error) {
+			ks, err := k.fetch(context.WithoutCancel(ctx))
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			end := k.now()
+			k.endedAt = end
+			if err == nil {
+				k.keys, k.fetchedAt = ks, end
+			}
+			// A failed refresh keeps the keys we have: the EHR's endpoint may blip.
 			return nil, err
+		})
+		select {
+		case r := <-ch:
+			fetchErr = r.Err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("JWKS %s: the caller went away while it was fetched: %w", k.url, ctx.Err())
 		}
-		// A failed refresh keeps the keys we have: the EHR's endpoint may blip.
 	}
-	if k.keys == nil {
+	k.mu.Lock()
+	keys := k.keys
+	k.mu.Unlock()
+	switch {
+	case keys == nil && fetchErr != nil:
+		return nil, fetchErr
+	case keys == nil:
 		return nil, errors.New("the JWK Set could not be fetched recently; not retried yet")
 	}
-	return k.keys.key(ctx, t)
+	return keys.key(ctx, t)
 }
 
 func (k *cdsRemoteKeys) fetch(ctx context.Context) (*cdsStaticKeys, error) {

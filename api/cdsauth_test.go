@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -311,5 +315,191 @@ func TestCDSAuthNeedsPublicURL(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+key.token(t, func(c jwt.MapClaims, _ map[string]any) { c["aud"] = "/cds-services/trialscreen-patient-view" }))
 	if _, err := v.verify(req); err == nil {
 		t.Fatal("verified a token with no audience configured")
+	}
+}
+
+// Several Authorization headers, or a token longer than 16 KiB, are refused unparsed
+// with a bare 401; the reason goes to the log.
+func TestCDSAuthRefusesOddHeaders(t *testing.T) {
+	env := newCDSTestEnv(t, cdsTestConfig{})
+	body := cdsHookBody("demo-candidate", cdsDemoPrefetch(t, "candidate"))
+	valid := func() string { return "Bearer " + env.key.token(t, nil) }
+	tests := []struct {
+		name    string
+		headers []string
+		reason  string
+	}{
+		{"two headers, both valid", []string{valid(), valid()}, "2 Authorization headers; exactly one is accepted"},
+		{"a valid and an empty header", []string{valid(), ""}, "2 Authorization headers"},
+		{"token over 16 KiB", []string{"Bearer " + strings.Repeat("a", 16<<10+1)}, "bearer token of 16385 bytes, more than 16384"},
+		{"empty bearer", []string{"Bearer  "}, "no bearer token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, _ := json.Marshal(body)
+			req := httptest.NewRequest(http.MethodPost, cdsTestPath, bytes.NewReader(data))
+			for _, h := range tt.headers {
+				req.Header.Add("Authorization", h)
+			}
+			before := len(env.logs.String())
+			rr := httptest.NewRecorder()
+			env.h.ServeHTTP(rr, req)
+			if rr.Code != http.StatusUnauthorized || rr.Body.Len() != 0 {
+				t.Fatalf("status %d, body %q; want a bare 401", rr.Code, rr.Body)
+			}
+			if logs := env.logs.String()[before:]; !strings.Contains(logs, tt.reason) {
+				t.Errorf("log lacks %q:\n%s", tt.reason, logs)
+			}
+		})
+	}
+	// Exactly one valid header still works.
+	status, resp, _ := env.post(t, env.key.token(t, nil), body)
+	cdsOneCard(t, status, resp)
+}
+
+// cdsGatedJWKS answers each request for the key set only when the test releases it, so
+// that a fetch is in flight while the test acts.
+type cdsGatedJWKS struct {
+	srv     *httptest.Server
+	hits    atomic.Int32
+	arrived chan struct{} // one send per request, when it arrives
+	release chan struct{} // one receive per request answered
+	keys    atomic.Pointer[[]byte]
+}
+
+func newCDSGatedJWKS(t *testing.T, keys ...*cdsTestKey) *cdsGatedJWKS {
+	j := &cdsGatedJWKS{arrived: make(chan struct{}, 16), release: make(chan struct{}, 16)}
+	set := cdsTestJWKS(keys...)
+	j.keys.Store(&set)
+	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j.hits.Add(1)
+		j.arrived <- struct{}{}
+		select {
+		case <-j.release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(*j.keys.Load())
+	}))
+	t.Cleanup(j.srv.Close)
+	return j
+}
+
+// A caller that hangs up while the key set is first fetched does not fail the fetch:
+// it goes on, on a context of its own, and the next call (here at once, well inside
+// cdsJWKSMinRefetch) verifies with the keys it brought, with no second fetch.
+func TestCDSAuthJWKSCallerCancelDoesNotLockOut(t *testing.T) {
+	key := newCDSTestKeyEC(t, "k1")
+	jwks := newCDSGatedJWKS(t, key)
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
+	request := func(ctx context.Context) *http.Request {
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, cdsTestPath, nil)
+		req.Header.Set("Authorization", "Bearer "+key.token(t, nil))
+		return req
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := v.verify(request(ctx))
+		done <- err
+	}()
+	<-jwks.arrived // the fetch is under way
+	cancel()       // the caller hangs up
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled call verified")
+	}
+	jwks.release <- struct{}{} // the EHR's key endpoint answers
+	if _, err := v.verify(request(t.Context())); err != nil {
+		t.Fatalf("the next valid call failed after a caller hung up: %v", err)
+	}
+	if n := jwks.hits.Load(); n != 1 {
+		t.Errorf("%d fetches, want the one (the cancelled caller's fetch went on)", n)
+	}
+}
+
+// The same, with a caller already gone when it arrives: the fetch it starts is not
+// cancelled with it.
+func TestCDSAuthJWKSCancelledCallerStillFetches(t *testing.T) {
+	key := newCDSTestKeyEC(t, "k1")
+	jwks := newCDSJWKSServer(t, key)
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, cdsTestPath, nil)
+	req.Header.Set("Authorization", "Bearer "+key.token(t, nil))
+	_, _ = v.verify(req) // it may or may not see the keys; what matters is the next call
+	req = httptest.NewRequest(http.MethodPost, cdsTestPath, nil)
+	req.Header.Set("Authorization", "Bearer "+key.token(t, nil))
+	if _, err := v.verify(req); err != nil {
+		t.Fatalf("the next valid call failed after a cancelled one: %v", err)
+	}
+	if n := jwks.hits.Load(); n != 1 {
+		t.Errorf("%d fetches, want 1", n)
+	}
+}
+
+// No lock is held during a fetch: while a refresh for a new kid waits on the EHR's key
+// endpoint, tokens signed by a key already held verify at once.
+func TestCDSAuthJWKSFetchDoesNotBlockCachedKeys(t *testing.T) {
+	old := newCDSTestKeyEC(t, "old")
+	rotated := newCDSTestKeyEC(t, "new")
+	jwks := newCDSGatedJWKS(t, old)
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
+	clock := time.Now()
+	var mu sync.Mutex
+	v.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	verify := func(k *cdsTestKey) error {
+		mu.Lock()
+		now := clock
+		mu.Unlock()
+		req := httptest.NewRequest(http.MethodPost, cdsTestPath, nil)
+		req.Header.Set("Authorization", "Bearer "+k.token(t, func(c jwt.MapClaims, _ map[string]any) {
+			c["iat"], c["exp"] = now.Unix(), now.Add(5*time.Minute).Unix()
+		}))
+		_, err := v.verify(req)
+		return err
+	}
+	// The first fetch, let through at once.
+	first := make(chan error, 1)
+	go func() { first <- verify(old) }()
+	<-jwks.arrived
+	jwks.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+
+	// A refresh for a new kid, held at the endpoint.
+	newSet := cdsTestJWKS(old, rotated)
+	jwks.keys.Store(&newSet)
+	mu.Lock()
+	clock = clock.Add(cdsJWKSMinRefetch)
+	mu.Unlock()
+	refresh := make(chan error, 1)
+	go func() { refresh <- verify(rotated) }()
+	<-jwks.arrived
+
+	cached := make(chan error, 1)
+	go func() { cached <- verify(old) }()
+	blocked := false
+	select {
+	case err := <-cached:
+		if err != nil {
+			t.Errorf("a cached key during a refresh: %v", err)
+		}
+	case <-time.After(10 * time.Second): // a guard against a hang, not a timing
+		blocked = true
+		t.Error("a token with a cached key waited for another caller's key fetch")
+	}
+	jwks.release <- struct{}{}
+	if err := <-refresh; err != nil {
+		t.Errorf("the rotated key after the refresh: %v", err)
+	}
+	if blocked {
+		<-cached
+	}
+	if n := jwks.hits.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2 (first use, then the new kid)", n)
 	}
 }

@@ -6,13 +6,41 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trialscreen/trialscreen/screening"
 )
+
+// CDSConfig configures the CDS Hooks surface: which EHRs may call, and which FHIR servers
+// each may have the service fetch from.
+type CDSConfig struct {
+	// Clients are the EHRs allowed to call, one per JWT issuer. None: every hook call is
+	// refused (discovery stays open: it holds no patient data).
+	Clients []CDSClient
+	// NewSource gives the record source for a FHIR server an EHR names in fhirServer. It
+	// is called only after that server was found on the calling EHR's allow-list, and the
+	// source must take its bearer token from the context (fhirclient.ContextToken: the
+	// service puts the EHR's fhirAuthorization.access_token there). Nil: the service never
+	// fetches; records come from the prefetch only.
+	NewSource func(fhirServer string) (screening.Source, error)
+}
+
+// CDSClient is one EHR allowed to call the CDS Hooks service.
+type CDSClient struct {
+	Issuer string // the iss of its JWTs
+	// JWKSURL is where its public keys are (fetched on first use and cached); JWKS is
+	// the key set itself. Exactly one is given.
+	JWKSURL string
+	JWKS    json.RawMessage
+	// FHIRServers are the base URLs (exact, a trailing slash aside) this EHR may have the
+	// service fetch from with the token it sends. Any other fhirServer is refused before
+	// a connection is made: a caller must not be able to point the service at a server
+	// of its choosing.
+	FHIRServers []string
+}
 
 // cdsConfigFile is the file form of CDSConfig. JSON is read as YAML (its flow form), so
 // one decoder serves both and unknown fields are refused in both.
@@ -114,7 +142,7 @@ func (c CDSConfig) problems() []error {
 		case cl.JWKSURL != "" && hasInline:
 			bad("%s: give jwks_url or jwks, not both", at)
 		case cl.JWKSURL != "":
-			if p := cdsURLProblem(cl.JWKSURL); p != "" {
+			if p := outboundURLProblem(cl.JWKSURL); p != "" {
 				bad("%s.jwks_url: %s", at, p)
 			}
 		default:
@@ -123,42 +151,10 @@ func (c CDSConfig) problems() []error {
 			}
 		}
 		for j, s := range cl.FHIRServers {
-			if p := cdsURLProblem(s); p != "" {
+			if p := outboundURLProblem(s); p != "" {
 				bad("%s.fhir_servers[%d]: %s", at, j, p)
 			}
 		}
 	}
 	return out
-}
-
-// cdsURLProblem says what is wrong with a URL the service will send requests (and
-// bearer tokens) to: it must be absolute https, or http on the loopback (tests, a local
-// proxy). "" when it is fine.
-func cdsURLProblem(raw string) string {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return fmt.Sprintf("%q is not a URL", raw)
-	case !u.IsAbs() || u.Host == "":
-		return fmt.Sprintf("%q is not an absolute URL", raw)
-	case u.RawQuery != "" || u.Fragment != "":
-		return fmt.Sprintf("%q has a query or fragment", raw)
-	case u.User != nil:
-		return fmt.Sprintf("%q carries credentials", u.Redacted())
-	case u.Scheme == "https":
-		return ""
-	case u.Scheme == "http" && cdsIsLoopback(u.Hostname()):
-		return ""
-	case u.Scheme == "http":
-		return fmt.Sprintf("%q is plain http: https is required (http only on 127.0.0.1, ::1 or localhost)", raw)
-	}
-	return fmt.Sprintf("%q has scheme %q, not https", raw, u.Scheme)
-}
-
-func cdsIsLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

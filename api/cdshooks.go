@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,34 +16,6 @@ import (
 	"github.com/trialscreen/trialscreen/screening"
 )
 
-// CDSConfig configures the CDS Hooks surface: which EHRs may call, and which FHIR servers
-// each may have the service fetch from.
-type CDSConfig struct {
-	// Clients are the EHRs allowed to call, one per JWT issuer. None: every hook call is
-	// refused (discovery stays open: it holds no patient data).
-	Clients []CDSClient
-	// NewSource gives the record source for a FHIR server an EHR names in fhirServer. It
-	// is called only after that server was found on the calling EHR's allow-list, and the
-	// source must take its bearer token from the context (fhirclient.ContextToken: the
-	// service puts the EHR's fhirAuthorization.access_token there). Nil: the service never
-	// fetches; records come from the prefetch only.
-	NewSource func(fhirServer string) (screening.Source, error)
-}
-
-// CDSClient is one EHR allowed to call the CDS Hooks service.
-type CDSClient struct {
-	Issuer string // the iss of its JWTs
-	// JWKSURL is where its public keys are (fetched on first use and cached); JWKS is
-	// the key set itself. Exactly one is given.
-	JWKSURL string
-	JWKS    json.RawMessage
-	// FHIRServers are the base URLs (exact, a trailing slash aside) this EHR may have the
-	// service fetch from with the token it sends. Any other fhirServer is refused before
-	// a connection is made: a caller must not be able to point the service at a server
-	// of its choosing.
-	FHIRServers []string
-}
-
 const (
 	cdsServiceID = "trialscreen-patient-view"
 	cdsHook      = "patient-view"
@@ -52,13 +25,18 @@ const (
 type cdsHandler struct {
 	s        *Server
 	verifier *cdsVerifier
+	reports  *reportCache // the screenings behind the cards' report links
 }
 
-// registerCDS adds the CDS Hooks surface for EHRs.
+// registerCDS adds the CDS Hooks surface for EHRs, and the report page its cards link to.
 func (s *Server) registerCDS(e *echo.Echo) {
-	h := &cdsHandler{s: s, verifier: newCDSVerifier(s.cfg.CDS, s.cdsServiceURL(), s.log)}
+	h := &cdsHandler{
+		s: s, verifier: newCDSVerifier(s.cfg.CDS, s.cdsServiceURL(), s.log),
+		reports: newReportCache(reportLinkTTL, reportCacheEntries, reportCacheBytes),
+	}
 	e.GET("/cds-services", h.discovery)
 	e.POST("/cds-services/"+cdsServiceID, h.patientView)
+	e.GET(routeReport, h.report)
 }
 
 // cdsServiceURL is the service endpoint, the audience the EHR's JWT must name. The spec
@@ -115,15 +93,22 @@ type hookRequest struct {
 	Prefetch map[string]json.RawMessage `json:"prefetch"`
 }
 
-var (
-	cdsIDPattern           = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-	cdsHookInstancePattern = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`) // a UUID in practice; bounded, printable
-)
+var cdsHookInstancePattern = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`) // a UUID in practice; bounded, printable
 
 // decodeHookRequest reads and checks the body; a 400 names the field at fault.
 func decodeHookRequest(c echo.Context) (*hookRequest, error) {
 	var rq hookRequest
-	if err := json.NewDecoder(c.Request().Body).Decode(&rq); err != nil {
+	// Read whole before decoding: a decoder can finish a value from the read that also
+	// crossed the body limit, and an oversize body must be refused however it ends.
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) { // the body limit: a 413, not a malformed body
+			return nil, he
+		}
+		return nil, invalid("body", "could not be read: %v", err)
+	}
+	if err := json.Unmarshal(data, &rq); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return nil, invalid(te.Field, "is JSON %s, not %s", te.Value, te.Type.Kind())
@@ -143,8 +128,8 @@ func decodeHookRequest(c echo.Context) (*hookRequest, error) {
 		return nil, invalid("context", "is required")
 	case rq.Context.PatientID == "":
 		return nil, invalid("context.patientId", "is required")
-	case !cdsIDPattern.MatchString(rq.Context.PatientID):
-		return nil, invalid("context.patientId", "is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
+	case !isFHIRID(rq.Context.PatientID):
+		return nil, checkFHIRID("context.patientId", rq.Context.PatientID)
 	case len(rq.Context.UserID) > 256:
 		return nil, invalid("context.userId", "is longer than 256 characters")
 	}
@@ -168,8 +153,8 @@ func decodeHookRequest(c echo.Context) (*hookRequest, error) {
 }
 
 // patientView answers the hook: authenticate the EHR, read the request, screen the
-// patient from the prefetch or (only on an allowed server) the EHR's FHIR server, and
-// return one card.
+// patient from the prefetch or (only on an allowed server) the EHR's FHIR server, keep
+// the result for the card's report link, and return one card.
 func (h *cdsHandler) patientView(c echo.Context) error {
 	s := h.s
 	ehr, err := h.verifier.verify(c.Request())
@@ -188,40 +173,35 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 		return err
 	}
 	patientID := rq.Context.PatientID
+	// The card's uuid is made now so that the audit record carries it.
+	cardUUID := newCardUUID()
 	sr := screenRequest{
 		Surface: surfaceCDS, Caller: Caller{ID: ehr.issuer, User: rq.Context.UserID},
 		Address: remoteAddr(c.Request()), PatientID: patientID, Settings: settings,
+		Audit: map[string]string{"cds-card-uuid": cardUUID, "cds-hook-instance": rq.HookInstance},
 	}
-	ctx := c.Request().Context()
 
-	missing := missingPrefetch(s.cfg.Protocol, rq.Prefetch)
-	if len(missing) == 0 {
-		ok, err := patientPrefetched(rq.Prefetch[prefetchPatientKey], patientID)
-		if err != nil {
+	prefetched, missing, incomplete, err := h.readPrefetch(rq)
+	if err != nil {
+		return err
+	}
+	var src screening.Source
+	switch {
+	case len(missing) > 0:
+		if src, err = h.fhirSource(ehr, rq, "the prefetch lacks "+strings.Join(missing, ", ")); err != nil {
 			return err
 		}
-		if !ok {
-			missing = []string{prefetchPatientKey}
+	case len(incomplete) > 0 && rq.FHIRServer != "":
+		// A failed or partial prefetched search is filled like a missing key: the whole
+		// record from the EHR's FHIR server, when the service may fetch from it. When it
+		// may not, the prefetch is screened as it is; its incomplete types make the
+		// criteria that read them unknown.
+		if src, err = h.fhirSource(ehr, rq, "the prefetched "+strings.Join(incomplete, ", ")+" are incomplete"); err != nil {
+			s.log.Info("cds prefetch incomplete, fhirServer not usable: screening the prefetch", "reason", err.Error())
+			src = nil
 		}
 	}
-	if len(missing) == 0 {
-		rec, err := s.recordFromPrefetch(rq.Prefetch, patientID)
-		if err != nil {
-			return err
-		}
-		sr.Record, sr.SourceName = rec, "prefetch"
-	} else {
-		src, err := h.fhirSource(ehr, rq, missing)
-		if err != nil {
-			return err
-		}
-		sr.Source, sr.SourceName = src, "fhir:"+rq.FHIRServer
-		ctx = fhirclient.WithToken(ctx, rq.FHIRAuthorization.AccessToken)
-	}
-	// The card's uuid is made now so that the audit record carries it.
-	cardUUID := newCardUUID()
-	sr.Audit = map[string]string{"cds-card-uuid": cardUUID, "cds-hook-instance": rq.HookInstance}
-	res, err := s.screen(ctx, sr)
+	res, fhirBase, err := h.screenFrom(c, sr, rq, src, prefetched)
 	if err != nil {
 		var br *badRequest
 		if errors.As(err, &br) {
@@ -231,26 +211,76 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 		s.log.Warn("cds record fetch failed", "error", err.Error())
 		return cdsPrecondition("the record could not be read from fhirServer: %v", err)
 	}
-	card := s.buildCard(res, s.reportLink(patientID))
-	card.UUID = cardUUID
+	var link string
+	if s.cfg.PublicURL != "" {
+		link = s.reportLink(cardUUID)
+		h.reports.put(&cachedReport{uuid: cardUUID, result: res, patientID: patientID,
+			issuer: ehr.issuer, userID: rq.Context.UserID, fhirBase: fhirBase})
+	}
+	card := s.buildCard(res, cardUUID, link)
+	from := "prefetch"
+	if fhirBase != "" {
+		from = "fhir"
+	}
 	// For audit: the card's uuid ties what the EHR showed to this call. No patient id:
 	// the audit log, written by screen, names the patient.
-	s.log.Info("cds card", "uuid", card.UUID, "verdict", string(res.Verdict), "hook_instance", rq.HookInstance, "source", cdsSourceKind(sr.SourceName))
+	s.log.Info("cds card", "uuid", card.UUID, "verdict", string(res.Verdict), "hook_instance", rq.HookInstance, "source", from)
 	return c.JSON(http.StatusOK, map[string]any{"cards": []cdsCard{card}})
 }
 
-func cdsSourceKind(name string) string {
-	if strings.HasPrefix(name, "fhir:") {
-		return "fhir"
+// readPrefetch reads the prefetch: the record when every key is there and the Patient
+// usable (else the keys missing), and the needed types whose prefetched search failed
+// or is partial.
+func (h *cdsHandler) readPrefetch(rq *hookRequest) (rec *screening.Record, missing, incomplete []string, err error) {
+	p := h.s.cfg.Protocol
+	if missing = missingPrefetch(p, rq.Prefetch); len(missing) > 0 {
+		return nil, missing, nil, nil
 	}
-	return name
+	ok, err := patientPrefetched(rq.Prefetch[prefetchPatientKey], rq.Context.PatientID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !ok {
+		return nil, []string{prefetchPatientKey}, nil, nil
+	}
+	if rec, err = h.s.recordFromPrefetch(rq.Prefetch, rq.Context.PatientID); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, t := range p.NeededTypes() {
+		if rec.Sources[t].State != screening.FetchComplete {
+			incomplete = append(incomplete, t)
+		}
+	}
+	return rec, nil, incomplete, nil
+}
+
+// screenFrom screens the record from src (the EHR's FHIR server, with its token) or,
+// without one, the prefetched record. A fetch that fails where the prefetch holds an
+// incomplete record falls back to it: its partial marks are better than no card. Both
+// attempts are audited. fhirBase is the server the screened record came from ("" for
+// the prefetch).
+func (h *cdsHandler) screenFrom(c echo.Context, sr screenRequest, rq *hookRequest, src screening.Source, prefetched *screening.Record) (res *screening.Screening, fhirBase string, err error) {
+	ctx := c.Request().Context()
+	if src != nil {
+		sr.Source, sr.SourceName = src, "fhir:"+rq.FHIRServer
+		res, err = h.s.screen(fhirclient.WithToken(ctx, rq.FHIRAuthorization.AccessToken), sr)
+		if err == nil {
+			return res, strings.TrimRight(rq.FHIRServer, "/"), nil
+		}
+		if prefetched == nil || ctx.Err() != nil {
+			return nil, "", err
+		}
+		h.s.log.Warn("cds record fetch failed: screening the incomplete prefetch", "error", err.Error())
+	}
+	sr.Source, sr.Record, sr.SourceName = nil, prefetched, "prefetch"
+	res, err = h.s.screen(ctx, sr)
+	return res, "", err
 }
 
 // fhirSource decides, before any connection is made, whether the record may be fetched
 // from the EHR's FHIR server, and returns the source to fetch it with. Every refusal is
 // the spec's 412: the service cannot get the data it needs.
-func (h *cdsHandler) fhirSource(ehr *ehrClient, rq *hookRequest, missing []string) (screening.Source, error) {
-	lacks := "the prefetch lacks " + strings.Join(missing, ", ")
+func (h *cdsHandler) fhirSource(ehr *ehrClient, rq *hookRequest, lacks string) (screening.Source, error) {
 	switch {
 	case rq.FHIRServer == "":
 		return nil, cdsPrecondition("%s, and the request names no fhirServer to fetch them from", lacks)

@@ -146,9 +146,10 @@ type cdsTestEnv struct {
 }
 
 type cdsTestConfig struct {
-	client      *CDSClient // nil: the test issuer with the key inline
-	fhirServers []string
-	noNewSource bool
+	client       *CDSClient // nil: the test issuer with the key inline
+	fhirServers  []string
+	noNewSource  bool
+	maxBodyBytes int64 // 0: the default
 }
 
 func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
@@ -180,7 +181,7 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 	}
 	env.s, err = New(Config{
 		Protocol: p, Source: src, Demo: true, PublicURL: cdsTestPublicURL, DefaultAsOf: demo.AsOf,
-		Audit: NewAuditLog(env.audit, "test"), Metrics: m, CDS: cds,
+		Audit: NewAuditLog(env.audit, "test"), Metrics: m, CDS: cds, MaxBodyBytes: tc.maxBodyBytes,
 		Logger: slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -394,12 +395,16 @@ func TestCDSPrefetchMatchesDemoSource(t *testing.T) {
 			if !strings.Contains(card.Summary, phrase) {
 				t.Errorf("summary %q does not say %q", card.Summary, phrase)
 			}
-			if card.Indicator != "info" {
-				t.Errorf("indicator %q", card.Indicator)
+			wantIndicator := map[screening.Verdict]string{screening.PotentiallyEligible: "warning"}[want.Verdict]
+			if wantIndicator == "" {
+				wantIndicator = "info"
+			}
+			if card.Indicator != wantIndicator {
+				t.Errorf("indicator %q, want %q", card.Indicator, wantIndicator)
 			}
 			if len(card.Links) != 1 || card.Links[0].Type != "absolute" ||
-				!strings.HasPrefix(card.Links[0].URL, cdsTestPublicURL+"/v1/patients/"+id+"/screening?link=") {
-				t.Errorf("links = %+v", card.Links)
+				card.Links[0].URL != cdsTestPublicURL+"/v1/reports/"+card.UUID+"?link="+linkToken(t, card.Links[0].URL, card.UUID) {
+				t.Errorf("links = %+v, want one to the card's report", card.Links)
 			}
 		})
 	}
@@ -689,6 +694,41 @@ func TestCDSRoutes(t *testing.T) {
 			env.h.ServeHTTP(rr, httptest.NewRequest(tt.method, tt.path, strings.NewReader("{}")))
 			if rr.Code != tt.want {
 				t.Errorf("status %d, want %d", rr.Code, tt.want)
+			}
+		})
+	}
+}
+
+// A hook body over the service's limit is a 413 problem, whether the EHR declared its
+// length or streamed it (then the limit is met while the body is read).
+func TestCDSBodyTooLarge(t *testing.T) {
+	env := newCDSTestEnv(t, cdsTestConfig{maxBodyBytes: 1 << 10})
+	body := cdsHookBody("demo-candidate", map[string]json.RawMessage{"patient": json.RawMessage(`{"resourceType":"Patient","id":"demo-candidate","text":"` + strings.Repeat("x", 4<<10) + `"}`)})
+	data, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		declared bool
+	}{{"Content-Length", true}, {"streamed", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, cdsTestPath, bytes.NewReader(data))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+env.key.token(t, nil))
+			if !tt.declared {
+				req.ContentLength = -1
+			}
+			rr := httptest.NewRecorder()
+			env.h.ServeHTTP(rr, req)
+			if rr.Code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d, want 413: %s", rr.Code, rr.Body)
+			}
+			if ct := rr.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if p := cdsProblem(t, rr.Body.Bytes()); p.Status != 413 || p.Field != "" {
+				t.Errorf("problem = %+v, want a 413 naming no field", p)
 			}
 		})
 	}

@@ -78,8 +78,10 @@ func patientPrefetched(raw json.RawMessage, patientID string) (bool, error) {
 // recordFromPrefetch reads the prefetched Patient and searchsets into a record. Each
 // needed type is complete only when its searchset is whole: a next link (the EHR paged
 // it), a warning or error the EHR's search reported, or resources it masked make the
-// type partial, and an OperationOutcome in place of the Bundle makes it failed; the
-// criteria that read such a type are then unknown, never pass. The caller has checked
+// type partial, as do fewer match entries than the Bundle's total (the EHR cut the
+// search short without a next link); an OperationOutcome in place of the Bundle makes
+// it failed. The criteria that read such a type are then unknown, never pass, unless
+// the record can be fetched from the EHR's FHIR server instead (patientView). The caller has checked
 // that every key is present (missingPrefetch) and the Patient usable.
 func (s *Server) recordFromPrefetch(prefetch map[string]json.RawMessage, patientID string) (*screening.Record, error) {
 	rec := fhirbundle.NewRecord()
@@ -155,6 +157,7 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 	if b.Next() != "" {
 		why = append(why, "the EHR sent only the first page of the prefetched search")
 	}
+	matches := 0 // entries the search matched, to hold against Bundle.total
 	entries := b.Entries
 	if len(d.Entry) != len(b.Entries) {
 		why = append(why, "the prefetched search could not be checked for warnings or masked data")
@@ -175,7 +178,13 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 					break
 				}
 			}
+			if de.Search.Mode == "match" || de.Search.Mode == "" && de.Resource.ResourceType == t {
+				matches++
+			}
 			entries = append(entries, e)
+		}
+		if b.Next() == "" && b.Total > matches {
+			why = append(why, fmt.Sprintf("the prefetched search holds %d of the %d matches its total gives", matches, b.Total))
 		}
 		if warned {
 			why = append(why, "the EHR's prefetched search reported a warning or error")

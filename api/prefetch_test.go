@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,11 @@ func TestCDSPrefetchOutcomes(t *testing.T) {
 		map[string]any{"resource": map[string]any{"resourceType": "OperationOutcome", "issue": []any{map[string]any{"severity": "information", "code": "informational"}}}, "search": map[string]any{"mode": "outcome"}},
 	}}
 	infoJSON, _ := json.Marshal(info)
+	conds := cdsDemoResources(t, "candidate")["Condition"]
+	withInclude := json.RawMessage(`{"resourceType":"Bundle","type":"searchset","total":1,"entry":[
+	  {"search":{"mode":"match"},"resource":{"resourceType":"MedicationRequest","id":"mr1","status":"active","intent":"order",
+	     "subject":{"reference":"Patient/demo-candidate"},"medicationReference":{"reference":"Medication/m1"},"authoredOn":"2026-11-01"}},
+	  {"search":{"mode":"include"},"resource":{"resourceType":"Medication","id":"m1"}}]}`)
 	tests := []struct {
 		name  string
 		key   string
@@ -79,6 +85,9 @@ func TestCDSPrefetchOutcomes(t *testing.T) {
 		{"warning from the search", "AllergyIntolerance", warnedJSON, screening.FetchPartial},
 		{"information from the search", "AllergyIntolerance", infoJSON, screening.FetchComplete},
 		{"empty searchset", "AllergyIntolerance", cdsSearchset(nil), screening.FetchComplete},
+		{"total above the match entries", "Condition", cdsSearchsetTotal(t, conds, len(conds)+3), screening.FetchPartial},
+		{"total equal to the match entries", "Condition", cdsSearchsetTotal(t, conds, len(conds)), screening.FetchComplete},
+		{"total counts matches, not included resources", "MedicationRequest", withInclude, screening.FetchComplete},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,5 +146,119 @@ func TestCDSPrefetchResolvesIncludedMedication(t *testing.T) {
 	}
 	if st := rec.Sources["MedicationRequest"]; st.State != screening.FetchComplete {
 		t.Errorf("MedicationRequest source = %+v", st)
+	}
+}
+
+// cdsSearchsetTotal is a searchset of resources whose Bundle.total says total.
+func cdsSearchsetTotal(t testing.TB, resources []json.RawMessage, total int) json.RawMessage {
+	t.Helper()
+	var b map[string]any
+	if err := json.Unmarshal(cdsSearchset(resources), &b); err != nil {
+		t.Fatal(err)
+	}
+	b["total"] = total
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// A partial total is named in the type's detail, so the report says why.
+func TestCDSPrefetchTotalDetail(t *testing.T) {
+	conds := cdsDemoResources(t, "candidate")["Condition"]
+	st, entries, err := readPrefetchedSearch("Condition", cdsSearchsetTotal(t, conds, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("the prefetched search holds %d of the 5 matches its total gives", len(conds))
+	if st.State != screening.FetchPartial || st.Detail != want {
+		t.Errorf("status %+v, want partial with %q", st, want)
+	}
+	if len(entries) != len(conds) {
+		t.Errorf("%d entries kept, want the %d sent", len(entries), len(conds))
+	}
+}
+
+// A failed or partial prefetched search is filled like a missing key: with an allowed
+// fhirServer and a token the whole record comes from the EHR's FHIR server. Without a
+// usable server (none named, not allowed, no token) the prefetch is screened as it is,
+// its incomplete type's criteria unknown, and no request is made. A fetch that fails
+// falls back to the prefetch.
+func TestCDSIncompletePrefetchFilledFromFHIRServer(t *testing.T) {
+	fhir := newCDSFakeFHIR(t, "candidate")
+	elsewhere := newCDSFakeFHIR(t, "candidate")
+	broken := newCDSFakeFHIR(t, "ineligible-labs") // has no demo-candidate: the fetch fails
+	conds := cdsDemoResources(t, "candidate")["Condition"]
+	incomplete := map[string]json.RawMessage{
+		"failed":  json.RawMessage(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`),
+		"paged":   cdsSearchset(conds, map[string]string{"relation": "next", "url": "https://ehr.example.org/fhir/Condition?page=2"}),
+		"total":   cdsSearchsetTotal(t, conds, len(conds)+2),
+		"warning": json.RawMessage(`{"resourceType":"Bundle","type":"searchset","entry":[{"search":{"mode":"outcome"},"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"warning","code":"too-costly"}]}}]}`),
+	}
+	token := map[string]any{"access_token": "ehr-token", "token_type": "Bearer"}
+	servers := []struct {
+		name       string
+		fhirServer string
+		auth       map[string]any
+		fetched    bool // the card comes from the FHIR server
+		hits       *cdsFakeFHIR
+	}{
+		{name: "allowed server and token", fhirServer: fhir.srv.URL, auth: token, fetched: true, hits: fhir},
+		{name: "no fhirServer"},
+		{name: "server not allowed", fhirServer: elsewhere.srv.URL, auth: token},
+		{name: "no token", fhirServer: fhir.srv.URL},
+		{name: "fetch fails", fhirServer: broken.srv.URL, auth: token, hits: broken},
+	}
+	for kind, value := range incomplete {
+		for _, sv := range servers {
+			t.Run(kind+"/"+sv.name, func(t *testing.T) {
+				env := newCDSTestEnv(t, cdsTestConfig{fhirServers: []string{fhir.srv.URL, broken.srv.URL}})
+				pf := cdsDemoPrefetch(t, "candidate")
+				pf["Condition"] = value
+				body := cdsHookBody("demo-candidate", pf)
+				if sv.fhirServer != "" {
+					body["fhirServer"] = sv.fhirServer
+				}
+				if sv.auth != nil {
+					body["fhirAuthorization"] = sv.auth
+				}
+				var before int32
+				if sv.hits != nil {
+					before = sv.hits.requests.Load()
+				}
+				otherBefore, allowedBefore := elsewhere.requests.Load(), fhir.requests.Load()
+				status, respBody, _ := env.post(t, env.key.token(t, nil), body)
+				card := cdsOneCard(t, status, respBody)
+				audit := env.audit.String()
+				if sv.fetched {
+					if !strings.Contains(card.Summary, "potentially eligible") {
+						t.Errorf("summary %q, want the whole record's verdict (potentially eligible)", card.Summary)
+					}
+					if !strings.Contains(audit, `"valueString":"fhir:`+sv.fhirServer+`"`) {
+						t.Errorf("audit does not name the FHIR server:\n%s", audit)
+					}
+				} else {
+					if !strings.Contains(card.Summary, "insufficient data") {
+						t.Errorf("summary %q, want insufficient data from the incomplete prefetch", card.Summary)
+					}
+					if !strings.Contains(audit, `"valueString":"prefetch"`) {
+						t.Errorf("audit does not name the prefetch:\n%s", audit)
+					}
+				}
+				if sv.hits != nil && sv.hits.requests.Load() == before {
+					t.Error("the FHIR server was not asked")
+				}
+				if n := fhir.requests.Load() - allowedBefore; sv.hits != fhir && n != 0 {
+					t.Errorf("the allowed server got %d requests it should not have", n)
+				}
+				if n := elsewhere.requests.Load() - otherBefore; n != 0 {
+					t.Errorf("a server not on the allow-list got %d requests", n)
+				}
+			})
+		}
+	}
+	if n := fhir.requests.Load(); n == 0 {
+		t.Error("the allowed server was never asked")
 	}
 }

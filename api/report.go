@@ -46,12 +46,19 @@ func styleHash(src string) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// renderReport writes the coordinator's HTML report of a screening.
+// renderReport writes the coordinator's HTML report of a screening of the configured
+// source, its evidence linked to that source's FHIR server when it has one.
 func (s *Server) renderReport(c echo.Context, result *screening.Screening) error {
+	return renderReportLinked(c, result, s.resourceLink())
+}
+
+// renderReportLinked writes the HTML report with evidence linked by link (nil: plain
+// references).
+func renderReportLinked(c echo.Context, result *screening.Screening, link func(ref string) string) error {
 	var buf bytes.Buffer
 	// Rendered whole before anything is sent, so a template error is a clean 500 and
 	// never half a report.
-	if err := reportTemplate.Execute(&buf, buildReport(result, s.resourceLink())); err != nil {
+	if err := reportTemplate.Execute(&buf, buildReport(result, link)); err != nil {
 		return fmt.Errorf("report page: %w", err)
 	}
 	h := c.Response().Header()
@@ -66,26 +73,31 @@ func (s *Server) renderReport(c echo.Context, result *screening.Screening) error
 
 // fhirResourceBase is what a record source implements when its resources can be opened
 // by a browser: FHIRBase is the server's base URL ("https://fhir.example.org/R4").
-//
-// Config holds no FHIR base URL, and neither the demo source nor fhirclient's
-// RecordSource offers one today, so reports show evidence references as plain text. A
-// source that implements this interface gets them linked, with no change to Config.
+// fhirclient.RecordSource does; the demo source does not, and its reports show evidence
+// references as plain text.
 type fhirResourceBase interface {
 	FHIRBase() string
 }
 
-// resourceLink returns how the report turns a reference ("Observation/123") into a URL,
-// or nil when the configured source has no base a browser could use.
+// resourceLink returns how the report turns a reference ("Observation/123") into a URL
+// on the configured source's FHIR server, or nil when the source has no base a browser
+// could use.
 func (s *Server) resourceLink() func(ref string) string {
 	src, ok := s.cfg.Source.(fhirResourceBase)
 	if !ok {
 		return nil
 	}
-	base, err := url.Parse(src.FHIRBase())
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+	return resourceLinkFor(src.FHIRBase())
+}
+
+// resourceLinkFor links references to resources on the FHIR server at base, or is nil
+// when base is not an absolute http(s) URL (then references stay plain text).
+func resourceLinkFor(base string) func(ref string) string {
+	u, err := url.Parse(base)
+	if base == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return nil
 	}
-	prefix := strings.TrimSuffix(base.String(), "/")
+	prefix := strings.TrimSuffix(u.String(), "/")
 	return func(ref string) string {
 		typ, id, ok := strings.Cut(ref, "/")
 		if !ok || typ == "" || id == "" || strings.Contains(id, "/") {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/fhirclient"
 	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
 )
@@ -437,4 +438,33 @@ func nodeText(n *html.Node) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// A report screened from a FHIR server (fhirclient.RecordSource) links its evidence to
+// that server: the source offers its base URL.
+func TestReportLinksEvidenceOfFHIRClientSource(t *testing.T) {
+	p, err := protocols.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fhir := newCDSFakeFHIR(t, "candidate")
+	c, err := fhirclient.New(fhirclient.Config{BaseURL: fhir.srv.URL + "/", Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := fhirclient.NewRecordSource(c, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := getReport(t, newReportServer(t, src), "demo-candidate")
+	table := nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "criteria" })
+	refs := nodesWhere(table, nodeClass("ref"))
+	if len(refs) < 20 {
+		t.Fatalf("%d evidence references, want the candidate's (more than 20)", len(refs))
+	}
+	for _, r := range refs {
+		if want := fhir.srv.URL + "/" + nodeText(r); r.Data != "a" || nodeAttr(r, "href") != want {
+			t.Errorf("evidence %s: <%s href=%q>, want a link to %q", nodeText(r), r.Data, nodeAttr(r, "href"), want)
+		}
+	}
 }

@@ -15,15 +15,20 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// A report link lets a clinician's browser open one patient's report from a CDS Hooks
-// card without a REST token: its token is an HMAC over the patient id and an expiry,
-// valid for reportLinkTTL. Token: base64url(expiry as 8 bytes big-endian || HMAC-SHA256).
+// A report link lets a clinician's browser open the report of one CDS Hooks card without
+// a REST token: GET /v1/reports/{uuid}?link=TOKEN, where the token is an HMAC over the
+// card's uuid and an expiry, valid for reportLinkTTL. The report is the screening the
+// card was built from, kept in memory (reportCache), never a new fetch: the link shows
+// exactly what the card summarised, from the EHR's data. Token: base64url(expiry as 8
+// bytes big-endian || HMAC-SHA256).
 
 const (
 	reportLinkTTL   = time.Hour
 	reportLinkParam = "link"
-	// reportLinkLabel keeps these MACs apart from any other use of the same key.
-	reportLinkLabel = "trialscreen report link v1"
+	// reportLinkLabel keeps these MACs apart from any other use of the same key, and
+	// from the v1 links, which were over a patient id.
+	reportLinkLabel = "trialscreen report link v2 (card uuid)"
+	routeReport     = "/v1/reports/:uuid"
 )
 
 // processLinkKey signs links when Config.ReportLinkKey is nil: random, made once per
@@ -41,35 +46,35 @@ func (s *Server) reportLinkKey() []byte {
 	return processLinkKey()
 }
 
-// reportLink returns the URL of a patient's report page for a CDS Hooks card.
-func (s *Server) reportLink(patientID string) string {
-	return s.reportLinkAt(patientID, time.Now())
+// reportLink returns the URL of a card's report page.
+func (s *Server) reportLink(cardUUID string) string {
+	return s.reportLinkAt(cardUUID, time.Now())
 }
 
-func (s *Server) reportLinkAt(patientID string, now time.Time) string {
+func (s *Server) reportLinkAt(cardUUID string, now time.Time) string {
 	exp := now.Add(reportLinkTTL).Unix()
 	tok := make([]byte, 8, 8+sha256.Size)
 	binary.BigEndian.PutUint64(tok, uint64(exp))
-	tok = append(tok, s.reportLinkMAC(patientID, exp)...)
-	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/patients/" + url.PathEscape(patientID) + "/screening?" + reportLinkParam + "=" +
+	tok = append(tok, s.reportLinkMAC(cardUUID, exp)...)
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/reports/" + url.PathEscape(cardUUID) + "?" + reportLinkParam + "=" +
 		base64.RawURLEncoding.EncodeToString(tok)
 }
 
-func (s *Server) reportLinkMAC(patientID string, exp int64) []byte {
+func (s *Server) reportLinkMAC(cardUUID string, exp int64) []byte {
 	m := hmac.New(sha256.New, s.reportLinkKey())
-	// Length-prefixed fields: no id can be crafted to collide with another id and expiry.
-	m.Write([]byte(reportLinkLabel + "\x00" + strconv.Itoa(len(patientID)) + ":" + patientID + "\x00" + strconv.FormatInt(exp, 10)))
+	// Length-prefixed fields: no uuid can be crafted to collide with another and an expiry.
+	m.Write([]byte(reportLinkLabel + "\x00" + strconv.Itoa(len(cardUUID)) + ":" + cardUUID + "\x00" + strconv.FormatInt(exp, 10)))
 	return m.Sum(nil)
 }
 
-// verifyReportLink reports whether the request carries a valid report-link token for
-// the patient in its path.
-func (s *Server) verifyReportLink(c echo.Context) bool {
-	return s.verifyReportLinkAt(c.Param("id"), c.QueryParam(reportLinkParam), time.Now())
-}
+// verifyReportLink is what GET /v1/patients/:id/screening once accepted in place of a
+// token. It accepts nothing now: a link opens the card's own report (routeReport), never
+// a new screening from the service's default source.
+func (s *Server) verifyReportLink(echo.Context) bool { return false }
 
-func (s *Server) verifyReportLinkAt(patientID, token string, now time.Time) bool {
-	if patientID == "" || token == "" {
+// verifyReportLinkAt reports whether token is a live report-link token for the card.
+func (s *Server) verifyReportLinkAt(cardUUID, token string, now time.Time) bool {
+	if cardUUID == "" || token == "" {
 		return false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
@@ -80,5 +85,5 @@ func (s *Server) verifyReportLinkAt(patientID, token string, now time.Time) bool
 	if !now.Before(time.Unix(exp, 0)) {
 		return false
 	}
-	return hmac.Equal(raw[8:], s.reportLinkMAC(patientID, exp))
+	return hmac.Equal(raw[8:], s.reportLinkMAC(cardUUID, exp))
 }

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,16 +12,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/trialscreen/trialscreen/screening"
 )
 
-// linkToken is the token of a report link, checked to be for that patient's page.
-func linkToken(t *testing.T, link, patientID string) string {
+// linkToken is the token of a report link, checked to be for that card's report.
+func linkToken(t *testing.T, link, cardUUID string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := cdsTestPublicURL + "/v1/patients/" + patientID + "/screening"; u.Scheme+"://"+u.Host+u.Path != want {
+	if want := cdsTestPublicURL + "/v1/reports/" + cardUUID; u.Scheme+"://"+u.Host+u.Path != want {
 		t.Fatalf("link %q is not for %s", link, want)
 	}
 	return u.Query().Get("link")
@@ -28,7 +35,8 @@ func TestReportLink(t *testing.T) {
 	env := newCDSTestEnv(t, cdsTestConfig{})
 	s := env.s
 	t0 := time.Unix(1_800_000_000, 0)
-	tok := linkToken(t, s.reportLinkAt("demo-candidate", t0), "demo-candidate")
+	card, other := newCardUUID(), newCardUUID()
+	tok := linkToken(t, s.reportLinkAt(card, t0), card)
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(raw) != 40 {
 		t.Fatalf("token %q is not 40 bytes of base64url", tok)
@@ -42,25 +50,25 @@ func TestReportLink(t *testing.T) {
 	extended := flip(6)            // the expiry, about a minute later, MAC kept
 
 	tests := []struct {
-		name, patient, token string
-		at                   time.Time
-		want                 bool
+		name, card, token string
+		at                time.Time
+		want              bool
 	}{
-		{"valid", "demo-candidate", tok, t0, true},
-		{"valid just before expiry", "demo-candidate", tok, t0.Add(reportLinkTTL - time.Second), true},
-		{"expired", "demo-candidate", tok, t0.Add(reportLinkTTL), false},
-		{"other patient", "demo-ineligible-labs", tok, t0, false},
-		{"patient id prefix", "demo-candidat", tok, t0, false},
-		{"tampered MAC", "demo-candidate", tampered, t0, false},
-		{"tampered expiry", "demo-candidate", extended, t0, false},
-		{"truncated", "demo-candidate", tok[:len(tok)-4], t0, false},
-		{"not base64url", "demo-candidate", tok[:10] + "+/" + tok[12:], t0, false},
-		{"empty", "demo-candidate", "", t0, false},
-		{"no patient", "", tok, t0, false},
+		{"valid", card, tok, t0, true},
+		{"valid just before expiry", card, tok, t0.Add(reportLinkTTL - time.Second), true},
+		{"expired", card, tok, t0.Add(reportLinkTTL), false},
+		{"other card", other, tok, t0, false},
+		{"uuid prefix", card[:35], tok, t0, false},
+		{"tampered MAC", card, tampered, t0, false},
+		{"tampered expiry", card, extended, t0, false},
+		{"truncated", card, tok[:len(tok)-4], t0, false},
+		{"not base64url", card, tok[:10] + "+/" + tok[12:], t0, false},
+		{"empty", card, "", t0, false},
+		{"no uuid", "", tok, t0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := s.verifyReportLinkAt(tt.patient, tt.token, tt.at); got != tt.want {
+			if got := s.verifyReportLinkAt(tt.card, tt.token, tt.at); got != tt.want {
 				t.Errorf("verify = %v, want %v", got, tt.want)
 			}
 		})
@@ -75,45 +83,21 @@ func TestReportLinkKeys(t *testing.T) {
 	a.cfg.ReportLinkKey = []byte("key A, 32 bytes long, for tests.")
 	b.cfg.ReportLinkKey = []byte("key B, 32 bytes long, for tests.")
 	now := time.Unix(1_800_000_000, 0)
-	tok := linkToken(t, a.reportLinkAt("demo-candidate", now), "demo-candidate")
-	if !a.verifyReportLinkAt("demo-candidate", tok, now) {
+	card := newCardUUID()
+	tok := linkToken(t, a.reportLinkAt(card, now), card)
+	if !a.verifyReportLinkAt(card, tok, now) {
 		t.Fatal("own link refused")
 	}
-	if b.verifyReportLinkAt("demo-candidate", tok, now) {
+	if b.verifyReportLinkAt(card, tok, now) {
 		t.Fatal("a link signed with another key was accepted")
 	}
 	c := newCDSTestEnv(t, cdsTestConfig{}).s // no key configured
-	tok = linkToken(t, c.reportLinkAt("demo-candidate", now), "demo-candidate")
-	if !c.verifyReportLinkAt("demo-candidate", tok, now) {
+	tok = linkToken(t, c.reportLinkAt(card, now), card)
+	if !c.verifyReportLinkAt(card, tok, now) {
 		t.Fatal("link with the process key refused")
 	}
-	if a.verifyReportLinkAt("demo-candidate", tok, now) {
+	if a.verifyReportLinkAt(card, tok, now) {
 		t.Fatal("a configured key accepted a process-key link")
-	}
-}
-
-// verifyReportLink reads the patient from the :id path parameter and the token from
-// ?link=, on the real clock.
-func TestVerifyReportLinkFromRequest(t *testing.T) {
-	s := newCDSTestEnv(t, cdsTestConfig{}).s
-	link := s.reportLink("demo-candidate")
-	u, _ := url.Parse(link)
-	for _, tt := range []struct {
-		name, path string
-		want       bool
-	}{
-		{"its patient", u.Path + "?" + u.RawQuery, true},
-		{"another patient", strings.Replace(u.Path, "demo-candidate", "demo-ineligible-labs", 1) + "?" + u.RawQuery, false},
-		{"no link", u.Path, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c := s.echo.NewContext(httptest.NewRequest(http.MethodGet, tt.path, nil), httptest.NewRecorder())
-			c.SetParamNames("id")
-			c.SetParamValues(strings.Split(strings.TrimPrefix(c.Request().URL.Path, "/v1/patients/"), "/")[0])
-			if got := s.verifyReportLink(c); got != tt.want {
-				t.Errorf("verifyReportLink = %v, want %v", got, tt.want)
-			}
-		})
 	}
 }
 
@@ -123,24 +107,225 @@ func (cdsRefuseAll) Authenticate(*http.Request) (Caller, error) {
 	return Caller{}, errors.New("no credentials")
 }
 
-// The card's link opens the patient's screening without a REST token; the same link
-// for another patient does not.
-func TestReportLinkOpensScreening(t *testing.T) {
+// The REST screening route no longer takes a link in place of a token: a link opened a
+// new screening from the service's own source, not the card's record. Even a token
+// signed over the patient id in the path is refused.
+func TestReportLinkDoesNotOpenRESTScreening(t *testing.T) {
 	env := newCDSTestEnv(t, cdsTestConfig{})
 	env.s.cfg.Auth = cdsRefuseAll{}
+	tok := linkToken(t, env.s.reportLink("demo-candidate"), "demo-candidate")
+	rr := httptest.NewRecorder()
+	env.h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/v1/patients/demo-candidate/screening?link="+tok, nil))
+	if rr.Code != http.StatusUnauthorized {
+		t.Errorf("status %d, want 401: %s", rr.Code, rr.Body)
+	}
+	if strings.Contains(env.audit.String(), "demo-candidate") {
+		t.Errorf("the refused request read the patient:\n%s", env.audit.String())
+	}
+}
+
+// countingSource counts the records it is asked for.
+type countingSource struct {
+	screening.Source
+	calls *int
+}
+
+func (c countingSource) Record(ctx context.Context, id string) (*screening.Record, error) {
+	*c.calls++
+	return c.Source.Record(ctx, id)
+}
+
+// cdsGet opens a path on the service with an optional Accept header.
+func (e *cdsTestEnv) get(t *testing.T, target, accept string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	rr := httptest.NewRecorder()
+	e.h.ServeHTTP(rr, req)
+	return rr
+}
+
+func pathOf(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path + "?" + u.RawQuery
+}
+
+// The card's link opens the very screening the card was built from, from the EHR's
+// prefetch, without a REST token and without reading the service's own source: here the
+// prefetch (no Observations) gives insufficient data, where the service's demo source
+// would say potentially eligible. Each view is audited under the EHR and its user.
+func TestReportLinkOpensCardsScreening(t *testing.T) {
+	env := newCDSTestEnv(t, cdsTestConfig{})
+	env.s.cfg.Auth = cdsRefuseAll{}
+	calls := 0
+	env.s.cfg.Source = countingSource{env.s.cfg.Source, &calls}
+	pf := cdsDemoPrefetch(t, "candidate")
+	pf["Observation"] = json.RawMessage("null")
+	status, body, _ := env.post(t, env.key.token(t, nil), cdsHookBody("demo-candidate", pf))
+	card := cdsOneCard(t, status, body)
+	if !strings.Contains(card.Summary, "insufficient data") {
+		t.Fatalf("card summary %q, want insufficient data", card.Summary)
+	}
+	target := pathOf(t, card.Links[0].URL)
+	auditBefore := len(env.audit.String())
+
+	tests := []struct {
+		name, accept, wantType string
+	}{
+		{"browser", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html; charset=utf-8"},
+		{"no Accept", "", "text/html; charset=utf-8"},
+		{"JSON", "application/json", "application/json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rr := env.get(t, target, tt.accept)
+			if rr.Code != http.StatusOK {
+				t.Fatalf("status %d, want 200: %s", rr.Code, rr.Body)
+			}
+			if ct := rr.Header().Get("Content-Type"); !strings.HasPrefix(ct, tt.wantType) {
+				t.Errorf("Content-Type %q, want %q", ct, tt.wantType)
+			}
+			if cc := rr.Header().Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control %q", cc)
+			}
+			if tt.wantType == "application/json" {
+				var res screening.Screening
+				if err := json.Unmarshal(rr.Body.Bytes(), &res); err != nil {
+					t.Fatal(err)
+				}
+				if res.Verdict != screening.InsufficientData || res.Patient.ID != "demo-candidate" {
+					t.Errorf("verdict %s for %s, want the card's insufficient-data for demo-candidate", res.Verdict, res.Patient.ID)
+				}
+				return
+			}
+			checkReportHeaders(t, rr.Header(), rr.Body.Bytes())
+			doc, err := html.Parse(bytes.NewReader(rr.Body.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text := nodeText(doc); !strings.Contains(text, "Insufficient data") || !strings.Contains(text, "Patient/demo-candidate") {
+				t.Errorf("the page does not show the card's verdict for the patient:\n%.600s", text)
+			}
+		})
+	}
+	if calls != 0 {
+		t.Errorf("the service's own source was read %d times; the report must be the card's", calls)
+	}
+	var views []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(env.audit.String()[auditBefore:]), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		views = append(views, ev)
+	}
+	if len(views) != len(tests) {
+		t.Fatalf("%d audit records for %d views", len(views), len(tests))
+	}
+	audit := env.audit.String()[auditBefore:]
+	for _, want := range []string{"Patient/demo-candidate", cdsTestIssuer, "Practitioner/example", `"valueString":"report"`,
+		`"valueString":"cds-card"`, `{"type":"cds-card-uuid","valueString":"` + card.UUID + `"}`} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the views' audit records lack %q:\n%s", want, audit)
+		}
+	}
+}
+
+// A link that cannot be served is a 404 problem telling the clinician to reopen the
+// chart, whatever the reason, and reads nothing.
+func TestReportLinkRefused(t *testing.T) {
+	env := newCDSTestEnv(t, cdsTestConfig{})
 	status, body, _ := env.post(t, env.key.token(t, nil), cdsHookBody("demo-candidate", cdsDemoPrefetch(t, "candidate")))
-	link := cdsOneCard(t, status, body).Links[0].URL
-	u, _ := url.Parse(link)
-	get := func(path string) int {
-		rr := httptest.NewRecorder()
-		env.h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, path, nil))
-		return rr.Code
+	card := cdsOneCard(t, status, body)
+	status, body, _ = env.post(t, env.key.token(t, nil), cdsHookBody("demo-ineligible-labs", cdsDemoPrefetch(t, "ineligible-labs")))
+	other := cdsOneCard(t, status, body)
+	tok := linkToken(t, card.Links[0].URL, card.UUID)
+	never := newCardUUID() // a valid link for a card the service never made (or has evicted)
+	neverTok := linkToken(t, env.s.reportLink(never), never)
+	auditBefore := len(env.audit.String())
+
+	tests := []struct{ name, target string }{
+		{"no token", "/v1/reports/" + card.UUID},
+		{"tampered token", "/v1/reports/" + card.UUID + "?link=" + tok[:len(tok)-2] + "AA"},
+		{"another card's token", "/v1/reports/" + other.UUID + "?link=" + tok},
+		{"not a uuid", "/v1/reports/demo-candidate?link=" + tok},
+		{"upper-case uuid", "/v1/reports/" + strings.ToUpper(card.UUID) + "?link=" + tok},
+		{"valid link, report not held", "/v1/reports/" + never + "?link=" + neverTok},
+		{"expired token", "/v1/reports/" + card.UUID + "?link=" + linkToken(t, env.s.reportLinkAt(card.UUID, time.Now().Add(-2*reportLinkTTL)), card.UUID)},
 	}
-	if code := get(u.Path + "?" + u.RawQuery); code != http.StatusOK {
-		t.Errorf("the card's link: status %d, want 200", code)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rr := env.get(t, tt.target, "text/html")
+			if rr.Code != http.StatusNotFound {
+				t.Fatalf("status %d, want 404: %s", rr.Code, rr.Body)
+			}
+			if ct := rr.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if cc := rr.Header().Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control %q", cc)
+			}
+			p := cdsProblem(t, rr.Body.Bytes())
+			if p.Status != 404 || !strings.Contains(p.Detail, "expired") || !strings.Contains(p.Detail, "reopen the patient's chart") {
+				t.Errorf("problem = %+v", p)
+			}
+		})
 	}
-	other := strings.Replace(u.Path, "demo-candidate", "demo-ineligible-labs", 1)
-	if code := get(other + "?" + u.RawQuery); code != http.StatusUnauthorized {
-		t.Errorf("the link for another patient: status %d, want 401", code)
+	if a := env.audit.String()[auditBefore:]; a != "" {
+		t.Errorf("refused links left audit records:\n%s", a)
+	}
+	if rr := env.get(t, pathOf(t, card.Links[0].URL), ""); rr.Code != http.StatusOK {
+		t.Errorf("the card's own link: status %d after the refusals", rr.Code)
+	}
+}
+
+// Evidence in a card's report links to the EHR's FHIR server when the record came from
+// it, and stays plain text for prefetched data (no server a browser could open).
+func TestReportLinkEvidenceLinks(t *testing.T) {
+	fhir := newCDSFakeFHIR(t, "candidate")
+	env := newCDSTestEnv(t, cdsTestConfig{fhirServers: []string{fhir.srv.URL}})
+	fetched := cdsHookBody("demo-candidate", nil)
+	fetched["fhirServer"] = fhir.srv.URL + "/"
+	fetched["fhirAuthorization"] = map[string]any{"access_token": "tok", "token_type": "Bearer"}
+	tests := []struct {
+		name       string
+		body       map[string]any
+		wantPrefix string // "" for plain text
+	}{
+		{"from fhirServer", fetched, fhir.srv.URL + "/"},
+		{"from the prefetch", cdsHookBody("demo-candidate", cdsDemoPrefetch(t, "candidate")), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body, _ := env.post(t, env.key.token(t, nil), tt.body)
+			card := cdsOneCard(t, status, body)
+			rr := env.get(t, pathOf(t, card.Links[0].URL), "text/html")
+			if rr.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rr.Code, rr.Body)
+			}
+			doc, err := html.Parse(bytes.NewReader(rr.Body.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			table := nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "criteria" })
+			refs := nodesWhere(table, nodeClass("ref"))
+			if len(refs) < 20 {
+				t.Fatalf("%d evidence references, want the candidate's (more than 20)", len(refs))
+			}
+			for _, r := range refs {
+				switch {
+				case tt.wantPrefix == "" && r.Data == "a":
+					t.Errorf("%s links to %q; prefetched evidence has no server to link to", nodeText(r), nodeAttr(r, "href"))
+				case tt.wantPrefix != "" && (r.Data != "a" || nodeAttr(r, "href") != tt.wantPrefix+nodeText(r)):
+					t.Errorf("evidence %s: <%s href=%q>, want a link to %q", nodeText(r), r.Data, nodeAttr(r, "href"), tt.wantPrefix+nodeText(r))
+				}
+			}
+		})
 	}
 }
