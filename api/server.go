@@ -77,6 +77,8 @@ type Server struct {
 	echo   *echo.Echo
 	reader *fhirbundle.Reader // reads Bundles that callers send
 	log    *slog.Logger
+
+	batches *batchStore // asynchronous REST batches (batches.go); CloseBatches ends them
 }
 
 // New checks cfg and builds the service. Its errors name the field at fault.
@@ -156,6 +158,7 @@ func (s *Server) routes() {
 	}
 	s.registerREST(e)
 	s.registerCDS(e)
+	s.registerBatches(e)
 }
 
 // timeout bounds a request's context, so a slow FHIR server ends in a 504 rather than a
