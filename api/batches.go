@@ -25,22 +25,24 @@ import (
 // Batch routes: asynchronous screening of a list of patients for portals. A batch runs
 // in the background; its creator polls its status and then fetches the results.
 const (
-	routeBatches       = "/v1/batches"
-	routeBatch         = "/v1/batches/:id"
-	routeBatchResults  = "/v1/batches/:id/results"
-	routeBatchSummary  = "/v1/batches/:id/summary.csv"
-	routeBatchFunnel   = "/v1/batches/:id/funnel"
-	surfaceBatch       = "batch" // audit records and the screenings metric
-	batchPollSeconds   = "2"     // Retry-After while a batch is queued or running
-	mimeNDJSON         = "application/x-ndjson"
-	batchFieldsMessage = "patient_ids, as_of, lymphodepletion_date"
+	routeBatches      = "/v1/batches"
+	routeBatch        = "/v1/batches/:id"
+	routeBatchResults = "/v1/batches/:id/results"
+	routeBatchSummary = "/v1/batches/:id/summary.csv"
+	routeBatchFunnel  = "/v1/batches/:id/funnel"
+	surfaceBatch      = "batch" // audit records and the screenings metric
+	batchPollSeconds  = "2"     // Retry-After while a batch is queued or running
+	mimeNDJSON        = "application/x-ndjson"
 )
+
+// batchFields are the members a POST /v1/batches body may have.
+var batchFields = []string{"patient_ids", "as_of", "lymphodepletion_date"}
 
 // registerBatches adds the batch routes. They take the same caller authentication as
 // the other REST routes (no report links: a batch is not one patient's report).
 func (s *Server) registerBatches(e *echo.Echo) {
 	s.batches = newBatchStore(s)
-	auth := s.authenticate(false)
+	auth := s.authenticate()
 	e.POST(routeBatches, s.postBatch, auth)
 	e.GET(routeBatch, s.getBatch, auth)
 	e.DELETE(routeBatch, s.deleteBatch, auth)
@@ -300,51 +302,13 @@ type batchRequest struct {
 // fault; an unknown member is an error, so that a misspelt setting is never ignored.
 func parseBatchRequest(data []byte, maxIDs int) (batchRequest, error) {
 	var req batchRequest
-	if len(bytes.TrimSpace(data)) == 0 {
-		return req, invalid("body", `the body is empty; send {"patient_ids": [...]}`)
+	members, err := jsonObject(data, batchFields, `send {"patient_ids": [...]}`)
+	if err != nil {
+		return req, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var members map[string]json.RawMessage
-	if err := dec.Decode(&members); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return req, invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
-		case errors.As(err, &te):
-			return req, invalid("body", "must be a JSON object, not %s", te.Value)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return req, invalid("body", "truncated JSON: the body ends after %d bytes", len(data))
-		}
-		return req, invalid("body", "malformed JSON: %v", err)
-	}
-	if members == nil {
-		return req, invalid("body", "must be a JSON object, not null")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return req, invalid("body", "data follows the JSON object")
-	}
-	names := make([]string, 0, len(members))
-	for name := range members {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		switch name {
-		case "patient_ids", "as_of", "lymphodepletion_date":
-		default:
-			return req, invalid(name, "unknown field (the fields are %s)", batchFieldsMessage)
-		}
-	}
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"as_of", &req.AsOf}, {"lymphodepletion_date", &req.Lymphodepletion}} {
-		if raw, ok := members[f.name]; ok {
-			if err := json.Unmarshal(raw, f.dst); err != nil { // null leaves it ""
-				return req, invalid(f.name, "must be a string")
-			}
-		}
+	err = stringMembers(members, map[string]*string{"as_of": &req.AsOf, "lymphodepletion_date": &req.Lymphodepletion})
+	if err != nil {
+		return req, err
 	}
 	ids, err := parsePatientIDs(members["patient_ids"], maxIDs)
 	req.PatientIDs = ids
@@ -372,7 +336,7 @@ func parsePatientIDs(raw json.RawMessage, maxIDs int) ([]string, error) {
 		if err := json.Unmarshal(item, &ids[i]); err != nil || bytes.Equal(item, []byte("null")) {
 			return nil, invalid("patient_ids", "item %d (from 0) must be a string", i)
 		}
-		if checkPatientID("patient_ids", ids[i]) != nil {
+		if checkFHIRID("patient_ids", ids[i]) != nil {
 			// The value is not quoted: it may be anything a caller sent.
 			return nil, invalid("patient_ids", "item %d (from 0) is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got %d bytes)", i, len(ids[i]))
 		}

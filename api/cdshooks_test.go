@@ -181,7 +181,7 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 	}
 	env.s, err = New(Config{
 		Protocol: p, Source: src, Demo: true, PublicURL: cdsTestPublicURL, DefaultAsOf: demo.AsOf,
-		Now: demo.AsOf, // CDS records are screened "as of now": fixed, so the demo data stays fresh
+		Now:   demo.AsOf, // CDS records are screened "as of now": fixed, so the demo data stays fresh
 		Audit: NewAuditLog(env.audit, "test"), Metrics: m, CDS: cds, MaxBodyBytes: tc.maxBodyBytes,
 		Logger: slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: ownBuckets,
 		}, []string{"route"}),
 		screenings: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trialscreen_screenings_total", Help: "Screenings completed, by surface (rest, cds-hooks) and verdict.",
+			Name: "trialscreen_screenings_total", Help: "Screenings completed, by surface (rest, cds-hooks, batch) and verdict.",
 		}, []string{"surface", "verdict"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trialscreen_criterion_outcomes_total", Help: "Criterion outcomes of completed screenings, by criterion id and outcome.",

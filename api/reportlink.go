@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
 )
 
 // A report link lets a clinician's browser open the report of one CDS Hooks card without
@@ -66,11 +64,6 @@ func (s *Server) reportLinkMAC(cardUUID string, exp int64) []byte {
 	m.Write([]byte(reportLinkLabel + "\x00" + strconv.Itoa(len(cardUUID)) + ":" + cardUUID + "\x00" + strconv.FormatInt(exp, 10)))
 	return m.Sum(nil)
 }
-
-// verifyReportLink is what GET /v1/patients/:id/screening once accepted in place of a
-// token. It accepts nothing now: a link opens the card's own report (routeReport), never
-// a new screening from the service's default source.
-func (s *Server) verifyReportLink(echo.Context) bool { return false }
 
 // verifyReportLinkAt reports whether token is a live report-link token for the card.
 func (s *Server) verifyReportLinkAt(cardUUID, token string, now time.Time) bool {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -24,8 +23,8 @@ const (
 
 // registerREST adds the REST surface for referral portals and its OpenAPI document.
 func (s *Server) registerREST(e *echo.Echo) {
-	e.GET(routePatientScreening, s.getScreening, s.authenticate(true))
-	e.POST(routeScreenings, s.postScreening, s.authenticate(false))
+	e.GET(routePatientScreening, s.getScreening, s.authenticate())
+	e.POST(routeScreenings, s.postScreening, s.authenticate())
 	e.GET("/openapi.json", s.openAPI)
 }
 
@@ -37,25 +36,16 @@ func callerOf(c echo.Context) Caller {
 	return caller
 }
 
-// Callers that present no credentials of their own.
-var (
-	callerAnonymous  = Caller{ID: "anonymous"}   // REST open: demo mode without Auth
-	callerReportLink = Caller{ID: "report-link"} // a signed report link from a CDS Hooks card
-)
+// callerAnonymous is the caller when REST is open: demo mode without Auth.
+var callerAnonymous = Caller{ID: "anonymous"}
 
 // authenticate applies s.cfg.Auth. A request it refuses gets a bare 401: the reason
 // goes to the debug log only (authenticators never put the token in their errors).
-// reportLink lets a valid signed report link stand in for a token, for the page a CDS
-// Hooks card opens in a clinician's browser.
-func (s *Server) authenticate(reportLink bool) echo.MiddlewareFunc {
+func (s *Server) authenticate() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if s.cfg.Auth == nil {
 				c.Set(callerKey, callerAnonymous)
-				return next(c)
-			}
-			if reportLink && c.QueryParam("link") != "" && s.verifyReportLink(c) {
-				c.Set(callerKey, callerReportLink)
 				return next(c)
 			}
 			caller, err := s.cfg.Auth.Authenticate(c.Request())
@@ -79,7 +69,7 @@ func (s *Server) authenticate(reportLink bool) echo.MiddlewareFunc {
 func (s *Server) getScreening(c echo.Context) error {
 	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
 	id := c.Param("id")
-	if err := checkPatientID("id", id); err != nil {
+	if err := checkFHIRID("id", id); err != nil {
 		return err
 	}
 	st, err := s.settings(c.QueryParam("as_of"), c.QueryParam("lymphodepletion_date"))
@@ -155,7 +145,7 @@ func (s *Server) postScreening(c echo.Context) error {
 		return invalid("patient_id", "is required (or send the patient's record as bundle)")
 	}
 	if req.PatientID != "" {
-		if err := checkPatientID("patient_id", req.PatientID); err != nil {
+		if err := checkFHIRID("patient_id", req.PatientID); err != nil {
 			return err
 		}
 	}
@@ -206,50 +196,15 @@ func checkJSONContentType(ct string) error {
 // unknown member is an error, so that a misspelt setting is never silently ignored.
 func parseScreeningRequest(data []byte) (screeningRequest, error) {
 	var req screeningRequest
-	if len(bytes.TrimSpace(data)) == 0 {
-		return req, invalid("body", "the body is empty; send a JSON object")
+	members, err := jsonObject(data, screeningFields, "send a JSON object")
+	if err != nil {
+		return req, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var members map[string]json.RawMessage
-	if err := dec.Decode(&members); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return req, invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
-		case errors.As(err, &te):
-			return req, invalid("body", "must be a JSON object, not %s", te.Value)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return req, invalid("body", "truncated JSON: the body ends after %d bytes", len(data))
-		}
-		return req, invalid("body", "malformed JSON: %v", err)
-	}
-	if members == nil {
-		return req, invalid("body", "must be a JSON object, not null")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return req, invalid("body", "data follows the JSON object")
-	}
-	names := make([]string, 0, len(members))
-	for name := range members {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !slices.Contains(screeningFields, name) {
-			return req, invalid(name, "unknown field (the fields are %s)", strings.Join(screeningFields, ", "))
-		}
-	}
-	strs := []struct {
-		name string
-		dst  *string
-	}{{"patient_id", &req.PatientID}, {"as_of", &req.AsOf}, {"lymphodepletion_date", &req.Lymphodepletion}}
-	for _, f := range strs {
-		if raw, ok := members[f.name]; ok {
-			if err := json.Unmarshal(raw, f.dst); err != nil { // null leaves it ""
-				return req, invalid(f.name, "must be a string")
-			}
-		}
+	err = stringMembers(members, map[string]*string{
+		"patient_id": &req.PatientID, "as_of": &req.AsOf, "lymphodepletion_date": &req.Lymphodepletion,
+	})
+	if err != nil {
+		return req, err
 	}
 	if raw, ok := members["bundle"]; ok && !bytes.Equal(raw, []byte("null")) {
 		if raw[0] != '{' {
@@ -258,20 +213,6 @@ func parseScreeningRequest(data []byte) (screeningRequest, error) {
 		req.Bundle = raw
 	}
 	return req, nil
-}
-
-// checkPatientID accepts a FHIR resource id: 1-64 of A-Z, a-z, 0-9, '-' and '.'. The
-// message does not quote the value: it may be anything a caller put in a URL.
-func checkPatientID(field, id string) error {
-	ok := len(id) >= 1 && len(id) <= 64
-	for i := 0; ok && i < len(id); i++ {
-		b := id[i]
-		ok = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '.'
-	}
-	if !ok {
-		return invalid(field, "is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got %d bytes)", len(id))
-	}
-	return nil
 }
 
 // prefersHTML reports whether an Accept header ranks text/html above application/json,

@@ -79,8 +79,15 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	err = hs.Shutdown(sctx)
+	if err != nil {
 		_ = hs.Close() // the drain ran out: cut what is left rather than hang
+	}
+	// Batches run in the background, past any request: stop them and drop their files.
+	if cerr := svc.CloseBatches(sctx); cerr != nil {
+		log.Warn("batches did not stop within the shutdown timeout", "error", cerr.Error())
+	}
+	if err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
