@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"os"
@@ -134,18 +133,9 @@ func (s *Server) postBatch(c echo.Context) error {
 	if err := checkBatchContentType(r.Header.Get(echo.HeaderContentType)); err != nil {
 		return err
 	}
-	for _, name := range []string{"patient_ids", "as_of", "lymphodepletion_date"} {
-		if r.URL.Query().Has(name) {
-			return invalid(name, "give %s in the JSON body, not as a query parameter", name)
-		}
-	}
-	data, err := io.ReadAll(r.Body)
+	data, err := readJSONBody(r, []string{"patient_ids", "as_of", "lymphodepletion_date"})
 	if err != nil {
-		var he *echo.HTTPError
-		if errors.As(err, &he) { // the body limit: 413
-			return he
-		}
-		return invalid("body", "the body could not be read: %v", err)
+		return err
 	}
 	req, err := parseBatchRequest(data, s.batches.maxIDs)
 	if err != nil {

@@ -33,6 +33,9 @@ func TestPanicIsCountedAsA500(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d; want 500", rec.Code)
 	}
+	if !strings.Contains(env.log.String(), `"msg":"panic"`) {
+		t.Errorf("the panic is not in the application log:\n%s", env.log)
+	}
 	families, err := env.reg.Gather()
 	if err != nil {
 		t.Fatal(err)

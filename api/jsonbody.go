@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 )
 
 // jsonObject reads a request body that must be one JSON object with only the members in
@@ -67,4 +70,24 @@ func stringMembers(members map[string]json.RawMessage, dst map[string]*string) e
 		}
 	}
 	return nil
+}
+
+// readJSONBody reads a POST body whose settings travel in JSON. A query parameter named
+// like one of fields is refused: it would be silently ignored. The body limit's error
+// stays itself (a 413).
+func readJSONBody(r *http.Request, fields []string) ([]byte, error) {
+	for _, name := range fields {
+		if r.URL.Query().Has(name) {
+			return nil, invalid(name, "give %s in the JSON body, not as a query parameter", name)
+		}
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, invalid("body", "the body could not be read: %v", err)
+	}
+	return data, nil
 }

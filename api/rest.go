@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -124,18 +123,9 @@ func (s *Server) postScreening(c echo.Context) error {
 		return err
 	}
 	// Settings travel in the body here; a query parameter would be silently ignored.
-	for _, name := range []string{"patient_id", "as_of", "lymphodepletion_date"} {
-		if r.URL.Query().Has(name) {
-			return invalid(name, "give %s in the JSON body, not as a query parameter", name)
-		}
-	}
-	data, err := io.ReadAll(r.Body)
+	data, err := readJSONBody(r, []string{"patient_id", "as_of", "lymphodepletion_date"})
 	if err != nil {
-		var he *echo.HTTPError
-		if errors.As(err, &he) { // the body limit: 413
-			return he
-		}
-		return invalid("body", "the body could not be read: %v", err)
+		return err
 	}
 	req, err := parseScreeningRequest(data)
 	if err != nil {

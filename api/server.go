@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -146,8 +147,16 @@ func (s *Server) routes() {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	// Echo's own logger writes plain text to stdout, where the audit sink may be: off.
+	e.Logger.SetOutput(io.Discard)
 	e.Use(s.observe) // outermost: a request that panics is still timed and counted (as a 500)
-	e.Use(middleware.Recover())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			// The stack holds code positions and raw words, not request data.
+			s.log.Error("panic", "route", c.Path(), "error", err.Error(), "stack", string(stack))
+			return err
+		},
+	}))
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
 	e.Use(s.timeout)
 
