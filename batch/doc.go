@@ -14,22 +14,27 @@
 // An export holds one file per resource type; a patient's resources are spread over all
 // of them. They are brought together by an external merge sort keyed by patient id:
 //
-//  1. One pass reads every line. json.Valid checks it (a malformed line is reported by
-//     file and line and skipped), and a member walk reads its resourceType, id and
-//     subject/patient reference, and for medication resources the medicationReference.
-//     The key is the Patient's own id, or the id in "Patient/<id>" (relative, absolute or
-//     versioned, as fhirbundle matches it). A record-type resource (Observation,
-//     Condition, ...) whose patient cannot be told is reported; other resources without
-//     a patient (Organization, Practitioner) belong to no one's record.
+//  1. One pass reads every line. A validator with json.Valid's exact rules checks it (a
+//     malformed line is reported by file and line and skipped), and a member walk reads
+//     its resourceType, id and subject/patient reference, and for medication resources
+//     the medicationReference. The key is the Patient's own id, or the id in
+//     "Patient/<id>" (relative, absolute or versioned, as fhirbundle matches it). A
+//     record-type resource (Observation, Condition, ...) whose patient cannot be told is
+//     reported; other resources without a patient (Organization, Practitioner) belong to
+//     no one's record. The pass is a pipeline (scanpipe.go): one goroutine cuts the
+//     files into chunks of lines, a worker per core checks and reads them, and one
+//     goroutine applies the chunks in input order, so problems, Medications and the sort
+//     see exactly what a sequential pass gives them.
 //  2. Resources whose content no criterion reads (a type no criterion reads, or a clean
 //     resource without a relevant code) are replaced by a stub of type, id and patient
 //     reference: it counts in resources_seen exactly as the resource would, and the sort
 //     carries a hundred bytes instead of kilobytes.
-//  3. Records (key, file, line, payload) go into an arena of at most the memory budget
-//     (Config.MemoryBudget, default 64 MiB, the index counted too). A full arena is
-//     sorted by (key, file, line) and written to a temporary run file. At the end the
-//     runs are merged (at most 64 at a time; more are merged in passes first); with
-//     nothing spilled, the arena is read directly.
+//  3. Records (key, file, line, payload) go into an arena of at most half the memory
+//     budget (Config.MemoryBudget, default 64 MiB, the index counted too). A full arena
+//     is sorted by (key, file, line) and written to a temporary run file by a goroutine
+//     of its own while the other half fills. At the end the runs are merged (at most 64
+//     at a time; more are merged in passes first); with nothing spilled, the arena is
+//     read directly.
 //  4. The merged stream yields each patient's lines together, in file and line order. A
 //     group becomes entries for fhirbundle.Reader.ReadResources, which reads them as
 //     ReadBundle reads a Bundle and marks every record type complete: an export is the

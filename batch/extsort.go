@@ -23,14 +23,25 @@ const runBufSize = 256 << 10
 // sorter is an external merge sort of records by (key, file, line) within a memory
 // budget: records go to an in-memory arena; when it is full the arena is sorted and
 // written to a run file; the runs are merged at the end.
+//
+// The budget is split between two arenas, so that one is sorted and written by a
+// background goroutine while the other fills: the pass that feeds the sorter does not
+// stop for the disk.
 type sorter struct {
 	dir     string // where run files go
-	budget  int
-	arena   []byte
-	index   []sortEntry
+	budget  int    // of one arena and its index: half the memory budget
+	cur     *arena // filling
+	spare   *arena // being written (pending), or free, or not made yet
+	pending chan error
 	runs    []string
 	nextID  int
 	spilled int
+}
+
+// arena holds records and their index.
+type arena struct {
+	data  []byte
+	index []sortEntry
 }
 
 // sortEntry locates one record in the arena, with its sort fields for fast comparison.
@@ -42,34 +53,36 @@ type sortEntry struct {
 }
 
 func newSorter(dir string, budget int) *sorter {
-	return &sorter{dir: dir, budget: budget}
+	return &sorter{dir: dir, budget: max(budget/2, 1), cur: &arena{}}
 }
 
 // Runs is how many sorted runs were written to disk (before any merge pass).
 func (s *sorter) Runs() int { return s.spilled }
 
-func (s *sorter) used() int { return len(s.arena) + len(s.index)*indexEntrySize }
+func (a *arena) used() int { return len(a.data) + len(a.index)*indexEntrySize }
 
-// Add copies r into the sorter, writing a run first when r would not fit the budget.
+// Add copies r into the sorter, starting a run first when r would not fit the budget.
 func (s *sorter) Add(r *record) error {
 	need := r.encodedSize()
-	if len(s.index) > 0 && s.used()+need+indexEntrySize > s.budget {
-		if err := s.spill(); err != nil {
+	a := s.cur
+	if len(a.index) > 0 && a.used()+need+indexEntrySize > s.budget {
+		if err := s.spillAsync(); err != nil {
 			return err
 		}
+		a = s.cur
 	}
-	if len(s.arena)+need > cap(s.arena) {
+	if len(a.data)+need > cap(a.data) {
 		// The arena is made at its full size once, not grown by doubling: growing copies
 		// it (old and new alive at once) and can overshoot the budget. The pages of a
 		// fresh large allocation are only resident once written, so a small input costs
 		// little.
-		c := max(s.budget, len(s.arena)+need)
-		s.arena = append(make([]byte, 0, c), s.arena...)
+		c := max(s.budget, len(a.data)+need)
+		a.data = append(make([]byte, 0, c), a.data...)
 	}
-	off := len(s.arena)
-	s.arena = appendRecord(s.arena, r)
+	off := len(a.data)
+	a.data = appendRecord(a.data, r)
 	keyOff := off + uvarintLen(uint64(len(r.key)))
-	s.index = append(s.index, sortEntry{off: off, end: len(s.arena), keyOff: keyOff, keyEnd: keyOff + len(r.key), file: r.file, line: r.line})
+	a.index = append(a.index, sortEntry{off: off, end: len(a.data), keyOff: keyOff, keyEnd: keyOff + len(r.key), file: r.file, line: r.line})
 	return nil
 }
 
@@ -78,42 +91,70 @@ func uvarintLen(n uint64) int {
 	return binary.PutUvarint(b[:], n)
 }
 
-func (s *sorter) sortIndex() {
-	a := s.arena
-	slices.SortFunc(s.index, func(x, y sortEntry) int {
-		ra := record{key: a[x.keyOff:x.keyEnd], file: x.file, line: x.line}
-		rb := record{key: a[y.keyOff:y.keyEnd], file: y.file, line: y.line}
+func (a *arena) sortIndex() {
+	d := a.data
+	slices.SortFunc(a.index, func(x, y sortEntry) int {
+		ra := record{key: d[x.keyOff:x.keyEnd], file: x.file, line: x.line}
+		rb := record{key: d[y.keyOff:y.keyEnd], file: y.file, line: y.line}
 		return compareRecords(&ra, &rb)
 	})
 }
 
-// spill sorts the arena and writes it as one run file.
-func (s *sorter) spill() error {
-	s.sortIndex()
-	path, err := s.writeRun(func(emit func(raw []byte) error) error {
-		for _, e := range s.index {
-			if err := emit(s.arena[e.off:e.end]); err != nil {
+// wait waits for the run being written, if any, and returns its error.
+func (s *sorter) wait() error {
+	if s.pending == nil {
+		return nil
+	}
+	err := <-s.pending
+	s.pending = nil
+	return err
+}
+
+// spillAsync hands the filling arena to a goroutine that sorts and writes it, once the
+// previous one is written, and goes on with the other arena.
+func (s *sorter) spillAsync() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	full := s.cur
+	if s.spare == nil {
+		s.spare = &arena{}
+	}
+	s.cur, s.spare = s.spare, full
+	s.nextID++
+	path := s.runPath()
+	s.runs = append(s.runs, path)
+	s.spilled++
+	done := make(chan error, 1)
+	s.pending = done
+	go func() { done <- full.spill(path) }()
+	return nil
+}
+
+// spill sorts the arena, writes it as one run file and empties it.
+func (a *arena) spill(path string) error {
+	a.sortIndex()
+	err := writeRun(path, func(emit func(raw []byte) error) error {
+		for _, e := range a.index {
+			if err := emit(a.data[e.off:e.end]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.runs = append(s.runs, path)
-	s.spilled++
-	s.arena, s.index = s.arena[:0], s.index[:0]
-	return nil
+	a.data, a.index = a.data[:0], a.index[:0]
+	return err
+}
+
+func (s *sorter) runPath() string {
+	return filepath.Join(s.dir, fmt.Sprintf("run-%06d", s.nextID))
 }
 
 // writeRun writes length-prefixed encoded records to a new run file.
-func (s *sorter) writeRun(fill func(emit func(raw []byte) error) error) (string, error) {
-	s.nextID++
-	path := filepath.Join(s.dir, fmt.Sprintf("run-%06d", s.nextID))
+func writeRun(path string, fill func(emit func(raw []byte) error) error) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return "", fmt.Errorf("batch: writing a sort run: %w", err)
+		return fmt.Errorf("batch: writing a sort run: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	var lenBuf [binary.MaxVarintLen64]byte
@@ -132,9 +173,9 @@ func (s *sorter) writeRun(fill func(emit func(raw []byte) error) error) (string,
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("batch: writing a sort run: %w", err)
+		return fmt.Errorf("batch: writing a sort run: %w", err)
 	}
-	return path, nil
+	return nil
 }
 
 // iterator yields records in order; the record's slices are valid until the next call.
@@ -146,16 +187,24 @@ type iterator interface {
 // Finish returns the records in order. With nothing spilled they come straight from
 // memory; otherwise the rest is spilled too and the runs are merged.
 func (s *sorter) Finish() (iterator, error) {
-	if len(s.runs) == 0 {
-		s.sortIndex()
-		return &memIterator{s: s}, nil
+	if err := s.wait(); err != nil {
+		return nil, err
 	}
-	if len(s.index) > 0 {
-		if err := s.spill(); err != nil {
+	s.spare = nil // the memory goes to the merge and the screening
+	if len(s.runs) == 0 {
+		s.cur.sortIndex()
+		return &memIterator{a: s.cur}, nil
+	}
+	if len(s.cur.index) > 0 {
+		s.nextID++
+		path := s.runPath()
+		if err := s.cur.spill(path); err != nil {
 			return nil, err
 		}
+		s.runs = append(s.runs, path)
+		s.spilled++
 	}
-	s.arena, s.index = nil, nil // the memory goes to the merge and the screening
+	s.cur = &arena{}
 	for len(s.runs) > fanIn {
 		if err := s.mergePass(); err != nil {
 			return nil, err
@@ -171,7 +220,9 @@ func (s *sorter) mergePass() error {
 	if err != nil {
 		return err
 	}
-	path, err := s.writeRun(func(emit func(raw []byte) error) error {
+	s.nextID++
+	path := s.runPath()
+	err = writeRun(path, func(emit func(raw []byte) error) error {
 		for {
 			if _, err := m.Next(); err == io.EOF {
 				return nil
@@ -198,18 +249,18 @@ func (s *sorter) mergePass() error {
 
 // memIterator walks the sorted arena.
 type memIterator struct {
-	s   *sorter
+	a   *arena
 	i   int
 	cur record
 }
 
 func (m *memIterator) Next() (*record, error) {
-	if m.i >= len(m.s.index) {
+	if m.i >= len(m.a.index) {
 		return nil, io.EOF
 	}
-	e := m.s.index[m.i]
+	e := m.a.index[m.i]
 	m.i++
-	r, err := decodeRecord(m.s.arena[e.off:e.end])
+	r, err := decodeRecord(m.a.data[e.off:e.end])
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +269,6 @@ func (m *memIterator) Next() (*record, error) {
 }
 
 func (m *memIterator) Close() error {
-	m.s.arena, m.s.index = nil, nil
+	m.a.data, m.a.index = nil, nil
 	return nil
 }

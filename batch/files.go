@@ -129,10 +129,9 @@ func (in Files) Patients(ctx context.Context, env *Env, yield func(Patient) erro
 	if s.maxLine <= 0 {
 		s.maxLine = defaultMaxLine
 	}
-	for i := range files {
-		if err := s.scanFile(ctx, i); err != nil {
-			return err
-		}
+	defer func() { _ = s.sort.wait() }() // a run still being written, when the pass failed
+	if err := s.scanAll(ctx); err != nil {
+		return err
 	}
 	if err := meds.finish(); err != nil {
 		return err

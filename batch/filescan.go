@@ -1,10 +1,7 @@
 package batch
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,100 +42,74 @@ func (s *scanner) problem(file int, line uint64, format string, args ...any) {
 	s.env.Report(Problem{File: s.files[file].path, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-func (s *scanner) scanFile(ctx context.Context, idx int) error {
-	f := s.files[idx]
-	if f.kind == fileBundle {
-		return s.scanBundle(idx)
-	}
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return fmt.Errorf("batch: input %w", err)
-	}
-	defer fh.Close()
-	var r io.Reader = &countingReader{r: fh, p: s.env.Progress}
-	if f.kind == fileNDJSONGzip {
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return fmt.Errorf("batch: input %s: %w", f.path, err)
-		}
-		defer gz.Close()
-		r = gz
-	}
-	lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: s.maxLine}
-	for {
-		line, tooLong, err := lr.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("batch: input %s line %d: %w", f.path, lr.line+1, err)
-		}
-		if lr.line%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if tooLong {
-			s.problem(idx, lr.line, "longer than %d bytes; skipped", s.maxLine)
-			continue
-		}
-		if len(line) == 0 {
-			continue
-		}
-		if err := s.addLine(idx, lr.line, line); err != nil {
-			return err
-		}
-	}
+// lineOut is what a worker found about one line, for the applier to do in input order.
+type lineOut struct {
+	problem string // reported; nothing else is done
+	patient bool   // a Patient resource of a kept patient: counts in the estimate
+	act     lineAct
+	medID   string // actMed: the Medication's id (the line is its content)
+	rec     record // actRecord
 }
 
-// addLine routes one resource: to its patient's group (whole, or as a stub when its
-// content cannot matter), to the Medication index, or nowhere.
-func (s *scanner) addLine(file int, lineNo uint64, line []byte) error {
+type lineAct byte
+
+const (
+	actNone   lineAct = iota
+	actRecord         // add rec to the sort
+	actMed            // add the line to the Medication index
+)
+
+// routeLine decides where one resource goes: to its patient's group (whole, or as a
+// stub when its content cannot matter), to the Medication index, or nowhere. It only
+// reads the scanner's immutable parts, so workers run it concurrently.
+func (s *scanner) routeLine(file int, lineNo uint64, line []byte) (o lineOut) {
 	info, err := scanResource(line)
 	if err != nil {
-		s.problem(file, lineNo, "%v", err)
-		return nil
+		o.problem = err.Error()
+		return o
 	}
 	var key string
 	switch rt := info.resourceType; {
 	case rt == screening.TypePatient:
 		if info.id == "" {
-			s.problem(file, lineNo, "Patient without an id")
-			return nil
+			o.problem = "Patient without an id"
+			return o
 		}
 		key = info.id
-		if s.env.Keep(key) {
-			s.patients++
-		}
+		o.patient = s.env.Keep(key)
 	case info.patientRef != "":
 		id, ok := fhirbundle.ReferenceID(info.patientRef, screening.TypePatient)
 		if !ok || id == "" {
 			if recordTypes[rt] {
-				s.problem(file, lineNo, "%s whose subject/patient is not a literal reference to a Patient: cannot tell whose record it is", rt)
+				o.problem = fmt.Sprintf("%s whose subject/patient is not a literal reference to a Patient: cannot tell whose record it is", rt)
 			}
-			return nil
+			return o
 		}
 		key = id
 	case rt == "Medication":
-		return s.meds.add(info.id, line)
+		o.act, o.medID = actMed, info.id
+		return o
 	case recordTypes[rt]:
-		s.problem(file, lineNo, "%s without a subject/patient reference: cannot tell whose record it is", rt)
-		return nil
+		o.problem = fmt.Sprintf("%s without a subject/patient reference: cannot tell whose record it is", rt)
+		return o
 	default:
-		return nil // not about a patient (Organization, Practitioner, Location, ...)
+		return o // not about a patient (Organization, Practitioner, Location, ...)
 	}
 	if !s.env.Keep(key) {
-		return nil
+		return o
 	}
-	rec := record{key: []byte(key), file: uint32(file), line: lineNo, kind: kindResource, payload: line}
+	o.act = actRecord
+	o.rec = record{key: []byte(key), file: uint32(file), line: lineNo, kind: kindResource, payload: line}
 	if info.resourceType == screening.TypePatient {
-		rec.kind = kindPatient
+		o.rec.kind = kindPatient
 	}
 	if isMedType(info.resourceType) && info.hasMedRef {
-		rec.aux = []byte(info.medRef)
+		o.rec.aux = []byte(info.medRef)
 	}
 	if s.canStub(&info) {
-		rec.payload = stub(&info)
+		o.rec.payload = stub(&info)
 	}
-	return s.sort.Add(&rec)
+	return o
 }
 
 // canStub: the screening reads nothing of this resource but that it exists (it counts

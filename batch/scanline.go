@@ -31,11 +31,11 @@ var wanted = map[string]int{
 }
 
 // scanResource reads a resource's type, id and references from one NDJSON line. The
-// line is checked to be valid JSON first (json.Valid is several times faster than
-// decoding), so the member walk below can rely on well-formed input.
+// line is checked to be valid JSON first (validJSON, as json.Valid but faster; a line
+// that is not is reported), so the member walk below can rely on well-formed input.
 func scanResource(line []byte) (lineInfo, error) {
 	var info lineInfo
-	if !json.Valid(line) {
+	if !validJSON(line) {
 		return info, syntaxProblem(line)
 	}
 	i := skipSpace(line, 0)
@@ -63,6 +63,9 @@ func scanResource(line []byte) (lineInfo, error) {
 	}
 	info.clean = !unusual
 	str := func(b []byte) string {
+		if s, ok := plainString(b); ok {
+			return s
+		}
 		var s string
 		if b != nil && !isNull(b) && json.Unmarshal(b, &s) != nil {
 			info.clean = false
@@ -75,6 +78,9 @@ func scanResource(line []byte) (lineInfo, error) {
 		}
 		if b == nil || isNull(b) {
 			return "", false
+		}
+		if s, ok := plainRef(b); ok {
+			return s, true
 		}
 		if json.Unmarshal(b, &r) != nil {
 			info.clean = false
@@ -110,18 +116,30 @@ func lookalike(key []byte) bool {
 	if bytes.IndexByte(key, '\\') >= 0 {
 		return true
 	}
-	for w := range wanted {
-		if len(w) == len(key) && bytes.EqualFold([]byte(w), key) {
+	for _, w := range wantedNames {
+		if len(w) == len(key) && bytes.EqualFold(w, key) {
 			return true
 		}
 	}
 	return false
 }
 
+// wantedNames are wanted's names as a slice: ranging over a map per member is slow.
+var wantedNames = func() [][]byte {
+	var out [][]byte
+	for w := range wanted {
+		out = append(out, []byte(w))
+	}
+	return out
+}()
+
 // concept decodes a CodeableConcept's codings as fhirbundle's peek does.
 func concept(b []byte, clean *bool) []codingKV {
 	if b == nil || isNull(b) {
 		return nil
+	}
+	if out, ok := plainConcept(b); ok {
+		return out
 	}
 	var c struct {
 		Coding []struct {

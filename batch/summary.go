@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trialscreen/trialscreen/funnel"
 	"github.com/trialscreen/trialscreen/screening"
@@ -59,39 +61,136 @@ func Summarize(r io.Reader, csvOut io.Writer, f *funnel.Funnel) error {
 	if err := cw.Write(SummaryHeader); err != nil {
 		return err
 	}
-	lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: defaultMaxLine}
-	for {
-		line, tooLong, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("batch: reading results line %d: %w", lr.line+1, err)
-		}
-		if tooLong {
-			return fmt.Errorf("batch: results line %d: too long", lr.line)
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var d docSummary
-		if err := json.Unmarshal(line, &d); err != nil || d.Patient.ID == "" {
-			return fmt.Errorf("batch: results line %d: not a verdict document", lr.line)
-		}
-		s := &screening.Screening{Patient: d.Patient, Verdict: d.Verdict, Protocol: d.Protocol, Counts: d.Counts,
-			Criteria: make([]screening.Result, len(d.Criteria))}
-		for i, c := range d.Criteria {
-			s.Criteria[i] = screening.Result{ID: c.ID, Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason}
-		}
+	err := decodeDocs(r, func(s *screening.Screening) error {
 		if err := cw.Write(summaryRow(s)); err != nil {
 			return err
 		}
 		if f != nil {
 			f.Add(s)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// docBatch is some lines of results with their decoded documents.
+type docBatch struct {
+	first uint64 // line number of lines[0]
+	lines [][]byte
+	nos   []uint64
+	docs  []*screening.Screening // nil: not a verdict document
+	err   error                  // after the lines: reading stopped here
+	done  chan struct{}
+}
+
+// decodeDocs reads verdict documents and calls put with each in order. The decoding
+// (most of the time: a document is mostly evidence, which must still be scanned) runs
+// on every core; put is called from one goroutine, in line order, and the first
+// problem in line order is the one returned.
+func decodeDocs(r io.Reader, put func(*screening.Screening) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *docBatch)
+	ordered := make(chan *docBatch, 2*workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait() // r is not read any more once decodeDocs returns
+	defer close(stop)
+	wg.Add(1)
+	go func() { // the reader
+		defer wg.Done()
+		defer close(ordered)
+		defer close(work)
+		lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: defaultMaxLine}
+		b := &docBatch{done: make(chan struct{})}
+		size := 0
+		send := func() bool {
+			select {
+			case ordered <- b:
+			case <-stop:
+				return false
+			}
+			select {
+			case work <- b:
+			case <-stop:
+				return false
+			}
+			b, size = &docBatch{done: make(chan struct{})}, 0
+			return true
+		}
+		for {
+			line, tooLong, err := lr.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.err = fmt.Errorf("batch: reading results line %d: %w", lr.line+1, err)
+				send()
+				return
+			}
+			if tooLong {
+				b.err = fmt.Errorf("batch: results line %d: too long", lr.line)
+				send()
+				return
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			b.lines = append(b.lines, bytes.Clone(line))
+			b.nos = append(b.nos, lr.line)
+			if size += len(line); size >= 1<<20 {
+				if !send() {
+					return
+				}
+			}
+		}
+		send()
+	}()
+	for range workers {
+		go func() {
+			for b := range work {
+				b.docs = make([]*screening.Screening, len(b.lines))
+				for i, line := range b.lines {
+					b.docs[i] = decodeDoc(line)
+				}
+				b.lines = nil
+				close(b.done)
+			}
+		}()
+	}
+	for b := range ordered {
+		<-b.done
+		for i, s := range b.docs {
+			if s == nil {
+				return fmt.Errorf("batch: results line %d: not a verdict document", b.nos[i])
+			}
+			if err := put(s); err != nil {
+				return err
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+	}
+	return nil
+}
+
+// decodeDoc reads what the summary and the funnel need of one verdict document; nil
+// when the line is not one.
+func decodeDoc(line []byte) *screening.Screening {
+	var d docSummary
+	if err := json.Unmarshal(line, &d); err != nil || d.Patient.ID == "" {
+		return nil
+	}
+	s := &screening.Screening{Patient: d.Patient, Verdict: d.Verdict, Protocol: d.Protocol, Counts: d.Counts,
+		Criteria: make([]screening.Result, len(d.Criteria))}
+	for i, c := range d.Criteria {
+		s.Criteria[i] = screening.Result{ID: c.ID, Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason}
+	}
+	return s
 }
 
 // Finish writes summary.csv, funnel.json and funnel.html from dir's results.ndjson and

@@ -1,0 +1,114 @@
+package batch
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// Fast paths for the few members scanResource decodes. The line was checked by
+// json.Valid already, so a value can be walked without checking its syntax again.
+// Each path takes only the plain shapes Synthea and most exporters write (exact member
+// names, strings without escapes, valid UTF-8) and reports ok=false for anything else,
+// which encoding/json then decodes as before: the result is the same either way.
+
+// plainString decodes a JSON string without escapes; ok is false for any other value.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	if bytes.IndexByte(in, '\\') >= 0 || !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
+// members calls f with each member of the object b (name unquoted only if plain); it
+// stops when f returns false. ok is false when b is not an object or a name has an
+// escape.
+func members(b []byte, f func(name, val []byte) bool) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] != '}' {
+		keyEnd := skipString(b, i)
+		name := b[i+1 : keyEnd-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			return false
+		}
+		i = skipSpace(b, keyEnd)
+		i = skipSpace(b, i+1) // the colon
+		valEnd := skipValue(b, i)
+		if !f(name, b[i:valEnd]) {
+			return false
+		}
+		i = skipSpace(b, valEnd)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return true
+}
+
+// plainField reads a string member named exactly want: null leaves *dst as it is (as
+// encoding/json does), a string without escapes is stored; a member whose name only
+// matches want ignoring case, or any other value, makes the walk fall back (false).
+func plainField(name, val []byte, want string, dst *string) bool {
+	if string(name) != want {
+		return len(name) != len(want) || !bytes.EqualFold(name, []byte(want))
+	}
+	if isNull(val) {
+		return true
+	}
+	s, ok := plainString(val)
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
+// plainRef decodes {"reference": "..."} as ref does.
+func plainRef(b []byte) (string, bool) {
+	var r string
+	ok := members(b, func(name, val []byte) bool { return plainField(name, val, "reference", &r) })
+	return r, ok
+}
+
+// plainConcept decodes a CodeableConcept's codings as concept does.
+func plainConcept(b []byte) ([]codingKV, bool) {
+	var out []codingKV
+	ok := members(b, func(name, val []byte) bool {
+		if string(name) != "coding" {
+			return len(name) != len("coding") || !bytes.EqualFold(name, []byte("coding"))
+		}
+		if isNull(val) {
+			out = nil // encoding/json sets a slice to nil for null
+			return true
+		}
+		if val[0] != '[' {
+			return false
+		}
+		out = out[:0] // a repeated member replaces the earlier one
+		i := skipSpace(val, 1)
+		for i < len(val) && val[i] != ']' {
+			end := skipValue(val, i)
+			var c codingKV
+			if !members(val[i:end], func(n, v []byte) bool {
+				return plainField(n, v, "system", &c.system) && plainField(n, v, "code", &c.code)
+			}) {
+				return false
+			}
+			out = append(out, c)
+			i = skipSpace(val, end)
+			if i < len(val) && val[i] == ',' {
+				i = skipSpace(val, i+1)
+			}
+		}
+		return true
+	})
+	if out == nil {
+		out = []codingKV{}
+	}
+	return out, ok
+}
