@@ -653,6 +653,11 @@ func TestDownloadErrors(t *testing.T) {
 			<-r.Context().Done() // the rest never comes
 		}, DownloadOptions{Timeout: 200 * time.Millisecond}, KindUnavailable,
 			"fhirclient: export download Observation: unavailable (HTTP 200, 3 attempts): the export's file for Observation was not read within DownloadOptions.Timeout (200ms); 10 bytes came"},
+		{"fewer resources than the manifest counts, retried, then failed", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/fhir+ndjson")
+			fmt.Fprint(w, `{"resourceType":"Observation","id":"o1"}`+"\n") // the manifest says 2
+		}, DownloadOptions{}, KindBadResponse,
+			"fhirclient: export download Observation: bad response (HTTP 200, 3 attempts): the export's file for Observation holds 1 resources; the manifest says 2: it is incomplete"},
 		{"500 retried, then failed", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, DownloadOptions{}, KindUnavailable,
 			"fhirclient: export download Observation: unavailable (HTTP 500, 3 attempts)"},
 	}

@@ -212,6 +212,13 @@ func (c *Client) downloadFile(ctx context.Context, res *ExportResult, j fileJob,
 		case w.n > opt.MaxFileBytes:
 			return nil, tooBig()
 		}
+		// A file cut short at a line boundary looks whole; the manifest's count tells.
+		// Missing lines would read as "no records", so it is fetched again, then refused.
+		if n := w.lines(); j.f.Count >= 0 && n != int64(j.f.Count) {
+			e := c.newError(rq, KindBadResponse, resp.StatusCode, fmt.Errorf("the export's file for %s holds %d resources; the manifest says %d: it is incomplete", typ, n, j.f.Count))
+			e.retryable = true
+			return nil, e
+		}
 		return nil, nil
 	}
 	if j.foreign {
