@@ -14,14 +14,22 @@
 // An export holds one file per resource type; a patient's resources are spread over all
 // of them. They are brought together by an external merge sort keyed by patient id:
 //
-//  1. One pass reads every line. A validator with json.Valid's exact rules checks it (a
-//     malformed line is reported by file and line and skipped), and a member walk reads
-//     its resourceType, id and subject/patient reference, and for medication resources
-//     the medicationReference. The key is the Patient's own id, or the id in
-//     "Patient/<id>" (relative, absolute or versioned, as fhirbundle matches it). A
-//     record-type resource (Observation, Condition, ...) whose patient cannot be told is
-//     reported; other resources without a patient (Organization, Practitioner) belong to
-//     no one's record. The pass is a pipeline (scanpipe.go): one goroutine cuts the
+//  1. One pass reads every line. A validator with json.Valid's exact rules checks it, and
+//     a member walk reads its resourceType, id and subject/patient reference, and for
+//     medication resources the medicationReference. The key is the Patient's own id, or
+//     the id in "Patient/<id>" (relative, absolute or versioned, as fhirbundle matches
+//     it). Resources without a patient that no criterion reads (Organization,
+//     Practitioner) belong to no one's record. A line that cannot be read (malformed,
+//     cut short, over the line limit, a record-type resource whose patient cannot be
+//     told) is reported by file and line and never just dropped (unreadable.go): it
+//     becomes an unreadable entry in its patient's record when a salvage walk of its
+//     complete leading members can tell whose it is, and otherwise in every patient's
+//     record, so the criteria it might have decided are unknown, not pass. An
+//     OperationOutcome line (a Bulk Data error file copied along) with any issue above
+//     severity information stops the run: the export may be incomplete. A Medication id
+//     given twice with different content makes every reference to it unreadable; two
+//     different Patient resources with one id leave that patient unscreened. The pass is
+//     a pipeline (scanpipe.go): one goroutine cuts the
 //     files into chunks of lines, a worker per core checks and reads them, and one
 //     goroutine applies the chunks in input order, so problems, Medications and the sort
 //     see exactly what a sequential pass gives them.

@@ -57,6 +57,9 @@ func listFiles(paths []string) ([]inputFile, error) {
 	seen := map[string]bool{}
 	add := func(path string, kind fileKind, size int64) {
 		if abs, err := filepath.Abs(path); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				abs = real // a link and its target are one file
+			}
 			if seen[abs] {
 				return // a file named twice is read once
 			}
@@ -84,14 +87,21 @@ func listFiles(paths []string) ([]inputFile, error) {
 		n := len(out)
 		for _, e := range entries {
 			kind, ok := kindOf(e.Name())
-			if !ok || !e.Type().IsRegular() {
+			if !ok {
 				continue
 			}
-			info, err := e.Info()
+			// Stat follows a symbolic link (a directory of links to an export is
+			// common). A file named as input that cannot be read is an error, never
+			// skipped: its resources missing could make a criterion pass.
+			path := filepath.Join(p, e.Name())
+			info, err := os.Stat(path)
 			if err != nil {
-				return nil, fmt.Errorf("batch: input %w", err)
+				return nil, fmt.Errorf("batch: input %s cannot be read: %w", path, err)
 			}
-			add(filepath.Join(p, e.Name()), kind, info.Size())
+			if !info.Mode().IsRegular() {
+				return nil, fmt.Errorf("batch: input %s is not a regular file (its name says it is input): move it out of the directory or name the files to read", path)
+			}
+			add(path, kind, info.Size())
 		}
 		if len(out) == n {
 			return nil, fmt.Errorf("batch: input directory %s holds no .ndjson, .jsonl or .json files", p)

@@ -23,6 +23,8 @@ type scanner struct {
 	meds     *medIndex
 	maxLine  int
 	patients int64 // Patient resources and Bundle files kept: the patient count estimate
+	// anyone's: unreadable lines whose patient cannot be told, in every record.
+	anyone runUnreadable
 }
 
 // recordTypes are the types whose resources only mean something for a patient: one of
@@ -44,19 +46,23 @@ func (s *scanner) problem(file int, line uint64, format string, args ...any) {
 
 // lineOut is what a worker found about one line, for the applier to do in input order.
 type lineOut struct {
-	problem string // reported; nothing else is done
+	problem string // reported (before act is done)
+	fatal   string // the run stops with this error
 	patient bool   // a Patient resource of a kept patient: counts in the estimate
 	act     lineAct
-	medID   string // actMed: the Medication's id (the line is its content)
-	rec     record // actRecord
+	medID   string     // actMed: the Medication's id (the line is its content); actMedBad
+	rec     record     // actRecord
+	unread  unreadLine // actRunUnreadable
 }
 
 type lineAct byte
 
 const (
-	actNone   lineAct = iota
-	actRecord         // add rec to the sort
-	actMed            // add the line to the Medication index
+	actNone          lineAct = iota
+	actRecord                // add rec to the sort
+	actMed                   // add the line to the Medication index
+	actMedBad                // a Medication line with this id cannot be read
+	actRunUnreadable         // add unread to every patient's record
 )
 
 // routeLine decides where one resource goes: to its patient's group (whole, or as a
@@ -65,11 +71,15 @@ const (
 func (s *scanner) routeLine(file int, lineNo uint64, line []byte) (o lineOut) {
 	info, err := scanResource(line)
 	if err != nil {
-		o.problem = err.Error()
-		return o
+		return s.unreadableLine(file, line, err.Error(), nil)
 	}
 	var key string
 	switch rt := info.resourceType; {
+	case rt == typeOutcome:
+		o.fatal = outcomeProblem(line)
+		return o
+	case rt == "Bundle":
+		return s.unreadableLine(file, line, "a Bundle, not a resource of a patient's record", nil)
 	case rt == screening.TypePatient:
 		if info.id == "" {
 			o.problem = "Patient without an id"
@@ -80,8 +90,8 @@ func (s *scanner) routeLine(file int, lineNo uint64, line []byte) (o lineOut) {
 	case info.patientRef != "":
 		id, ok := fhirbundle.ReferenceID(info.patientRef, screening.TypePatient)
 		if !ok || id == "" {
-			if recordTypes[rt] {
-				o.problem = fmt.Sprintf("%s whose subject/patient is not a literal reference to a Patient: cannot tell whose record it is", rt)
+			if recordTypes[rt] || s.env.Protocol.NeedsType(rt) {
+				return s.unreadableLine(file, line, fmt.Sprintf("%s whose subject/patient is not a literal reference to a Patient", rt), &info)
 			}
 			return o
 		}
@@ -89,9 +99,10 @@ func (s *scanner) routeLine(file int, lineNo uint64, line []byte) (o lineOut) {
 	case rt == "Medication":
 		o.act, o.medID = actMed, info.id
 		return o
-	case recordTypes[rt]:
-		o.problem = fmt.Sprintf("%s without a subject/patient reference: cannot tell whose record it is", rt)
-		return o
+	case recordTypes[rt] || s.env.Protocol.NeedsType(rt):
+		// No subject, or one of the wrong shape ("subject":"Patient/1"), which the
+		// salvage may still read.
+		return s.unreadableLine(file, line, fmt.Sprintf("%s without a subject/patient reference", rt), &info)
 	default:
 		return o // not about a patient (Organization, Practitioner, Location, ...)
 	}

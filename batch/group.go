@@ -1,11 +1,14 @@
 package batch
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/screening"
@@ -22,11 +25,12 @@ type group struct {
 }
 
 type groupLine struct {
-	file     uint32
-	line     uint64
-	medRef   string
-	patient  bool // the Patient resource itself
-	resource []byte
+	file       uint32
+	line       uint64
+	medRef     string
+	patient    bool // the Patient resource itself
+	unreadable bool // resource is an encoded unreadLine
+	resource   []byte
 }
 
 // walkGroups reads the sorted records and calls emit with each patient's group.
@@ -52,8 +56,9 @@ func walkGroups(ctx context.Context, it iterator, emit func(*group) error) error
 			g = &group{key: string(r.key), first: record{file: r.file, line: r.line}}
 		}
 		switch r.kind {
-		case kindResource, kindPatient:
-			g.lines = append(g.lines, groupLine{file: r.file, line: r.line, medRef: string(r.aux), patient: r.kind == kindPatient, resource: clone(r.payload)})
+		case kindResource, kindPatient, kindUnreadable:
+			g.lines = append(g.lines, groupLine{file: r.file, line: r.line, medRef: string(r.aux), patient: r.kind == kindPatient,
+				unreadable: r.kind == kindUnreadable, resource: clone(r.payload)})
 		case kindBundle:
 			g.bundles = append(g.bundles, r.file)
 		case kindID:
@@ -81,60 +86,116 @@ func (s *scanner) filesPatient(g *group) (Patient, bool) {
 		return p, false
 	case len(g.bundles) == 1:
 		path := s.files[g.bundles[0]].path
+		anyone := s.anyone.entries()
 		p.Load = func(context.Context) (*screening.Record, error) {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return nil, fmt.Errorf("batch: input %w", err)
 			}
-			return reader.ReadBundle(data, g.key)
+			rec, err := reader.ReadBundle(data, g.key)
+			if err != nil {
+				return nil, err
+			}
+			rec.Unreadable = append(rec.Unreadable, anyone...)
+			return rec, nil
 		}
+		return p, true
+	}
+	if err := samePatient(g); err != nil {
+		// Not screened, through Load, so that it is counted and reported as such.
+		p.Load = func(context.Context) (*screening.Record, error) { return nil, err }
 		return p, true
 	}
 	p.Load = func(context.Context) (*screening.Record, error) { return s.readLines(g) }
 	return p, true
 }
 
+// samePatient checks that a group holds its Patient resource once: two different
+// Patient resources with one id (a birth date each, say) cannot both be the patient, and
+// picking one could pass an age criterion the other fails. Byte-identical copies (an
+// export written twice) are the same resource.
+func samePatient(g *group) error {
+	var first []byte
+	n, differ := 0, false
+	for _, l := range g.lines {
+		if !l.patient {
+			continue
+		}
+		if n++; n == 1 {
+			first = l.resource
+		} else if !bytes.Equal(first, l.resource) {
+			differ = true
+		}
+	}
+	if differ {
+		return fmt.Errorf("the input holds %d different Patient resources with this id; give each patient's Patient resource once", n)
+	}
+	return nil
+}
+
 // readLines reads one patient's NDJSON resources, with the Medications they reference.
 func (s *scanner) readLines(g *group) (*screening.Record, error) {
 	entries := make([]fhirbundle.Entry, 0, len(g.lines)+1)
-	hasPatient := false
+	var unread []screening.UnreadableEntry
+	hasPatient, brokenPatient := false, false
 	for i, l := range g.lines {
+		if l.unreadable {
+			u, err := decodeUnread(l.resource)
+			if err != nil {
+				return nil, err
+			}
+			brokenPatient = brokenPatient || u.Type == screening.TypePatient
+			unread = append(unread, screening.UnreadableEntry{Index: i, ResourceType: u.Type, Codes: u.Codes, Problem: u.Problem})
+			continue
+		}
 		entries = append(entries, fhirbundle.Entry{Index: i, Resource: l.resource})
 		hasPatient = hasPatient || l.patient
 	}
-	if !hasPatient {
-		if len(g.lines) == 1 {
-			return nil, errors.New("1 resource refers to a patient the input has no Patient resource for")
-		}
+	switch {
+	case !hasPatient && brokenPatient:
+		return nil, errors.New("the patient's Patient resource cannot be read")
+	case !hasPatient && len(g.lines) == 1:
+		return nil, errors.New("1 resource refers to a patient the input has no Patient resource for")
+	case !hasPatient:
 		return nil, fmt.Errorf("%d resources refer to a patient the input has no Patient resource for", len(g.lines))
 	}
-	added := map[string]bool{}
+	added, meds := map[string]bool{}, 0
 	for _, l := range g.lines {
 		id, ok := fhirbundle.ReferenceID(l.medRef, "Medication")
 		if !ok || added[id] {
 			continue
 		}
 		added[id] = true
+		if s.meds.ambiguous(id) {
+			continue // left out: the reference is then unreadable (see below)
+		}
 		med, err := s.meds.get(id)
 		if err != nil {
 			return nil, err
 		}
 		if med != nil {
-			entries = append(entries, fhirbundle.Entry{Index: len(entries), Resource: med})
+			entries = append(entries, fhirbundle.Entry{Index: len(g.lines) + meds, Resource: med})
+			meds++
 		}
 	}
 	rec, err := s.env.Reader.ReadResources(g.key, entries)
 	if err != nil {
 		return nil, err
 	}
+	rec.Unreadable = append(rec.Unreadable, unread...)
+	slices.SortStableFunc(rec.Unreadable, func(a, b screening.UnreadableEntry) int { return cmp.Compare(a.Index, b.Index) })
 	// An unreadable entry is named by its file and line: its index in the patient's
 	// group would mean nothing to whoever fixes the export.
 	for i := range rec.Unreadable {
 		u := &rec.Unreadable[i]
 		if u.Index >= 0 && u.Index < len(g.lines) {
 			l := g.lines[u.Index]
+			if id, ok := fhirbundle.ReferenceID(l.medRef, "Medication"); ok && s.meds.ambiguous(id) && !l.unreadable {
+				u.Problem = "its medicationReference names a Medication id the input gives with different content (or on a line that cannot be read): which drug it means cannot be told"
+			}
 			u.Problem = fmt.Sprintf("%s line %d: %s", s.files[l.file].path, l.line, u.Problem)
 		}
 	}
+	rec.Unreadable = append(rec.Unreadable, s.anyone.entries()...)
 	return rec, nil
 }

@@ -121,6 +121,13 @@ func compact(t testing.TB, raw []byte) []byte {
 // an export, so they are not in resources_seen.
 func expectedDocs(t testing.TB, p *screening.Protocol, bundles map[string][]byte) map[string][]byte {
 	t.Helper()
+	return expectedDocsWith(t, p, bundles, nil)
+}
+
+// expectedDocsWith is expectedDocs with unreadable entries every record gets (lines of
+// the input whose patient cannot be told).
+func expectedDocsWith(t testing.TB, p *screening.Protocol, bundles map[string][]byte, anyone []screening.UnreadableEntry) map[string][]byte {
+	t.Helper()
 	r, err := fhirbundle.NewReader(p)
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +147,7 @@ func expectedDocs(t testing.TB, p *screening.Protocol, bundles map[string][]byte
 				}
 			}
 		}
+		rec.Unreadable = append(rec.Unreadable, anyone...)
 		s := p.Evaluate(rec, testSettings())
 		doc, err := json.Marshal(s)
 		if err != nil {

@@ -12,19 +12,26 @@ import (
 type lineReader struct {
 	br   *bufio.Reader
 	max  int
+	head int // a too-long line's first head bytes (at most max) are returned
 	buf  []byte
 	line uint64
 }
 
-// next returns the next line without its newline; tooLong is set (and line nil) for a
-// line over the limit. io.EOF after the last line.
+// next returns the next line without its newline; tooLong is set for a line over the
+// limit, and line is then its first head bytes (nil when head is 0). io.EOF after the
+// last line.
 func (r *lineReader) next() (line []byte, tooLong bool, err error) {
 	r.buf = r.buf[:0]
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		if !tooLong {
 			if len(r.buf)+len(chunk) > r.max {
-				tooLong, r.buf = true, r.buf[:0]
+				tooLong = true
+				keep := min(r.head, r.max)
+				if len(r.buf) < keep {
+					r.buf = append(r.buf, chunk[:min(keep-len(r.buf), len(chunk))]...)
+				}
+				r.buf = r.buf[:min(len(r.buf), keep)]
 			} else if errors.Is(err, bufio.ErrBufferFull) || len(r.buf) > 0 {
 				r.buf = append(r.buf, chunk...)
 				chunk = r.buf
@@ -40,7 +47,10 @@ func (r *lineReader) next() (line []byte, tooLong bool, err error) {
 		}
 		r.line++
 		if tooLong {
-			return nil, true, nil
+			if len(r.buf) == 0 {
+				return nil, true, nil
+			}
+			return r.buf, true, nil
 		}
 		return bytes.TrimRight(chunk, "\r\n \t"), false, nil
 	}

@@ -3,6 +3,7 @@ package batch
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/screening"
 )
 
 func demoBundles(t *testing.T) map[string][]byte {
@@ -26,7 +28,9 @@ func demoBundles(t *testing.T) map[string][]byte {
 }
 
 // TestMalformedLinesAreReportedAndOthersGoOn: every bad line is reported with its file
-// and line, in the order found, and the demo patients are screened as usual.
+// and line, in the order found, and the demo patients are screened as usual, except
+// that each line whose patient cannot be told (and that a criterion might read) is an
+// unreadable entry in every patient's record, named by file and line.
 func TestMalformedLinesAreReportedAndOthersGoOn(t *testing.T) {
 	p := testProtocol(t)
 	dir := t.TempDir()
@@ -55,14 +59,15 @@ func TestMalformedLinesAreReportedAndOthersGoOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const anyones = "; whose record it is cannot be told, so it counts as unreadable in every patient's record"
 	want := []string{
-		broken + " line 1: not valid JSON: syntax error at byte 40",
-		broken + " line 2: a JSON array, not a FHIR resource (an object)",
-		broken + " line 4: Observation without a subject/patient reference: cannot tell whose record it is",
-		broken + " line 5: Condition whose subject/patient is not a literal reference to a Patient: cannot tell whose record it is",
+		broken + " line 1: not valid JSON: syntax error at byte 40" + anyones,
+		broken + " line 2: a JSON array, not a FHIR resource (an object)" + anyones,
+		broken + " line 4: Observation without a subject/patient reference" + anyones,
+		broken + " line 5: Condition whose subject/patient is not a literal reference to a Patient" + anyones,
 		broken + " line 6: Patient without an id",
-		broken + " line 7: a resource without resourceType",
-		broken + " line 9: longer than 2048 bytes; skipped",
+		broken + " line 7: a resource without resourceType" + anyones,
+		broken + " line 9: longer than 2048 bytes" + anyones,
 		broken + " line 8: not screened: 1 resource refers to a patient the input has no Patient resource for",
 	}
 	if !slices.Equal(probs.list, want) {
@@ -71,7 +76,17 @@ func TestMalformedLinesAreReportedAndOthersGoOn(t *testing.T) {
 	if st.Problems != int64(len(want)) || st.Unscreened != 1 || st.Screened != 4 {
 		t.Errorf("stats %+v", st)
 	}
-	docs := expectedDocs(t, p, bundles)
+	anyone := func(line int, typ, problem string) screening.UnreadableEntry {
+		return screening.UnreadableEntry{Index: -1, ResourceType: typ, Problem: fmt.Sprintf("%s line %d: %s (whose record it is cannot be told)", broken, line, problem)}
+	}
+	docs := expectedDocsWith(t, p, bundles, []screening.UnreadableEntry{
+		anyone(1, "Observation", "not valid JSON: syntax error at byte 40"),
+		anyone(2, "", "a JSON array, not a FHIR resource (an object)"),
+		anyone(4, "Observation", "Observation without a subject/patient reference"),
+		anyone(5, "Condition", "Condition whose subject/patient is not a literal reference to a Patient"),
+		anyone(7, "", "a resource without resourceType"),
+		anyone(9, "Observation", "longer than 2048 bytes"),
+	})
 	if !slices.Equal(c.ids, mapKeys(docs)) {
 		t.Fatalf("screened %v, want %v", c.ids, mapKeys(docs))
 	}

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,12 +12,15 @@ import (
 // but a MedicationRequest (or Statement, Administration) may name its drug only by
 // medicationReference. Their lines go to a side file and only their offsets stay in
 // memory (a few dozen bytes each), so that a patient's group can fetch the ones it
-// references. The first Medication with an id wins.
+// references. An id given again with the same bytes is the same Medication; an id given
+// with different content, or on a line that cannot be read, is ambiguous: which drug a
+// reference to it means cannot be told, so such a reference is unreadable.
 type medIndex struct {
 	f    *os.File
 	w    *bufio.Writer
 	size int64
 	byID map[string]medLoc
+	bad  map[string]bool // ambiguous ids
 }
 
 type medLoc struct {
@@ -29,22 +33,40 @@ func newMedIndex(dir string) (*medIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	return &medIndex{f: f, w: bufio.NewWriterSize(f, 256<<10), byID: map[string]medLoc{}}, nil
+	return &medIndex{f: f, w: bufio.NewWriterSize(f, 256<<10), byID: map[string]medLoc{}, bad: map[string]bool{}}, nil
 }
 
-func (m *medIndex) add(id string, line []byte) error {
+// add indexes a Medication line; conflict is set when an earlier line has its id with
+// other content.
+func (m *medIndex) add(id string, line []byte) (conflict bool, err error) {
 	if id == "" {
-		return nil // no reference can name it
+		return false, nil // no reference can name it
 	}
-	if _, dup := m.byID[id]; dup {
-		return nil
+	if loc, dup := m.byID[id]; dup {
+		if loc.n != len(line) {
+			m.bad[id] = true
+			return true, nil
+		}
+		// Duplicates are rare: the first copy is read back (flushed first) to compare.
+		if err := m.w.Flush(); err != nil {
+			return false, fmt.Errorf("batch: writing the Medication index: %w", err)
+		}
+		first, err := m.read(loc)
+		if err != nil {
+			return false, err
+		}
+		if !bytes.Equal(first, line) {
+			m.bad[id] = true
+			return true, nil
+		}
+		return false, nil
 	}
 	if _, err := m.w.Write(line); err != nil {
-		return fmt.Errorf("batch: writing the Medication index: %w", err)
+		return false, fmt.Errorf("batch: writing the Medication index: %w", err)
 	}
 	m.byID[id] = medLoc{off: m.size, n: len(line)}
 	m.size += int64(len(line))
-	return nil
+	return false, nil
 }
 
 // finish flushes the side file; get may be called from then on, concurrently.
@@ -55,12 +77,22 @@ func (m *medIndex) finish() error {
 	return nil
 }
 
+// markBad records that a Medication line with this id cannot be read.
+func (m *medIndex) markBad(id string) { m.bad[id] = true }
+
+// ambiguous reports whether the input gives this id more than one meaning.
+func (m *medIndex) ambiguous(id string) bool { return m.bad[id] }
+
 // get returns the Medication with this id, or nil.
 func (m *medIndex) get(id string) ([]byte, error) {
 	loc, ok := m.byID[id]
 	if !ok {
 		return nil, nil
 	}
+	return m.read(loc)
+}
+
+func (m *medIndex) read(loc medLoc) ([]byte, error) {
 	b := make([]byte, loc.n)
 	if _, err := m.f.ReadAt(b, loc.off); err != nil {
 		return nil, fmt.Errorf("batch: reading the Medication index: %w", err)

@@ -9,10 +9,11 @@ import (
 
 // Kinds of sort record.
 const (
-	kindResource byte = iota + 1 // payload: one resource's JSON (an NDJSON line or a stub)
-	kindPatient                  // payload: the Patient resource's JSON
-	kindBundle                   // the patient's whole record is the Bundle file named by file
-	kindID                       // a line of a patient-id list
+	kindResource   byte = iota + 1 // payload: one resource's JSON (an NDJSON line or a stub)
+	kindPatient                    // payload: the Patient resource's JSON
+	kindBundle                     // the patient's whole record is the Bundle file named by file
+	kindID                         // a line of a patient-id list
+	kindUnreadable                 // payload: an unreadLine (a line of this patient's that cannot be read)
 )
 
 // record is one item of the external sort: a patient id (the sort key) with where it

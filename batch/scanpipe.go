@@ -23,6 +23,10 @@ import (
 // chunkSize is about how many bytes of lines one chunk carries.
 const chunkSize = 1 << 20
 
+// tooLongHead is how much of a line over MaxLine is kept, to tell its type and patient:
+// the subject comes early in any resource an exporter writes.
+const tooLongHead = 64 << 10
+
 // chunk is a run of lines of one file, handed from the reader to a worker to the
 // applier and then back to the reader for reuse.
 type chunk struct {
@@ -104,7 +108,8 @@ func (s *scanner) scanAll(ctx context.Context) error {
 			for c := range work {
 				for _, l := range c.lines {
 					if l.tooLong {
-						c.out = append(c.out, lineOut{problem: fmt.Sprintf("longer than %d bytes; skipped", s.maxLine)})
+						// Its first bytes may still tell its type and patient.
+						c.out = append(c.out, s.unreadableLine(c.file, c.data[l.off:l.end], fmt.Sprintf("longer than %d bytes", s.maxLine), nil))
 						continue
 					}
 					c.out = append(c.out, s.routeLine(c.file, l.no, c.data[l.off:l.end]))
@@ -157,7 +162,7 @@ func (s *scanner) readFile(idx int, take func(int) (*chunk, error), send func(*c
 		defer gz.Close()
 		r = gz
 	}
-	lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: s.maxLine}
+	lr := &lineReader{br: bufio.NewReaderSize(r, 1<<20), max: s.maxLine, head: tooLongHead}
 	for {
 		line, tooLong, err := lr.next()
 		if err == io.EOF {
@@ -166,12 +171,10 @@ func (s *scanner) readFile(idx int, take func(int) (*chunk, error), send func(*c
 		if err != nil {
 			return fmt.Errorf("batch: input %s line %d: %w", f.path, lr.line+1, err)
 		}
-		if tooLong {
-			c.lines = append(c.lines, chunkLine{no: lr.line, tooLong: true})
-		} else if len(line) > 0 {
+		if tooLong || len(line) > 0 {
 			off := len(c.data)
 			c.data = append(c.data, line...)
-			c.lines = append(c.lines, chunkLine{no: lr.line, off: off, end: len(c.data)})
+			c.lines = append(c.lines, chunkLine{no: lr.line, off: off, end: len(c.data), tooLong: tooLong})
 		}
 		if len(c.data) >= chunkSize || len(c.lines) >= chunkSize/64 {
 			if err := send(c); err != nil {
@@ -192,19 +195,32 @@ func (s *scanner) apply(c *chunk) error {
 	}
 	for i := range c.out {
 		o := &c.out[i]
+		no := c.lines[i].no
+		if o.fatal != "" {
+			return fmt.Errorf("batch: input %s line %d: %s", s.files[c.file].path, no, o.fatal)
+		}
 		if o.problem != "" {
-			s.problem(c.file, c.lines[i].no, "%s", o.problem)
-			continue
+			s.problem(c.file, no, "%s", o.problem)
 		}
 		if o.patient {
 			s.patients++
 		}
 		switch o.act {
 		case actMed:
-			if err := s.meds.add(o.medID, c.data[c.lines[i].off:c.lines[i].end]); err != nil {
+			conflict, err := s.meds.add(o.medID, c.data[c.lines[i].off:c.lines[i].end])
+			if err != nil {
 				return err
 			}
+			if conflict {
+				s.problem(c.file, no, "a Medication with the id of an earlier Medication line but other content: which drug a medicationReference to that id means cannot be told, so every such reference counts as unreadable")
+			}
+		case actMedBad:
+			s.meds.markBad(o.medID)
+		case actRunUnreadable:
+			s.anyone.add(fmt.Sprintf("%s line %d", s.files[c.file].path, no), o.unread)
 		case actRecord:
+			// The worker does not know where the line is; the sort needs it.
+			o.rec.file, o.rec.line = uint32(c.file), no
 			if err := s.sort.Add(&o.rec); err != nil {
 				return err
 			}
