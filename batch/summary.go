@@ -48,8 +48,19 @@ func summaryRow(s *screening.Screening) []string {
 		}
 	}
 	c := s.Counts
-	return []string{s.Patient.ID, string(s.Verdict), strconv.Itoa(c.Pass), strconv.Itoa(c.Fail),
-		strconv.Itoa(c.Unknown), strconv.Itoa(c.Review), strings.Join(failing, ";"), strings.Join(unknown, ";")}
+	return []string{csvText(s.Patient.ID), csvText(string(s.Verdict)), strconv.Itoa(c.Pass), strconv.Itoa(c.Fail),
+		strconv.Itoa(c.Unknown), strconv.Itoa(c.Review), csvText(strings.Join(failing, ";")), csvText(strings.Join(unknown, ";"))}
+}
+
+// csvText makes a text cell inert in a spreadsheet: one that begins with a character a
+// spreadsheet reads as the start of a formula (=, +, -, @, tab, carriage return) gets a
+// leading single quote, as OWASP's CSV injection advice has it. A FHIR id may begin
+// with '-', and ids come from whoever wrote the export; any other cell is unchanged.
+func csvText(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // Summarize reads verdict documents (NDJSON, as results.ndjson holds them) and writes the
