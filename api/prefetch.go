@@ -117,9 +117,8 @@ type searchsetDetail struct {
 				Severity string `json:"severity"`
 			} `json:"issue"`
 			Meta struct {
-				Security []struct {
-					Code string `json:"code"`
-				} `json:"security"`
+				Security []fhirbundle.MetaCode `json:"security"`
+				Tag      []fhirbundle.MetaCode `json:"tag"`
 			} `json:"meta"`
 		} `json:"resource"`
 	} `json:"entry"`
@@ -172,11 +171,8 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 				}
 				continue // about the search, not the patient
 			}
-			for _, sec := range de.Resource.Meta.Security {
-				if strings.EqualFold(sec.Code, "REDACTED") || strings.EqualFold(sec.Code, "MASKED") {
-					masked++
-					break
-				}
+			if fhirbundle.AnyWithheld(de.Resource.Meta.Security, de.Resource.Meta.Tag) {
+				masked++
 			}
 			if de.Search.Mode == "match" || de.Search.Mode == "" && de.Resource.ResourceType == t {
 				matches++
@@ -190,7 +186,7 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 			why = append(why, "the EHR's prefetched search reported a warning or error")
 		}
 		if masked > 0 {
-			why = append(why, fmt.Sprintf("%d prefetched resource(s) were masked or redacted", masked))
+			why = append(why, fmt.Sprintf("%d prefetched resource(s) were masked, redacted or subsetted (meta)", masked))
 		}
 	}
 	if len(why) > 0 {

@@ -61,6 +61,8 @@ func TestCDSPrefetchOutcomes(t *testing.T) {
 	obs := cdsDemoResources(t, "candidate")["Observation"]
 	masked := append([]json.RawMessage(nil), obs...)
 	masked[0] = json.RawMessage(strings.Replace(string(masked[0]), `"resourceType"`, `"meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"REDACTED"}]},"resourceType"`, 1))
+	subsetted := append([]json.RawMessage(nil), obs...)
+	subsetted[0] = json.RawMessage(strings.Replace(string(subsetted[0]), `"resourceType"`, `"meta":{"tag":[{"code":"SUBSETTED"}]},"resourceType"`, 1))
 	warned := map[string]any{"resourceType": "Bundle", "type": "searchset", "entry": []any{
 		map[string]any{"resource": map[string]any{"resourceType": "OperationOutcome", "issue": []any{map[string]any{"severity": "warning", "code": "too-costly"}}}, "search": map[string]any{"mode": "outcome"}},
 	}}
@@ -82,6 +84,7 @@ func TestCDSPrefetchOutcomes(t *testing.T) {
 	}{
 		{"OperationOutcome instead of the search", "Procedure", json.RawMessage(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`), screening.FetchFailed},
 		{"masked resource", "Observation", cdsSearchset(masked), screening.FetchPartial},
+		{"subsetted resource (meta.tag)", "Observation", cdsSearchset(subsetted), screening.FetchPartial},
 		{"warning from the search", "AllergyIntolerance", warnedJSON, screening.FetchPartial},
 		{"information from the search", "AllergyIntolerance", infoJSON, screening.FetchComplete},
 		{"empty searchset", "AllergyIntolerance", cdsSearchset(nil), screening.FetchComplete},

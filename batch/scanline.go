@@ -16,8 +16,9 @@ type lineInfo struct {
 	medRef       string // medicationReference.reference
 	hasMedRef    bool
 	codes        []codingKV // medicationCodeableConcept's codes, else code's
-	// clean: every field fhirbundle's peek decodes has the JSON type it expects, so the
-	// peek of the full line and of a stub with the same fields behave alike.
+	// clean: every field fhirbundle's peek decodes has the JSON type it expects, and the
+	// meta says nothing was withheld (scanmeta.go), so the peek of the full line and of a
+	// stub with the same fields behave alike.
 	clean bool
 }
 
@@ -27,7 +28,7 @@ type codingKV struct{ system, code string }
 // without being decoded.
 var wanted = map[string]int{
 	"resourceType": 0, "id": 1, "subject": 2, "patient": 3,
-	"medicationReference": 4, "code": 5, "medicationCodeableConcept": 6,
+	"medicationReference": 4, "code": 5, "medicationCodeableConcept": 6, "meta": 7,
 }
 
 // scanResource reads a resource's type, id and references from one NDJSON line. The
@@ -42,7 +43,7 @@ func scanResource(line []byte) (lineInfo, error) {
 	if line[i] != '{' {
 		return info, fmt.Errorf("a JSON %s, not a FHIR resource (an object)", kindAt(line[i]))
 	}
-	var raw [7][]byte
+	var raw [8][]byte
 	unusual := false
 	i = skipSpace(line, i+1)
 	for line[i] != '}' {
@@ -103,6 +104,9 @@ func scanResource(line []byte) (lineInfo, error) {
 		concept(code, &info.clean) // only for its cleanliness
 	} else {
 		info.codes = concept(code, &info.clean)
+	}
+	if raw[7] != nil && !metaIsPlain(raw[7]) {
+		info.clean = false
 	}
 	if info.resourceType == "" {
 		return info, errors.New("a resource without resourceType")

@@ -224,7 +224,8 @@ func NewRecord() *screening.Record {
 
 // ReadBundle reads a Bundle holding one patient's record (any Bundle type). patientID
 // chooses the patient when the bundle holds several Patient resources. The bundle counts
-// as the patient's full record: every type in RecordTypes is marked complete.
+// as the patient's full record: every type in RecordTypes is marked complete, unless
+// the Bundle itself says it is not (withheld.go).
 func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, error) {
 	b, err := SplitBundle(data)
 	if err != nil {
@@ -240,12 +241,11 @@ func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, e
 		return nil, errorf(ErrIncomplete, "the Bundle says its search matched %d resources but holds %d entries: give the patient's whole record", b.Total, len(b.Entries))
 	}
 	rec := NewRecord()
-	if err := r.add(rec, patientID, b.Entries, true); err != nil {
+	done, err := r.add(rec, patientID, b.Entries, true)
+	if err != nil {
 		return nil, err
 	}
-	for _, t := range RecordTypes {
-		rec.Sources[t] = screening.SourceStatus{State: screening.FetchComplete}
-	}
+	done.markSources(rec)
 	return rec, nil
 }
 
@@ -254,7 +254,9 @@ func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, e
 // rec.Patient when set, else patientID, else the one Patient among the entries. A
 // Medication named by medicationReference must be among the same entries (or contained):
 // search with _include=MedicationRequest:medication and the like. Resources already in
-// rec (same Type/id) are skipped. AddResources leaves rec.Sources to the caller.
+// rec (same Type/id) are skipped. AddResources leaves rec.Sources to the caller, who
+// judges completeness (a searchset's total and next link, its OperationOutcome entries,
+// masked resources).
 func (r *Reader) AddResources(rec *screening.Record, patientID string, entries []Entry) error {
 	if rec == nil {
 		return errors.New("fhirbundle: AddResources needs a record (see NewRecord)")
@@ -265,7 +267,8 @@ func (r *Reader) AddResources(rec *screening.Record, patientID string, entries [
 	if rec.Sources == nil {
 		rec.Sources = map[string]screening.SourceStatus{}
 	}
-	return r.add(rec, patientID, entries, false)
+	_, err := r.add(rec, patientID, entries, false)
+	return err
 }
 
 // batch is one call's worth of entries being added to a record.
@@ -279,9 +282,10 @@ type batch struct {
 	others  patientKeys     // references to the other Patient entries
 	meds    map[string]int  // "Medication/id", fullUrl -> entry index
 	have    map[string]bool // refs already in the record
+	done    completeness    // what says the input is not the whole record
 }
 
-func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) error {
+func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) (*completeness, error) {
 	bt := &batch{r: r, rec: rec, entries: entries, peeks: make([]peeked, len(entries)), perrs: make([]error, len(entries)),
 		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec)}
 	var patients []int
@@ -305,12 +309,12 @@ func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, w
 	}
 	chosen, err := bt.choosePatient(patientID, patients, wholeBundle)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range entries {
 		bt.addEntry(i, i == chosen)
 	}
-	return nil
+	return &bt.done, nil
 }
 
 func existingRefs(rec *screening.Record) map[string]bool {
@@ -440,6 +444,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		bt.have[ref] = true
 		rec.Seen[screening.TypePatient]++
 		rec.Patient = &screening.Patient{Ref: ref, ID: p.ID}
+		bt.done.note(p)
 		if bt.perrs[i] != nil {
 			bt.unreadable(i, nil, bt.parseProblem(e.Resource, bt.perrs[i]))
 			return
@@ -470,6 +475,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	}
 	bt.have[ref] = true
 	rec.Seen[p.ResourceType]++
+	bt.done.note(p) // before relevance: a masked resource may have lost its code
 	if !bt.r.p.NeedsType(p.ResourceType) {
 		return
 	}

@@ -21,6 +21,8 @@ type peeked struct {
 	MedicationReference       *peekRef     `json:"medicationReference"`
 	Subject                   *peekRef     `json:"subject"`
 	Patient                   *peekRef     `json:"patient"`
+	Meta                      *peekMeta    `json:"meta"`  // withheld.go
+	Issue                     []peekIssue  `json:"issue"` // an OperationOutcome's
 }
 
 type peekConcept struct {

@@ -9,15 +9,15 @@ import (
 // ReadResources reads one patient's full record given as loose resources rather than as
 // a Bundle, e.g. the lines of a FHIR Bulk Data export grouped by patient. It is
 // AddResources on a new record followed by what ReadBundle does: the resources count as
-// the patient's full record, so every type in RecordTypes is marked complete.
+// the patient's full record, so every type in RecordTypes is marked complete unless
+// they say otherwise (withheld.go).
 func (r *Reader) ReadResources(patientID string, entries []Entry) (*screening.Record, error) {
 	rec := NewRecord()
-	if err := r.AddResources(rec, patientID, entries); err != nil {
+	done, err := r.add(rec, patientID, entries, false)
+	if err != nil {
 		return nil, err
 	}
-	for _, t := range RecordTypes {
-		rec.Sources[t] = screening.SourceStatus{State: screening.FetchComplete}
-	}
+	done.markSources(rec)
 	return rec, nil
 }
 

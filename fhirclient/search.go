@@ -19,7 +19,7 @@ type SearchResult struct {
 	Total   int                // Bundle.total of the first page; -1 when not given
 	Pages   int
 	// Partial says the server left data out: it reported a warning or error in an
-	// OperationOutcome entry, masked or redacted resources, returned fewer matches than
+	// OperationOutcome entry, masked, redacted or subsetted resources, returned fewer matches than
 	// its Bundle.total with no next page, or sent a page that could not be screened for
 	// these. Absence in such a result does not mean the patient has no such data.
 	Partial       bool
@@ -145,7 +145,7 @@ func (c *Client) collect(ctx context.Context, resourceType string, u *url.URL, s
 		reasons = append(reasons, fmt.Sprintf("the last page is full (%d matches), gives no total and no next page: more may exist", lastMatches))
 	}
 	if redacted > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d resource%s redacted or masked by the server (meta.security)", redacted, plural(redacted)))
+		reasons = append(reasons, fmt.Sprintf("%d resource%s masked, redacted or subsetted by the server (meta)", redacted, plural(redacted)))
 	}
 	if len(reasons) > 0 {
 		res.Partial = true
@@ -182,9 +182,8 @@ type pageDetail struct {
 			ResourceType string    `json:"resourceType"`
 			Issue        []ooIssue `json:"issue"`
 			Meta         struct {
-				Security []struct {
-					Code string `json:"code"`
-				} `json:"security"`
+				Security []fhirbundle.MetaCode `json:"security"`
+				Tag      []fhirbundle.MetaCode `json:"tag"`
 			} `json:"meta"`
 		} `json:"resource"`
 	} `json:"entry"`
@@ -222,11 +221,8 @@ func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) pag
 		if de.Search.Mode == "" || de.Search.Mode == "match" {
 			ps.matches++ // Bundle.total counts matches only, not include entries
 		}
-		for _, s := range de.Resource.Meta.Security {
-			if strings.EqualFold(s.Code, "REDACTED") || strings.EqualFold(s.Code, "MASKED") {
-				ps.redacted++
-				break
-			}
+		if fhirbundle.AnyWithheld(de.Resource.Meta.Security, de.Resource.Meta.Tag) {
+			ps.redacted++
 		}
 		ps.kept = append(ps.kept, e)
 	}

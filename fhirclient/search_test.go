@@ -218,8 +218,10 @@ func TestSearchPartial(t *testing.T) {
 		{"error outcome", bundle("", oo("outcome", "error", "index offline"), obs("o1")), 1, true, "the server reports error: index offline"},
 		{"information outcome", bundle("", obs("o1"), oo("outcome", "information", "took 3 ms")), 1, false, ""},
 		{"outcome without mode", bundle("", obs("o1"), fmt.Sprintf(`{"resource":%s}`, outcome("warning", "partial"))), 1, true, "warning: partial"},
-		{"redacted", bundle("", obs("o1"), secured("o2", "REDACTED")), 2, true, "1 resource redacted or masked by the server"},
-		{"masked", bundle("", secured("o1", "MASKED"), secured("o2", "MASKED")), 2, true, "2 resources redacted or masked"},
+		{"redacted", bundle("", obs("o1"), secured("o2", "REDACTED")), 2, true, "1 resource masked, redacted or subsetted by the server (meta)"},
+		{"masked", bundle("", secured("o1", "MASKED"), secured("o2", "MASKED")), 2, true, "2 resources masked, redacted or subsetted"},
+		{"subsetted (meta.tag)", bundle("", obs("o1"), `{"resource":{"resourceType":"Observation","id":"o2","meta":{"tag":[{"code":"SUBSETTED"}]}},"search":{"mode":"match"}}`), 2, true,
+			"1 resource masked, redacted or subsetted by the server (meta)"},
 		{"other security label", bundle("", secured("o1", "R")), 1, false, ""},
 	}
 	for _, tt := range tests {

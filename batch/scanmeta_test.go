@@ -1,0 +1,64 @@
+package batch
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
+)
+
+// TestWithheldLinesAreNotPassed: a Condition the export masked (its code removed, as a
+// server does for consent) reaches fhirbundle whole, not as a stub, so the CNS-disease
+// exclusion is unknown (source-error) instead of passing on "nothing found". An
+// ordinary meta (Synthea's tag, a server's versionId) changes nothing.
+func TestWithheldLinesAreNotPassed(t *testing.T) {
+	const who = `"subject":{"reference":"Patient/demo-candidate"}`
+	cases := []struct {
+		name, line, want string
+	}{
+		{"ordinary meta", `{"resourceType":"Condition","id":"m1","meta":{"versionId":"3","tag":[{"system":"https://smarthealthit.org/tags","code":"synthea-5-2019"}]},` + who + `}`, "pass/not-found"},
+		{"masked, code removed", `{"resourceType":"Condition","id":"m1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"MASKED"}]},` + who + `}`, "unknown/source-error"},
+		{"redacted, lower case", `{"resourceType":"Condition","id":"m1","meta":{"security":[{"code":"redacted"}]},` + who + `}`, "unknown/source-error"},
+		{"subsetted, escaped key", `{"resourceType":"Condition","id":"m1","meta":{"t\u0061g":[{"code":"SUBSETTED"}]},` + who + `}`, "unknown/source-error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeNDJSON(t, dir, demoBundles(t))
+			appendLine(t, filepath.Join(dir, "Condition.ndjson"), tc.line)
+			got, err := screenDir(t, dir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, crit := outcomesOf(t, got.docs["demo-candidate"]); crit["cns-disease"] != tc.want {
+				t.Errorf("cns-disease %q, want %q", crit["cns-disease"], tc.want)
+			}
+		})
+	}
+}
+
+// FuzzMetaIsPlain: whenever the byte-level check calls a meta plain (so the line may be
+// stubbed), fhirbundle must find it plain too; otherwise withheld data could be dropped.
+func FuzzMetaIsPlain(f *testing.F) {
+	for _, s := range []string{
+		`null`, `{}`, `{"versionId":"1","lastUpdated":"2024-01-01T00:00:00Z"}`,
+		`{"tag":[{"system":"https://smarthealthit.org/tags","code":"synthea-5-2019"}]}`,
+		`{"security":[{"code":"MASKED"}]}`, `{"TAG":[{"code":5}]}`, `{"tag":[{"Code":{"x":1}}]}`,
+		`{"tag":"x"}`, `{"security":[[]]}`, `[]`, `"x"`, `{"tag":[{}],"security":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, meta []byte) {
+		if !json.Valid(meta) {
+			return
+		}
+		if !metaIsPlain(meta) {
+			return
+		}
+		withheld, err := fhirbundle.MetaWithholds(meta)
+		if withheld || err != nil {
+			t.Errorf("metaIsPlain(%s) but fhirbundle: withheld %v, err %v", meta, withheld, err)
+		}
+	})
+}
