@@ -641,6 +641,8 @@ func TestBatchOpenAPIResponses(t *testing.T) {
 	authed := newBatchEnv(t, func(c *Config) { c.Auth = tokens })
 	gate := newGateSource(t)
 	held := newBatchEnv(t, sourceOf(gate))
+	capGate := newGateSource(t)
+	capped := newBatchEnv(t, func(c *Config) { c.Source, c.MaxBatchesPerCaller = capGate, 1 })
 	ct := "application/json"
 	body := `{"patient_ids": ["demo-candidate", "demo-ineligible-labs", "nobody"], "as_of": "2026-11-21T00:00:00Z", "lymphodepletion_date": "2026-12-01"}`
 
@@ -664,6 +666,8 @@ func TestBatchOpenAPIResponses(t *testing.T) {
 		send(t, authed, "401", 401, "GET", id, ""),
 		send(t, env, "404", 404, "GET", "/v1/batches/AAAAAAAAAAAAAAAAAAAAAAAAAA", ""),
 	)
+	createBatch(t, capped, `{"patient_ids": ["demo-candidate"]}`)
+	ex = append(ex, send(t, capped, "429 per caller", 429, "POST", "/v1/batches", `{"patient_ids": ["demo-candidate"]}`, "Content-Type", ct))
 	for _, x := range ex {
 		t.Run(x.name, func(t *testing.T) {
 			if x.rec.Code != x.want {

@@ -38,6 +38,10 @@ const (
 	batchWorkers       = 8              // fetches in flight per batch: they wait on the FHIR server, not the CPU
 )
 
+// defaultMaxPerCaller is Config.MaxBatchesPerCaller's default: without a cap one caller
+// could fill the store, locking others out or pushing their finished batches out.
+const defaultMaxPerCaller = 10
+
 // batchJob is one batch. The fields below mu-guarded are read and written under the
 // store's mutex; the others are set at creation and never change.
 type batchJob struct {
@@ -75,6 +79,7 @@ type batchStore struct {
 	s *Server
 
 	maxBatches, maxRunning, maxIDs int
+	maxPerCaller                   int // batches held for one caller, finished included
 	ttl                            time.Duration
 
 	base    context.Context // every batch's context derives from it; Close cancels it
@@ -90,9 +95,13 @@ type batchStore struct {
 
 func newBatchStore(s *Server) *batchStore {
 	base, stop := context.WithCancel(context.Background())
+	perCaller := s.cfg.MaxBatchesPerCaller
+	if perCaller <= 0 {
+		perCaller = defaultMaxPerCaller
+	}
 	return &batchStore{
 		s: s, maxBatches: defaultMaxBatches, maxRunning: defaultMaxRunning, maxIDs: defaultMaxBatchIDs,
-		ttl: defaultBatchTTL, base: base, stop: stop, jobs: map[string]*batchJob{},
+		maxPerCaller: perCaller, ttl: defaultBatchTTL, base: base, stop: stop, jobs: map[string]*batchJob{},
 	}
 }
 
@@ -110,7 +119,15 @@ func (st *batchStore) create(caller Caller, address string, ids []string, settin
 	}
 	now := st.s.cfg.Now().UTC()
 	st.prune(now)
-	if len(st.jobs) >= st.maxBatches && !st.evictOldest() {
+	// The caller's own oldest finished batch makes room, as the store's oldest does
+	// below. No Retry-After: when a running batch finishes cannot be told in advance.
+	ofCaller := func(j *batchJob) bool { return j.caller.ID == caller.ID }
+	if n := st.count(ofCaller); n >= st.maxPerCaller && !st.evictOldest(ofCaller) {
+		return nil, echo.NewHTTPError(http.StatusTooManyRequests, fmt.Sprintf(
+			"this caller already has %d unfinished batches, the most the service holds for one caller (limit %d); wait for one to finish or cancel one",
+			n, st.maxPerCaller))
+	}
+	if len(st.jobs) >= st.maxBatches && !st.evictOldest(anyBatch) {
 		return nil, echo.NewHTTPError(http.StatusTooManyRequests, fmt.Sprintf(
 			"the service already holds %d unfinished batches; wait for one to finish or cancel one", len(st.jobs)))
 	}
@@ -133,6 +150,19 @@ func (st *batchStore) create(caller Caller, address string, ids []string, settin
 	st.dispatch()
 	return j, nil
 }
+
+// count is how many batches match. Called with mu held.
+func (st *batchStore) count(match func(*batchJob) bool) int {
+	n := 0
+	for _, j := range st.jobs {
+		if match(j) {
+			n++
+		}
+	}
+	return n
+}
+
+func anyBatch(*batchJob) bool { return true }
 
 // dispatch starts queued batches while fewer than maxRunning run. Called with mu held.
 func (st *batchStore) dispatch() {
@@ -214,12 +244,12 @@ func (st *batchStore) prune(now time.Time) {
 	}
 }
 
-// evictOldest drops the finished batch that finished first, to make room; false when
-// every batch is still queued or running. Called with mu held.
-func (st *batchStore) evictOldest() bool {
+// evictOldest drops the finished batch among those that match that finished first, to
+// make room; false when every one is still queued or running. Called with mu held.
+func (st *batchStore) evictOldest(match func(*batchJob) bool) bool {
 	var oldest *batchJob
 	for _, j := range st.jobs {
-		if j.final() && (oldest == nil || j.finished.Before(oldest.finished) ||
+		if match(j) && j.final() && (oldest == nil || j.finished.Before(oldest.finished) ||
 			j.finished.Equal(oldest.finished) && j.created.Before(oldest.created)) {
 			oldest = j
 		}

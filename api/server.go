@@ -58,6 +58,11 @@ type Config struct {
 
 	RequestTimeout time.Duration // per request, fetch included; default 30s
 	MaxBodyBytes   int64         // request bodies; default 16 MiB
+	// MaxBatchesPerCaller is how many REST batches (queued, running or finished) the
+	// service holds for one caller; default 10. At the limit the caller's oldest finished
+	// batch makes room for a new one, and with none finished a new one is a 429, so one
+	// caller cannot take every slot of the batch store.
+	MaxBatchesPerCaller int
 
 	// MetricsHandler serves GET /metrics: the registry main created. Nil: no route.
 	MetricsHandler http.Handler
