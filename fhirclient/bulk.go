@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ type ExportResult struct {
 	RequiresAccessToken bool         // the files need the access token (then they must be on the FHIR server's origin)
 	Output              []ExportFile // NDJSON files of resources, one type per file
 	Errors              []ExportFile // NDJSON files of OperationOutcomes about what could not be exported
-	Deleted             []ExportFile // with Since: Bundles of resources deleted since; not downloaded
+	Deleted             []ExportFile // with Since: Bundles of resources deleted since; not downloaded (without Since, a manifest listing any is refused)
 	Expires             time.Time    // when the server drops the files; zero when it did not say
 	Polls               int          // status requests made
 
@@ -252,7 +253,7 @@ func (c *Client) pollExport(ctx context.Context, req ExportRequest, status *url.
 			return nil, err
 		}
 		if !a.running {
-			res, err := c.parseManifest(rq, body)
+			res, err := c.parseManifest(rq, body, !req.Since.IsZero())
 			if err != nil {
 				return nil, err
 			}
@@ -342,6 +343,14 @@ type manifest struct {
 	Output              []manifestFile `json:"output"`
 	Error               []manifestFile `json:"error"`
 	Deleted             []manifestFile `json:"deleted"`
+	Link                []manifestLink `json:"link"`
+}
+
+// manifestLink is a link of a paged manifest (allowPartialManifests): "next" is the
+// rest of the files.
+type manifestLink struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
 }
 
 type manifestFile struct {
@@ -351,8 +360,9 @@ type manifestFile struct {
 }
 
 // parseManifest checks the manifest and keeps what a download needs. Its "request" field
-// is not kept: it repeats the kick-off URL, Group id and all.
-func (c *Client) parseManifest(rq *request, body []byte) (*ExportResult, error) {
+// is not kept: it repeats the kick-off URL, Group id and all. since tells whether the
+// export asked for _since: only then is a list of deleted resources expected.
+func (c *Client) parseManifest(rq *request, body []byte, since bool) (*ExportResult, error) {
 	bad := func(format string, args ...any) error {
 		return c.newError(rq, KindBadResponse, http.StatusOK, fmt.Errorf(format, args...))
 	}
@@ -363,6 +373,9 @@ func (c *Client) parseManifest(rq *request, body []byte) (*ExportResult, error) 
 	if err := json.Unmarshal(body, &m); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
+			if te.Type.Kind() == reflect.Slice { // not the Go type's name
+				return nil, bad("the manifest's %s is not an array", te.Field)
+			}
 			return nil, bad("the manifest's %s is not a %s", te.Field, te.Type)
 		}
 		return nil, bad("the manifest is not a Bulk Data manifest")
@@ -376,6 +389,19 @@ func (c *Client) parseManifest(rq *request, body []byte) (*ExportResult, error) 
 	}
 	if m.RequiresAccessToken == nil {
 		return nil, bad("the manifest does not say whether its files need the access token (requiresAccessToken)")
+	}
+	// A page of a manifest lists some of the files; we never ask for pages
+	// (allowPartialManifests), and what the other pages hold would read as "no records".
+	// The link's URL is not quoted: it may carry a credential.
+	for _, l := range m.Link {
+		if strings.EqualFold(strings.TrimSpace(l.Relation), "next") {
+			return nil, bad("the manifest is one page of several (it has a link with relation next), which was not asked for (allowPartialManifests): the files of the other pages would be missing; refused")
+		}
+	}
+	// Without _since, deleted resources are not part of the answer: a server that lists
+	// some did something this client cannot interpret.
+	if !since && len(m.Deleted) > 0 {
+		return nil, bad("the manifest lists %d deleted file%s, but the export did not ask for changes since a time (_since): what it means cannot be told; refused", len(m.Deleted), plural(len(m.Deleted)))
 	}
 	res := &ExportResult{TransactionTime: tt, RequiresAccessToken: *m.RequiresAccessToken}
 	for _, part := range []struct {
