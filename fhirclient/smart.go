@@ -91,6 +91,9 @@ type SMARTBackend struct {
 	exp    time.Time // zero with tok == "": no token cached
 	scopes string    // granted with the last token
 	flight *smartFlight
+	// prev is the token before tok (renewed or invalidated). It is kept only so that a
+	// token endpoint echoing it in an error does not put it in our error text.
+	prev string
 }
 
 // smartFlight is a token request in progress that later callers wait on.
@@ -298,7 +301,7 @@ func (s *SMARTBackend) Invalidate(tok string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if tok != "" && tok == s.tok {
-		s.tok, s.exp = "", time.Time{}
+		s.prev, s.tok, s.exp = s.tok, "", time.Time{}
 	}
 }
 
@@ -336,6 +339,9 @@ func (s *SMARTBackend) Token(ctx context.Context) (string, error) {
 		s.mu.Lock()
 		s.flight = nil
 		if err == nil {
+			if s.tok != "" && s.tok != tok {
+				s.prev = s.tok
+			}
 			s.tok, s.exp, s.scopes = tok, exp, granted
 		}
 		s.mu.Unlock()
@@ -441,8 +447,11 @@ func (s *SMARTBackend) fetch(ctx context.Context) (string, time.Time, string, er
 	if err != nil {
 		return fail(resp.StatusCode, fmt.Errorf("reading the response: %v", err))
 	}
-	// The assertion and each of its parts: a server echoing any of them is not repeated.
+	// The assertion and each of its parts, and the access tokens still held (a renewal
+	// runs while the old token is cached; the server knows it): a server echoing any of
+	// them is not repeated.
 	secrets := append([]string{assertion}, strings.Split(assertion, ".")...)
+	secrets = append(secrets, s.heldTokens()...)
 	if resp.StatusCode != http.StatusOK {
 		te := &TokenError{Host: s.host, Status: resp.StatusCode}
 		var oe struct {
@@ -494,6 +503,18 @@ func (s *SMARTBackend) fetch(ctx context.Context) (string, time.Time, string, er
 		granted = *tr.Scope
 	}
 	return *tr.AccessToken, exp, granted, nil
+}
+
+// heldTokens are the cached access token and the one before it, each also in its
+// URL-encoded forms (an echo of a form body may be encoded).
+func (s *SMARTBackend) heldTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, t := range []string{s.tok, s.prev} {
+		out = appendForms(out, t)
+	}
+	return out
 }
 
 // parseExpiresIn reads a positive number of seconds, given as a JSON number or, as some
