@@ -282,12 +282,14 @@ type batch struct {
 	others  patientKeys     // references to the other Patient entries
 	meds    map[string]int  // "Medication/id", fullUrl -> entry index
 	have    map[string]bool // refs already in the record
+	firstAt map[string]int  // the entry that gave each ref first, in this call (rivals.go)
+	chosen  int             // the chosen Patient entry, -1 when none
 	done    completeness    // what says the input is not the whole record
 }
 
 func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) (*completeness, error) {
 	bt := &batch{r: r, rec: rec, entries: entries, peeks: make([]peeked, len(entries)), perrs: make([]error, len(entries)),
-		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec)}
+		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec), firstAt: map[string]int{}}
 	var patients []int
 	for i, e := range entries {
 		if e.Resource == nil {
@@ -311,6 +313,7 @@ func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, w
 	if err != nil {
 		return nil, err
 	}
+	bt.chosen = chosen
 	for i := range entries {
 		bt.addEntry(i, i == chosen)
 	}
@@ -386,8 +389,12 @@ func (bt *batch) choosePatient(patientID string, patients []int, wholeBundle boo
 		bt.keys.add(bt.entries[chosen].FullURL)
 	}
 	for _, i := range patients {
-		if i != chosen {
-			bt.others.add(bt.entries[i].FullURL)
+		if i == chosen {
+			continue
+		}
+		bt.others.add(bt.entries[i].FullURL)
+		if id := bt.peeks[i].ID; id != "" && (chosen < 0 || id != bt.peeks[chosen].ID) {
+			bt.others.add("Patient/" + id)
 		}
 	}
 	return chosen, nil
@@ -438,6 +445,8 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		if !chosen {
 			if !bt.keys.ours(ref) && !bt.keys.ours(e.FullURL) {
 				rec.OtherPatients++
+			} else if bt.chosen >= 0 {
+				bt.rival(i, bt.chosen) // the patient given twice
 			}
 			return
 		}
@@ -466,14 +475,22 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		// silently: the criteria that might have needed it say so.
 		if codes := p.codes(); bt.r.p.NeedsType(p.ResourceType) && (len(codes) == 0 || bt.r.p.Relevant(p.ResourceType, codes)) {
 			rec.Seen[p.ResourceType]++
-			bt.unreadable(i, p.codes(), "no literal reference to a patient (subject/patient missing, or given only as an identifier or search): cannot tell whose record it is")
+			problem := "no literal reference to a patient (subject/patient missing, or given only as an identifier or search): cannot tell whose record it is"
+			if strings.HasPrefix(refTail(p.patientRef()), "Patient/") {
+				problem = "refers to a Patient that is neither the record's patient nor another Patient of the input (another id of this patient?): cannot tell whose record it is"
+			}
+			bt.unreadable(i, p.codes(), problem)
 			return
 		}
 	}
 	if bt.have[ref] {
-		return
+		if j, ok := bt.firstAt[ref]; ok {
+			bt.rival(i, j)
+		}
+		return // found again (another search, an _include)
 	}
 	bt.have[ref] = true
+	bt.firstAt[ref] = i
 	rec.Seen[p.ResourceType]++
 	bt.done.note(p) // before relevance: a masked resource may have lost its code
 	if !bt.r.p.NeedsType(p.ResourceType) {
@@ -651,9 +668,12 @@ func (bt *batch) whose(p *peeked) attribution {
 		return unattributed
 	case bt.keys.ours(pr):
 		return ours
-	case bt.others.ours(pr) || strings.HasPrefix(refTail(pr), "Patient/"):
+	case bt.others.ours(pr):
 		return otherPatient
 	}
+	// A Patient the input does not hold (nor the record): it may be this patient under
+	// another id (a merged record, a server's id beside a urn:uuid), so its data is not
+	// safe to ignore.
 	return unattributed
 }
 

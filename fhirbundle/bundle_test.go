@@ -296,15 +296,21 @@ func TestReadBundleReferences(t *testing.T) {
 		{"versioned", "", "Patient/p1/_history/3", true, 0},
 		{"absolute fullUrl, relative reference", "https://fhir.example.org/r4/Patient/p1", "Patient/p1", true, 0},
 		{"no subject: whose it is cannot be told", uuid, "", false, 0},
-		{"another patient's id", uuid, "Patient/p2", false, 1},
+		{"a Patient the bundle does not hold: cannot be told", uuid, "Patient/p2", false, 0},
 		{"a urn:uuid of no entry: cannot be told", uuid, "urn:uuid:9d6f1f0e-0000-4000-8000-000000000002", false, 0},
 		{"a conditional reference: cannot be told", uuid, "Patient?identifier=urn:mrn|123", false, 0},
-		{"another absolute URL", "", "https://fhir.example.org/r4/Patient/p10", false, 1},
+		{"an absolute URL of a Patient the bundle does not hold", "", "https://fhir.example.org/r4/Patient/p10", false, 0},
+		// Other patients: their Patient resource and the Observation.
+		{"another Patient of the bundle, by id", uuid, "Patient/p2", false, 2},
+		{"another Patient of the bundle, by fullUrl", uuid, "urn:uuid:other", false, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			data := bundleJSON("transaction", entry{tc.patientURL, patient("p1")}, entry{"", hemoglobin("o1", tc.subject, "12")})
-			rec, err := testReader(t).ReadBundle(data, "")
+			entries := []entry{{tc.patientURL, patient("p1")}, {"", hemoglobin("o1", tc.subject, "12")}}
+			if tc.wantOthers > 0 {
+				entries = append(entries, entry{"urn:uuid:other", patient("p2")})
+			}
+			rec, err := testReader(t).ReadBundle(bundleJSON("transaction", entries...), "p1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -331,11 +337,11 @@ func TestReadBundleReferences(t *testing.T) {
 func TestReadBundleAllergyAndPatientReference(t *testing.T) {
 	allergy := `{"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p2"},
 		"code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}]}}`
-	rec, err := testReader(t).ReadBundle(bundleJSON("collection", entry{"", patient("p1")}, entry{"", allergy}), "")
+	rec, err := testReader(t).ReadBundle(bundleJSON("collection", entry{"", patient("p1")}, entry{"", patient("p2")}, entry{"", allergy}), "p1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.Allergies) != 0 || rec.OtherPatients != 1 {
+	if len(rec.Allergies) != 0 || rec.OtherPatients != 2 { // Patient/p2 and its allergy
 		t.Errorf("allergies %v, other patients %d: an AllergyIntolerance.patient of another patient must be ignored", rec.Allergies, rec.OtherPatients)
 	}
 }
@@ -533,14 +539,17 @@ func TestAddResources(t *testing.T) {
 		if got := obsRefs(rec); !reflect.DeepEqual(got, []string{"Observation/o1"}) {
 			t.Errorf("observations %v, want [Observation/o1]", got)
 		}
-		if rec.Seen["Observation"] != 2 || rec.OtherPatients != 1 || len(rec.Unreadable) != 1 || rec.Unreadable[0].Index != 2 {
+		// o9 names a Patient the search was not for and the record does not hold: whose
+		// it is cannot be told (another id of this patient?), so it is unreadable.
+		if rec.Seen["Observation"] != 3 || rec.OtherPatients != 0 || len(rec.Unreadable) != 2 || rec.Unreadable[0].Index != 1 || rec.Unreadable[1].Index != 2 ||
+			!strings.Contains(rec.Unreadable[0].Problem, "refers to a Patient that is neither") {
 			t.Errorf("seen %v, other patients %d, unreadable %+v", rec.Seen, rec.OtherPatients, rec.Unreadable)
 		}
 		// A resource already in the record (found again by another search) is not added twice.
 		if err := r.AddResources(rec, "p1", page.Entries[:1]); err != nil {
 			t.Fatal(err)
 		}
-		if got := obsRefs(rec); !reflect.DeepEqual(got, []string{"Observation/o1"}) || rec.Seen["Observation"] != 2 {
+		if got := obsRefs(rec); !reflect.DeepEqual(got, []string{"Observation/o1"}) || rec.Seen["Observation"] != 3 {
 			t.Errorf("after adding o1 again: observations %v, seen %v", got, rec.Seen)
 		}
 		if len(rec.Sources) != 0 {

@@ -1,0 +1,44 @@
+package fhirbundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/trialscreen/trialscreen/screening"
+)
+
+// Two entries with one Type/id are one resource found twice (a search and an _include,
+// an export written twice) when their content is the same. When it differs they are
+// rivals: which one is the record cannot be told, and keeping the first while dropping
+// the other could keep a negative result and lose the positive one. The second is then
+// an unreadable entry carrying the codes of both, so every criterion either could
+// decide is unknown.
+
+// rival checks entry i against entry j, which gave the same reference first.
+func (bt *batch) rival(i, j int) {
+	a, b := bt.entries[j].Resource, bt.entries[i].Resource
+	if sameJSON(a, b) {
+		return
+	}
+	codes := bt.peeks[j].codes()
+	if c := bt.peeks[i].codes(); len(codes) == 0 || len(c) == 0 {
+		codes = nil // one of them has no codes: it could be anything
+	} else {
+		codes = append(append([]screening.Coding(nil), codes...), c...)
+	}
+	bt.unreadable(i, codes, fmt.Sprintf("%s given again with other content (first at entry %d): which one is the record cannot be told",
+		resourceRef(&bt.peeks[i], bt.entries[i]), bt.entries[j].Index))
+}
+
+// sameJSON compares two resources byte for byte after removing insignificant space.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}

@@ -1,0 +1,58 @@
+package fhirbundle_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRivalEntries: one Type/id given twice with other content cannot be read as
+// either: keeping the first could keep a passing value and drop a failing one. The same
+// resource given twice (another formatting) is one resource.
+func TestRivalEntries(t *testing.T) {
+	r := testReader(t)
+	pt := entry{"", patient("p1")}
+	tests := []struct {
+		name    string
+		entries []entry
+		want    map[string]string // criterion -> outcome/reason
+		problem string            // the unreadable entry's problem, "" for none
+	}{
+		{"one Observation, twice the same", []entry{pt, {"", hemoglobin("o1", "Patient/p1", "12")},
+			{"", strings.ReplaceAll(hemoglobin("o1", "Patient/p1", "12"), "\n", " ")}},
+			map[string]string{"hemoglobin": "pass/met"}, ""},
+		{"one Observation id, two values", []entry{pt, {"", hemoglobin("o1", "Patient/p1", "12")}, {"", hemoglobin("o1", "Patient/p1", "7")}},
+			map[string]string{"hemoglobin": "unknown/unreadable"},
+			"Observation/o1 given again with other content (first at entry 1): which one is the record cannot be told"},
+		{"a rival without the code still counts", []entry{pt, {"", hemoglobin("o1", "Patient/p1", "12")},
+			{"", `{"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"}}`}},
+			map[string]string{"hemoglobin": "unknown/unreadable"},
+			"Observation/o1 given again with other content (first at entry 1): which one is the record cannot be told"},
+		{"the patient twice, other birth dates", []entry{pt, {"", strings.Replace(patient("p1"), "1960-02-29", "1940-01-01", 1)},
+			{"", hemoglobin("o1", "Patient/p1", "12")}},
+			map[string]string{"age": "unknown/unreadable", "hemoglobin": "pass/met"},
+			"Patient/p1 given again with other content (first at entry 0): which one is the record cannot be told"},
+		{"the patient twice, the same", []entry{pt, pt, {"", hemoglobin("o1", "Patient/p1", "12")}},
+			map[string]string{"age": "pass/met"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := r.ReadBundle(bundleJSON("collection", tc.entries...), "p1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var problems []string
+			for _, u := range rec.Unreadable {
+				problems = append(problems, u.Problem)
+			}
+			if got := strings.Join(problems, "; "); got != tc.problem {
+				t.Errorf("unreadable %q, want %q", got, tc.problem)
+			}
+			got := screenWithTestProtocol(t, rec)
+			for id, want := range tc.want {
+				if o := string(got[id].Outcome) + "/" + string(got[id].Reason); o != want {
+					t.Errorf("%s: %s (%s), want %s", id, o, got[id].Summary, want)
+				}
+			}
+		})
+	}
+}
