@@ -362,6 +362,7 @@ var reasonText = map[screening.Reason]string{
 	screening.ReasonUnreadable:    "an entry could not be read",
 	screening.ReasonNotRoomAir:    "not shown to be on room air",
 	screening.ReasonUncoded:       "result not coded",
+	screening.ReasonInconclusive:  "result given only as a bound",
 	screening.ReasonManual:        "a person decides",
 	screening.ReasonJudgement:     "needs clinical judgement",
 	screening.ReasonMethod:        "not the required method",

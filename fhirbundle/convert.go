@@ -46,6 +46,7 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 	switch v := o.GetValue(); {
 	case v.GetQuantity() != nil:
 		out.Value, out.ValueText = quantity(v.GetQuantity())
+		out.ValueBound = bound(v.GetQuantity())
 	case v.GetInteger() != nil:
 		out.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
 	case v.GetCodeableConcept() != nil:
@@ -60,10 +61,19 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		out.Interpretation = append(out.Interpretation, codings(cc)...)
 	}
 	for _, rr := range o.GetReferenceRange() {
-		if rr.GetHigh() != nil {
-			out.RefHigh = simpleQuantity(rr.GetHigh())
-			break
+		if rr.GetHigh() == nil {
+			continue
 		}
+		high := simpleQuantity(rr.GetHigh())
+		if high == nil {
+			continue
+		}
+		r := screening.RefRange{High: *high, Type: codings(rr.GetType()),
+			AgeLow: simpleQuantity(rr.GetAge().GetLow()), AgeHigh: simpleQuantity(rr.GetAge().GetHigh())}
+		for _, at := range rr.GetAppliesTo() {
+			r.AppliesTo = append(r.AppliesTo, codings(at)) // none when text only: unreadable
+		}
+		out.RefRanges = append(out.RefRanges, r)
 	}
 	for _, c := range o.GetComponent() {
 		comp := screening.Component{Code: codings(c.GetCode())}
@@ -197,7 +207,8 @@ func firstCode(cc *dpb.CodeableConcept) string {
 }
 
 // quantity maps a Quantity. One with a comparator ("<5") is not a number the criteria may
-// compare: it is returned as text so that screening sends it to review.
+// compare: it is returned as text (criteria that read plain values send it to review),
+// and as a Bound (see bound) for those that can decide on one.
 func quantity(q *dpb.Quantity) (*screening.Quantity, string) {
 	v, err := strconv.ParseFloat(q.GetValue().GetValue(), 64)
 	if err != nil {
@@ -213,7 +224,22 @@ func quantity(q *dpb.Quantity) (*screening.Quantity, string) {
 	return &screening.Quantity{Value: v, Code: q.GetCode().GetValue(), System: q.GetSystem().GetValue(), Unit: q.GetUnit().GetValue()}, ""
 }
 
+// bound is a Quantity with a comparator as a Bound (the measurement criteria can still
+// decide on it when the whole bound lies on one side of their threshold), else nil.
+func bound(q *dpb.Quantity) *screening.Bound {
+	cmp := enumCode(q.GetComparator().GetValue())
+	v, err := strconv.ParseFloat(q.GetValue().GetValue(), 64)
+	if cmp == "" || err != nil {
+		return nil
+	}
+	return &screening.Bound{Comparator: cmp,
+		Limit: screening.Quantity{Value: v, Code: q.GetCode().GetValue(), System: q.GetSystem().GetValue(), Unit: q.GetUnit().GetValue()}}
+}
+
 func simpleQuantity(q *dpb.SimpleQuantity) *screening.Quantity {
+	if q == nil {
+		return nil
+	}
 	v, err := strconv.ParseFloat(q.GetValue().GetValue(), 64)
 	if err != nil {
 		return nil

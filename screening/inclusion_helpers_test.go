@@ -29,7 +29,7 @@ func (p *patient) incPrelim(c string, v float64, ucum string, when screening.Whe
 
 // incLabRef adds a final numeric observation whose reference range high is given.
 func (p *patient) incLabRef(c string, v float64, ucum string, high *screening.Quantity, when screening.When) *patient {
-	return p.obs(screening.Observation{Status: "final", Code: codes(c), Effective: when, Value: qty(v, ucum), RefHigh: high})
+	return p.obs(screening.Observation{Status: "final", Code: codes(c), Effective: when, Value: qty(v, ucum), RefRanges: []screening.RefRange{{High: *high}}})
 }
 
 // incText adds a final observation whose value is free text only.

@@ -123,16 +123,16 @@ func (m *measurement) evaluate(ec *evalCtx) Result {
 	}
 	js := make([]judged, len(sel.latest))
 	for i, o := range sel.latest {
-		js[i] = m.judge(o)
+		js[i] = m.judge(ec, o)
 	}
 	return combineSameInstant(js)
 }
 
 // judge decides one result.
-func (m *measurement) judge(o *Observation) judged {
+func (m *measurement) judge(ec *evalCtx, o *Observation) judged {
 	ev := obsEvidence(o, m.codes)
 	j := judged{evidence: []Evidence{ev}}
-	value, ok := 0.0, false
+	value, bound := 0.0, ""
 	switch {
 	case o.Value != nil:
 		v, err := m.units.convert(o.Value)
@@ -141,8 +141,18 @@ func (m *measurement) judge(o *Observation) judged {
 			j.summary = fmt.Sprintf("%s on %s: %v", m.p.Label, o.Effective, err)
 			return j
 		}
-		value, ok = v, true
+		value = v
+	case o.ValueBound != nil:
+		// "<0.5": decided when every value the bound allows falls on one side.
+		v, err := m.units.convert(&o.ValueBound.Limit)
+		if err != nil {
+			j.outcome, j.reason = Unknown, ReasonUnit
+			j.summary = fmt.Sprintf("%s on %s: %v", m.p.Label, o.Effective, err)
+			return j
+		}
+		value, bound = v, o.ValueBound.Comparator
 	case len(o.ValueCode) > 0:
+		ok := false
 		for _, c := range o.ValueCode {
 			if v, found := m.answers[c]; found {
 				value, ok = v, true
@@ -164,45 +174,70 @@ func (m *measurement) judge(o *Observation) judged {
 		return j
 	}
 	j.evidence[0].Value, j.evidence[0].Unit = ptr(value), m.units.canonical
+	shown := num(value)
+	if bound != "" {
+		shown = bound + " " + shown
+		j.evidence[0].Note = "the result gives only a bound: " + shown + " " + m.units.canonical
+	}
 
-	op, limit, limitText := m.p.Comparator, m.p.Threshold, ""
+	// The limits to hold the value against: the threshold, or one per ULN that may apply.
+	type limit struct {
+		value float64
+		text  string
+	}
+	limits := []limit{{value: m.p.Threshold}}
+	op := m.p.Comparator
 	if m.p.ULN != nil {
-		uln, defaulted := m.p.ULN.Default, true
-		if o.RefHigh != nil {
-			u, err := m.units.convert(o.RefHigh)
-			if err != nil {
-				j.outcome, j.reason = Unknown, ReasonUnit
-				j.summary = fmt.Sprintf("%s on %s: reference range high: %v", m.p.Label, o.Effective, err)
-				return j
-			}
-			uln, defaulted = u, false
+		ulns, err := m.ulns(ec, o)
+		if err != nil {
+			j.outcome, j.reason = Unknown, ReasonUnit
+			j.summary = fmt.Sprintf("%s on %s: %v", m.p.Label, o.Effective, err)
+			return j
 		}
-		// Rounded like converted values, so that exactly 1.5 x 1.2 mg/dL (1.8) is at the limit.
-		op, limit = "<=", roundSig(m.p.ULN.Multiple*uln)
-		note := "ULN from the result's reference range"
-		if defaulted {
-			note = "ULN defaulted: the result has no reference range high"
+		limits, op = nil, "<="
+		for _, u := range ulns {
+			// Rounded like converted values, so that exactly 1.5 x 1.2 mg/dL (1.8) is at the limit.
+			l := roundSig(m.p.ULN.Multiple * u.value)
+			limits = append(limits, limit{value: l, text: fmt.Sprintf(" (%s x ULN %s = %s)", num(m.p.ULN.Multiple), num(u.value), num(l))})
+			j.evidence = append(j.evidence, Evidence{Role: "uln", Value: ptr(u.value), Unit: m.units.canonical, Note: u.note})
 		}
-		j.evidence = append(j.evidence, Evidence{Role: "uln", Value: ptr(uln), Unit: m.units.canonical, Note: note})
-		limitText = fmt.Sprintf(" (%s x ULN %s = %s)", num(m.p.ULN.Multiple), num(uln), num(limit))
 	}
-	met := compare(value, op, limit)
-	verb := "does not meet"
-	if met {
-		verb = "meets"
+	results := make([]meets, len(limits))
+	for i, l := range limits {
+		results[i] = meetsLimit(value, bound, op, l.value)
 	}
-	j.summary = m.p.Label + " " + num(value) + " " + m.units.canonical + " on " + o.Effective.String() + " " + verb + " " + op + " " + num(limit) + limitText
-	if met {
+	first := results[0]
+	for i, r := range results {
+		if r == first {
+			continue
+		}
+		j.outcome, j.reason = Unknown, ReasonConflict
+		j.summary = fmt.Sprintf("%s %s %s on %s: the result's reference ranges that may apply to this patient lead to different outcomes (limits %s and %s)",
+			m.p.Label, shown, m.units.canonical, o.Effective, num(limits[0].value), num(limits[i].value))
+		return j
+	}
+	l := limits[0]
+	switch first {
+	case meetsAll:
 		j.outcome, j.reason = Pass, ReasonMet
-	} else {
+		j.summary = m.p.Label + " " + shown + " " + m.units.canonical + " on " + o.Effective.String() + " meets " + op + " " + num(l.value) + l.text
+	case meetsNone:
 		j.outcome, j.reason = Fail, ReasonNotMet
+		j.summary = m.p.Label + " " + shown + " " + m.units.canonical + " on " + o.Effective.String() + " does not meet " + op + " " + num(l.value) + l.text
+	default:
+		j.outcome, j.reason = Unknown, ReasonInconclusive
+		j.summary = fmt.Sprintf("%s %s %s on %s may or may not meet %s %s%s: the result gives only a bound", m.p.Label, shown, m.units.canonical, o.Effective, op, num(l.value), l.text)
+		return j
+	}
+	if len(limits) > 1 {
+		j.summary += "; the same with every reference range that may apply to this patient"
 	}
 	if !m.method.empty() && m.method.matches(o.Code) {
 		j.outcome, j.reason = Review, ReasonMethod
 		j.summary += "; the result's code does not confirm the required method"
 		return j
 	}
-	if met && (m.roomAir != nil || m.flow != nil || m.fio2 != nil) {
+	if j.outcome == Pass && (m.roomAir != nil || m.flow != nil || m.fio2 != nil) {
 		m.checkRoomAir(o, &j)
 	}
 	return j

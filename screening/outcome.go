@@ -24,15 +24,16 @@ const (
 	ReasonNotApplicable Reason = "not-applicable" // the criterion does not concern this patient
 
 	// Reasons that go with unknown.
-	ReasonNoData      Reason = "no-data"      // nothing usable was recorded
-	ReasonStale       Reason = "stale"        // results exist but all are older than the window
-	ReasonNotFinal    Reason = "not-final"    // results exist but none has a final status
-	ReasonUnit        Reason = "unit"         // a unit could not be converted by its UCUM code
-	ReasonConflict    Reason = "conflict"     // equally recent results disagree
-	ReasonSourceError Reason = "source-error" // the data source failed or was partial
-	ReasonUnreadable  Reason = "unreadable"   // an entry that may matter could not be read
-	ReasonNotRoomAir  Reason = "not-room-air" // the reading was not shown to be on room air
-	ReasonUncoded     Reason = "uncoded"      // a result is not coded as positive or negative
+	ReasonNoData       Reason = "no-data"      // nothing usable was recorded
+	ReasonStale        Reason = "stale"        // results exist but all are older than the window
+	ReasonNotFinal     Reason = "not-final"    // results exist but none has a final status
+	ReasonUnit         Reason = "unit"         // a unit could not be converted by its UCUM code
+	ReasonConflict     Reason = "conflict"     // equally recent results disagree
+	ReasonSourceError  Reason = "source-error" // the data source failed or was partial
+	ReasonUnreadable   Reason = "unreadable"   // an entry that may matter could not be read
+	ReasonNotRoomAir   Reason = "not-room-air" // the reading was not shown to be on room air
+	ReasonUncoded      Reason = "uncoded"      // a result is not coded as positive or negative
+	ReasonInconclusive Reason = "inconclusive" // a result given as a bound ("<2") that lies on both sides of the limit
 
 	// Reasons that go with review.
 	ReasonManual        Reason = "manual"         // only a person can decide this criterion

@@ -101,8 +101,25 @@ type Observation struct {
 	ValueCode      []Coding  // valueCodeableConcept
 	ValueText      string    // valueString or valueCodeableConcept.text without codings
 	Interpretation []Coding
-	RefHigh        *Quantity // referenceRange.high of the first range that has one
+	ValueBound     *Bound     // a valueQuantity with a comparator ("<0.5"); Value is then nil
+	RefRanges      []RefRange // the referenceRanges that have a high
 	Components     []Component
+}
+
+// Bound is a value known only to lie beyond a limit: a Quantity with a comparator.
+type Bound struct {
+	Comparator string // <, <=, >= or >
+	Limit      Quantity
+}
+
+// RefRange is one Observation.referenceRange with a high: the upper limit of normal
+// for the population it applies to (appliesTo and age; none means everyone).
+type RefRange struct {
+	High      Quantity
+	Type      []Coding   // normal, recommended, treatment...; none means normal
+	AppliesTo [][]Coding // each appliesTo's codings; all of them must hold
+	AgeLow    *Quantity  // age.low, e.g. 18 a
+	AgeHigh   *Quantity
 }
 
 // Component is an Observation.component.
