@@ -178,13 +178,15 @@ func (c *crcl) distinct(obs []*Observation, g *unitGroup, m *codeMatcher, label 
 	return outObs, vals, nil
 }
 
-// nearestWeight picks the weight in the window closest to the creatinine's date.
+// nearestWeight picks the weight in the window closest to the creatinine's date. A weight
+// with no date or one coarser than a day cannot be placed in a window of days, so it is
+// never used (selectLatest's rule for every other result).
 func (c *crcl) nearestWeight(ec *evalCtx, at time.Time) ([]*Observation, []float64, *Result) {
 	start := ec.windowStart(c.p.Weight.WindowDays)
 	var best []*Observation
 	var bestGap time.Duration
 	ec.eachObservation(c.wt, func(o *Observation) {
-		if !ec.statuses.observation[o.Status] || !o.Effective.Known() {
+		if !ec.statuses.observation[o.Status] || o.Effective.Precision < PrecisionDay {
 			return
 		}
 		t := ec.start(o.Effective)

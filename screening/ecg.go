@@ -41,17 +41,39 @@ func compileECG(cc *compileCtx) evaluator {
 			return combineSameInstant(js)
 		}
 		start := ec.windowStart(p.WindowDays)
+		var imprecise *Evidence // the first such procedure, named when nothing counts
 		for i := range ec.rec.Procedures {
 			pr := &ec.rec.Procedures[i]
 			c, set, ok := procs.match(pr.Code)
-			if !ok || notDone[pr.Status] || !pr.Performed.Known() || ec.start(pr.Performed).After(ec.asOf) || ec.start(pr.Performed).Before(start) {
+			if !ok || notDone[pr.Status] {
+				continue
+			}
+			ev := Evidence{Resource: pr.Ref, Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}
+			// A procedure with no date, or one coarser than a day, is not an ECG within the
+			// window (the rule selectLatest applies to observations): it is only named.
+			if pr.Performed.Precision < PrecisionDay {
+				if imprecise == nil && (!pr.Performed.Known() || !ec.start(pr.Performed).After(ec.asOf)) {
+					ev.Note = impreciseNote("the procedure", pr.Performed, p.WindowDays)
+					imprecise = &ev
+				}
+				continue
+			}
+			if ec.start(pr.Performed).After(ec.asOf) || ec.start(pr.Performed).Before(start) {
 				continue
 			}
 			return Result{Outcome: Review, Reason: ReasonJudgement,
 				Summary:  fmt.Sprintf("ECG performed on %s; its interpretation is not coded", pr.Performed),
-				Evidence: []Evidence{{Resource: pr.Ref, Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}}}
+				Evidence: []Evidence{ev}}
 		}
-		return sel.missing("ECG", p.WindowDays, obs)
+		r := sel.missing("ECG", p.WindowDays, obs)
+		if imprecise != nil {
+			if r.Reason == ReasonNoData && len(r.Evidence) == 0 {
+				r.Summary = "no ECG dated to the day" // not "no ECG recorded": one is named below
+			}
+			r.Summary += "; " + imprecise.Resource + ": " + imprecise.Note
+			r.Evidence = append(r.Evidence, *imprecise)
+		}
+		return r
 	}
 }
 

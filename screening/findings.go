@@ -68,15 +68,32 @@ func describeRules(rules []*rule) string {
 
 func (f *findings) evaluate(ec *evalCtx) Result {
 	var hits []hit
+	var aside []Evidence
 	for _, r := range f.rules {
-		hits = append(hits, r.find(ec)...)
+		h, a := r.findAll(ec)
+		hits, aside = append(hits, h...), append(aside, a...)
 	}
+	var r Result
 	if len(hits) == 0 {
-		return Result{Outcome: Pass, Reason: ReasonNotFound,
+		r = Result{Outcome: Pass, Reason: ReasonNotFound,
 			Summary:  fmt.Sprintf("no %s found", f.label),
 			Evidence: []Evidence{{Note: "searched " + searched(ec.rec, f.types)}}}
+	} else {
+		r = hitsResult(f.label, hits)
 	}
-	return hitsResult(f.label, hits)
+	// Records set aside as no longer current are named, so that a pass shows what it
+	// looked at and put aside rather than seeming to have found nothing.
+	if n := len(aside); n > 0 {
+		what := fmt.Sprintf("%d record%s set aside as not current", n, plural(n, "", "s"))
+		if len(hits) == 0 {
+			r.Summary = fmt.Sprintf("no current %s found; %s", f.label, what)
+			r.Evidence[0].Note += "; " + what
+		} else {
+			r.Summary += "; " + what
+		}
+		r.Evidence = append(r.Evidence, aside...)
+	}
+	return r
 }
 
 // hitsResult turns what rules found into a result: the worst outcome decides, and every

@@ -118,7 +118,16 @@ func (r *rule) describe() string {
 
 // find returns what the rule finds in the record.
 func (r *rule) find(ec *evalCtx) []hit {
+	hits, _ := r.findAll(ec)
+	return hits
+}
+
+// findAll returns what the rule finds, and the records an active_only rule matched but
+// set aside because their clinical status says they are over, so that a result can say
+// how many were set aside and which.
+func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 	var hits []hit
+	var aside []Evidence
 	switch r.spec.Resource {
 	case TypeCondition:
 		masks := ec.conditionMasks()
@@ -126,8 +135,12 @@ func (r *rule) find(ec *evalCtx) []hit {
 			if !r.anyMask.intersects(&masks[i]) {
 				continue
 			}
-			if h, ok := r.condition(ec, &ec.rec.Conditions[i]); ok {
+			h, ok, set := r.condition(ec, &ec.rec.Conditions[i])
+			if ok {
 				hits = append(hits, h)
+			}
+			if set != nil {
+				aside = append(aside, *set)
 			}
 		}
 	case TypeProcedure:
@@ -201,7 +214,7 @@ func (r *rule) find(ec *evalCtx) []hit {
 			}
 		}
 	}
-	return hits
+	return hits, aside
 }
 
 // foundReason is the reason a rule's own outcome carries: found for a fail, judgement
@@ -248,57 +261,101 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 		summary: c.String() + " " + what + " " + orNone(when.String())}, true
 }
 
-func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool) {
+// condition decides one Condition. On an active_only rule a clinical status that says the
+// condition is over sets it aside (returned as evidence, never silently dropped); one that
+// is not a known code, or missing where the onset cannot place it, needs a person.
+func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool, *Evidence) {
 	if !r.codes.matches(cd.Code) && !r.cured.matches(cd.Code) {
-		return hit{}, false // the common case: checked first, before any status lookup
+		return hit{}, false, nil // the common case: checked first, before any status lookup
 	}
 	if ec.statuses.discounted[cd.Verification] || r.ignore.matches(cd.Code) {
-		return hit{}, false
+		return hit{}, false, nil
 	}
 	// Abated or resolved counts as cured unless the clinical status says it is current
 	// again (active, recurrence, relapse): a recurrence is not a remission.
 	cured := (cd.Abated || ec.statuses.resolved[cd.Clinical]) && !ec.statuses.active[cd.Clinical]
 	if c, set, ok := r.cured.match(cd.Code); ok {
 		if cured {
-			return hit{}, false
+			return hit{}, false, nil
 		}
 		return hit{outcome: Review, reason: ReasonJudgement,
 			summary: fmt.Sprintf("%s is an allowed exception only once cured; it is %s", c, orNone(cd.Clinical)),
-			ev:      []Evidence{condEvidence(cd, c, set, r.spec.Note)}}, true
+			ev:      []Evidence{condEvidence(cd, c, set, r.spec.Note)}}, true, nil
 	}
 	c, set, ok := r.codes.match(cd.Code)
 	if !ok {
-		return hit{}, false
+		return hit{}, false, nil
 	}
 	if r.spec.ActiveOnly && cd.Clinical != "" && !ec.statuses.active[cd.Clinical] {
-		return hit{}, false
+		if ec.statuses.resolved[cd.Clinical] {
+			ev := condEvidence(cd, c, set, "")
+			ev.Note = fmt.Sprintf("set aside: clinical status %s means it is not current", cd.Clinical)
+			return hit{}, false, &ev
+		}
+		// FHIR codes are case-sensitive: "Active" is not "active", and a person must read
+		// what the record meant rather than the record vanishing.
+		ev := condEvidence(cd, c, set, r.spec.Note)
+		ev.Note = joinNote(r.spec.Note, fmt.Sprintf("clinical status %q could not be read: it is not one of the codes %s (codes are case-sensitive), so whether it is current is not known",
+			cd.Clinical, ec.statuses.clinicalCodes()))
+		return hit{outcome: Review, reason: ReasonJudgement, ev: []Evidence{ev},
+			summary: fmt.Sprintf("%s has clinical status %q, which could not be read", c, cd.Clinical)}, true, nil
 	}
 	if r.spec.RemissionYears > 0 && cured {
 		ev := condEvidence(cd, c, set, r.spec.Note)
 		if !cd.Abatement.Known() {
 			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
-				summary: fmt.Sprintf("%s is in remission with no date; remission must exceed %d years", c, r.spec.RemissionYears)}, true
+				summary: fmt.Sprintf("%s is in remission with no date; remission must exceed %d years", c, r.spec.RemissionYears)}, true, nil
 		}
 		if !ec.end(cd.Abatement).After(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
-			return hit{}, false
+			return hit{}, false, nil
 		}
 		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
-			summary: fmt.Sprintf("%s in remission only since %s (less than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true
+			summary: fmt.Sprintf("%s in remission only since %s (less than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true, nil
 	}
 	if r.spec.ActiveOnly && ec.statuses.active[cd.Clinical] {
 		// Current at as-of: the window is about when it began, and a current condition
 		// (an infection still active, say) counts however long ago that was.
 		h := hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{condEvidence(cd, c, set, r.spec.Note)},
 			summary: c.String() + " is " + cd.Clinical + " (onset " + orNone(cd.Onset.String()) + ")"}
-		return h, true
+		return h, true, nil
 	}
 	// Only the onset places the event in a window: the recorded date is when someone
 	// wrote it down, so a condition without onset is undated (review).
 	h, ok := r.dated(ec, cd.Ref, c, set, cd.Onset, "onset")
 	if ok {
 		h.ev[0].Status = strings.Trim(cd.Clinical+"/"+cd.Verification, "/")
+		if r.spec.ActiveOnly && cd.Clinical == "" {
+			h.ev[0].Note = joinNote(h.ev[0].Note, "no clinical status recorded, so it is counted as possibly current")
+		}
+		return h, true, nil
 	}
-	return h, ok
+	if r.spec.ActiveOnly && cd.Clinical == "" && r.spec.WithinDays > 0 && cd.Onset.Known() && !ec.start(cd.Onset).After(ec.asOf) {
+		// Began before the window with no clinical status: it may still be current, which
+		// only the status could have said.
+		ev := condEvidence(cd, c, set, "")
+		if cd.Abated {
+			ev.Note = "set aside: no clinical status, but an abatement is recorded, so it is not current"
+			return hit{}, false, &ev
+		}
+		ev.Note = joinNote(r.spec.Note, fmt.Sprintf("no clinical status recorded and onset %s is before the %d-day window, so whether it is still current is not known", cd.Onset, r.spec.WithinDays))
+		return hit{outcome: Review, reason: ReasonJudgement, ev: []Evidence{ev},
+			summary: fmt.Sprintf("%s has no clinical status (onset %s), so whether it is current could not be read", c, cd.Onset)}, true, nil
+	}
+	return hit{}, false, nil
+}
+
+// clinicalCodes lists the clinical statuses the protocol reads, for evidence that one
+// could not be read.
+func (st *statusSets) clinicalCodes() string {
+	return fmt.Sprintf("%s (current) or %s (over)", strings.Join(sortedKeys(st.active), ", "), strings.Join(sortedKeys(st.resolved), ", "))
+}
+
+// joinNote adds a sentence to a rule's own note.
+func joinNote(note, more string) string {
+	if note == "" {
+		return more
+	}
+	return note + "; " + more
 }
 
 func condEvidence(cd *Condition, c Coding, set, note string) Evidence {

@@ -13,6 +13,9 @@ type selection struct {
 	reason Reason         // why there is none: no-data, not-final or stale
 	older  *Observation   // the most recent qualifying result before the window
 	other  *Observation   // a result that did not count (e.g. preliminary), for evidence
+	// imprecise is a result with a counting status whose date is missing or coarser than
+	// a day: it never counts in a window of days, but a "no data" answer names it.
+	imprecise *Observation
 }
 
 // windowStart is as-of minus N x 24 h: the contract's window is [as-of - N x 24 h, as-of].
@@ -34,7 +37,13 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 			return
 		}
 		// A result dated only to the month or year cannot be placed in a window of days.
-		if o.Effective.Precision < PrecisionDay || ec.start(o.Effective).After(ec.asOf) {
+		if o.Effective.Precision < PrecisionDay {
+			if !o.Effective.Known() || !ec.start(o.Effective).After(ec.asOf) {
+				sel.imprecise = o
+			}
+			return
+		}
+		if ec.start(o.Effective).After(ec.asOf) {
 			return
 		}
 		final = true
@@ -77,8 +86,21 @@ func (sel selection) missing(label string, days int, m *codeMatcher) Result {
 		r.Evidence = []Evidence{obsEvidence(sel.other, m)}
 	default:
 		r.Summary = fmt.Sprintf("no %s recorded", label)
+		if o := sel.imprecise; o != nil {
+			r.Summary = fmt.Sprintf("no %s dated to the day; %s", label, impreciseNote(o.Ref, o.Effective, days))
+			r.Evidence = []Evidence{obsEvidence(o, m)}
+			r.Evidence[0].Note = impreciseNote("it", o.Effective, days)
+		}
 	}
 	return r
+}
+
+// impreciseNote says why a record with no date, or one coarser than a day, was not used.
+func impreciseNote(what string, w When, days int) string {
+	if !w.Known() {
+		return fmt.Sprintf("%s has no date, so it cannot be placed in the %d-day window and was not used", what, days)
+	}
+	return fmt.Sprintf("%s is dated only %s (less than a day's precision), so it cannot be placed in the %d-day window and was not used", what, w, days)
 }
 
 // obsEvidence describes an observation, naming the code that matched.

@@ -88,11 +88,27 @@ func (s *serology) evaluate(ec *evalCtx) Result {
 					summary: fmt.Sprintf("%s %s on %s", t.Name, word, o.Effective)}
 			}
 			r := combineSameInstant(js)
+			if pos := positiveAmong(js); pos != nil && r.Outcome != Fail {
+				// Any positive within the window fails (the contract's serology rule), so a
+				// negative beside it at the same instant is no conflict: the positive decides.
+				r.Outcome, r.Reason = Fail, ReasonFound
+				r.Summary = pos.summary + fmt.Sprintf(" (%d results at that time; a negative beside it does not undo it)", len(js))
+			}
 			parts = append(parts, hit{outcome: r.Outcome, reason: r.Reason, summary: r.Summary, ev: r.Evidence})
 		}
 		if earlier := s.supersededPositive(ec, m, sel.latest); earlier != nil {
 			parts = append(parts, hit{outcome: Fail, reason: ReasonFound, ev: []Evidence{obsEvidence(earlier, m)},
 				summary: fmt.Sprintf("%s positive on %s, within the window (a later result does not undo it)", t.Name, earlier.Effective)})
+		}
+		if undated := s.undatedPositive(ec, m); undated != nil {
+			what := "no date"
+			if undated.Effective.Known() {
+				what = "a date of only " + undated.Effective.String()
+			}
+			ev := obsEvidence(undated, m)
+			ev.Note = fmt.Sprintf("positive with %s: it cannot be placed inside or outside the %d-day window", what, s.p.WindowDays)
+			parts = append(parts, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+				summary: fmt.Sprintf("%s positive with %s, which may fall within the %d-day window: a person must decide", t.Name, what, s.p.WindowDays)})
 		}
 		if older := s.olderPositive(ec, m); older != nil {
 			parts = append(parts, hit{outcome: Review, reason: ReasonOlderPositive, ev: []Evidence{obsEvidence(older, m)},
@@ -110,12 +126,50 @@ func (s *serology) evaluate(ec *evalCtx) Result {
 	return r
 }
 
-// olderPositive finds a positive result dated before the window.
+// positiveAmong is the first positive among results judged at one instant.
+func positiveAmong(js []judged) *judged {
+	for i := range js {
+		if js[i].outcome == Fail {
+			return &js[i]
+		}
+	}
+	return nil
+}
+
+// undatedPositive finds a positive result with no date, or a date coarser than a day
+// whose span reaches into the window (e.g. "2026-11"): it cannot be placed inside or
+// outside the window, so it is never let pass. One whose whole span lies before the
+// window is an older positive; one that begins after as-of is ignored.
+func (s *serology) undatedPositive(ec *evalCtx, m *codeMatcher) *Observation {
+	start := ec.windowStart(s.p.WindowDays)
+	var found *Observation
+	ec.eachObservation(m, func(o *Observation) {
+		if found != nil || !ec.statuses.observation[o.Status] || o.Effective.Precision >= PrecisionDay {
+			return
+		}
+		if o.Effective.Known() && (ec.start(o.Effective).After(ec.asOf) || !ec.end(o.Effective).After(start)) {
+			return
+		}
+		if out, _, _ := s.classify(o); out == Fail {
+			found = o
+		}
+	})
+	return found
+}
+
+// olderPositive finds a positive result dated before the window: its whole span (a
+// month-only date covers the month) ends before the window begins.
 func (s *serology) olderPositive(ec *evalCtx, m *codeMatcher) *Observation {
 	start := ec.windowStart(s.p.WindowDays)
 	var found *Observation
 	ec.eachObservation(m, func(o *Observation) {
-		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() || !ec.start(o.Effective).Before(start) {
+		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() {
+			return
+		}
+		if o.Effective.Precision < PrecisionDay && ec.end(o.Effective).After(start) {
+			return // reaches into the window: undatedPositive's case
+		}
+		if !ec.start(o.Effective).Before(start) {
 			return
 		}
 		if out, _, _ := s.classify(o); out == Fail {
@@ -135,7 +189,9 @@ func (s *serology) supersededPositive(ec *evalCtx, m *codeMatcher, latest []*Obs
 	start, cut := ec.windowStart(s.p.WindowDays), ec.start(latest[0].Effective)
 	var found *Observation
 	ec.eachObservation(m, func(o *Observation) {
-		if found != nil || !ec.statuses.observation[o.Status] || !o.Effective.Known() {
+		// Only a day-precise date places a result within the window; coarser ones are
+		// undatedPositive's or olderPositive's.
+		if found != nil || !ec.statuses.observation[o.Status] || o.Effective.Precision < PrecisionDay {
 			return
 		}
 		if t := ec.start(o.Effective); t.Before(start) || !t.Before(cut) {

@@ -74,7 +74,11 @@ func TestViralSerology(t *testing.T) {
 			outcome: screening.Review, reason: screening.ReasonOlderPositive},
 		{name: "an older positive with a missing test is unknown", patient: exSerology(exAdult(), 10, exTPPA).coded(exHCV, exPos, daysAgo(200)),
 			outcome: screening.Unknown, reason: screening.ReasonNoData},
-		{name: "positive and negative at the same instant conflict", patient: exSerology(exAdult(), 10).coded(exHCV, exPos, daysAgo(10)),
+		// The contract: any positive within the window fails, so a negative beside it at the
+		// same instant is no conflict.
+		{name: "positive and negative at the same instant fails", patient: exSerology(exAdult(), 10).coded(exHCV, exPos, daysAgo(10)),
+			outcome: screening.Fail, reason: screening.ReasonFound},
+		{name: "negative and uncoded at the same instant still conflict", patient: exSerology(exAdult(), 10).lab(exHCV, 0.12, "{s_co_ratio}", daysAgo(10)),
 			outcome: screening.Unknown, reason: screening.ReasonConflict},
 		{name: "numeric signal-to-cutoff value is unknown (not coded)", patient: exSerology(exAdult(), 10, exHCV).lab(exHCV, 0.12, "{s_co_ratio}", daysAgo(10)),
 			outcome: screening.Unknown, reason: screening.ReasonUncoded},
