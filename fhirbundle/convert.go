@@ -95,8 +95,8 @@ func convertCondition(c *cpb.Condition, ref string) screening.Condition {
 	out := screening.Condition{
 		Ref:          ref,
 		Code:         codings(c.GetCode()),
-		Clinical:     firstCode(c.GetClinicalStatus()),
-		Verification: firstCode(c.GetVerificationStatus()),
+		Clinical:     statusCode(c.GetClinicalStatus(), "http://terminology.hl7.org/CodeSystem/condition-clinical"),
+		Verification: statusCode(c.GetVerificationStatus(), "http://terminology.hl7.org/CodeSystem/condition-ver-status"),
 		Recorded:     whenDateTime(c.GetRecordedDate()),
 	}
 	switch o := c.GetOnset(); {
@@ -182,8 +182,8 @@ func convertAllergy(a *alpb.AllergyIntolerance, ref string) screening.Allergy {
 	return screening.Allergy{
 		Ref:          ref,
 		Code:         codings(a.GetCode()),
-		Clinical:     firstCode(a.GetClinicalStatus()),
-		Verification: firstCode(a.GetVerificationStatus()),
+		Clinical:     statusCode(a.GetClinicalStatus(), "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"),
+		Verification: statusCode(a.GetVerificationStatus(), "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"),
 		Criticality:  enumCode(a.GetCriticality().GetValue()),
 	}
 }
@@ -197,6 +197,18 @@ func codings(cc *dpb.CodeableConcept) []screening.Coding {
 		out = append(out, screening.Coding{System: c.GetSystem().GetValue(), Code: c.GetCode().GetValue()})
 	}
 	return out
+}
+
+// statusCode is a clinical or verification status: the code of the FHIR code system
+// the element is bound to, when a coding has it (a local coding may come first), else
+// the first code, which screening then finds unknown and treats with caution.
+func statusCode(cc *dpb.CodeableConcept, system string) string {
+	for _, c := range cc.GetCoding() {
+		if c.GetSystem().GetValue() == system {
+			return c.GetCode().GetValue()
+		}
+	}
+	return firstCode(cc)
 }
 
 func firstCode(cc *dpb.CodeableConcept) string {
