@@ -93,7 +93,18 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 			}
 		}
 	}
-	return first
+	// A creatinine dated only to the month may be later than the one used: it is judged
+	// with the weight used (it has no day to find a nearer one by).
+	late := ec.laterImprecise(sel, func(o *Observation) judged {
+		_, vs, bad := c.distinct([]*Observation{o}, c.scrUnits, c.scr, "serum creatinine")
+		r := bad
+		if r == nil {
+			cr := c.compute(ec, o, vs[0], wtObs[0], wts[0])
+			r = &cr
+		}
+		return judged{outcome: r.Outcome, reason: r.Reason, summary: r.Summary, evidence: r.Evidence}
+	})
+	return weighImprecise(first, c.p.Creatinine.WindowDays, late)
 }
 
 // compute decides the criterion from one creatinine and one weight.

@@ -125,7 +125,8 @@ func (m *measurement) evaluate(ec *evalCtx) Result {
 	for i, o := range sel.latest {
 		js[i] = m.judge(ec, o)
 	}
-	return combineSameInstant(js)
+	late := ec.laterImprecise(sel, func(o *Observation) judged { return m.judge(ec, o) })
+	return weighImprecise(combineSameInstant(js), m.p.WindowDays, late)
 }
 
 // judge decides one result.

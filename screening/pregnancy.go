@@ -62,8 +62,7 @@ func compilePregnancyTest(cc *compileCtx) evaluator {
 			}
 			return sel.missing("pregnancy test", p.WindowDays, codes)
 		}
-		js := make([]judged, len(sel.latest))
-		for i, o := range sel.latest {
+		judge := func(o *Observation) judged {
 			ev := obsEvidence(o, codes)
 			j := judged{outcome: Review, reason: ReasonFreeText, evidence: []Evidence{ev},
 				summary: fmt.Sprintf("pregnancy test on %s is neither coded positive nor negative", o.Effective)}
@@ -87,8 +86,12 @@ func compilePregnancyTest(cc *compileCtx) evaluator {
 					j.summary = fmt.Sprintf("hCG %s %s on %s is at or above %s (positive)", num(v), qunits.canonical, o.Effective, num(p.Quantitative.Cutoff))
 				}
 			}
-			js[i] = j
+			return j
 		}
-		return combineSameInstant(js)
+		js := make([]judged, len(sel.latest))
+		for i, o := range sel.latest {
+			js[i] = judge(o)
+		}
+		return weighImprecise(combineSameInstant(js), p.WindowDays, ec.laterImprecise(sel, judge))
 	}
 }

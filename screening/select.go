@@ -16,6 +16,9 @@ type selection struct {
 	// imprecise is a result with a counting status whose date is missing or coarser than
 	// a day: it never counts in a window of days, but a "no data" answer names it.
 	imprecise *Observation
+	// undated is every such result (not dated after as-of): one may still be the latest
+	// result in the window, so it may not be silently outranked (see weighImprecise).
+	undated []*Observation
 }
 
 // windowStart is as-of minus N x 24 h: the contract's window is [as-of - N x 24 h, as-of].
@@ -40,6 +43,7 @@ func (ec *evalCtx) selectLatest(m *codeMatcher, days int) selection {
 		if o.Effective.Precision < PrecisionDay {
 			if !o.Effective.Known() || !ec.start(o.Effective).After(ec.asOf) {
 				sel.imprecise = o
+				sel.undated = append(sel.undated, o)
 			}
 			return
 		}

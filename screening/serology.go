@@ -81,11 +81,14 @@ func (s *serology) evaluate(ec *evalCtx) Result {
 			r := sel.missing(t.Name, s.p.WindowDays, m)
 			parts = append(parts, hit{outcome: Unknown, reason: r.Reason, summary: r.Summary, ev: r.Evidence})
 		} else {
+			judge := func(o *Observation) judged {
+				out, reason, word := s.classify(o)
+				return judged{outcome: out, reason: reason, evidence: []Evidence{obsEvidence(o, m)},
+					summary: fmt.Sprintf("%s %s on %s", t.Name, word, o.Effective)}
+			}
 			js := make([]judged, len(sel.latest))
 			for k, o := range sel.latest {
-				out, reason, word := s.classify(o)
-				js[k] = judged{outcome: out, reason: reason, evidence: []Evidence{obsEvidence(o, m)},
-					summary: fmt.Sprintf("%s %s on %s", t.Name, word, o.Effective)}
+				js[k] = judge(o)
 			}
 			r := combineSameInstant(js)
 			if pos := positiveAmong(js); pos != nil && r.Outcome != Fail {
@@ -93,6 +96,17 @@ func (s *serology) evaluate(ec *evalCtx) Result {
 				// negative beside it at the same instant is no conflict: the positive decides.
 				r.Outcome, r.Reason = Fail, ReasonFound
 				r.Summary = pos.summary + fmt.Sprintf(" (%d results at that time; a negative beside it does not undo it)", len(js))
+			}
+			// A coarsely dated result that may be later than a negative and is not itself
+			// negative leaves the test unknown; a positive one is review (undatedPositive).
+			if r.Outcome != Fail {
+				var late []lateCandidate
+				for _, c := range ec.laterImprecise(sel, judge) {
+					if c.j.outcome != Fail {
+						late = append(late, c)
+					}
+				}
+				r = weighImprecise(r, s.p.WindowDays, late)
 			}
 			parts = append(parts, hit{outcome: r.Outcome, reason: r.Reason, summary: r.Summary, ev: r.Evidence})
 		}
