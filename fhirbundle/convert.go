@@ -58,7 +58,11 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		out.ValueText = v.GetStringValue().GetValue()
 	}
 	for _, cc := range o.GetInterpretation() {
-		out.Interpretation = append(out.Interpretation, codings(cc)...)
+		cs := codings(cc)
+		if len(cs) == 0 && cc.GetText().GetValue() != "" {
+			out.InterpretationText = append(out.InterpretationText, cc.GetText().GetValue())
+		}
+		out.Interpretation = append(out.Interpretation, cs...)
 	}
 	for _, rr := range o.GetReferenceRange() {
 		if rr.GetHigh() == nil {

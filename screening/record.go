@@ -104,6 +104,9 @@ type Observation struct {
 	ValueBound     *Bound     // a valueQuantity with a comparator ("<0.5"); Value is then nil
 	RefRanges      []RefRange // the referenceRanges that have a high
 	Components     []Component
+	// InterpretationText holds interpretations given as text only, with no coding: what
+	// they say cannot be matched, so a person must read them.
+	InterpretationText []string
 }
 
 // Bound is a value known only to lie beyond a limit: a Quantity with a comparator.
