@@ -247,18 +247,19 @@ func (st *compileState) compileCodesets(term Terminology) {
 				st.add(line, "%s: system %q is not a known alias (known: %s)", where, e.System, strings.Join(sortedKeys(st.systems), ", "))
 				continue
 			}
+			unverified := isUnverified(e.Source)
 			switch {
 			case e.Code != "" && e.Prefix != "":
 				st.add(line, "%s: give code or prefix, not both", where)
 			case e.Prefix != "":
-				if sys != SystemICD10 {
-					st.add(line, "%s: prefix matching is only for ICD-10-CM, not %s", where, e.System)
+				if !isPrefixSystem(sys) {
+					st.add(line, "%s: prefix matching is only for ICD-10-CM, ICD-10-PCS and CPT, not %s", where, e.System)
 					continue
 				}
-				m.addPrefix(e.Prefix, name)
+				m.addPrefix(sys, e.Prefix, name, unverified)
 			case e.Code != "":
 				c := Coding{sys, e.Code}
-				m.addCode(c, name)
+				m.addCode(c, name, unverified)
 				curated = append(curated, c)
 			default:
 				st.add(line, "%s: code or prefix is required", where)
@@ -273,12 +274,28 @@ func (st *compileState) compileCodesets(term Terminology) {
 				st.add(st.lineAt("codesets", name), "codesets.%s: terminology expansion failed: %v", name, err)
 			}
 			for _, c := range more {
-				m.addCode(c, name)
+				// A curated code keeps its own tag; what the server adds is its expansion.
+				if _, listed := m.exact[normalizeCode(c)]; !listed {
+					m.addCode(c, name, false)
+				}
 			}
 		}
 		st.codesets[name] = m
 		st.masks.add(id, m)
 	}
+}
+
+// isUnverified reports whether a code's source tags say only U (unverified).
+func isUnverified(source string) bool {
+	if source == "" {
+		return false
+	}
+	for _, t := range strings.Split(source, ",") {
+		if t != "U" {
+			return false
+		}
+	}
+	return true
 }
 
 // compileCtx is what a kind's compiler works with: the criterion, the file's codesets and

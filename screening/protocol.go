@@ -55,11 +55,11 @@ type Codeset struct {
 	Codes []CodeEntry `yaml:"codes"`
 }
 
-// CodeEntry is one code or, for ICD-10-CM, one code prefix.
+// CodeEntry is one code or, for ICD-10-CM, ICD-10-PCS and CPT, one code prefix.
 type CodeEntry struct {
 	System  string `yaml:"system"`
 	Code    string `yaml:"code"`
-	Prefix  string `yaml:"prefix"` // ICD-10-CM only: matches the code and all below it
+	Prefix  string `yaml:"prefix"` // ICD-10-CM, ICD-10-PCS, CPT: matches the code and all below it
 	Display string `yaml:"display"`
 	// Source is where the code was verified (the reference's tags: S, E, H, R, C, L, P, U).
 	Source string `yaml:"source"`

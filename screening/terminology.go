@@ -13,7 +13,31 @@ const (
 	SystemICD10  = "http://hl7.org/fhir/sid/icd-10-cm"
 	SystemRxNorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
 	SystemUCUM   = "http://unitsofmeasure.org"
+	// Procedure classifications: hospitals code PCI and the like in these as often as in
+	// SNOMED CT, and the reference gives them as ranges (prefixes).
+	SystemICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
+	SystemCPT      = "http://www.ama-assn.org/go/cpt"
 )
+
+// isPrefixSystem reports whether a protocol may match the system's codes by prefix: their
+// codes are compared without dots or spaces and case-insensitively. (A switch: it is on
+// the hot path of every match.)
+func isPrefixSystem(system string) bool {
+	switch system {
+	case SystemICD10, SystemICD10PCS, SystemCPT:
+		return true
+	}
+	return false
+}
+
+// normalizeCode puts a code of a prefix system into its compared form; other systems'
+// codes are compared as written.
+func normalizeCode(c Coding) Coding {
+	if isPrefixSystem(c.System) {
+		c.Code = normalizeICD(c.Code)
+	}
+	return c
+}
 
 // Terminology is the seam for a FHIR terminology server: given a codeset's curated codes
 // it may return more (e.g. SNOMED CT descendants from ValueSet/$expand). The curated lists
@@ -22,24 +46,30 @@ type Terminology interface {
 	Expand(ctx context.Context, codeset string, codes []Coding) ([]Coding, error)
 }
 
-// codeMatcher matches codings against a set of exact (system, code) pairs and
-// ICD-10-CM prefixes. ICD-10-CM codes are compared without dots and case-insensitively.
+// codeMatcher matches codings against a set of exact (system, code) pairs and code
+// prefixes (ICD-10-CM, ICD-10-PCS, CPT). Codes of those systems are compared without dots
+// and case-insensitively.
 type codeMatcher struct {
 	exact    map[Coding]string // -> codeset name
 	list     []Coding          // the exact codes in the order added, for indexed lookups
 	prefixes []icdPrefix
-	all      bool        // matches every coding (a criterion that reads all resources of a type)
-	mask     codesetMask // the codesets merged into this matcher
-	ids      []int       // the same codesets, as ids
+	// unverified holds the exact codes every listing of which is tagged U (unverified):
+	// a rule may refuse to let such a code alone exclude a patient.
+	unverified map[Coding]bool
+	all        bool        // matches every coding (a criterion that reads all resources of a type)
+	mask       codesetMask // the codesets merged into this matcher
+	ids        []int       // the same codesets, as ids
 }
 
 type icdPrefix struct {
-	prefix  string
-	codeset string
+	system     string
+	prefix     string
+	codeset    string
+	unverified bool
 }
 
 func newCodeMatcher() *codeMatcher {
-	return &codeMatcher{exact: map[Coding]string{}}
+	return &codeMatcher{exact: map[Coding]string{}, unverified: map[Coding]bool{}}
 }
 
 // normalizeICD strips dots and spaces and upper-cases, so C90.02 matches C9002. It is on
@@ -69,18 +99,20 @@ func normalizeICD(code string) string {
 	return string(b)
 }
 
-func (m *codeMatcher) addCode(c Coding, codeset string) {
-	if c.System == SystemICD10 {
-		c.Code = normalizeICD(c.Code)
-	}
+func (m *codeMatcher) addCode(c Coding, codeset string, unverified bool) {
+	c = normalizeCode(c)
 	if _, ok := m.exact[c]; !ok {
 		m.list = append(m.list, c)
+		m.unverified[c] = unverified
+	} else {
+		// Unverified only while no listing of the code is verified.
+		m.unverified[c] = m.unverified[c] && unverified
 	}
 	m.exact[c] = codeset
 }
 
-func (m *codeMatcher) addPrefix(prefix, codeset string) {
-	m.prefixes = append(m.prefixes, icdPrefix{normalizeICD(prefix), codeset})
+func (m *codeMatcher) addPrefix(system, prefix, codeset string, unverified bool) {
+	m.prefixes = append(m.prefixes, icdPrefix{system, normalizeICD(prefix), codeset, unverified})
 }
 
 // merge adds every code of o.
@@ -88,6 +120,9 @@ func (m *codeMatcher) merge(o *codeMatcher) {
 	for _, c := range o.list {
 		if _, ok := m.exact[c]; !ok {
 			m.list = append(m.list, c)
+			m.unverified[c] = o.unverified[c]
+		} else {
+			m.unverified[c] = m.unverified[c] && o.unverified[c]
 		}
 		m.exact[c] = o.exact[c]
 	}
@@ -120,13 +155,13 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 		return Coding{}, "", true
 	}
 	for _, c := range codes {
-		if c.System == SystemICD10 {
+		if isPrefixSystem(c.System) {
 			n := normalizeICD(c.Code)
 			if set, ok := m.exact[Coding{c.System, n}]; ok {
 				return c, set, true
 			}
 			for _, p := range m.prefixes {
-				if strings.HasPrefix(n, p.prefix) {
+				if p.system == c.System && strings.HasPrefix(n, p.prefix) {
 					return c, p.codeset, true
 				}
 			}
@@ -137,6 +172,33 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 		}
 	}
 	return Coding{}, "", false
+}
+
+// unverifiedOnly reports whether c (a coding this matcher matched) is listed only under
+// source U: no verified exact code or prefix covers it.
+func (m *codeMatcher) unverifiedOnly(c Coding) bool {
+	if m == nil || m.all {
+		return false
+	}
+	n := normalizeCode(c)
+	listed := false
+	if _, ok := m.exact[n]; ok {
+		if !m.unverified[n] {
+			return false
+		}
+		listed = true
+	}
+	if isPrefixSystem(c.System) {
+		for _, p := range m.prefixes {
+			if p.system == c.System && strings.HasPrefix(n.Code, p.prefix) {
+				if !p.unverified {
+					return false
+				}
+				listed = true
+			}
+		}
+	}
+	return listed
 }
 
 func (m *codeMatcher) matches(codes []Coding) bool {
@@ -190,6 +252,7 @@ type maskIndex struct {
 }
 
 type maskPrefix struct {
+	system string
 	prefix string
 	mask   codesetMask
 }
@@ -207,7 +270,7 @@ func (ix *maskIndex) add(id int, m *codeMatcher) {
 	for _, p := range m.prefixes {
 		var bits codesetMask
 		bits.set(id)
-		ix.prefixes = append(ix.prefixes, maskPrefix{p.prefix, bits})
+		ix.prefixes = append(ix.prefixes, maskPrefix{p.system, p.prefix, bits})
 	}
 }
 
@@ -215,10 +278,10 @@ func (ix *maskIndex) add(id int, m *codeMatcher) {
 func (ix *maskIndex) of(codes []Coding) codesetMask {
 	var out codesetMask
 	for _, c := range codes {
-		if c.System == SystemICD10 {
+		if isPrefixSystem(c.System) {
 			c.Code = normalizeICD(c.Code)
 			for _, p := range ix.prefixes {
-				if strings.HasPrefix(c.Code, p.prefix) {
+				if p.system == c.System && strings.HasPrefix(c.Code, p.prefix) {
 					out.or(p.mask)
 				}
 			}
