@@ -93,11 +93,12 @@ func TestMarrowFailureSyndrome(t *testing.T) {
 }
 
 // indwelling-catheter: drain insertions and device status codes are review (whether the
-// drain is still in place needs checking); central venous catheters are allowed.
+// drain is still in place needs checking); central venous catheters are allowed. Devices
+// are not read, so finding nothing is review/manual (none_found), never a plain pass.
 func TestIndwellingCatheter(t *testing.T) {
 	runCriterion(t, "indwelling-catheter", []criterionCase{
-		{name: "nothing recorded passes", patient: exAdult(),
-			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "nothing recorded is review: devices are not read", patient: exAdult(),
+			outcome: screening.Review, reason: screening.ReasonManual},
 		{name: "percutaneous nephrostomy is review", patient: exAdult().procedure("snomed|39834009", daysAgo(30)),
 			outcome: screening.Review, reason: screening.ReasonJudgement},
 		{name: "pericardial drain insertion is review", patient: exAdult().procedure("snomed|233189003", exYearsAgo(2)),
@@ -105,24 +106,24 @@ func TestIndwellingCatheter(t *testing.T) {
 		{name: "nephrostomy without a date is review", patient: exAdult().procedure("snomed|313270001", screening.When{}),
 			outcome: screening.Review, reason: screening.ReasonJudgement},
 		{name: "nephrostomy entered in error is ignored", patient: exAdult().exProc("snomed|39834009", "entered-in-error", daysAgo(30)),
-			outcome: screening.Pass, reason: screening.ReasonNotFound},
+			outcome: screening.Review, reason: screening.ReasonManual},
 		{name: "nephrostomy status Z93.6 is review", patient: exAdult().condition("icd10cm|Z93.6", daysAgo(30)),
 			outcome: screening.Review, reason: screening.ReasonJudgement},
-		{name: "a resolved nephrostomy status passes", patient: exAdult().exCured("icd10cm|Z93.6", daysAgo(300), daysAgo(200)),
-			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "a resolved nephrostomy status is set aside", patient: exAdult().exCured("icd10cm|Z93.6", daysAgo(300), daysAgo(200)),
+			outcome: screening.Review, reason: screening.ReasonManual},
 		{name: "central venous catheter insertion is allowed", patient: exAdult().procedure("snomed|439355003", daysAgo(10)),
-			outcome: screening.Pass, reason: screening.ReasonNotFound},
+			outcome: screening.Review, reason: screening.ReasonManual},
 		{name: "failed Procedure fetch is unknown", patient: exAdult().exSource("Procedure", screening.FetchFailed),
 			outcome: screening.Unknown, reason: screening.ReasonSourceError},
 		{name: "failed Condition fetch is unknown", patient: exAdult().exSource("Condition", screening.FetchFailed),
 			outcome: screening.Unknown, reason: screening.ReasonSourceError},
 		{name: "unreadable Procedure with no codes is unknown", patient: exAdult().exUnreadable("Procedure"),
 			outcome: screening.Unknown, reason: screening.ReasonUnreadable},
-		{name: "unreadable Procedure with an unrelated code leaves pass", patient: exAdult().exUnreadable("Procedure", "http://snomed.info/sct|73761001"),
-			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "unreadable Procedure with an unrelated code leaves the none-found review", patient: exAdult().exUnreadable("Procedure", "http://snomed.info/sct|73761001"),
+			outcome: screening.Review, reason: screening.ReasonManual},
 	})
 	t.Run("evidence", func(t *testing.T) {
-		exCheck(t, "indwelling-catheter", exAdult(), screening.Pass, screening.ReasonNotFound, "searched 0 Condition, 0 Procedure")
+		exCheck(t, "indwelling-catheter", exAdult(), screening.Review, screening.ReasonManual, "searched 0 Condition, 0 Procedure", "DeviceUseStatement records are not read")
 		exCheck(t, "indwelling-catheter", exAdult().procedure("snomed|39834009", daysAgo(30)), screening.Review, screening.ReasonJudgement,
 			"Procedure/1", exFullURL("snomed|39834009"), "still in place")
 	})

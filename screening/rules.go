@@ -21,9 +21,14 @@ type ruleSpec struct {
 	// AllowedIfCured lists codesets that do not count once cured (abated or resolved),
 	// and need review while they are not.
 	AllowedIfCured []string `yaml:"allowed_if_cured"`
-	// RemissionYears: a cured finding whose abatement is at least this many years before
-	// as-of does not count; a more recent one does; one without a date needs review.
+	// RemissionYears: a cured finding whose abatement is more than this many years before
+	// as-of does not count (the protocol's "complete remission of more than 5 years": exactly
+	// 5 is not enough); a more recent one does; one without a date needs review.
 	RemissionYears int `yaml:"remission_years"`
+	// Unverified: "review" makes a fail found only through codes the protocol tags U
+	// (unverified) a review instead, so that a guessed code never excludes a patient on
+	// its own. Empty keeps the rule's outcome for every code.
+	Unverified string `yaml:"unverified"`
 	// Escalate: when this rule finds something and the escalation rule also finds
 	// something, the escalation's outcome applies (e.g. autoimmune disease plus
 	// immunosuppressants within 2 years is a fail, the disease alone a review).
@@ -54,6 +59,8 @@ type hit struct {
 	reason  Reason
 	summary string
 	ev      []Evidence
+	code    Coding // the coding that matched the rule's codes
+	value   Coding // an Observation rule's matched value, if any
 }
 
 func compileRules(cc *compileCtx, field string, specs []ruleSpec) []*rule {
@@ -76,6 +83,9 @@ func compileRule(cc *compileCtx, field string, s ruleSpec) *rule {
 	cc.window(field+".within_days", s.WithinDays, false)
 	if s.RemissionYears < 0 {
 		cc.errorf(field+".remission_years", "must not be negative")
+	}
+	if s.Unverified != "" && s.Unverified != string(Review) {
+		cc.errorf(field+".unverified", "must be review (or left out), not %q", s.Unverified)
 	}
 	all := newCodeMatcher()
 	all.merge(r.codes)
@@ -103,6 +113,9 @@ func compileRule(cc *compileCtx, field string, s ruleSpec) *rule {
 // describe renders the rule in words for the settings report.
 func (r *rule) describe() string {
 	d := fmt.Sprintf("%s in %s", r.spec.Resource, strings.Join(r.spec.Codes, "/"))
+	if len(r.spec.Values) > 0 {
+		d += " valued " + strings.Join(r.spec.Values, "/")
+	}
 	if r.spec.WithinDays > 0 {
 		d += fmt.Sprintf(" within %d days", r.spec.WithinDays)
 	}
@@ -110,6 +123,9 @@ func (r *rule) describe() string {
 		d += " (current)"
 	}
 	d += " -> " + r.spec.Outcome
+	if r.spec.Unverified != "" {
+		d += " (unverified codes -> " + r.spec.Unverified + ")"
+	}
 	if r.escalate != nil {
 		d += "; with " + r.escalate.describe()
 	}
@@ -162,11 +178,20 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 				return
 			}
 			c, set, ok := r.codes.match(o.Code)
-			if !ok || (!r.values.empty() && !r.values.matches(o.ValueCode)) {
+			if !ok {
 				return
 			}
+			var value Coding
+			if !r.values.empty() {
+				if value, _, ok = r.values.match(o.ValueCode); !ok {
+					return
+				}
+			}
 			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
-				if len(o.ValueCode) > 0 {
+				h.value = value
+				if value != (Coding{}) {
+					h.ev[0].ValueCode = value.Key()
+				} else if len(o.ValueCode) > 0 {
 					h.ev[0].ValueCode = o.ValueCode[0].Key()
 				}
 				hits = append(hits, h)
@@ -190,11 +215,14 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 				continue
 			}
 			if c, set, ok := r.codes.match(a.Code); ok {
-				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome),
+				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome), code: c,
 					summary: fmt.Sprintf("allergy recorded: %s", c),
 					ev:      []Evidence{{Resource: a.Ref, Code: c.Key(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
 			}
 		}
+	}
+	for i := range hits {
+		r.guardUnverified(&hits[i])
 	}
 	if r.escalate != nil && len(hits) > 0 {
 		more := r.escalate.find(ec)
@@ -215,6 +243,28 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 		}
 	}
 	return hits, aside
+}
+
+// guardUnverified turns a fail found only through unverified (U) codes into a review,
+// when the rule asks for it: the code itself needs checking before it can exclude.
+func (r *rule) guardUnverified(h *hit) {
+	if r.spec.Unverified != string(Review) || h.outcome != Fail {
+		return
+	}
+	byCode := r.codes.unverifiedOnly(h.code)
+	byValue := h.value != (Coding{}) && r.values.unverifiedOnly(h.value)
+	if !byCode && !byValue {
+		return
+	}
+	which := h.code
+	if !byCode {
+		which = h.value
+	}
+	h.outcome, h.reason = Review, ReasonJudgement
+	h.summary += fmt.Sprintf(" (%s is an unverified code: confirm it before it excludes)", which)
+	if len(h.ev) > 0 {
+		h.ev[0].Note = joinNote(h.ev[0].Note, fmt.Sprintf("%s is listed in the protocol only as unverified (source U), so it cannot exclude on its own", which))
+	}
 }
 
 // foundReason is the reason a rule's own outcome carries: found for a fail, judgement
@@ -250,14 +300,14 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 	}
 	if r.spec.WithinDays > 0 {
 		if !when.Known() {
-			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
+			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev}, code: c,
 				summary: fmt.Sprintf("%s has no %s date, so the %d-day window cannot be checked", c, what, r.spec.WithinDays)}, true
 		}
 		if ec.end(when).Before(ec.windowStart(r.spec.WithinDays)) {
 			return hit{}, false
 		}
 	}
-	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
+	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev}, code: c,
 		summary: c.String() + " " + what + " " + orNone(when.String())}, true
 }
 
@@ -306,16 +356,18 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool, *Evidence) {
 			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 				summary: fmt.Sprintf("%s is in remission with no date; remission must exceed %d years", c, r.spec.RemissionYears)}, true, nil
 		}
-		if !ec.end(cd.Abatement).After(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
+		// More than N years: an abatement exactly N years before as-of is not enough, and an
+		// imprecise one ("2021-11") counts as late as it can be.
+		if ec.end(cd.Abatement).Before(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
 			return hit{}, false, nil
 		}
-		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
-			summary: fmt.Sprintf("%s in remission only since %s (less than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true, nil
+		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev}, code: c,
+			summary: fmt.Sprintf("%s in remission only since %s (not more than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true, nil
 	}
 	if r.spec.ActiveOnly && ec.statuses.active[cd.Clinical] {
 		// Current at as-of: the window is about when it began, and a current condition
 		// (an infection still active, say) counts however long ago that was.
-		h := hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{condEvidence(cd, c, set, r.spec.Note)},
+		h := hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{condEvidence(cd, c, set, r.spec.Note)}, code: c,
 			summary: c.String() + " is " + cd.Clinical + " (onset " + orNone(cd.Onset.String()) + ")"}
 		return h, true, nil
 	}
@@ -389,7 +441,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 			return hit{}, false
 		}
 	}
-	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev},
+	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev}, code: c,
 		summary: "medication " + c.String() + " (" + orNone(m.Status) + ") from " + orNone(started)}, true
 }
 

@@ -125,10 +125,10 @@ func TestBatchToDirectory(t *testing.T) {
 	}
 	checkDocs(t, readFile(t, filepath.Join(out, "results.ndjson")), demoScreenings(t))
 	wantCSV := `patient_id,verdict,pass,fail,unknown,review,failing_criteria,unknown_criteria
-demo-candidate,potentially-eligible,30,0,0,9,,
-demo-ineligible-exclusion,ineligible,28,2,0,9,cns-malignancy;pulmonary-fibrosis,
-demo-ineligible-labs,ineligible,27,3,0,9,neutrophils;platelets;creatinine-clearance,
-demo-insufficient-data,insufficient-data,18,0,12,9,,bcma-expression;ecog;neutrophils;lymphocytes;alt;ast;creatinine-clearance;bilirubin;lvef;ecg;oxygen-saturation;viral-serology
+demo-candidate,potentially-eligible,29,0,0,10,,
+demo-ineligible-exclusion,ineligible,27,2,0,10,cns-malignancy;pulmonary-fibrosis,
+demo-ineligible-labs,ineligible,26,3,0,10,neutrophils;platelets;creatinine-clearance,
+demo-insufficient-data,insufficient-data,17,0,12,10,,bcma-expression;ecog;neutrophils;lymphocytes;alt;ast;creatinine-clearance;bilirubin;lvef;ecg;oxygen-saturation;viral-serology
 `
 	if csv := readFile(t, filepath.Join(out, "summary.csv")); csv != wantCSV {
 		t.Errorf("summary.csv:\n%s\nwant\n%s", csv, wantCSV)
