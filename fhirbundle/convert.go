@@ -128,6 +128,7 @@ func convertProcedure(p *prpb.Procedure, ref string) screening.Procedure {
 		out.Performed = whenDateTime(pf.GetDateTime())
 	case pf.GetPeriod() != nil:
 		out.Performed = whenPeriod(pf.GetPeriod())
+		out.EndUnknown = !whenDateTime(pf.GetPeriod().GetEnd()).Known() && out.Performed.Known()
 	}
 	return out
 }

@@ -150,6 +150,9 @@ type Procedure struct {
 	Code      []Coding
 	Status    string
 	Performed When // performedDateTime, or the end (else start) of performedPeriod
+	// EndUnknown: performedPeriod has a start but no end, so Performed is when it began
+	// and when it ended is not recorded.
+	EndUnknown bool
 }
 
 // MedicationUse is a MedicationRequest, MedicationStatement or MedicationAdministration

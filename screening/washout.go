@@ -20,6 +20,7 @@ type exposure struct {
 	codeset     string
 	end         When
 	ongoing     bool
+	began       When // when it started, named when the end is not recorded
 }
 
 func compileWashout(cc *compileCtx) evaluator {
@@ -47,12 +48,17 @@ func compileWashout(cc *compileCtx) evaluator {
 				if !end.Known() && !ongoing {
 					end = When{} // ended, but when is not recorded
 				}
-				exps = append(exps, exposure{m.Ref, m.Status, c, set, end, ongoing})
+				exps = append(exps, exposure{m.Ref, m.Status, c, set, end, ongoing, m.Start})
 			}
 		}
 		for _, pr := range ec.rec.Procedures {
 			if c, set, ok := procs.match(pr.Code); ok && !notDone[pr.Status] {
-				exps = append(exps, exposure{pr.Ref, pr.Status, c, set, pr.Performed, pr.Status == "in-progress"})
+				end := pr.Performed
+				if pr.EndUnknown {
+					// A period with only a start: the start is not when the therapy ended.
+					end = When{}
+				}
+				exps = append(exps, exposure{pr.Ref, pr.Status, c, set, end, pr.Status == "in-progress", pr.Performed})
 			}
 		}
 		if len(exps) == 0 {
@@ -77,8 +83,13 @@ func compileWashout(cc *compileCtx) evaluator {
 				hits = append(hits, hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev()},
 					summary: fmt.Sprintf("%s is ongoing; it must end %d days before lymphodepletion", x.code, p.Days)})
 			case !x.end.Known():
-				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev()},
-					summary: fmt.Sprintf("%s has no recorded end date", x.code)})
+				h := hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev()},
+					summary: fmt.Sprintf("%s has no recorded end date", x.code)}
+				if x.began.Known() {
+					h.summary = fmt.Sprintf("%s began %s; its end is not recorded", x.code, x.began)
+					h.ev[0].Note = "began " + x.began.String() + "; end not recorded"
+				}
+				hits = append(hits, h)
 			case ec.end(x.end).After(cutoff): // an imprecise end ("2026-11") counts as late as it can be
 				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev()},
 					summary: fmt.Sprintf("%s ended %s, less than %d days before %s", x.code, x.end, p.Days, anchorName)}
