@@ -489,7 +489,7 @@ func TestReadBundleNormalizes(t *testing.T) {
 	if !reflect.DeepEqual(rec.Conditions, wantCond) {
 		t.Errorf("conditions:\n got %+v\nwant %+v", rec.Conditions, wantCond)
 	}
-	wantProc := []screening.Procedure{{Ref: "Procedure/pr1", Code: seizure, Status: "completed", Performed: day(2020, 2, 1), EndUnknown: true}} // a period with a start only
+	wantProc := []screening.Procedure{{Ref: "Procedure/pr1", Code: seizure, Status: "completed", Performed: day(2020, 2, 1), PerformedStart: day(2020, 2, 1), EndUnknown: true}} // a period with a start only
 	if !reflect.DeepEqual(rec.Procedures, wantProc) {
 		t.Errorf("procedures:\n got %+v\nwant %+v", rec.Procedures, wantProc)
 	}

@@ -129,6 +129,7 @@ func convertProcedure(p *prpb.Procedure, ref string) screening.Procedure {
 	case pf.GetPeriod() != nil:
 		out.Performed = whenPeriod(pf.GetPeriod())
 		out.EndUnknown = !whenDateTime(pf.GetPeriod().GetEnd()).Known() && out.Performed.Known()
+		out.PerformedStart = whenDateTime(pf.GetPeriod().GetStart())
 	}
 	return out
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // TestProcedurePeriodEnd: a performedPeriod with a start only is read with its end
-// unknown (EndUnknown), not as ending at the start; one with an end is not.
+// unknown (EndUnknown), not as ending at the start; one with an end is not. The period's
+// start is kept (PerformedStart), so that what a procedure covered can be told.
 func TestProcedurePeriodEnd(t *testing.T) {
 	proc := func(id, performed string) string {
 		return `{"resourceType": "Procedure", "id": "` + id + `", "status": "completed", "subject": {"reference": "Patient/p1"},
@@ -21,19 +22,19 @@ func TestProcedurePeriodEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]struct {
-		date       string
-		endUnknown bool
+		date, start string
+		endUnknown  bool
 	}{
-		"Procedure/open": {"2026-10-01", true}, "Procedure/closed": {"2026-10-20", false},
-		"Procedure/endonly": {"2026-10-20", false}, "Procedure/instant": {"2026-10-20", false},
+		"Procedure/open": {"2026-10-01", "2026-10-01", true}, "Procedure/closed": {"2026-10-20", "2026-10-01", false},
+		"Procedure/endonly": {"2026-10-20", "", false}, "Procedure/instant": {"2026-10-20", "", false},
 	}
 	if len(rec.Procedures) != len(want) {
 		t.Fatalf("procedures %+v", rec.Procedures)
 	}
 	for _, p := range rec.Procedures {
 		w := want[p.Ref]
-		if p.Performed.String() != w.date || p.EndUnknown != w.endUnknown {
-			t.Errorf("%s: performed %s, EndUnknown %v; want %s, %v", p.Ref, p.Performed, p.EndUnknown, w.date, w.endUnknown)
+		if p.Performed.String() != w.date || p.PerformedStart.String() != w.start || p.EndUnknown != w.endUnknown {
+			t.Errorf("%s: performed %s, start %q, EndUnknown %v; want %s, %q, %v", p.Ref, p.Performed, p.PerformedStart, p.EndUnknown, w.date, w.start, w.endUnknown)
 		}
 	}
 }

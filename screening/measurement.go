@@ -37,6 +37,11 @@ type roomAirSpec struct {
 	Codes []string       `yaml:"codes"` // result codes that themselves mean "on room air"
 	Flow  *componentSpec `yaml:"flow"`  // inhaled O2 flow: 0 means room air
 	FiO2  *componentSpec `yaml:"fio2"`  // inhaled O2 concentration: room_air value means room air
+	// Oxygen given at the time of the reading means it was not on room air, whatever the
+	// reading's code says: oxygen therapy procedures, and oxygen devices (as a procedure
+	// code or as a coded value of the reading, a component or an inhaled-oxygen result).
+	Therapy []string `yaml:"therapy"`
+	Devices []string `yaml:"devices"`
 }
 
 type componentSpec struct {
@@ -54,6 +59,8 @@ type measurement struct {
 	roomAir *codeMatcher
 	flow    *componentRule
 	fio2    *componentRule
+	therapy *codeMatcher // oxygen therapy procedures
+	devices *codeMatcher // oxygen delivery devices
 }
 
 type componentRule struct {
@@ -102,6 +109,19 @@ func compileMeasurement(cc *compileCtx) evaluator {
 		}
 		if ra.FiO2 != nil {
 			m.fio2 = &componentRule{cc.codes("room_air.fio2.codes", ra.FiO2.Codes, true), cc.units("room_air.fio2.units", ra.FiO2.Units), ra.FiO2.RoomAir}
+		}
+		// Inhaled-oxygen results recorded as observations of their own are read too.
+		for _, rule := range []*componentRule{m.flow, m.fio2} {
+			if rule != nil {
+				cc.need(TypeObservation, rule.codes)
+			}
+		}
+		m.therapy = cc.codes("room_air.therapy", ra.Therapy, false)
+		m.devices = cc.codes("room_air.devices", ra.Devices, false)
+		for _, pm := range []*codeMatcher{m.therapy, m.devices} {
+			if !pm.empty() {
+				cc.need(TypeProcedure, pm)
+			}
 		}
 	}
 	cc.need(TypeObservation, m.codes)
@@ -238,50 +258,8 @@ func (m *measurement) judge(ec *evalCtx, o *Observation) judged {
 		j.summary += "; the result's code does not confirm the required method"
 		return j
 	}
-	if j.outcome == Pass && (m.roomAir != nil || m.flow != nil || m.fio2 != nil) {
-		m.checkRoomAir(o, &j)
+	if j.outcome == Pass && m.p.RoomAir != nil {
+		m.checkRoomAir(ec, o, &j)
 	}
 	return j
-}
-
-// checkRoomAir keeps a passing SpO2 only when the reading is shown to be on room air.
-// A failing reading fails whatever the air: supplemental oxygen only raises SpO2.
-func (m *measurement) checkRoomAir(o *Observation, j *judged) {
-	// Every inhaled-oxygen component is read, even when the code says "on room air": one
-	// showing supplemental oxygen outweighs any sign of room air, and one that cannot be
-	// read outweighs a room-air one.
-	roomAir, unitErr := m.roomAir.matches(o.Code), ""
-	for _, c := range o.Components {
-		for _, rule := range []*componentRule{m.flow, m.fio2} {
-			if rule == nil || c.Value == nil || !rule.codes.matches(c.Code) {
-				continue
-			}
-			v, err := rule.units.convert(c.Value)
-			if err != nil {
-				if unitErr == "" {
-					unitErr = err.Error()
-				}
-				continue
-			}
-			j.evidence = append(j.evidence, Evidence{Resource: o.Ref, Role: "inhaled-oxygen", Value: ptr(v), Unit: rule.units.canonical})
-			if v <= rule.roomAir {
-				roomAir = true
-				continue
-			}
-			j.outcome, j.reason = Unknown, ReasonNotRoomAir
-			j.summary += fmt.Sprintf("; taken on supplemental oxygen (%s %s)", num(v), rule.units.canonical)
-			return
-		}
-	}
-	switch {
-	case unitErr != "":
-		j.outcome, j.reason = Unknown, ReasonUnit
-		j.summary += "; inhaled oxygen component: " + unitErr
-		return
-	case roomAir:
-		j.summary += "; on room air"
-		return
-	}
-	j.outcome, j.reason = Unknown, ReasonNotRoomAir
-	j.summary += "; nothing shows the reading was on room air"
 }

@@ -150,6 +150,9 @@ type Procedure struct {
 	Code      []Coding
 	Status    string
 	Performed When // performedDateTime, or the end (else start) of performedPeriod
+	// PerformedStart is performedPeriod.start (unknown for performedDateTime): with the
+	// end alone it cannot be told what the procedure covered.
+	PerformedStart When
 	// EndUnknown: performedPeriod has a start but no end, so Performed is when it began
 	// and when it ended is not recorded.
 	EndUnknown bool

@@ -1,0 +1,176 @@
+package screening
+
+import (
+	"fmt"
+	"time"
+)
+
+// oxygenMargin is how close to an SpO2 reading a sign of supplemental oxygen (a separate
+// inhaled-oxygen result, an oxygen therapy procedure) must be to count as "at the same
+// time". Recording times of one bedside round differ by minutes, and a sign of oxygen
+// can only stop a pass, so it is read generously. A sign of room air must share the
+// reading's time exactly.
+const oxygenMargin = time.Hour
+
+// discarded statuses: a record with one of them says nothing about the patient.
+var discarded = map[string]bool{"entered-in-error": true, "cancelled": true}
+
+// checkRoomAir keeps a passing SpO2 only when the reading is shown to be on room air.
+// A failing reading fails whatever the air: supplemental oxygen only raises SpO2.
+// Every sign is read, even when the code says "on room air": one showing supplemental
+// oxygen outweighs any sign of room air, and one that cannot be read outweighs a
+// room-air one.
+func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
+	roomAir, unitErr := m.roomAir.matches(o.Code), ""
+	oxygen := func(what string, ev Evidence) {
+		j.evidence = append(j.evidence, ev)
+		j.outcome, j.reason = Unknown, ReasonNotRoomAir
+		j.summary += "; taken on supplemental oxygen (" + what + ")"
+	}
+	if m.devices.matches(o.ValueCode) {
+		oxygen("the reading's value names an oxygen device", Evidence{Resource: o.Ref, Role: "oxygen-device"})
+		return
+	}
+
+	// Inhaled-oxygen components of the reading itself.
+	for _, c := range o.Components {
+		if m.devices.matches(c.ValueCode) {
+			oxygen("a component names an oxygen device", Evidence{Resource: o.Ref, Role: "oxygen-device", ValueCode: c.ValueCode[0].Key()})
+			return
+		}
+		for _, rule := range []*componentRule{m.flow, m.fio2} {
+			if rule == nil || c.Value == nil || !rule.codes.matches(c.Code) {
+				continue
+			}
+			v, err := rule.units.convert(c.Value)
+			if err != nil {
+				if unitErr == "" {
+					unitErr = err.Error()
+				}
+				continue
+			}
+			ev := Evidence{Resource: o.Ref, Role: "inhaled-oxygen", Value: ptr(v), Unit: rule.units.canonical}
+			if v > rule.roomAir {
+				oxygen(num(v)+" "+rule.units.canonical, ev)
+				return
+			}
+			j.evidence = append(j.evidence, ev)
+			roomAir = true
+		}
+	}
+
+	// Inhaled-oxygen results recorded as observations of their own at the same time.
+	for _, rule := range []*componentRule{m.flow, m.fio2} {
+		if rule == nil {
+			continue
+		}
+		var found *Evidence
+		var foundWhat string
+		ec.eachObservation(rule.codes, func(s *Observation) {
+			if found != nil || s == o || discarded[s.Status] || !ec.near(s.Effective, o.Effective, oxygenMargin) {
+				return
+			}
+			ev := obsEvidence(s, rule.codes)
+			ev.Role = "inhaled-oxygen"
+			if m.devices.matches(s.ValueCode) {
+				found, foundWhat = &ev, fmt.Sprintf("%s names an oxygen device", s.Ref)
+				return
+			}
+			if s.Value == nil {
+				return
+			}
+			v, err := rule.units.convert(s.Value)
+			if err != nil {
+				if unitErr == "" {
+					unitErr = fmt.Sprintf("%s: %v", s.Ref, err)
+				}
+				return
+			}
+			ev.Value, ev.Unit = ptr(v), rule.units.canonical
+			if v > rule.roomAir {
+				found, foundWhat = &ev, fmt.Sprintf("%s %s %s on %s", s.Ref, num(v), rule.units.canonical, s.Effective)
+				return
+			}
+			if ec.statuses.observation[s.Status] && ec.near(s.Effective, o.Effective, 0) {
+				j.evidence = append(j.evidence, ev)
+				roomAir = true
+			}
+		})
+		if found != nil {
+			oxygen(foundWhat, *found)
+			return
+		}
+	}
+
+	// Oxygen therapy, or an oxygen device, recorded as a procedure covering the reading.
+	for i := range ec.rec.Procedures {
+		pr := &ec.rec.Procedures[i]
+		c, set, ok := m.therapy.match(pr.Code)
+		if !ok {
+			c, set, ok = m.devices.match(pr.Code)
+		}
+		if !ok || notDone[pr.Status] || !ec.covers(pr, o.Effective) {
+			continue
+		}
+		ev := Evidence{Resource: pr.Ref, Role: "oxygen-therapy", Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}
+		oxygen(fmt.Sprintf("%s %s, %s, at the time of the reading", pr.Ref, c, pr.Status), ev)
+		return
+	}
+
+	switch {
+	case unitErr != "":
+		j.outcome, j.reason = Unknown, ReasonUnit
+		j.summary += "; inhaled oxygen: " + unitErr
+		return
+	case roomAir:
+		j.summary += "; on room air"
+		return
+	}
+	j.outcome, j.reason = Unknown, ReasonNotRoomAir
+	j.summary += "; nothing shows the reading was on room air"
+}
+
+// span is the first and last instant a FHIR date can mean.
+func (ec *evalCtx) span(w When) (time.Time, time.Time) {
+	if w.Precision == PrecisionTime {
+		return w.Time, w.Time
+	}
+	return ec.start(w), ec.end(w)
+}
+
+// near reports whether two dated records may be within margin of each other. A record
+// with no date is near nothing.
+func (ec *evalCtx) near(a, b When, margin time.Duration) bool {
+	if !a.Known() || !b.Known() {
+		return false
+	}
+	aFrom, aTo := ec.span(a)
+	bFrom, bTo := ec.span(b)
+	return !aFrom.Add(-margin).After(bTo) && !bFrom.Add(-margin).After(aTo)
+}
+
+// covers reports whether a procedure may have been going on at the time of a reading:
+// one in progress, or whose end is not recorded, runs on from its start.
+func (ec *evalCtx) covers(pr *Procedure, at When) bool {
+	if !at.Known() {
+		return false
+	}
+	open := pr.EndUnknown || pr.Status == "in-progress"
+	from := pr.PerformedStart
+	if !from.Known() {
+		from = pr.Performed
+	}
+	if !from.Known() {
+		return open // in progress since some unrecorded time
+	}
+	atFrom, atTo := ec.span(at)
+	start, _ := ec.span(from)
+	if start.Add(-oxygenMargin).After(atTo) {
+		return false
+	}
+	if open {
+		return true
+	}
+	_, end := ec.span(pr.Performed)
+	return !end.Add(oxygenMargin).Before(atFrom)
+}
