@@ -86,7 +86,10 @@ func jsonString(val []byte) (string, bool) {
 }
 
 // walkMembers calls f with each complete top-level member of a JSON object that may be
-// cut short or broken further on; it stops at the first member it cannot delimit.
+// cut short or broken further on; it stops at the first member it cannot delimit. It has
+// scanners of its own (stringEnd, valueEnd): the grouping pass's skipString and
+// skipValue are for lines already found valid, and on a cut line would report a value
+// that runs to the end of the line as complete.
 func walkMembers(b []byte, f func(key, val []byte)) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
