@@ -79,13 +79,14 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 	}
 	// Different values at the same instant conflict only when they lead to different
 	// outcomes (the contract's rule for results at the same latest instant).
-	first := c.compute(ec, scrObs[0], scrs[0], wtObs[0], wts[0])
+	at := ec.start(scrObs[0].Effective)
+	first := c.compute(ec, scrObs[0], scrs[0], wtObs[0], wts[0], at)
 	for i := range scrObs {
 		for j := range wtObs {
 			if i == 0 && j == 0 {
 				continue
 			}
-			r := c.compute(ec, scrObs[i], scrs[i], wtObs[j], wts[j])
+			r := c.compute(ec, scrObs[i], scrs[i], wtObs[j], wts[j], at)
 			if r.Outcome != first.Outcome {
 				ev := append(append([]Evidence{}, first.Evidence...), r.Evidence...)
 				return Result{Outcome: Unknown, Reason: ReasonConflict, Evidence: ev,
@@ -93,13 +94,13 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 			}
 		}
 	}
-	// A creatinine dated only to the month may be later than the one used: it is judged
-	// with the weight used (it has no day to find a nearer one by).
+	// A creatinine dated only to the month, or not at all, may be later than the one used:
+	// it is judged with the weight used (it has no day to find a nearer one by).
 	late := ec.laterImprecise(sel, func(o *Observation) judged {
 		_, vs, bad := c.distinct([]*Observation{o}, c.scrUnits, c.scr, "serum creatinine")
 		r := bad
 		if r == nil {
-			cr := c.compute(ec, o, vs[0], wtObs[0], wts[0])
+			cr := c.computeImprecise(ec, o, vs[0], wtObs[0], wts[0])
 			r = &cr
 		}
 		return judged{outcome: r.Outcome, reason: r.Reason, summary: r.Summary, evidence: r.Evidence}
@@ -107,8 +108,34 @@ func (c *crcl) evaluate(ec *evalCtx) Result {
 	return weighImprecise(first, c.p.Creatinine.WindowDays, late)
 }
 
-// compute decides the criterion from one creatinine and one weight.
-func (c *crcl) compute(ec *evalCtx, scrObs *Observation, scr float64, wtObs *Observation, wt float64) Result {
+// computeImprecise decides from a creatinine whose date is coarser than a day, or absent.
+// Age at the creatinine's date is part of the formula, so no date means no CrCl (it is
+// never computed from an invented age). A month or year is judged at its first and last
+// instant (capped at as-of): CrCl falls as age rises, so the two ends bound every age the
+// patient could have had in between, and they must agree.
+func (c *crcl) computeImprecise(ec *evalCtx, o *Observation, scr float64, wtObs *Observation, wt float64) Result {
+	if !o.Effective.Known() {
+		ev := obsEvidence(o, c.scr)
+		ev.Role, ev.Value, ev.Unit = "creatinine", ptr(scr), "mg/dL"
+		return Result{Outcome: Unknown, Reason: ReasonNoData, Evidence: []Evidence{ev},
+			Summary: "serum creatinine " + num(scr) + " mg/dL has no date, so the age at it, and the CrCl, cannot be computed"}
+	}
+	last := ec.end(o.Effective).Add(-time.Nanosecond)
+	if last.After(ec.asOf) {
+		last = ec.asOf
+	}
+	early := c.compute(ec, o, scr, wtObs, wt, ec.start(o.Effective))
+	late := c.compute(ec, o, scr, wtObs, wt, last)
+	if early.Outcome == late.Outcome {
+		return late
+	}
+	return Result{Outcome: Unknown, Reason: ReasonNoData, Evidence: late.Evidence,
+		Summary: fmt.Sprintf("serum creatinine dated only %s: the ages its date allows decide differently (%s; %s)", o.Effective, early.Summary, late.Summary)}
+}
+
+// compute decides the criterion from one creatinine and one weight, with the patient's
+// age at the instant at (the creatinine's date).
+func (c *crcl) compute(ec *evalCtx, scrObs *Observation, scr float64, wtObs *Observation, wt float64, at time.Time) Result {
 	scrEv := obsEvidence(scrObs, c.scr)
 	scrEv.Role, scrEv.Value, scrEv.Unit = "creatinine", ptr(scr), "mg/dL"
 	if scr <= 0 {
@@ -122,7 +149,7 @@ func (c *crcl) compute(ec *evalCtx, scrObs *Observation, scr float64, wtObs *Obs
 	if !pt.BirthDate.Known() {
 		return Result{Outcome: Unknown, Reason: ReasonNoData, Summary: "no birth date recorded, so age is unknown", Evidence: ev}
 	}
-	lo, hi := ageRange(pt.BirthDate, ec.start(scrObs.Effective), ec.loc)
+	lo, hi := ageRange(pt.BirthDate, at, ec.loc)
 	factors := []float64{1}
 	switch pt.Gender {
 	case "female":
