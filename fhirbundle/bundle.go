@@ -39,7 +39,8 @@ func errorf(kind error, format string, args ...any) error {
 }
 
 // RecordTypes are the resource types a Bundle given as input holds completely: ReadBundle
-// marks each of them complete in Record.Sources.
+// marks each of them complete in Record.Sources, unless the input says otherwise
+// (withheld.go).
 var RecordTypes = []string{
 	screening.TypePatient, screening.TypeObservation, screening.TypeCondition, screening.TypeProcedure,
 	screening.TypeAllergy, screening.TypeMedRequest, screening.TypeMedStatement, screening.TypeMedAdminister,
@@ -388,12 +389,22 @@ func (bt *batch) choosePatient(patientID string, patients []int, wholeBundle boo
 		}
 		bt.keys.add(bt.entries[chosen].FullURL)
 	}
+	ourID := patientID
+	if chosen >= 0 {
+		ourID = bt.peeks[chosen].ID
+	}
 	for _, i := range patients {
 		if i == chosen {
 			continue
 		}
+		if id := bt.peeks[i].ID; id != "" && id == ourID {
+			// The patient given again (under another fullUrl): references to that
+			// fullUrl are this patient's. addEntry checks the two copies agree.
+			bt.keys.add(bt.entries[i].FullURL)
+			continue
+		}
 		bt.others.add(bt.entries[i].FullURL)
-		if id := bt.peeks[i].ID; id != "" && (chosen < 0 || id != bt.peeks[chosen].ID) {
+		if id := bt.peeks[i].ID; id != "" {
 			bt.others.add("Patient/" + id)
 		}
 	}
@@ -453,7 +464,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		bt.have[ref] = true
 		rec.Seen[screening.TypePatient]++
 		rec.Patient = &screening.Patient{Ref: ref, ID: p.ID}
-		bt.done.note(p)
+		bt.done.noteWithheld(p)
 		if bt.perrs[i] != nil {
 			bt.unreadable(i, nil, bt.parseProblem(e.Resource, bt.perrs[i]))
 			return
@@ -465,6 +476,9 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		}
 		rec.Patient = convertPatient(cr.GetPatient(), ref, p.ID)
 		return
+	}
+	if p.ResourceType == "OperationOutcome" {
+		bt.done.noteOutcome(p, bt.perrs[i]) // every one, before duplicates are dropped
 	}
 	switch bt.whose(p) {
 	case otherPatient:
@@ -492,7 +506,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	bt.have[ref] = true
 	bt.firstAt[ref] = i
 	rec.Seen[p.ResourceType]++
-	bt.done.note(p) // before relevance: a masked resource may have lost its code
+	bt.done.noteWithheld(p) // before relevance: a masked resource may have lost its code
 	if !bt.r.p.NeedsType(p.ResourceType) {
 		return
 	}
@@ -580,6 +594,9 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening
 				if err != nil {
 					return nil, fmt.Sprintf("contained Medication %s cannot be read: %v", ref, err)
 				}
+				if l := m.Meta.withheld(); l != "" {
+					return m.Code.codings(), fmt.Sprintf("contained Medication %s is %s: the drug cannot be told", ref, l)
+				}
 				return m.Code.codings(), ""
 			}
 		}
@@ -597,6 +614,10 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening
 	m := &bt.peeks[j]
 	if bt.perrs[j] != nil {
 		return m.Code.codings(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
+	}
+	if l := m.Meta.withheld(); l != "" {
+		// Its hidden code may be the drug a criterion looks for.
+		return m.Code.codings(), fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
 	}
 	return m.Code.codings(), ""
 }

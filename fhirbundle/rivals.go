@@ -27,8 +27,9 @@ func (bt *batch) rival(i, j int) {
 	} else {
 		codes = append(append([]screening.Coding(nil), codes...), c...)
 	}
-	bt.unreadable(i, codes, fmt.Sprintf("%s given again with other content (first at entry %d): which one is the record cannot be told",
-		resourceRef(&bt.peeks[i], bt.entries[i]), bt.entries[j].Index))
+	// The first copy's position is not given: in an export's group it would mean nothing.
+	bt.unreadable(i, codes, fmt.Sprintf("%s given again with other content: which one is the record cannot be told",
+		resourceRef(&bt.peeks[i], bt.entries[i])))
 }
 
 // sameJSON compares two resources byte for byte after removing insignificant space.

@@ -22,15 +22,15 @@ func TestRivalEntries(t *testing.T) {
 			map[string]string{"hemoglobin": "pass/met"}, ""},
 		{"one Observation id, two values", []entry{pt, {"", hemoglobin("o1", "Patient/p1", "12")}, {"", hemoglobin("o1", "Patient/p1", "7")}},
 			map[string]string{"hemoglobin": "unknown/unreadable"},
-			"Observation/o1 given again with other content (first at entry 1): which one is the record cannot be told"},
+			"Observation/o1 given again with other content: which one is the record cannot be told"},
 		{"a rival without the code still counts", []entry{pt, {"", hemoglobin("o1", "Patient/p1", "12")},
 			{"", `{"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p1"}}`}},
 			map[string]string{"hemoglobin": "unknown/unreadable"},
-			"Observation/o1 given again with other content (first at entry 1): which one is the record cannot be told"},
+			"Observation/o1 given again with other content: which one is the record cannot be told"},
 		{"the patient twice, other birth dates", []entry{pt, {"", strings.Replace(patient("p1"), "1960-02-29", "1940-01-01", 1)},
 			{"", hemoglobin("o1", "Patient/p1", "12")}},
 			map[string]string{"age": "unknown/unreadable", "hemoglobin": "pass/met"},
-			"Patient/p1 given again with other content (first at entry 0): which one is the record cannot be told"},
+			"Patient/p1 given again with other content: which one is the record cannot be told"},
 		{"the patient twice, the same", []entry{pt, pt, {"", hemoglobin("o1", "Patient/p1", "12")}},
 			map[string]string{"age": "pass/met"}, ""},
 	}
@@ -54,5 +54,23 @@ func TestRivalEntries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPatientTwiceUnderTwoFullURLs: a copy of the record's own Patient under another
+// fullUrl is this patient, so what refers to that fullUrl is this patient's data.
+func TestPatientTwiceUnderTwoFullURLs(t *testing.T) {
+	seizure := `{"resourceType": "Condition", "id": "c1", "subject": {"reference": "urn:uuid:2"},
+		"code": {"coding": [{"system": "` + snomed + `", "code": "128613002"}]}}`
+	rec, err := testReader(t).ReadBundle(bundleJSON("transaction",
+		entry{"urn:uuid:1", patient("p1")}, entry{"urn:uuid:2", patient("p1")}, entry{"", seizure}), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Conditions) != 1 || rec.OtherPatients != 0 || len(rec.Unreadable) != 0 {
+		t.Fatalf("conditions %d, other patients %d, unreadable %+v", len(rec.Conditions), rec.OtherPatients, rec.Unreadable)
+	}
+	if got := screenWithTestProtocol(t, rec)["seizures"]; got.Outcome != "fail" {
+		t.Errorf("seizures %s/%s", got.Outcome, got.Reason)
 	}
 }
