@@ -89,7 +89,7 @@ func (s *Server) recordFromPrefetch(prefetch map[string]json.RawMessage, patient
 	if err := s.reader.AddResources(rec, patientID, patient); err != nil {
 		return nil, invalid("prefetch.patient", "%v", err)
 	}
-	rec.Sources[screening.TypePatient] = screening.SourceStatus{State: screening.FetchComplete}
+	rec.Sources[screening.TypePatient] = fhirbundle.PatientSource(prefetch[prefetchPatientKey])
 	for _, t := range s.cfg.Protocol.NeededTypes() {
 		st, entries, err := readPrefetchedSearch(t, prefetch[t])
 		if err != nil {
@@ -166,8 +166,11 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 		for i, e := range b.Entries {
 			de := &d.Entry[i]
 			if de.Search.Mode == "outcome" || de.Resource.ResourceType == "OperationOutcome" {
+				// A missing or unknown severity cannot be told from a warning, nor can an
+				// OperationOutcome that describes no issue.
+				warned = warned || len(de.Resource.Issue) == 0
 				for _, is := range de.Resource.Issue {
-					warned = warned || is.Severity == "warning" || is.Severity == "error" || is.Severity == "fatal"
+					warned = warned || is.Severity != "information"
 				}
 				continue // about the search, not the patient
 			}

@@ -87,6 +87,10 @@ func TestCDSPrefetchOutcomes(t *testing.T) {
 		{"subsetted resource (meta.tag)", "Observation", cdsSearchset(subsetted), screening.FetchPartial},
 		{"warning from the search", "AllergyIntolerance", warnedJSON, screening.FetchPartial},
 		{"information from the search", "AllergyIntolerance", infoJSON, screening.FetchComplete},
+		{"an issue without a severity", "AllergyIntolerance", json.RawMessage(`{"resourceType":"Bundle","type":"searchset","entry":[
+		  {"search":{"mode":"outcome"},"resource":{"resourceType":"OperationOutcome","issue":[{"code":"incomplete"}]}}]}`), screening.FetchPartial},
+		{"an OperationOutcome without issues", "AllergyIntolerance", json.RawMessage(`{"resourceType":"Bundle","type":"searchset","entry":[
+		  {"search":{"mode":"outcome"},"resource":{"resourceType":"OperationOutcome"}}]}`), screening.FetchPartial},
 		{"empty searchset", "AllergyIntolerance", cdsSearchset(nil), screening.FetchComplete},
 		{"total above the match entries", "Condition", cdsSearchsetTotal(t, conds, len(conds)+3), screening.FetchPartial},
 		{"total equal to the match entries", "Condition", cdsSearchsetTotal(t, conds, len(conds)), screening.FetchComplete},
@@ -263,5 +267,20 @@ func TestCDSIncompletePrefetchFilledFromFHIRServer(t *testing.T) {
 	}
 	if n := fhir.requests.Load(); n == 0 {
 		t.Error("the allowed server was never asked")
+	}
+}
+
+// A Patient the EHR masked makes the Patient source partial (its birth date or sex may
+// be what was hidden), so age is never a pass on it.
+func TestCDSPrefetchMaskedPatient(t *testing.T) {
+	env := newCDSTestEnv(t, cdsTestConfig{})
+	pf := cdsDemoPrefetch(t, "candidate")
+	pf[prefetchPatientKey] = json.RawMessage(strings.Replace(string(pf[prefetchPatientKey]), `"resourceType"`, `"meta":{"security":[{"code":"REDACTED"}]},"resourceType"`, 1))
+	rec, err := env.s.recordFromPrefetch(pf, "demo-candidate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := rec.Sources[screening.TypePatient]; st.State != screening.FetchPartial {
+		t.Errorf("Patient source %+v, want partial", st)
 	}
 }

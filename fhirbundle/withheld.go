@@ -93,54 +93,69 @@ func MetaWithholds(meta json.RawMessage) (bool, error) {
 	return m.withheld() != "", nil
 }
 
-// peekIssue is one OperationOutcome.issue.
-type peekIssue struct {
-	Severity    string `json:"severity"`
-	Code        string `json:"code"`
-	Diagnostics string `json:"diagnostics"`
-	Details     struct {
-		Text string `json:"text"`
-	} `json:"details"`
+// PatientSource is how completely a Patient resource read on its own (a FHIR read, a
+// CDS prefetch) holds the patient: partial when its sender masked, redacted or subset it,
+// since its birth date or sex may be what was hidden. Whatever else is wrong with it is
+// for AddResources to report.
+func PatientSource(raw json.RawMessage) screening.SourceStatus {
+	p, _ := peekResource(raw)
+	if l := p.Meta.withheld(); l != "" {
+		return screening.SourceStatus{State: screening.FetchPartial, Detail: "the Patient resource is " + l + " by the sender (meta)"}
+	}
+	return screening.SourceStatus{State: screening.FetchComplete}
 }
 
-// maxIssueText bounds the sender's own words quoted from an issue.
-const maxIssueText = 200
+// peekIssue is one OperationOutcome.issue.
+type peekIssue struct {
+	Severity string `json:"severity"`
+	Code     string `json:"code"`
+}
 
 // completeness collects, while one input's entries are added, what says that input is
 // not the patient's full record.
 type completeness struct {
 	withheld map[string]map[string]int // resource type -> label -> count
-	issues   []string                  // serious OperationOutcome issues, worded
+	issues   []string                  // what OperationOutcome entries report, worded
 }
 
-func (c *completeness) note(p *peeked) {
-	if l := p.Meta.withheld(); l != "" {
-		if c.withheld == nil {
-			c.withheld = map[string]map[string]int{}
-		}
-		if c.withheld[p.ResourceType] == nil {
-			c.withheld[p.ResourceType] = map[string]int{}
-		}
-		c.withheld[p.ResourceType][l]++
+// noteWithheld records a resource its sender marked as not whole.
+func (c *completeness) noteWithheld(p *peeked) {
+	l := p.Meta.withheld()
+	if l == "" {
+		return
 	}
-	if p.ResourceType != "OperationOutcome" {
+	if c.withheld == nil {
+		c.withheld = map[string]map[string]int{}
+	}
+	if c.withheld[p.ResourceType] == nil {
+		c.withheld[p.ResourceType] = map[string]int{}
+	}
+	c.withheld[p.ResourceType][l]++
+}
+
+// noteOutcome records what an OperationOutcome entry reports. Any issue that is not
+// severity information counts (a missing or misspelt severity too), and so does an
+// OperationOutcome that cannot be read or has no issues: the sender reports a problem
+// whose extent cannot be told, as the batch run judges an export's error file. Severity
+// and code are FHIR codes; the diagnostics text may hold anything and is not quoted.
+func (c *completeness) noteOutcome(p *peeked, perr error) {
+	switch {
+	case perr != nil:
+		c.issues = append(c.issues, "an OperationOutcome that cannot be read ("+perr.Error()+")")
+		return
+	case len(p.Issue) == 0:
+		c.issues = append(c.issues, "an OperationOutcome without issues")
 		return
 	}
 	for _, is := range p.Issue {
-		switch is.Severity {
-		case "warning", "error", "fatal":
-		default:
-			continue // information: nothing was left out
+		if is.Severity == "information" {
+			continue // nothing was left out
 		}
-		text := is.Diagnostics
-		if text == "" {
-			text = is.Details.Text
+		sev := is.Severity
+		if sev == "" {
+			sev = "no severity"
 		}
-		w := fmt.Sprintf("%s (code %s)", is.Severity, is.Code)
-		if text != "" {
-			w += ": " + clipText(text, maxIssueText)
-		}
-		c.issues = append(c.issues, w)
+		c.issues = append(c.issues, fmt.Sprintf("an OperationOutcome reporting %s (code %s)", sev, is.Code))
 	}
 }
 
@@ -148,7 +163,7 @@ func (c *completeness) note(p *peeked) {
 func (c *completeness) status(t string) screening.SourceStatus {
 	var why []string
 	if len(c.issues) > 0 {
-		why = append(why, "the input holds an OperationOutcome reporting "+strings.Join(c.issues, "; ")+": data may have been left out")
+		why = append(why, "the input holds "+strings.Join(c.issues, "; ")+": data may have been left out")
 	}
 	if byLabel := c.withheld[t]; len(byLabel) > 0 {
 		labels := make([]string, 0, len(byLabel))
@@ -172,15 +187,4 @@ func (c *completeness) markSources(rec *screening.Record) {
 	for _, t := range RecordTypes {
 		rec.Sources[t] = c.status(t)
 	}
-}
-
-// clipText cuts s to at most n bytes on a character boundary.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -2,6 +2,7 @@ package fhirbundle_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,21 @@ func TestWithheldDataIsNeverAPass(t *testing.T) {
 			map[string]string{"Condition": "1 Condition resource subsetted by the sender (meta)"}},
 		{"OperationOutcome warning: every type partial", []entry{pt, hb, {"", outcomeEntry("warning")}},
 			map[string]string{"seizures": "unknown/source-error", "hemoglobin": "unknown/source-error", "age": "unknown/source-error"},
-			map[string]string{"Condition": "the input holds an OperationOutcome reporting warning (code incomplete): some resources were left out by consent policy: data may have been left out"}},
+			map[string]string{"Condition": "the input holds an OperationOutcome reporting warning (code incomplete): data may have been left out"}},
+		{"OperationOutcome issue without a severity: every type partial", []entry{pt, hb, {"", `{"resourceType": "OperationOutcome", "issue": [{"code": "incomplete"}]}`}},
+			map[string]string{"seizures": "unknown/source-error"},
+			map[string]string{"Condition": "the input holds an OperationOutcome reporting no severity (code incomplete): data may have been left out"}},
+		{"OperationOutcome whose issue is not a list: every type partial", []entry{pt, hb, {"", `{"resourceType": "OperationOutcome", "issue": {"severity": "error"}}`}},
+			map[string]string{"seizures": "unknown/source-error"},
+			map[string]string{"Condition": "the input holds an OperationOutcome that cannot be read (issue: JSON object where an array was expected): data may have been left out"}},
+		{"OperationOutcome without issues: every type partial", []entry{pt, hb, {"", `{"resourceType": "OperationOutcome"}`}},
+			map[string]string{"seizures": "unknown/source-error"},
+			map[string]string{"Condition": "the input holds an OperationOutcome without issues: data may have been left out"}},
+		{"a second OperationOutcome with one id and an error: every type partial", []entry{pt, hb,
+			{"", `{"resourceType": "OperationOutcome", "id": "oo", "issue": [{"severity": "information", "code": "informational"}]}`},
+			{"", `{"resourceType": "OperationOutcome", "id": "oo", "issue": [{"severity": "error", "code": "exception"}]}`}},
+			map[string]string{"seizures": "unknown/source-error"},
+			map[string]string{"Condition": "the input holds an OperationOutcome reporting error (code exception): data may have been left out"}},
 		{"OperationOutcome information: complete", []entry{pt, hb, {"", outcomeEntry("information")}},
 			map[string]string{"seizures": "pass/not-found", "hemoglobin": "pass/met"},
 			map[string]string{"Condition": ""}},
@@ -159,5 +174,31 @@ func TestMalformedMetaIsUnreadable(t *testing.T) {
 		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && err.Error() != tc.err {
 			t.Errorf("MetaWithholds(%s) = %v, %v; want %v, %q", tc.meta, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+// TestWithheldMedication: a prescription naming its drug only through a Medication the
+// sender masked cannot be told to be harmless: the washout criterion is unknown.
+func TestWithheldMedication(t *testing.T) {
+	req := `{"resourceType": "MedicationRequest", "id": "r1", "status": "active", "intent": "order",
+		"subject": {"reference": "Patient/p1"}, "authoredOn": "2024-03-01",
+		"medicationReference": {"reference": "%s"}%s}`
+	masked := `{"resourceType": "Medication", "id": "m1", "meta": {"security": [{"code": "MASKED"}]}}`
+	for name, entries := range map[string][]entry{
+		"a masked Medication entry":     {{"", patient("p1")}, {"", masked}, {"", fmt.Sprintf(req, "Medication/m1", "")}},
+		"a masked contained Medication": {{"", patient("p1")}, {"", fmt.Sprintf(req, "#m1", `, "contained": [`+masked+`]`)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec, err := testReader(t).ReadBundle(bundleJSON("collection", entries...), "p1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Unreadable) != 1 || !strings.Contains(rec.Unreadable[0].Problem, "masked") {
+				t.Fatalf("unreadable %+v", rec.Unreadable)
+			}
+			if got := screenWithTestProtocol(t, rec)["washout"]; got.Outcome != screening.Unknown {
+				t.Errorf("washout %s/%s (%s), want unknown", got.Outcome, got.Reason, got.Summary)
+			}
+		})
 	}
 }

@@ -190,7 +190,7 @@ func (s *RecordSource) assemble(patientID string, patient json.RawMessage, resul
 	if err := s.reader.AddResources(rec, patientID, []fhirbundle.Entry{{FullURL: "Patient/" + patientID, Resource: patient}}); err != nil {
 		return nil, fmt.Errorf("fhirclient: read Patient: %w", err)
 	}
-	rec.Sources[screening.TypePatient] = screening.SourceStatus{State: screening.FetchComplete}
+	rec.Sources[screening.TypePatient] = fhirbundle.PatientSource(patient)
 	for i, t := range s.types {
 		switch res := results[i]; {
 		case errs[i] != nil:

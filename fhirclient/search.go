@@ -215,6 +215,8 @@ func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) pag
 		if de.Search.Mode == "outcome" || rt == "OperationOutcome" && searched != "OperationOutcome" {
 			if t := issuesText(de.Resource.Issue, serious); t != "" {
 				whys = append(whys, "the server reports "+t)
+			} else if len(de.Resource.Issue) == 0 {
+				whys = append(whys, "the server sent an OperationOutcome without issues")
 			}
 			continue
 		}
@@ -230,13 +232,10 @@ func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) pag
 	return ps
 }
 
-// serious issues mean the server may have left matches out; information does not.
+// serious issues mean the server may have left matches out; information does not. A
+// missing or unknown severity cannot be told apart from a warning, so it counts.
 func serious(is ooIssue) bool {
-	switch is.Severity {
-	case "warning", "error", "fatal":
-		return true
-	}
-	return false
+	return is.Severity != "information"
 }
 
 func pluralES(n int) string {
