@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/screening"
@@ -190,7 +191,10 @@ func (s *scanner) readLines(g *group) (*screening.Record, error) {
 		u := &rec.Unreadable[i]
 		if u.Index >= 0 && u.Index < len(g.lines) {
 			l := g.lines[u.Index]
-			if id, ok := fhirbundle.ReferenceID(l.medRef, "Medication"); ok && s.meds.ambiguous(id) && !l.unreadable {
+			// The Medication was left out for being ambiguous, so the reader found it
+			// missing; say why (other problems of the line are kept as they are).
+			if id, ok := fhirbundle.ReferenceID(l.medRef, "Medication"); ok && s.meds.ambiguous(id) && !l.unreadable &&
+				strings.Contains(u.Problem, "is not among the entries") {
 				u.Problem = "its medicationReference names a Medication id the input gives with different content (or on a line that cannot be read): which drug it means cannot be told"
 			}
 			u.Problem = fmt.Sprintf("%s line %d: %s", s.files[l.file].path, l.line, u.Problem)

@@ -7,8 +7,9 @@ import (
 	"io"
 )
 
-// lineReader reads lines of any length up to max; longer ones are skipped whole and
-// reported as too long, so that one huge line cannot take the memory.
+// lineReader reads lines of any length up to max; a longer one is reported as too long
+// with only its first head bytes kept (to tell whose it is), so that one huge line
+// cannot take the memory.
 type lineReader struct {
 	br   *bufio.Reader
 	max  int

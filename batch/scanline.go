@@ -53,6 +53,9 @@ func scanResource(line []byte) (lineInfo, error) {
 		i = skipSpace(line, i+1) // the colon
 		valEnd := skipValue(line, i)
 		if slot, ok := wanted[string(key)]; ok {
+			// A member given twice is read by encoding/json as the two merged (objects)
+			// or the last (others): fhirbundle must see the line itself.
+			unusual = unusual || raw[slot] != nil
 			raw[slot] = line[i:valEnd]
 		} else if lookalike(key) {
 			unusual = true

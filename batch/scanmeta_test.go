@@ -62,3 +62,20 @@ func FuzzMetaIsPlain(f *testing.F) {
 		}
 	})
 }
+
+// TestRepeatedMembersReachFhirbundle: a line that gives meta (or code) twice is read by
+// fhirbundle's peek with both merged; the grouping pass must not stub it on the last one.
+func TestRepeatedMembersReachFhirbundle(t *testing.T) {
+	const who = `"subject":{"reference":"Patient/demo-candidate"}`
+	dir := t.TempDir()
+	writeNDJSON(t, dir, demoBundles(t))
+	appendLine(t, filepath.Join(dir, "Condition.ndjson"),
+		`{"resourceType":"Condition","id":"m2","meta":{"security":[{"code":"MASKED"}]},"meta":{"versionId":"1"},`+who+`}`)
+	got, err := screenDir(t, dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, crit := outcomesOf(t, got.docs["demo-candidate"]); crit["cns-disease"] != "unknown/source-error" {
+		t.Errorf("cns-disease %q, want unknown/source-error", crit["cns-disease"])
+	}
+}
