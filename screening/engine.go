@@ -239,6 +239,7 @@ func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
 		r = Result{Outcome: Pass, Reason: ReasonNotApplicable,
 			Summary:  fmt.Sprintf("applies only to %s patients; the patient is %s", c.spec.AppliesTo, ec.rec.Patient.Gender),
 			Evidence: []Evidence{{Resource: ec.rec.Patient.Ref, Text: "gender " + ec.rec.Patient.Gender}}}
+		sexNotShown(c, ec.rec, &r)
 	default:
 		r = c.eval(ec)
 	}
@@ -261,12 +262,42 @@ func isOtherSex(gender, appliesTo string) bool {
 	return (appliesTo == "female" && gender == "male") || (appliesTo == "male" && gender == "female")
 }
 
+// sexNotShown turns "does not apply to this sex" into unknown unless the sex was read from
+// a Patient source obtained in full with no unreadable entry that may be a Patient beside
+// it: a masked or partial Patient, or a second copy that could not be read (it may give
+// another gender), does not show the sex. Other resource types do not matter to it.
+func sexNotShown(c *criterion, rec *Record, r *Result) {
+	st, ok := rec.sourceStatus(TypePatient, c.sourceKey[TypePatient])
+	if !ok {
+		st = SourceStatus{State: FetchFailed, Detail: "not fetched"}
+	}
+	if st.State != FetchComplete {
+		r.Outcome, r.Reason = Unknown, ReasonSourceError
+		r.Summary = fmt.Sprintf("the Patient record is %s (%s), so its sex is not shown; the result would otherwise have been: %s", st.State, st.Detail, r.Summary)
+		return
+	}
+	var bad []UnreadableEntry
+	for _, u := range rec.Unreadable {
+		if u.ResourceType == TypePatient || u.ResourceType == "" {
+			bad = append(bad, u)
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	r.Outcome, r.Reason = Unknown, ReasonUnreadable
+	r.Summary = fmt.Sprintf("%d unreadable entr%s may be a Patient giving another sex; the result would otherwise have been: %s", len(bad), plural(len(bad), "y", "ies"), r.Summary)
+	for _, u := range bad {
+		r.Evidence = append(r.Evidence, Evidence{Note: fmt.Sprintf("unreadable entry %d (%s): %s", u.Index, orNone(u.ResourceType), u.Problem)})
+	}
+}
+
 // downgradeForData turns a pass, a review or a fail for want of a finding into unknown when
 // a resource type the criterion reads was not fully obtained, or when an entry that might
 // have mattered was unreadable.
 func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 	if r.Reason == ReasonNotApplicable {
-		return
+		return // sexNotShown has checked what it rests on: the Patient alone
 	}
 	for _, t := range c.needTypes {
 		st, ok := rec.sourceStatus(t, c.sourceKey[t])
