@@ -130,6 +130,7 @@ func convertProcedure(p *prpb.Procedure, ref string) screening.Procedure {
 		out.Performed = whenPeriod(pf.GetPeriod())
 		out.EndUnknown = !whenDateTime(pf.GetPeriod().GetEnd()).Known() && out.Performed.Known()
 		out.PerformedStart = whenDateTime(pf.GetPeriod().GetStart())
+		out.StartUnknown = !out.PerformedStart.Known() && out.Performed.Known()
 	}
 	return out
 }

@@ -156,6 +156,9 @@ type Procedure struct {
 	// EndUnknown: performedPeriod has a start but no end, so Performed is when it began
 	// and when it ended is not recorded.
 	EndUnknown bool
+	// StartUnknown: performedPeriod has an end but no start, so Performed is when it ended
+	// and it may have been going on for any time before (unlike a performedDateTime).
+	StartUnknown bool
 }
 
 // MedicationUse is a MedicationRequest, MedicationStatement or MedicationAdministration

@@ -22,6 +22,13 @@ var discarded = map[string]bool{"entered-in-error": true, "cancelled": true}
 // room-air one.
 func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 	roomAir, unitErr := m.roomAir.matches(o.Code), ""
+	var unread *Evidence // the first inhaled-oxygen result whose value cannot be read
+	var unreadWhat string
+	cannotRead := func(what string, ev Evidence) {
+		if unread == nil {
+			unread, unreadWhat = &ev, what
+		}
+	}
 	oxygen := func(what string, ev Evidence) {
 		j.evidence = append(j.evidence, ev)
 		j.outcome, j.reason = Unknown, ReasonNotRoomAir
@@ -39,7 +46,12 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 			return
 		}
 		for _, rule := range []*componentRule{m.flow, m.fio2} {
-			if rule == nil || c.Value == nil || !rule.codes.matches(c.Code) {
+			if rule == nil || !rule.codes.matches(c.Code) {
+				continue
+			}
+			if c.Value == nil {
+				// No value, or one given as a bound ("<5"), which a component cannot keep.
+				cannotRead("a component has no numeric value", Evidence{Resource: o.Ref, Role: "inhaled-oxygen", Note: "inhaled-oxygen component without a numeric value"})
 				continue
 			}
 			v, err := rule.units.convert(c.Value)
@@ -77,6 +89,18 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 				return
 			}
 			if s.Value == nil {
+				// Text, a bound or nothing: how much oxygen cannot be read.
+				what := "no value"
+				switch {
+				case s.ValueBound != nil:
+					what = "only a bound " + s.ValueBound.Comparator + num(s.ValueBound.Limit.Value) + " " + orNone(s.ValueBound.Limit.Code)
+				case s.ValueText != "":
+					what = fmt.Sprintf("text %q", s.ValueText)
+				case len(s.ValueCode) > 0:
+					what = "a coded value " + s.ValueCode[0].Key()
+				}
+				ev.Note = addNote(ev.Note, "inhaled oxygen given as "+what+": it cannot be read")
+				cannotRead(fmt.Sprintf("%s gives %s", s.Ref, what), ev)
 				return
 			}
 			v, err := rule.units.convert(s.Value)
@@ -113,11 +137,22 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 			continue
 		}
 		ev := Evidence{Resource: pr.Ref, Role: "oxygen-therapy", Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}
-		oxygen(fmt.Sprintf("%s %s, %s, at the time of the reading", pr.Ref, c, pr.Status), ev)
+		when := "at the time of the reading"
+		if !pr.Performed.Known() && !pr.PerformedStart.Known() {
+			when = "with no date, so it may have been at the time of the reading"
+			ev.Note = "no performed date: it cannot be placed away from the reading"
+		}
+		oxygen(fmt.Sprintf("%s %s, %s, %s", pr.Ref, c, pr.Status, when), ev)
 		return
 	}
 
 	switch {
+	case unread != nil:
+		// A sign of oxygen that cannot be read outweighs any sign of room air.
+		j.evidence = append(j.evidence, *unread)
+		j.outcome, j.reason = Unknown, ReasonNotRoomAir
+		j.summary += "; inhaled oxygen at the time of the reading cannot be read (" + unreadWhat + ")"
+		return
 	case unitErr != "":
 		j.outcome, j.reason = Unknown, ReasonUnit
 		j.summary += "; inhaled oxygen: " + unitErr
@@ -150,25 +185,28 @@ func (ec *evalCtx) near(a, b When, margin time.Duration) bool {
 }
 
 // covers reports whether a procedure may have been going on at the time of a reading:
-// one in progress, or whose end is not recorded, runs on from its start.
+// one in progress, or whose end is not recorded, runs on from its start; one whose start
+// is not recorded ran for an unknown time up to its end; one with no date at all may have
+// been at any time.
 func (ec *evalCtx) covers(pr *Procedure, at When) bool {
 	if !at.Known() {
 		return false
 	}
-	open := pr.EndUnknown || pr.Status == "in-progress"
-	from := pr.PerformedStart
-	if !from.Known() {
-		from = pr.Performed
-	}
-	if !from.Known() {
-		return open // in progress since some unrecorded time
+	if !pr.Performed.Known() && !pr.PerformedStart.Known() {
+		return true
 	}
 	atFrom, atTo := ec.span(at)
-	start, _ := ec.span(from)
-	if start.Add(-oxygenMargin).After(atTo) {
-		return false
+	if !pr.StartUnknown {
+		from := pr.PerformedStart
+		if !from.Known() {
+			from = pr.Performed
+		}
+		start, _ := ec.span(from)
+		if start.Add(-oxygenMargin).After(atTo) {
+			return false
+		}
 	}
-	if open {
+	if pr.EndUnknown || pr.Status == "in-progress" {
 		return true
 	}
 	_, end := ec.span(pr.Performed)
