@@ -61,6 +61,9 @@ type hit struct {
 	ev      []Evidence
 	code    Coding // the coding that matched the rule's codes
 	value   Coding // an Observation rule's matched value, if any
+	// The record's codings (and value codings) that the rule matched against: the U guard
+	// reads them all, so that the order of a record's codings cannot decide.
+	codes, values []Coding
 }
 
 func compileRules(cc *compileCtx, field string, specs []ruleSpec) []*rule {
@@ -153,6 +156,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 			}
 			h, ok, set := r.condition(ec, &ec.rec.Conditions[i])
 			if ok {
+				h.codes = ec.rec.Conditions[i].Code
 				hits = append(hits, h)
 			}
 			if set != nil {
@@ -168,6 +172,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 			}
 			if c, set, ok := r.codes.match(p.Code); ok {
 				if h, ok := r.dated(ec, p.Ref, c, set, p.Performed, "performed"); ok {
+					h.codes = p.Code
 					hits = append(hits, h)
 				}
 			}
@@ -188,7 +193,10 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 				}
 			}
 			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
-				h.value = value
+				h.value, h.codes = value, o.Code
+				if value != (Coding{}) {
+					h.values = o.ValueCode
+				}
 				if value != (Coding{}) {
 					h.ev[0].ValueCode = value.Key()
 				} else if len(o.ValueCode) > 0 {
@@ -204,6 +212,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 				continue
 			}
 			if h, ok := r.medication(ec, &ec.rec.Medications[i]); ok {
+				h.codes = ec.rec.Medications[i].Code
 				hits = append(hits, h)
 			}
 		}
@@ -215,7 +224,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 				continue
 			}
 			if c, set, ok := r.codes.match(a.Code); ok {
-				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome), code: c,
+				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome), code: c, codes: a.Code,
 					summary: fmt.Sprintf("allergy recorded: %s", c),
 					ev:      []Evidence{{Resource: a.Ref, Code: c.Key(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
 			}
@@ -246,13 +255,15 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 }
 
 // guardUnverified turns a fail found only through unverified (U) codes into a review,
-// when the rule asks for it: the code itself needs checking before it can exclude.
+// when the rule asks for it: the code itself needs checking before it can exclude. Only
+// when every coding of the record that matches is unverified: a verified one beside it
+// excludes, whichever comes first.
 func (r *rule) guardUnverified(h *hit) {
 	if r.spec.Unverified != string(Review) || h.outcome != Fail {
 		return
 	}
-	byCode := r.codes.unverifiedOnly(h.code)
-	byValue := h.value != (Coding{}) && r.values.unverifiedOnly(h.value)
+	byCode := r.codes.allUnverified(h.codes, h.code)
+	byValue := h.value != (Coding{}) && r.values.allUnverified(h.values, h.value)
 	if !byCode && !byValue {
 		return
 	}

@@ -201,6 +201,25 @@ func (m *codeMatcher) unverifiedOnly(c Coding) bool {
 	return listed
 }
 
+// allUnverified reports whether every coding of a record that this matcher matches is
+// listed only under source U. Without the record's codings, the matched one decides.
+func (m *codeMatcher) allUnverified(codes []Coding, matched Coding) bool {
+	if len(codes) == 0 {
+		return m.unverifiedOnly(matched)
+	}
+	found := false
+	for i := range codes {
+		if !m.matches(codes[i : i+1]) {
+			continue
+		}
+		if !m.unverifiedOnly(codes[i]) {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
 func (m *codeMatcher) matches(codes []Coding) bool {
 	_, _, ok := m.match(codes)
 	return ok
