@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -238,7 +239,9 @@ func (st *compileState) compileCodesets(term Terminology) {
 		if len(cs.Codes) == 0 {
 			st.add(st.lineAt("codesets", name), "codesets.%s: has no codes", name)
 		}
-		var curated []Coding
+		// Curated codes by their tag: a server's expansion of a U-only code is as
+		// unverified as the code it comes from.
+		var curated [2][]Coding // [0] verified, [1] unverified only
 		for i, e := range cs.Codes {
 			where := fmt.Sprintf("codesets.%s.codes[%d]", name, i)
 			line := st.lineAt("codesets", name, "codes", i)
@@ -260,7 +263,7 @@ func (st *compileState) compileCodesets(term Terminology) {
 			case e.Code != "":
 				c := Coding{sys, e.Code}
 				m.addCode(c, name, unverified)
-				curated = append(curated, c)
+				curated[b2i(unverified)] = append(curated[b2i(unverified)], c)
 			default:
 				st.add(line, "%s: code or prefix is required", where)
 			}
@@ -268,21 +271,38 @@ func (st *compileState) compileCodesets(term Terminology) {
 				st.add(line, "%s: source must be verification tags such as \"S,E\" (S E H R C L P U), not %q", where, e.Source)
 			}
 		}
-		if term != nil && len(curated) > 0 {
-			more, err := term.Expand(context.Background(), name, curated)
-			if err != nil {
-				st.add(st.lineAt("codesets", name), "codesets.%s: terminology expansion failed: %v", name, err)
+		if term != nil {
+			listed := map[Coding]bool{}
+			for _, c := range slices.Concat(curated[0], curated[1]) {
+				listed[normalizeCode(c)] = true
 			}
-			for _, c := range more {
-				// A curated code keeps its own tag; what the server adds is its expansion.
-				if _, listed := m.exact[normalizeCode(c)]; !listed {
-					m.addCode(c, name, false)
+			for i, group := range curated {
+				if len(group) == 0 {
+					continue
+				}
+				more, err := term.Expand(context.Background(), name, group)
+				if err != nil {
+					st.add(st.lineAt("codesets", name), "codesets.%s: terminology expansion failed: %v", name, err)
+				}
+				for _, c := range more {
+					// A curated code keeps its own tag; what the server adds takes the tag
+					// of the codes it expands (verified when a verified one also yields it).
+					if !listed[normalizeCode(c)] {
+						m.addCode(c, name, i == 1)
+					}
 				}
 			}
 		}
 		st.codesets[name] = m
 		st.masks.add(id, m)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // isUnverified reports whether a code's source tags say only U (unverified).
