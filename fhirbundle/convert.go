@@ -74,6 +74,7 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		}
 		r := screening.RefRange{High: *high, Type: codings(rr.GetType()),
 			AgeLow: simpleQuantity(rr.GetAge().GetLow()), AgeHigh: simpleQuantity(rr.GetAge().GetHigh())}
+		r.TypeText = rr.GetType() != nil && len(r.Type) == 0
 		for _, at := range rr.GetAppliesTo() {
 			r.AppliesTo = append(r.AppliesTo, codings(at)) // none when text only: unreadable
 		}

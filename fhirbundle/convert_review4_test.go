@@ -28,3 +28,30 @@ func TestProcedurePeriodStartUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenceRangeTypeText: a referenceRange type given as text only is marked
+// TypeText (it may name a therapeutic range); a coded type or no type is not.
+func TestReferenceRangeTypeText(t *testing.T) {
+	r, _ := realReader(t)
+	rr := func(typ string) string {
+		return `{"high": {"value": 40, "unit": "U/L", "system": "` + ucum + `", "code": "U/L"}` + typ + `}`
+	}
+	obs := `{"resourceType": "Observation", "id": "alt", "status": "final", "subject": {"reference": "Patient/p1"},
+		"code": {"coding": [{"system": "` + loinc + `", "code": "1742-6"}]}, "effectiveDateTime": "2026-11-20",
+		"valueQuantity": {"value": 30, "unit": "U/L", "system": "` + ucum + `", "code": "U/L"},
+		"referenceRange": [` + rr(`, "type": {"text": "therapeutic"}`) + `, ` +
+		rr(`, "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/referencerange-meaning", "code": "normal"}]}`) + `, ` +
+		rr(``) + `]}`
+	rec, err := r.ReadBundle(bundleJSON("collection", entry{"", patient("p1")}, entry{"", obs}), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Observations) != 1 || len(rec.Observations[0].RefRanges) != 3 {
+		t.Fatalf("observations %+v", rec.Observations)
+	}
+	for i, want := range []bool{true, false, false} {
+		if got := rec.Observations[0].RefRanges[i].TypeText; got != want {
+			t.Errorf("range %d: TypeText %v, want %v", i, got, want)
+		}
+	}
+}

@@ -123,6 +123,9 @@ type RefRange struct {
 	AppliesTo [][]Coding // each appliesTo's codings; all of them must hold
 	AgeLow    *Quantity  // age.low, e.g. 18 a
 	AgeHigh   *Quantity
+	// TypeText: a type is given, but as text only (no coding): it may say therapeutic,
+	// so whether the range is the normal one cannot be told.
+	TypeText bool
 }
 
 // Component is an Observation.component.

@@ -112,7 +112,8 @@ func cmpFloat(a, b float64) int {
 }
 
 // isNormalRange: a range without a type is the normal range; one typed otherwise
-// (recommended, treatment, therapeutic) is not a ULN.
+// (recommended, treatment, therapeutic) is not a ULN. One typed in text only may be
+// either: it is kept, and rangeApplies says it only may apply.
 func isNormalRange(r *RefRange) bool {
 	if len(r.Type) == 0 {
 		return true
@@ -125,6 +126,9 @@ func rangeApplies(ec *evalCtx, o *Observation, r *RefRange) applies {
 	res := appliesYes
 	worse := func(a applies) {
 		res = max(res, a)
+	}
+	if r.TypeText && len(r.Type) == 0 {
+		worse(appliesMaybe) // its type, in text, may say it is not the normal range
 	}
 	for _, concept := range r.AppliesTo {
 		worse(conceptApplies(ec.rec.Patient, concept))
@@ -234,6 +238,9 @@ func rangeLabel(r *RefRange) string {
 			unit = r.AgeHigh.Code
 		}
 		parts = append(parts, fmt.Sprintf("age %s-%s %s", lo, hi, unit))
+	}
+	if r.TypeText && len(r.Type) == 0 {
+		parts = append(parts, "a type given only as text (perhaps not the normal range)")
 	}
 	return strings.Join(parts, ", ")
 }
