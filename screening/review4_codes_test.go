@@ -25,7 +25,8 @@ func TestUnverifiedGuardReadsEveryCoding(t *testing.T) {
 	runR3(t, "mental-disorder", []r3Case{
 		{name: "verified only fails", patient: withCodes(schizo), outcome: screening.Fail, reason: screening.ReasonFound},
 		{name: "unverified only is review", patient: withCodes(delusional), outcome: screening.Review, reason: screening.ReasonJudgement},
-		{name: "unverified first, verified second fails", patient: withCodes(delusional, schizo), outcome: screening.Fail, reason: screening.ReasonFound},
+		{name: "unverified first, verified second fails, naming the verified code", patient: withCodes(delusional, schizo),
+			outcome: screening.Fail, reason: screening.ReasonFound, names: "also coded SNOMED CT 58214004, a verified code"},
 		{name: "verified first, unverified second fails", patient: withCodes(schizo, delusional), outcome: screening.Fail, reason: screening.ReasonFound},
 		{name: "two unverified codings are review", patient: withCodes(delusional, otherDelus), outcome: screening.Review, reason: screening.ReasonJudgement},
 		{name: "an unverified coding beside one that does not match is review", patient: withCodes(unrelated, delusional), outcome: screening.Review, reason: screening.ReasonJudgement},

@@ -265,6 +265,9 @@ func (r *rule) guardUnverified(h *hit) {
 	byCode := r.codes.allUnverified(h.codes, h.code)
 	byValue := h.value != (Coding{}) && r.values.allUnverified(h.values, h.value)
 	if !byCode && !byValue {
+		if v, ok := r.codes.verifiedBeside(h.codes, h.code); ok {
+			h.summary += fmt.Sprintf(" (also coded %s, a verified code)", v)
+		}
 		return
 	}
 	which := h.code

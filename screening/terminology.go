@@ -220,6 +220,20 @@ func (m *codeMatcher) allUnverified(codes []Coding, matched Coding) bool {
 	return found
 }
 
+// verifiedBeside returns a verified coding of the record that matches, when the one the
+// match named is unverified only: the evidence then names what really excludes.
+func (m *codeMatcher) verifiedBeside(codes []Coding, matched Coding) (Coding, bool) {
+	if !m.unverifiedOnly(matched) {
+		return Coding{}, false
+	}
+	for i := range codes {
+		if m.matches(codes[i:i+1]) && !m.unverifiedOnly(codes[i]) {
+			return codes[i], true
+		}
+	}
+	return Coding{}, false
+}
+
 func (m *codeMatcher) matches(codes []Coding) bool {
 	_, _, ok := m.match(codes)
 	return ok
