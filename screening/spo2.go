@@ -79,13 +79,26 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 		var found *Evidence
 		var foundWhat string
 		ec.eachObservation(rule.codes, func(s *Observation) {
-			if found != nil || s == o || discarded[s.Status] || !ec.near(s.Effective, o.Effective, oxygenMargin) {
+			if found != nil || s == o || discarded[s.Status] {
+				return
+			}
+			// A result with no date cannot be placed away from the reading: a sign of
+			// oxygen in it (or one that cannot be read) may have been at the reading, as
+			// an undated oxygen therapy may (covers). A room-air value in it is no sign of
+			// room air, since it may have been at any other time.
+			undated := !s.Effective.Known()
+			if !undated && !ec.near(s.Effective, o.Effective, oxygenMargin) {
 				return
 			}
 			ev := obsEvidence(s, rule.codes)
 			ev.Role = "inhaled-oxygen"
+			when := ""
+			if undated {
+				when = ", with no date, so it may have been at the time of the reading"
+				ev.Note = addNote(ev.Note, "no effective date: it cannot be placed away from the reading")
+			}
 			if m.devices.matches(s.ValueCode) {
-				found, foundWhat = &ev, fmt.Sprintf("%s names an oxygen device", s.Ref)
+				found, foundWhat = &ev, fmt.Sprintf("%s names an oxygen device%s", s.Ref, when)
 				return
 			}
 			if s.Value == nil {
@@ -100,10 +113,16 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 					what = "a coded value " + s.ValueCode[0].Key()
 				}
 				ev.Note = addNote(ev.Note, "inhaled oxygen given as "+what+": it cannot be read")
-				cannotRead(fmt.Sprintf("%s gives %s", s.Ref, what), ev)
+				cannotRead(fmt.Sprintf("%s gives %s%s", s.Ref, what, when), ev)
 				return
 			}
 			v, err := rule.units.convert(s.Value)
+			if err != nil && undated {
+				// Neither its time nor its amount can be read: it may be oxygen at the reading.
+				ev.Note = addNote(ev.Note, fmt.Sprintf("its value cannot be read (%v)", err))
+				cannotRead(fmt.Sprintf("%s: %v%s", s.Ref, err, when), ev)
+				return
+			}
 			if err != nil {
 				if unitErr == "" {
 					unitErr = fmt.Sprintf("%s: %v", s.Ref, err)
@@ -112,7 +131,11 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 			}
 			ev.Value, ev.Unit = ptr(v), rule.units.canonical
 			if v > rule.roomAir {
-				found, foundWhat = &ev, fmt.Sprintf("%s %s %s on %s", s.Ref, num(v), rule.units.canonical, s.Effective)
+				on := " on " + s.Effective.String()
+				if undated {
+					on = when
+				}
+				found, foundWhat = &ev, fmt.Sprintf("%s %s %s%s", s.Ref, num(v), rule.units.canonical, on)
 				return
 			}
 			if ec.statuses.observation[s.Status] && ec.near(s.Effective, o.Effective, 0) {
