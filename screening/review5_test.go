@@ -2,6 +2,7 @@ package screening_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/trialscreen/trialscreen/screening"
 )
@@ -60,5 +61,38 @@ func TestOxygenSaturationUndatedInhaledOxygen(t *testing.T) {
 		{name: "a failing SpO2 fails whatever the undated FiO2",
 			patient: r5Man().lab(r5RoomAirSpO2, 88, "%", at).obs(undated(r5FiO2, screening.Observation{Value: qty(40, "%")})),
 			outcome: screening.Fail, reason: screening.ReasonNotMet},
+	})
+}
+
+// (2) A room-air sign from a separate FiO2 21 % / flow 0 result must share the reading's
+// time exactly: both carry a time, and it is the same instant. A result dated only to the
+// day may have been hours away from the reading.
+func TestOxygenSaturationRoomAirSignNeedsTheSameInstant(t *testing.T) {
+	at := daysAgo(1)
+	day := screening.When{Time: at.Time.Truncate(24 * time.Hour), Precision: screening.PrecisionDay}
+	pulseOx := func(when screening.When) *patient { return r5Man().lab(r5PulseOx, 95, "%", when) }
+
+	runR3(t, "oxygen-saturation", []r3Case{
+		{name: "FiO2 21 % at the reading's instant shows room air",
+			patient: pulseOx(at).lab(r5FiO2, 21, "%", at),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "flow 0 L/min at the reading's instant shows room air",
+			patient: pulseOx(at).lab(r5Flow, 0, "L/min", at),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "FiO2 21 % dated only to the reading's day does not",
+			patient: pulseOx(at).lab(r5FiO2, 21, "%", day),
+			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
+		{name: "flow 0 L/min dated only to the reading's day does not",
+			patient: pulseOx(at).lab(r5Flow, 0, "L/min", day),
+			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
+		{name: "a reading and a FiO2 21 % both dated only to the same day do not",
+			patient: pulseOx(day).lab(r5FiO2, 21, "%", day),
+			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
+		{name: "a reading dated to the day and a FiO2 21 % at a time that day do not",
+			patient: pulseOx(day).lab(r5FiO2, 21, "%", at),
+			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
+		{name: "FiO2 21 % a minute after the reading does not",
+			patient: pulseOx(at).lab(r5FiO2, 21, "%", daysAgo(1-1.0/(24*60))),
+			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 	})
 }

@@ -138,7 +138,7 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 				found, foundWhat = &ev, fmt.Sprintf("%s %s %s%s", s.Ref, num(v), rule.units.canonical, on)
 				return
 			}
-			if ec.statuses.observation[s.Status] && ec.near(s.Effective, o.Effective, 0) {
+			if ec.statuses.observation[s.Status] && sameInstant(s.Effective, o.Effective) {
 				j.evidence = append(j.evidence, ev)
 				roomAir = true
 			}
@@ -194,6 +194,13 @@ func (ec *evalCtx) span(w When) (time.Time, time.Time) {
 		return w.Time, w.Time
 	}
 	return ec.start(w), ec.end(w)
+}
+
+// sameInstant reports whether two records are known to be at the same instant: both
+// carry a time, and it is equal. A date alone spans a whole day, so a room-air result
+// dated only to the day may have been taken hours from the reading.
+func sameInstant(a, b When) bool {
+	return a.Precision == PrecisionTime && b.Precision == PrecisionTime && a.Time.Equal(b.Time)
 }
 
 // near reports whether two dated records may be within margin of each other. A record
