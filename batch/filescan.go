@@ -187,7 +187,8 @@ func (s *scanner) scanBundle(idx int) error {
 	case len(ids) == 0:
 		s.problem(idx, 0, "the Bundle holds no Patient resource")
 		return nil
-	case len(ids) > 1:
+	case len(ids) > 1 && slices.ContainsFunc(ids, func(id string) bool { return id != ids[0] }):
+		// One patient given twice is read as ReadBundle reads it (the copies must agree).
 		s.problem(idx, 0, "the Bundle holds %d Patient resources; a Bundle file must hold one patient's record", len(ids))
 		return nil
 	case ids[0] == "":

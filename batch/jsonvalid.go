@@ -1,5 +1,7 @@
 package batch
 
+import "github.com/trialscreen/trialscreen/internal/jsonscan"
+
 // validJSON reports whether b is one valid JSON value, exactly as json.Valid does (the
 // same grammar, the same nesting limit, bytes of any value in strings), in one tight
 // loop: json.Valid steps a state function per byte and was half of the grouping pass.
@@ -7,7 +9,7 @@ package batch
 func validJSON(b []byte) bool {
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
-	i := skipSpace(b, 0)
+	i := jsonscan.Space(b, 0)
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
@@ -19,7 +21,7 @@ func validJSON(b []byte) bool {
 				return false
 			}
 			stack = append(stack, c)
-			i = skipSpace(b, i+1)
+			i = jsonscan.Space(b, i+1)
 			if c == '{' {
 				if i < len(b) && b[i] == '}' {
 					stack = stack[:len(stack)-1]
@@ -68,7 +70,7 @@ func validJSON(b []byte) bool {
 		}
 		// A value ended before b[i]: close containers, or go on to the next value.
 		for {
-			i = skipSpace(b, i)
+			i = jsonscan.Space(b, i)
 			if len(stack) == 0 {
 				return i == len(b)
 			}
@@ -77,7 +79,7 @@ func validJSON(b []byte) bool {
 			}
 			top := stack[len(stack)-1]
 			if b[i] == ',' {
-				i = skipSpace(b, i+1)
+				i = jsonscan.Space(b, i+1)
 				if top == '{' {
 					var ok bool
 					if i, ok = objectKey(b, i); !ok {
@@ -107,11 +109,11 @@ func objectKey(b []byte, i int) (int, bool) {
 	if !ok {
 		return i, false
 	}
-	i = skipSpace(b, i)
+	i = jsonscan.Space(b, i)
 	if i >= len(b) || b[i] != ':' {
 		return i, false
 	}
-	return skipSpace(b, i+1), true
+	return jsonscan.Space(b, i+1), true
 }
 
 // scanJSONString checks the string at b[i] == '"' and returns the index past it.

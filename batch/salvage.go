@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/internal/jsonscan"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -87,35 +88,35 @@ func jsonString(val []byte) (string, bool) {
 
 // walkMembers calls f with each complete top-level member of a JSON object that may be
 // cut short or broken further on; it stops at the first member it cannot delimit. It has
-// scanners of its own (stringEnd, valueEnd): the grouping pass's skipString and
-// skipValue are for lines already found valid, and on a cut line would report a value
+// scanners of its own (stringEnd, valueEnd): the grouping pass's jsonscan.StringEnd and
+// ValueEnd are for lines already found valid, and on a cut line would report a value
 // that runs to the end of the line as complete.
 func walkMembers(b []byte, f func(key, val []byte)) {
-	i := skipSpace(b, 0)
+	i := jsonscan.Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return
 	}
-	i = skipSpace(b, i+1)
+	i = jsonscan.Space(b, i+1)
 	for i < len(b) && b[i] == '"' {
 		keyEnd := stringEnd(b, i)
 		if keyEnd < 0 {
 			return
 		}
-		j := skipSpace(b, keyEnd)
+		j := jsonscan.Space(b, keyEnd)
 		if j >= len(b) || b[j] != ':' {
 			return
 		}
-		j = skipSpace(b, j+1)
+		j = jsonscan.Space(b, j+1)
 		valEnd := valueEnd(b, j)
 		if valEnd < 0 {
 			return
 		}
 		f(b[i+1:keyEnd-1], b[j:valEnd])
-		i = skipSpace(b, valEnd)
+		i = jsonscan.Space(b, valEnd)
 		if i >= len(b) || b[i] != ',' {
 			return
 		}
-		i = skipSpace(b, i+1)
+		i = jsonscan.Space(b, i+1)
 	}
 }
 

@@ -3,6 +3,8 @@ package batch
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/trialscreen/trialscreen/internal/jsonscan"
 )
 
 // Fast paths for the few members scanResource decodes. The line was checked by
@@ -30,22 +32,22 @@ func members(b []byte, f func(name, val []byte) bool) bool {
 	if len(b) == 0 || b[0] != '{' {
 		return false
 	}
-	i := skipSpace(b, 1)
+	i := jsonscan.Space(b, 1)
 	for i < len(b) && b[i] != '}' {
-		keyEnd := skipString(b, i)
+		keyEnd := jsonscan.StringEnd(b, i)
 		name := b[i+1 : keyEnd-1]
 		if bytes.IndexByte(name, '\\') >= 0 {
 			return false
 		}
-		i = skipSpace(b, keyEnd)
-		i = skipSpace(b, i+1) // the colon
-		valEnd := skipValue(b, i)
+		i = jsonscan.Space(b, keyEnd)
+		i = jsonscan.Space(b, i+1) // the colon
+		valEnd := jsonscan.ValueEnd(b, i)
 		if !f(name, b[i:valEnd]) {
 			return false
 		}
-		i = skipSpace(b, valEnd)
+		i = jsonscan.Space(b, valEnd)
 		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.Space(b, i+1)
 		}
 	}
 	return true
@@ -90,9 +92,9 @@ func plainConcept(b []byte) ([]codingKV, bool) {
 			return false
 		}
 		out = out[:0] // a repeated member replaces the earlier one
-		i := skipSpace(val, 1)
+		i := jsonscan.Space(val, 1)
 		for i < len(val) && val[i] != ']' {
-			end := skipValue(val, i)
+			end := jsonscan.ValueEnd(val, i)
 			var c codingKV
 			if !members(val[i:end], func(n, v []byte) bool {
 				return plainField(n, v, "system", &c.system) && plainField(n, v, "code", &c.code)
@@ -100,9 +102,9 @@ func plainConcept(b []byte) ([]codingKV, bool) {
 				return false
 			}
 			out = append(out, c)
-			i = skipSpace(val, end)
+			i = jsonscan.Space(val, end)
 			if i < len(val) && val[i] == ',' {
-				i = skipSpace(val, i+1)
+				i = jsonscan.Space(val, i+1)
 			}
 		}
 		return true

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/trialscreen/trialscreen/internal/jsonscan"
 )
 
 // lineInfo is what the grouping pass reads of one NDJSON resource: enough to tell whose
@@ -39,19 +41,19 @@ func scanResource(line []byte) (lineInfo, error) {
 	if !validJSON(line) {
 		return info, syntaxProblem(line)
 	}
-	i := skipSpace(line, 0)
+	i := jsonscan.Space(line, 0)
 	if line[i] != '{' {
 		return info, fmt.Errorf("a JSON %s, not a FHIR resource (an object)", kindAt(line[i]))
 	}
 	var raw [8][]byte
 	unusual := false
-	i = skipSpace(line, i+1)
+	i = jsonscan.Space(line, i+1)
 	for line[i] != '}' {
-		keyEnd := skipString(line, i)
+		keyEnd := jsonscan.StringEnd(line, i)
 		key := line[i+1 : keyEnd-1]
-		i = skipSpace(line, keyEnd)
-		i = skipSpace(line, i+1) // the colon
-		valEnd := skipValue(line, i)
+		i = jsonscan.Space(line, keyEnd)
+		i = jsonscan.Space(line, i+1) // the colon
+		valEnd := jsonscan.ValueEnd(line, i)
 		if slot, ok := wanted[string(key)]; ok {
 			// A member given twice is read by encoding/json as the two merged (objects)
 			// or the last (others): fhirbundle must see the line itself.
@@ -60,9 +62,9 @@ func scanResource(line []byte) (lineInfo, error) {
 		} else if lookalike(key) {
 			unusual = true
 		}
-		i = skipSpace(line, valEnd)
+		i = jsonscan.Space(line, valEnd)
 		if line[i] == ',' {
-			i = skipSpace(line, i+1)
+			i = jsonscan.Space(line, i+1)
 		}
 	}
 	info.clean = !unusual
@@ -189,52 +191,4 @@ func kindAt(c byte) string {
 		return "null"
 	}
 	return "number"
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index just past the valid JSON value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return i
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' {
-		i++
-	}
-	return i
 }

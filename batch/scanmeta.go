@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/internal/jsonscan"
 )
 
 // A resource its sender masked, redacted or cut to a subset (meta.security, meta.tag)
@@ -33,20 +34,20 @@ func metaIsPlain(meta []byte) bool {
 // codingsArePlain: meta is an object whose members named (in any case) security or
 // tag are arrays of objects with only string values, as peekMeta expects.
 func codingsArePlain(meta []byte) bool {
-	i := skipSpace(meta, 0)
+	i := jsonscan.Space(meta, 0)
 	if i >= len(meta) || meta[i] != '{' {
 		return false
 	}
-	for i = skipSpace(meta, i+1); i < len(meta) && meta[i] == '"'; {
-		keyEnd := skipString(meta, i)
+	for i = jsonscan.Space(meta, i+1); i < len(meta) && meta[i] == '"'; {
+		keyEnd := jsonscan.StringEnd(meta, i)
 		key := meta[i+1 : keyEnd-1]
-		i = skipSpace(meta, skipSpace(meta, keyEnd)+1) // past the colon
-		end := skipValue(meta, i)
+		i = jsonscan.Space(meta, jsonscan.Space(meta, keyEnd)+1) // past the colon
+		end := jsonscan.ValueEnd(meta, i)
 		if (bytes.EqualFold(key, []byte("security")) || bytes.EqualFold(key, []byte("tag"))) && !plainObjects(meta[i:end]) {
 			return false
 		}
-		if i = skipSpace(meta, end); i < len(meta) && meta[i] == ',' {
-			i = skipSpace(meta, i+1)
+		if i = jsonscan.Space(meta, end); i < len(meta) && meta[i] == ',' {
+			i = jsonscan.Space(meta, i+1)
 		}
 	}
 	return true
@@ -60,22 +61,22 @@ func plainObjects(v []byte) bool {
 	if len(v) == 0 || v[0] != '[' {
 		return false
 	}
-	i := skipSpace(v, 1)
+	i := jsonscan.Space(v, 1)
 	for i < len(v) && v[i] != ']' {
 		if v[i] != '{' {
 			return false
 		}
-		for i = skipSpace(v, i+1); i < len(v) && v[i] == '"'; {
-			i = skipSpace(v, skipSpace(v, skipString(v, i))+1) // past the key and colon
+		for i = jsonscan.Space(v, i+1); i < len(v) && v[i] == '"'; {
+			i = jsonscan.Space(v, jsonscan.Space(v, jsonscan.StringEnd(v, i))+1) // past the key and colon
 			if i >= len(v) || v[i] != '"' {
 				return false
 			}
-			if i = skipSpace(v, skipString(v, i)); i < len(v) && v[i] == ',' {
-				i = skipSpace(v, i+1)
+			if i = jsonscan.Space(v, jsonscan.StringEnd(v, i)); i < len(v) && v[i] == ',' {
+				i = jsonscan.Space(v, i+1)
 			}
 		}
-		if i = skipSpace(v, i+1); i < len(v) && v[i] == ',' { // past the '}'
-			i = skipSpace(v, i+1)
+		if i = jsonscan.Space(v, i+1); i < len(v) && v[i] == ',' { // past the '}'
+			i = jsonscan.Space(v, i+1)
 		}
 	}
 	return true

@@ -79,3 +79,19 @@ func TestRepeatedMembersReachFhirbundle(t *testing.T) {
 		t.Errorf("cns-disease %q, want unknown/source-error", crit["cns-disease"])
 	}
 }
+
+// TestRepeatedCodeIsUnreadable: a Condition line that gives its code twice (epilepsy,
+// then headache) is unreadable in the batch as in a Bundle, never a pass.
+func TestRepeatedCodeIsUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	writeNDJSON(t, dir, demoBundles(t))
+	appendLine(t, filepath.Join(dir, "Condition.ndjson"), `{"resourceType":"Condition","id":"d2","subject":{"reference":"Patient/demo-candidate"},`+
+		`"code":{"coding":[{"system":"http://snomed.info/sct","code":"84757009"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"25064002"}]}}`)
+	got, err := screenDir(t, dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, crit := outcomesOf(t, got.docs["demo-candidate"]); crit["cns-disease"] != "unknown/unreadable" {
+		t.Errorf("cns-disease %q, want unknown/unreadable", crit["cns-disease"])
+	}
+}

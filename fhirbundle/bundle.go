@@ -377,7 +377,7 @@ func (bt *batch) choosePatient(patientID string, patients []int, wholeBundle boo
 		bt.keys.add("Patient/" + patientID)
 	case len(patients) == 0:
 		return -1, errorf(ErrPatient, "%s no Patient resource", what)
-	case len(patients) > 1:
+	case len(patients) > 1 && !oneID(bt.peeks, patients):
 		return -1, errorf(ErrPatient, "%s %d Patient resources; choose one", what, len(patients))
 	default:
 		chosen = patients[0]
@@ -409,6 +409,18 @@ func (bt *batch) choosePatient(patientID string, patients []int, wholeBundle boo
 		}
 	}
 	return chosen, nil
+}
+
+// oneID reports whether the Patient entries all carry one id: the patient given more
+// than once (addEntry checks that the copies agree).
+func oneID(peeks []peeked, patients []int) bool {
+	id := peeks[patients[0]].ID
+	for _, i := range patients[1:] {
+		if peeks[i].ID != id {
+			return false
+		}
+	}
+	return id != ""
 }
 
 func plural(n int) string {
@@ -458,6 +470,8 @@ func (bt *batch) addEntry(i int, chosen bool) {
 				rec.OtherPatients++
 			} else if bt.chosen >= 0 {
 				bt.rival(i, bt.chosen) // the patient given twice
+			} else if rec.Patient != nil {
+				bt.rivalPatient(i) // the patient again, after an earlier call read it
 			}
 			return
 		}
@@ -467,6 +481,10 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		bt.done.noteWithheld(p)
 		if bt.perrs[i] != nil {
 			bt.unreadable(i, nil, bt.parseProblem(e.Resource, bt.perrs[i]))
+			return
+		}
+		if name := repeatedMember(e.Resource); name != "" {
+			bt.unreadable(i, nil, fmt.Sprintf("the member %q is given twice: which value the sender meant cannot be told", name))
 			return
 		}
 		cr, err := bt.parse(e.Resource)
@@ -508,6 +526,10 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	rec.Seen[p.ResourceType]++
 	bt.done.noteWithheld(p) // before relevance: a masked resource may have lost its code
 	if !bt.r.p.NeedsType(p.ResourceType) {
+		return
+	}
+	if name := repeatedMember(e.Resource); name != "" { // before relevance: the peek saw one value
+		bt.unreadable(i, nil, fmt.Sprintf("the member %q is given twice: which value the sender meant cannot be told", name))
 		return
 	}
 	codes := p.codes()
@@ -595,7 +617,8 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening
 					return nil, fmt.Sprintf("contained Medication %s cannot be read: %v", ref, err)
 				}
 				if l := m.Meta.withheld(); l != "" {
-					return m.Code.codings(), fmt.Sprintf("contained Medication %s is %s: the drug cannot be told", ref, l)
+					// No codes: what is left visible need not be the drug.
+					return nil, fmt.Sprintf("contained Medication %s is %s: the drug cannot be told", ref, l)
 				}
 				return m.Code.codings(), ""
 			}
@@ -616,8 +639,9 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening
 		return m.Code.codings(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
 	}
 	if l := m.Meta.withheld(); l != "" {
-		// Its hidden code may be the drug a criterion looks for.
-		return m.Code.codings(), fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
+		// Its hidden part may be the drug a criterion looks for, so the codes left
+		// visible are not given: the entry may matter to every medication criterion.
+		return nil, fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
 	}
 	return m.Code.codings(), ""
 }

@@ -32,6 +32,22 @@ func (bt *batch) rival(i, j int) {
 		resourceRef(&bt.peeks[i], bt.entries[i])))
 }
 
+// rivalPatient checks a copy of the record's Patient against the one an earlier call
+// read (a search that includes the Patient, an EHR's extra entries). Only what the
+// criteria read of a Patient is compared: its raw JSON is not kept.
+func (bt *batch) rivalPatient(i int) {
+	cr, err := bt.parse(bt.entries[i].Resource)
+	if err != nil {
+		bt.unreadable(i, nil, err.Error())
+		return
+	}
+	p := bt.rec.Patient
+	again := convertPatient(cr.GetPatient(), p.Ref, p.ID)
+	if again.BirthDate != p.BirthDate || again.Gender != p.Gender {
+		bt.unreadable(i, nil, fmt.Sprintf("%s given again with another birth date or sex: which one is the record cannot be told", p.Ref))
+	}
+}
+
 // sameJSON compares two resources byte for byte after removing insignificant space.
 func sameJSON(a, b []byte) bool {
 	if bytes.Equal(a, b) {

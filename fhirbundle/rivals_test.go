@@ -3,6 +3,8 @@ package fhirbundle_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
 )
 
 // TestRivalEntries: one Type/id given twice with other content cannot be read as
@@ -72,5 +74,38 @@ func TestPatientTwiceUnderTwoFullURLs(t *testing.T) {
 	}
 	if got := screenWithTestProtocol(t, rec)["seizures"]; got.Outcome != "fail" {
 		t.Errorf("seizures %s/%s", got.Outcome, got.Reason)
+	}
+}
+
+// TestPatientCopies: one patient given twice reads as one when the copies agree, even
+// without naming the patient; a copy with another sex or birth date, found in a later
+// search after the Patient was read, is unreadable, as within one Bundle.
+func TestPatientCopies(t *testing.T) {
+	r := testReader(t)
+	rec, err := r.ReadBundle(bundleJSON("collection", entry{"", patient("p1")}, entry{"", patient("p1")}), "")
+	if err != nil || rec.Patient == nil || len(rec.Unreadable) != 0 {
+		t.Fatalf("identical copies: err %v, unreadable %+v", err, rec)
+	}
+	male := strings.Replace(patient("p1"), "female", "male", 1)
+	if _, err := r.ReadBundle(bundleJSON("collection", entry{"", patient("p1")}, entry{"", patient("p2")}), ""); err == nil {
+		t.Error("two patients without a choice: no error")
+	}
+
+	rec, err = r.ReadBundle(bundleJSON("collection", entry{"", patient("p1")}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := fhirbundle.SplitBundle(bundleJSON("searchset", entry{"", male}, entry{"", hemoglobin("o1", "Patient/p1", "12")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddResources(rec, "p1", page.Entries); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Unreadable) != 1 || rec.Unreadable[0].ResourceType != "Patient" || rec.Patient.Gender != "female" {
+		t.Fatalf("unreadable %+v, gender %q", rec.Unreadable, rec.Patient.Gender)
+	}
+	if err := r.AddResources(rec, "p1", []fhirbundle.Entry{{Resource: []byte(patient("p1"))}}); err != nil || len(rec.Unreadable) != 1 {
+		t.Errorf("the same Patient again: err %v, unreadable %+v", err, rec.Unreadable)
 	}
 }

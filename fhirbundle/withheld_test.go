@@ -183,7 +183,9 @@ func TestWithheldMedication(t *testing.T) {
 	req := `{"resourceType": "MedicationRequest", "id": "r1", "status": "active", "intent": "order",
 		"subject": {"reference": "Patient/p1"}, "authoredOn": "2024-03-01",
 		"medicationReference": {"reference": "%s"}%s}`
-	masked := `{"resourceType": "Medication", "id": "m1", "meta": {"security": [{"code": "MASKED"}]}}`
+	// What a masked Medication still shows (here acetaminophen) need not be the drug.
+	masked := `{"resourceType": "Medication", "id": "m1", "meta": {"security": [{"code": "MASKED"}]},
+		"code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "161"}]}}`
 	for name, entries := range map[string][]entry{
 		"a masked Medication entry":     {{"", patient("p1")}, {"", masked}, {"", fmt.Sprintf(req, "Medication/m1", "")}},
 		"a masked contained Medication": {{"", patient("p1")}, {"", fmt.Sprintf(req, "#m1", `, "contained": [`+masked+`]`)}},

@@ -1,0 +1,4 @@
+package fhirbundle
+
+// RepeatedMemberForTest exposes repeatedMember to the external tests' fuzzing.
+var RepeatedMemberForTest = repeatedMember

@@ -1,0 +1,56 @@
+// Package jsonscan walks JSON that is already known to be valid, by byte offsets, without
+// decoding it: the grouping pass of a batch and the FHIR Bundle reader use it to look at
+// a resource's top-level members far faster than encoding/json could. On input that is
+// not valid JSON the functions stay within the slice but their answers mean nothing.
+package jsonscan
+
+// Space returns the index of the first byte at or after i that is not JSON whitespace.
+func Space(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// StringEnd returns the index just past the string that starts at b[i] == '"'.
+func StringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// ValueEnd returns the index just past the value that starts at b[i].
+func ValueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return StringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = StringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' {
+		i++
+	}
+	return i
+}
