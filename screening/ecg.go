@@ -51,11 +51,10 @@ func compileECG(cc *compileCtx) evaluator {
 				summary: fmt.Sprintf("ECG performed on %s; its interpretation is not coded", pr.Performed)}
 		}
 
-		// The newest ECG decides, observation or procedure. A procedure at the same instant
-		// as an observation is taken to be the ECG that observation interprets.
+		// The newest ECG decides, observation or procedure (see sameECG and mayFollow for
+		// how a procedure and the newest observation are told apart and ordered).
 		start := ec.windowStart(p.WindowDays)
-		var newest *Procedure // the latest ECG procedure dated to the day within the window
-		var newestEv Evidence
+		var dated []ecgProcedure // ECG procedures dated to the day or better within the window
 		var undated []*Procedure // procedures with no date or one coarser than a day
 		var undatedEv []Evidence
 		for i := range ec.rec.Procedures {
@@ -77,32 +76,56 @@ func compileECG(cc *compileCtx) evaluator {
 			if t.After(ec.asOf) || t.Before(start) {
 				continue
 			}
-			if newest == nil || t.After(ec.start(newest.Performed)) {
-				newest, newestEv = pr, ev
+			from, to := ec.procedureSpan(pr)
+			dated = append(dated, ecgProcedure{pr: pr, ev: ev, from: from, to: to})
+		}
+
+		// The procedure that decides: the one ending last among those that are not the
+		// observation's own ECG and may be later than it.
+		var newest *ecgProcedure
+		var same []Evidence // procedures taken to be the newest observation's own ECG
+		for i := range dated {
+			d := &dated[i]
+			if len(sel.latest) > 0 {
+				o := sel.latest[0]
+				if ec.sameECG(d.pr, o.Effective) {
+					ev := d.ev
+					ev.Note = fmt.Sprintf("taken to be the ECG that %s interprets: its performed time is within %s of the observation's", o.Ref, ecgMargin)
+					same = append(same, ev)
+					continue
+				}
+				if !ec.mayFollow(d, o.Effective) {
+					continue
+				}
+			}
+			if newest == nil || d.to.After(newest.to) {
+				newest = d
 			}
 		}
 
 		var r Result
 		var used time.Time
 		switch {
-		case len(sel.latest) > 0 && (newest == nil || !ec.start(newest.Performed).After(ec.start(sel.latest[0].Effective))):
+		case len(sel.latest) > 0 && newest == nil:
 			js := make([]judged, len(sel.latest))
 			for i, o := range sel.latest {
 				js[i] = judgeObs(o)
 			}
 			r, used = combineSameInstant(js), ec.start(sel.latest[0].Effective)
+			r.Evidence = append(r.Evidence, same...)
 		case newest != nil:
-			j := procJudged(newest, newestEv)
+			j := procJudged(newest.pr, newest.ev)
 			r = Result{Outcome: j.outcome, Reason: j.reason, Summary: j.summary, Evidence: j.evidence}
 			if len(sel.latest) > 0 {
-				r.Summary += fmt.Sprintf("; %s is later than the ECG observation of %s (%s), so it decides", newest.Ref, sel.latest[0].Effective, sel.latest[0].Ref)
+				r.Summary += fmt.Sprintf("; %s may be later than the ECG observation of %s (%s) and is not shown to be the same ECG, so it decides", newest.pr.Ref, sel.latest[0].Effective, sel.latest[0].Ref)
 				for _, o := range sel.latest {
 					ev := obsEvidence(o, obs)
-					ev.Note = "an earlier ECG: the newest one decides"
+					ev.Note = "an ECG that may be earlier than the procedure: the newest one decides"
 					r.Evidence = append(r.Evidence, ev)
 				}
+				r.Evidence = append(r.Evidence, same...)
 			}
-			used = ec.start(newest.Performed)
+			used = ec.start(newest.pr.Performed)
 		default:
 			r = sel.missing("ECG", p.WindowDays, obs)
 			if len(undated) > 0 {
@@ -150,4 +173,60 @@ func isNormalECG(o *Observation, normal *codeMatcher) bool {
 		}
 	}
 	return true
+}
+
+// ecgMargin is how far apart an ECG procedure's performed time and an ECG observation's
+// effective time may be while still being one ECG: the tracing is recorded and its
+// interpretation entered minutes apart.
+const ecgMargin = time.Hour
+
+// ecgProcedure is an ECG procedure dated within the window, with the span it may cover.
+type ecgProcedure struct {
+	pr       *Procedure
+	ev       Evidence
+	from, to time.Time // earliest and last instant it may cover (to is exclusive for a day)
+}
+
+// The rule for an ECG procedure beside the newest ECG observation, the same whichever of
+// the two carries only a day:
+//
+//   - It is the observation's own ECG (the observation decides) only when both carry a
+//     time and the observation's time lies within the procedure's performed span (start to
+//     end; a single time for a performedDateTime or a period with one end), widened by
+//     ecgMargin on each side. A record dated only to a day may be any time that day, so it
+//     cannot be shown to be the other's ECG: two ECGs may have been taken that day.
+//   - Otherwise it is another ECG, and it decides (an uninterpreted procedure is review)
+//     when it may be later: its span ends after the first instant the observation may mean.
+//     A procedure at 14:00 beside an observation dated only to that day may be later; so
+//     may a procedure dated only to the day beside an observation at 23:00. A procedure
+//     that ends no later than the observation's earliest instant is older and does not.
+
+// procedureSpan is the first and last instant an ECG procedure may have covered. A period
+// with only one end is read as that end alone: an ECG lasts minutes.
+func (ec *evalCtx) procedureSpan(pr *Procedure) (time.Time, time.Time) {
+	from, to := ec.span(pr.Performed)
+	if pr.PerformedStart.Known() && !pr.StartUnknown && !pr.EndUnknown {
+		from, _ = ec.span(pr.PerformedStart)
+	}
+	return from, to
+}
+
+// sameECG reports whether a procedure is the ECG an observation at the given time
+// interprets (the rule above).
+func (ec *evalCtx) sameECG(pr *Procedure, at When) bool {
+	if at.Precision != PrecisionTime || pr.Performed.Precision != PrecisionTime {
+		return false
+	}
+	if pr.PerformedStart.Known() && !pr.StartUnknown && !pr.EndUnknown && pr.PerformedStart.Precision != PrecisionTime {
+		return false
+	}
+	from, to := ec.procedureSpan(pr)
+	return !at.Time.Before(from.Add(-ecgMargin)) && !at.Time.After(to.Add(ecgMargin))
+}
+
+// mayFollow reports whether a procedure that is not the observation's own ECG may be
+// later than it (the rule above).
+func (ec *evalCtx) mayFollow(d *ecgProcedure, at When) bool {
+	obsFrom, _ := ec.span(at)
+	return d.to.After(obsFrom)
 }

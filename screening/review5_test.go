@@ -96,3 +96,72 @@ func TestOxygenSaturationRoomAirSignNeedsTheSameInstant(t *testing.T) {
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 	})
 }
+
+// (3) An ECG procedure beside the newest normal ECG observation is the same ECG when both
+// carry a time and the observation's time lies within the procedure's span (start to end),
+// widened by an hour; otherwise it is another ECG, which decides (review) whenever it may
+// be later than the observation. A record dated only to a day may be any time that day.
+func TestECGProcedureBesideItsObservation(t *testing.T) {
+	const (
+		ecgObs  = "loinc|11524-6"
+		ecgProc = "snomed|268400002"
+	)
+	clock := func(h, m int) screening.When {
+		return screening.When{Time: time.Date(2026, 11, 20, h, m, 0, 0, time.UTC), Precision: screening.PrecisionTime}
+	}
+	day, dayBefore := date("2026-11-20"), date("2026-11-19")
+	normalAt := func(w screening.When) *patient {
+		return r5Man().obs(screening.Observation{Status: "final", Code: codes(ecgObs), Effective: w, Interpretation: codes("v3|N")})
+	}
+	proc := func(p *patient, pr screening.Procedure) *patient {
+		pr.Ref, pr.Code, pr.Status = p.ref("Procedure"), codes(ecgProc), "completed"
+		p.rec.Procedures = append(p.rec.Procedures, pr)
+		return p
+	}
+	period := func(from, to screening.When) screening.Procedure {
+		return screening.Procedure{PerformedStart: from, Performed: to}
+	}
+	at := func(w screening.When) screening.Procedure { return screening.Procedure{Performed: w} }
+
+	runR3(t, "ecg", []r3Case{
+		{name: "observation at 10:00, its procedure 10:00-10:10 passes",
+			patient: proc(normalAt(clock(10, 0)), period(clock(10, 0), clock(10, 10))),
+			outcome: screening.Pass, reason: screening.ReasonMet, evidence: "Procedure/2", note: "the ECG that Observation/1 interprets"},
+		{name: "observation at 09:00 inside a procedure 08:00-10:10 passes",
+			patient: proc(normalAt(clock(9, 0)), period(clock(8, 0), clock(10, 10))),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation at 10:00, procedure at 10:30 (within the hour) passes",
+			patient: proc(normalAt(clock(10, 0)), at(clock(10, 30))),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation at 10:00, period with only an end at 10:10 passes",
+			patient: proc(normalAt(clock(10, 0)), screening.Procedure{Performed: clock(10, 10), StartUnknown: true}),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation at 10:00, procedure at 11:30 is a later ECG: review",
+			patient: proc(normalAt(clock(10, 0)), at(clock(11, 30))),
+			outcome: screening.Review, reason: screening.ReasonJudgement, names: "Procedure/2", evidence: "Observation/1", note: "newest one decides"},
+		{name: "observation at 10:00, procedure 10:00-12:00 ending later is still its ECG",
+			patient: proc(normalAt(clock(10, 0)), period(clock(10, 0), clock(12, 0))),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation at 10:00, procedure at 08:30 (older, beyond the hour) passes",
+			patient: proc(normalAt(clock(10, 0)), at(clock(8, 30))),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation at 12:00, procedure 10:00-10:10 is older and passes",
+			patient: proc(normalAt(clock(12, 0)), period(clock(10, 0), clock(10, 10))),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation dated only to the day, procedure at 14:00 that day may be later: review",
+			patient: proc(normalAt(day), at(clock(14, 0))),
+			outcome: screening.Review, reason: screening.ReasonJudgement, names: "Procedure/2"},
+		{name: "observation at 23:00, procedure dated only to that day may be later: review",
+			patient: proc(normalAt(clock(23, 0)), at(day)),
+			outcome: screening.Review, reason: screening.ReasonJudgement, names: "Procedure/2"},
+		{name: "observation and procedure both dated only to the same day: review",
+			patient: proc(normalAt(day), at(day)),
+			outcome: screening.Review, reason: screening.ReasonJudgement, names: "Procedure/2"},
+		{name: "observation at 00:30, procedure dated only to the day before passes",
+			patient: proc(normalAt(clock(0, 30)), at(dayBefore)),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "observation dated only to the day, procedure at 23:30 the day before passes",
+			patient: proc(normalAt(day), at(screening.When{Time: time.Date(2026, 11, 19, 23, 30, 0, 0, time.UTC), Precision: screening.PrecisionTime})),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+	})
+}
