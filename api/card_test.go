@@ -18,7 +18,7 @@ func TestCardDemoPatients(t *testing.T) {
 	p := cdsProtocol(t)
 	src, _ := demo.NewSource(p)
 	want := map[string]string{
-		"candidate":            "potentially eligible (10 to review)",
+		"candidate":            "potentially eligible (11 to review)",
 		"ineligible-labs":      "ineligible (",
 		"ineligible-exclusion": "ineligible (",
 		"insufficient-data":    "insufficient data (",

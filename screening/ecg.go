@@ -2,6 +2,7 @@ package screening
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -40,6 +41,11 @@ func compileECG(cc *compileCtx) evaluator {
 				j.evidence[0].Text = o.InterpretationText[0]
 			case o.ValueText != "" && isNormalECG(o, normal):
 				j.summary = fmt.Sprintf("ECG on %s is coded normal, but its value is text (%q)", o.Effective, o.ValueText)
+			case isNormalECG(o, normal) && normalOnlyUnverified(o, normal):
+				// A guessed code must not let a patient pass: a person confirms it.
+				c := normalCoding(o, normal)
+				j.summary = fmt.Sprintf("ECG on %s is coded normal only by %s, an unverified code: confirm it before it passes", o.Effective, c)
+				j.evidence[0].Note = addNote(j.evidence[0].Note, fmt.Sprintf("%s is listed in the protocol only as unverified (source U), so it cannot pass on its own", c))
 			case isNormalECG(o, normal):
 				j.outcome, j.reason = Pass, ReasonMet
 				j.summary = fmt.Sprintf("ECG on %s coded as normal", o.Effective)
@@ -154,6 +160,18 @@ func compileECG(cc *compileCtx) evaluator {
 		}
 		return weighImprecise(r, p.WindowDays, late)
 	}
+}
+
+// normalOnlyUnverified reports whether every normal coding of the observation (value and
+// interpretation) is listed only under source U: the pass would rest on guessed codes.
+func normalOnlyUnverified(o *Observation, normal *codeMatcher) bool {
+	return normal.allUnverified(slices.Concat(o.ValueCode, o.Interpretation), Coding{})
+}
+
+// normalCoding is the first normal coding of the observation, for evidence.
+func normalCoding(o *Observation, normal *codeMatcher) Coding {
+	c, _, _ := normal.match(slices.Concat(o.ValueCode, o.Interpretation))
+	return c
 }
 
 // isNormalECG: a normal code in the value or interpretation, and nothing coded that

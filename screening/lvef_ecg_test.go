@@ -40,7 +40,7 @@ func TestECG(t *testing.T) {
 	)
 	pt := func() *patient { return newPatient("male", "1957-01-15") }
 	runCriterion(t, "ecg", []criterionCase{
-		{name: "coded normal value (SNOMED 164854000) passes", patient: pt().coded(study, normal, daysAgo(5)), outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "coded normal value (SNOMED 164854000, listed only as unverified) is review/judgement", patient: pt().coded(study, normal, daysAgo(5)), outcome: screening.Review, reason: screening.ReasonJudgement},
 		{name: "interpretation v3 N passes", patient: pt().incInterp(impression, "v3|N", daysAgo(5)), outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "interpretation v3 A is review/judgement", patient: pt().incInterp(impression, "v3|A", daysAgo(5)), outcome: screening.Review, reason: screening.ReasonJudgement},
 		{name: "another coded finding is review/judgement", patient: pt().coded(study, "snomed|102594003", daysAgo(5)), outcome: screening.Review, reason: screening.ReasonJudgement},
@@ -51,12 +51,12 @@ func TestECG(t *testing.T) {
 		{name: "ECG procedure not done is unknown/no-data", patient: pt().incProc("snomed|268400002", "not-done", daysAgo(5)), outcome: screening.Unknown, reason: screening.ReasonNoData},
 		{name: "ECG procedure after as-of is unknown/no-data", patient: pt().procedure("snomed|268400002", daysAgo(-2)), outcome: screening.Unknown, reason: screening.ReasonNoData},
 		{name: "none is unknown/no-data", patient: pt(), outcome: screening.Unknown, reason: screening.ReasonNoData},
-		{name: "exactly 28 days old normal ECG counts", patient: pt().coded(study, normal, daysAgo(28)), outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "exactly 28 days old normal ECG counts", patient: pt().incInterp(study, "v3|N", daysAgo(28)), outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "29 days old normal ECG is unknown/stale", patient: pt().coded(study, normal, daysAgo(29)), outcome: screening.Unknown, reason: screening.ReasonStale},
 		{name: "preliminary normal ECG only is unknown/not-final", patient: pt().obs(screening.Observation{Status: "preliminary", Code: codes(study), Effective: daysAgo(5), ValueCode: codes(normal)}),
 			outcome: screening.Unknown, reason: screening.ReasonNotFinal},
-		{name: "normal and abnormal at one instant is unknown/conflict", patient: pt().coded(study, normal, daysAgo(5)).incInterp(impression, "v3|A", daysAgo(5)),
+		{name: "normal and abnormal at one instant is unknown/conflict", patient: pt().incInterp(study, "v3|N", daysAgo(5)).incInterp(impression, "v3|A", daysAgo(5)),
 			outcome: screening.Unknown, reason: screening.ReasonConflict},
-		{name: "the latest ECG decides", patient: pt().incInterp(impression, "v3|A", daysAgo(20)).coded(study, normal, daysAgo(2)), outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "the latest ECG decides", patient: pt().incInterp(impression, "v3|A", daysAgo(20)).incInterp(study, "v3|N", daysAgo(2)), outcome: screening.Pass, reason: screening.ReasonMet},
 	})
 }

@@ -165,3 +165,65 @@ func TestECGProcedureBesideItsObservation(t *testing.T) {
 			outcome: screening.Pass, reason: screening.ReasonMet},
 	})
 }
+
+// (4) A pass must not rest only on codes the protocol lists as U (unverified): an ECG
+// coded normal only by an unverified code, and a cured condition that is an allowed
+// exception to other-malignancy only through unverified codes, are review/judgement with
+// evidence naming the unverified code. A verified code beside it keeps the pass.
+func TestUnverifiedCodesDoNotPass(t *testing.T) {
+	const (
+		ecgObs       = "loinc|11524-6"
+		normalU      = "snomed|164854000" // Electrocardiogram normal: source U
+		cisCervixU   = "icd10cm|D06.9"    // carcinoma in situ of cervix: source U
+		cisCervixP   = "snomed|92564006"  // the same, source P
+		bccSkin      = "icd10cm|C44.91"   // non-melanoma skin cancer: source E
+		dcisSnomedU  = "snomed|397016007" // DCIS: source U, and not a listed malignancy
+		breastCancer = "snomed|254837009"
+	)
+	ecgWith := func(o screening.Observation) *patient {
+		o.Status, o.Code, o.Effective = "final", codes(ecgObs), daysAgo(3)
+		return r5Man().obs(o)
+	}
+	runR3(t, "ecg", []r3Case{
+		{name: "an ECG coded normal only by the unverified SNOMED CT 164854000 is review",
+			patient: ecgWith(screening.Observation{ValueCode: codes(normalU)}),
+			outcome: screening.Review, reason: screening.ReasonJudgement, names: "unverified", evidence: "Observation/1", note: "only as unverified (source U)"},
+		{name: "the same ECG with the verified interpretation N beside it passes",
+			patient: ecgWith(screening.Observation{ValueCode: codes(normalU), Interpretation: codes("v3|N")}),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "an ECG interpreted N (verified) passes",
+			patient: ecgWith(screening.Observation{Interpretation: codes("v3|N")}),
+			outcome: screening.Pass, reason: screening.ReasonMet},
+	})
+
+	cured := func(c []screening.Coding, abated screening.When) *patient {
+		return r5Man().cond(screening.Condition{Code: c, Clinical: "resolved", Verification: "confirmed",
+			Onset: exYearsAgo(4), Abated: true, Abatement: abated})
+	}
+	runR3(t, "other-malignancy", []r3Case{
+		{name: "cervical CIS cured 2 years ago, coded only by the unverified ICD-10-CM D06, is review",
+			patient: cured(codes(cisCervixU), exYearsAgo(2)),
+			outcome: screening.Review, reason: screening.ReasonJudgement, names: "unverified", evidence: "Condition/1", note: "only as unverified (source U)"},
+		{name: "the same with the verified SNOMED CT code beside it passes",
+			patient: cured(codes(cisCervixU, cisCervixP), exYearsAgo(2)),
+			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "the same with the verified code first passes",
+			patient: cured(codes(cisCervixP, cisCervixU), exYearsAgo(2)),
+			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "cervical CIS coded D06 in remission for more than 5 years passes on the remission",
+			patient: cured(codes(cisCervixU), exYearsAgo(6)),
+			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "cured non-melanoma skin cancer (verified C44) passes",
+			patient: cured(codes(bccSkin), exYearsAgo(1)),
+			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "cervical CIS coded D06 not yet cured stays review",
+			patient: r5Man().condition(cisCervixU, exYearsAgo(1)),
+			outcome: screening.Review, reason: screening.ReasonJudgement},
+		{name: "a cured DCIS coded only by an unverified code that is no listed malignancy passes",
+			patient: cured(codes(dcisSnomedU), exYearsAgo(1)),
+			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "a cured breast cancer beside it still fails",
+			patient: cured(codes(cisCervixU), exYearsAgo(2)).condition(breastCancer, exYearsAgo(1)),
+			outcome: screening.Fail, reason: screening.ReasonFound},
+	})
+}

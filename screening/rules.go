@@ -19,7 +19,9 @@ type ruleSpec struct {
 	// Ignore lists codesets that never count here (e.g. the index disease itself).
 	Ignore []string `yaml:"ignore"`
 	// AllowedIfCured lists codesets that do not count once cured (abated or resolved),
-	// and need review while they are not.
+	// and need review while they are not. A cured record that is an exception only through
+	// codes tagged U (unverified) is read as if it were none, and what the rule then finds
+	// is a review: a guessed code never lets a patient pass on its own.
 	AllowedIfCured []string `yaml:"allowed_if_cured"`
 	// RemissionYears: a cured finding whose abatement is more than this many years before
 	// as-of does not count (the protocol's "complete remission of more than 5 years": exactly
@@ -335,10 +337,11 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool, *Evidence) {
 	if ec.statuses.discounted[cd.Verification] || r.ignore.matches(cd.Code) {
 		return hit{}, false, nil
 	}
-	// Abated or resolved counts as cured unless the clinical status says it is current
-	// again (active, recurrence, relapse): a recurrence is not a remission.
-	cured := (cd.Abated || ec.statuses.resolved[cd.Clinical]) && !ec.statuses.active[cd.Clinical]
+	cured := ec.isCured(cd)
 	if c, set, ok := r.cured.match(cd.Code); ok {
+		if cured && r.cured.allUnverified(cd.Code, c) {
+			return r.unverifiedException(ec, cd, c, set)
+		}
 		if cured {
 			return hit{}, false, nil
 		}
@@ -346,10 +349,39 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool, *Evidence) {
 			summary: fmt.Sprintf("%s is an allowed exception only once cured; it is %s", c, orNone(cd.Clinical)),
 			ev:      []Evidence{condEvidence(cd, c, set, r.spec.Note)}}, true, nil
 	}
+	return r.conditionCodes(ec, cd)
+}
+
+// unverifiedException decides a cured condition that is an allowed exception only through
+// codes listed as U (unverified). A guessed code must not let a patient pass on its own:
+// the condition is read as if it were not an exception, and whatever it would then find
+// (a fail, say, for a remission of less than the required years) is a review that names
+// the unverified code. What it would not find (a remission long enough) is still set aside.
+func (r *rule) unverifiedException(ec *evalCtx, cd *Condition, c Coding, set string) (hit, bool, *Evidence) {
+	h, ok, aside := r.conditionCodes(ec, cd)
+	if !ok {
+		return h, ok, aside
+	}
+	if h.outcome == Fail {
+		h.outcome, h.reason = Review, ReasonJudgement
+	}
+	h.summary += fmt.Sprintf("; cured, it would be an allowed exception, but %s is an unverified code: confirm it before it lets the patient pass", c)
+	note := fmt.Sprintf("%s is listed in the protocol's exceptions (%s) only as unverified (source U), so it cannot allow the patient on its own", c, set)
+	if len(h.ev) > 0 {
+		h.ev[0].Note = joinNote(h.ev[0].Note, note)
+	} else {
+		h.ev = append(h.ev, condEvidence(cd, c, set, note))
+	}
+	return h, true, aside
+}
+
+// conditionCodes decides a Condition that is not an allowed exception by the rule's codes.
+func (r *rule) conditionCodes(ec *evalCtx, cd *Condition) (hit, bool, *Evidence) {
 	c, set, ok := r.codes.match(cd.Code)
 	if !ok {
 		return hit{}, false, nil
 	}
+	cured := ec.isCured(cd)
 	if r.spec.ActiveOnly && cd.Clinical != "" && !ec.statuses.active[cd.Clinical] {
 		if ec.statuses.resolved[cd.Clinical] {
 			ev := condEvidence(cd, c, set, "")
@@ -408,6 +440,12 @@ func (r *rule) condition(ec *evalCtx, cd *Condition) (hit, bool, *Evidence) {
 			summary: fmt.Sprintf("%s has no clinical status (onset %s), so whether it is current could not be read", c, cd.Onset)}, true, nil
 	}
 	return hit{}, false, nil
+}
+
+// isCured: abated or resolved counts as cured unless the clinical status says it is
+// current again (active, recurrence, relapse): a recurrence is not a remission.
+func (ec *evalCtx) isCured(cd *Condition) bool {
+	return (cd.Abated || ec.statuses.resolved[cd.Clinical]) && !ec.statuses.active[cd.Clinical]
 }
 
 // clinicalCodes lists the clinical statuses the protocol reads, for evidence that one

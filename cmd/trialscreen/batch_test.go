@@ -125,9 +125,9 @@ func TestBatchToDirectory(t *testing.T) {
 	}
 	checkDocs(t, readFile(t, filepath.Join(out, "results.ndjson")), demoScreenings(t))
 	wantCSV := `patient_id,verdict,pass,fail,unknown,review,failing_criteria,unknown_criteria
-demo-candidate,potentially-eligible,29,0,0,10,,
-demo-ineligible-exclusion,ineligible,27,2,0,10,cns-malignancy;pulmonary-fibrosis,
-demo-ineligible-labs,ineligible,26,3,0,10,neutrophils;platelets;creatinine-clearance,
+demo-candidate,potentially-eligible,28,0,0,11,,
+demo-ineligible-exclusion,ineligible,26,2,0,11,cns-malignancy;pulmonary-fibrosis,
+demo-ineligible-labs,ineligible,25,3,0,11,neutrophils;platelets;creatinine-clearance,
 demo-insufficient-data,insufficient-data,17,0,12,10,,bcma-expression;ecog;neutrophils;lymphocytes;alt;ast;creatinine-clearance;bilirubin;lvef;ecg;oxygen-saturation;viral-serology
 `
 	if csv := readFile(t, filepath.Join(out, "summary.csv")); csv != wantCSV {
