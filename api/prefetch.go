@@ -105,25 +105,6 @@ func (s *Server) recordFromPrefetch(prefetch map[string]json.RawMessage, patient
 	return rec, nil
 }
 
-// searchsetDetail is what SplitBundle leaves out and the completeness check needs.
-type searchsetDetail struct {
-	Entry []struct {
-		Search struct {
-			Mode string `json:"mode"`
-		} `json:"search"`
-		Resource struct {
-			ResourceType string `json:"resourceType"`
-			Issue        []struct {
-				Severity string `json:"severity"`
-			} `json:"issue"`
-			Meta struct {
-				Security []fhirbundle.MetaCode `json:"security"`
-				Tag      []fhirbundle.MetaCode `json:"tag"`
-			} `json:"meta"`
-		} `json:"resource"`
-	} `json:"entry"`
-}
-
 // readPrefetchedSearch reads one prefetched searchset: its data entries, and how
 // completely it holds the patient's resources of type t.
 func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus, []fhirbundle.Entry, error) {
@@ -150,34 +131,29 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 	if b.Type != "searchset" {
 		return screening.SourceStatus{}, nil, invalid(field, "is a Bundle of type %q, not searchset", b.Type)
 	}
-	var d searchsetDetail
-	_ = json.Unmarshal(raw, &d) // mistyped fields are skipped; SplitBundle judged the shape
+	details, ok := fhirbundle.EntryDetails(raw, len(b.Entries))
 	var why []string
 	if b.Next() != "" {
 		why = append(why, "the EHR sent only the first page of the prefetched search")
 	}
 	matches := 0 // entries the search matched, to hold against Bundle.total
 	entries := b.Entries
-	if len(d.Entry) != len(b.Entries) {
+	if !ok {
 		why = append(why, "the prefetched search could not be checked for warnings or masked data")
 	} else {
 		entries = nil
 		masked, warned := 0, false
 		for i, e := range b.Entries {
-			de := &d.Entry[i]
-			if de.Search.Mode == "outcome" || de.Resource.ResourceType == "OperationOutcome" {
-				// A missing or unknown severity cannot be told from a warning, nor can an
-				// OperationOutcome that describes no issue.
-				warned = warned || len(de.Resource.Issue) == 0
-				for _, is := range de.Resource.Issue {
-					warned = warned || is.Severity != "information"
-				}
+			de := &details[i]
+			if de.Mode == "outcome" || de.ResourceType == "OperationOutcome" {
+				// An OperationOutcome that describes no issue says as little as a warning.
+				warned = warned || len(de.Issues) == 0 || slices.ContainsFunc(de.Issues, fhirbundle.OutcomeIssue.Serious)
 				continue // about the search, not the patient
 			}
-			if fhirbundle.AnyWithheld(de.Resource.Meta.Security, de.Resource.Meta.Tag) {
+			if de.Withheld {
 				masked++
 			}
-			if de.Search.Mode == "match" || de.Search.Mode == "" && de.Resource.ResourceType == t {
+			if de.Mode == "match" || de.Mode == "" && de.ResourceType == t {
 				matches++
 			}
 			entries = append(entries, e)

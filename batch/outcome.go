@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
 )
 
 const typeOutcome = "OperationOutcome"
@@ -26,7 +28,7 @@ func outcomeProblem(line []byte) string {
 	}
 	var bad []string
 	for _, is := range oo.Issue {
-		if is.Severity != "information" {
+		if fhirbundle.SeriousSeverity(is.Severity) {
 			// Severity and code are FHIR code values, never patient data; the
 			// diagnostics text may hold anything, so it is not quoted.
 			bad = append(bad, fmt.Sprintf("%q (code %q)", is.Severity, is.Code))

@@ -29,28 +29,9 @@ func plainString(b []byte) (string, bool) {
 // stops when f returns false. ok is false when b is not an object or a name has an
 // escape.
 func members(b []byte, f func(name, val []byte) bool) bool {
-	if len(b) == 0 || b[0] != '{' {
-		return false
-	}
-	i := jsonscan.Space(b, 1)
-	for i < len(b) && b[i] != '}' {
-		keyEnd := jsonscan.StringEnd(b, i)
-		name := b[i+1 : keyEnd-1]
-		if bytes.IndexByte(name, '\\') >= 0 {
-			return false
-		}
-		i = jsonscan.Space(b, keyEnd)
-		i = jsonscan.Space(b, i+1) // the colon
-		valEnd := jsonscan.ValueEnd(b, i)
-		if !f(name, b[i:valEnd]) {
-			return false
-		}
-		i = jsonscan.Space(b, valEnd)
-		if i < len(b) && b[i] == ',' {
-			i = jsonscan.Space(b, i+1)
-		}
-	}
-	return true
+	return jsonscan.Members(b, func(name, val []byte) bool {
+		return bytes.IndexByte(name, '\\') < 0 && f(name, val)
+	})
 }
 
 // plainField reads a string member named exactly want: null leaves *dst as it is (as

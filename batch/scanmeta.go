@@ -34,52 +34,14 @@ func metaIsPlain(meta []byte) bool {
 // codingsArePlain: meta is an object whose members named (in any case) security or
 // tag are arrays of objects with only string values, as peekMeta expects.
 func codingsArePlain(meta []byte) bool {
-	i := jsonscan.Space(meta, 0)
-	if i >= len(meta) || meta[i] != '{' {
-		return false
-	}
-	for i = jsonscan.Space(meta, i+1); i < len(meta) && meta[i] == '"'; {
-		keyEnd := jsonscan.StringEnd(meta, i)
-		key := meta[i+1 : keyEnd-1]
-		i = jsonscan.Space(meta, jsonscan.Space(meta, keyEnd)+1) // past the colon
-		end := jsonscan.ValueEnd(meta, i)
-		if (bytes.EqualFold(key, []byte("security")) || bytes.EqualFold(key, []byte("tag"))) && !plainObjects(meta[i:end]) {
-			return false
+	return jsonscan.Members(meta, func(name, val []byte) bool {
+		if !bytes.EqualFold(name, []byte("security")) && !bytes.EqualFold(name, []byte("tag")) {
+			return true
 		}
-		if i = jsonscan.Space(meta, end); i < len(meta) && meta[i] == ',' {
-			i = jsonscan.Space(meta, i+1)
-		}
-	}
-	return true
-}
-
-// plainObjects: v is null or an array of objects whose member values are all strings.
-func plainObjects(v []byte) bool {
-	if isNull(v) {
-		return true
-	}
-	if len(v) == 0 || v[0] != '[' {
-		return false
-	}
-	i := jsonscan.Space(v, 1)
-	for i < len(v) && v[i] != ']' {
-		if v[i] != '{' {
-			return false
-		}
-		for i = jsonscan.Space(v, i+1); i < len(v) && v[i] == '"'; {
-			i = jsonscan.Space(v, jsonscan.Space(v, jsonscan.StringEnd(v, i))+1) // past the key and colon
-			if i >= len(v) || v[i] != '"' {
-				return false
-			}
-			if i = jsonscan.Space(v, jsonscan.StringEnd(v, i)); i < len(v) && v[i] == ',' {
-				i = jsonscan.Space(v, i+1)
-			}
-		}
-		if i = jsonscan.Space(v, i+1); i < len(v) && v[i] == ',' { // past the '}'
-			i = jsonscan.Space(v, i+1)
-		}
-	}
-	return true
+		return isNull(val) || jsonscan.Elements(val, func(coding []byte) bool {
+			return jsonscan.Members(coding, func(_, v []byte) bool { return len(v) > 0 && v[0] == '"' })
+		})
+	})
 }
 
 // containsAnyFold reports whether b holds one of the lower-case words in any case.

@@ -18,33 +18,16 @@ import (
 func repeatedMember(raw []byte) string {
 	type member struct{ name, value []byte }
 	var seen [24]member // top-level members of a resource are few; beyond this, a slice
-	members := seen[:0]
-	i := jsonscan.Space(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return ""
-	}
-	for i = jsonscan.Space(raw, i+1); i < len(raw) && raw[i] == '"'; {
-		end := jsonscan.StringEnd(raw, i)
-		if end-1 <= i {
-			return "" // cut short: not JSON, and not for this check to judge
-		}
-		name := raw[i+1 : end-1]
-		i = jsonscan.Space(raw, jsonscan.Space(raw, end)+1) // past the colon
-		if i >= len(raw) {
-			return ""
-		}
-		vend := jsonscan.ValueEnd(raw, i)
-		value := raw[i:vend]
+	members, repeated := seen[:0], ""
+	jsonscan.Members(raw, func(name, value []byte) bool {
 		for _, m := range members {
 			if bytes.Equal(m.name, name) && !sameJSON(m.value, value) {
-				return string(name)
+				repeated = string(name)
+				return false
 			}
 		}
 		members = append(members, member{name, value})
-		i = jsonscan.Space(raw, vend)
-		if i < len(raw) && raw[i] == ',' {
-			i = jsonscan.Space(raw, i+1)
-		}
-	}
-	return ""
+		return true
+	})
+	return repeated
 }

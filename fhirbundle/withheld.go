@@ -16,9 +16,9 @@ import (
 //   - a resource its sender masked, redacted or cut to a subset (meta.security MASKED or
 //     REDACTED, meta.tag SUBSETTED: what a server does for consent, privacy or
 //     _elements): its type is partial, since the hidden part may hold the finding;
-//   - an OperationOutcome entry with a warning, error or fatal issue (how a server
-//     reports that a search left matches out): which type it concerns cannot be told,
-//     so every type is partial.
+//   - an OperationOutcome entry with an issue that is not mere information, with no
+//     issues, or that cannot be read (how a server reports that a search left matches
+//     out): which type it concerns cannot be told, so every type is partial.
 
 // peekMeta is the part of Resource.meta that says whether data was withheld.
 type peekMeta struct {
@@ -36,10 +36,9 @@ type peekCode struct {
 // same, and treating a resource as partial in error costs only an unknown.
 var withheldCodes = []string{"MASKED", "REDACTED", "SUBSETTED"}
 
-// WithheldCode is the label ("masked", "redacted", "subsetted") of a meta.security or
-// meta.tag code that says the sender left part of a resource out, or "". FHIR clients of
-// searches judge their pages with it as ReadBundle judges its input.
-func WithheldCode(code string) string {
+// withheldCode is the label ("masked", "redacted", "subsetted") of a meta.security or
+// meta.tag code that says the sender left part of a resource out, or "".
+func withheldCode(code string) string {
 	for _, w := range withheldCodes {
 		if strings.EqualFold(code, w) {
 			return strings.ToLower(w)
@@ -48,30 +47,13 @@ func WithheldCode(code string) string {
 	return ""
 }
 
-// MetaCode is a meta.security or meta.tag coding, as far as WithheldCode needs it.
-type MetaCode struct {
-	Code string `json:"code"`
-}
-
-// AnyWithheld reports whether one of the codes says data was left out.
-func AnyWithheld(lists ...[]MetaCode) bool {
-	for _, l := range lists {
-		for _, c := range l {
-			if WithheldCode(c.Code) != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // withheld is the label that says data was left out, or "".
 func (m *peekMeta) withheld() string {
 	if m == nil {
 		return ""
 	}
 	for _, c := range slices.Concat(m.Security, m.Tag) {
-		if l := WithheldCode(c.Code); l != "" {
+		if l := withheldCode(c.Code); l != "" {
 			return l
 		}
 	}
@@ -148,7 +130,7 @@ func (c *completeness) noteOutcome(p *peeked, perr error) {
 		return
 	}
 	for _, is := range p.Issue {
-		if is.Severity == "information" {
+		if !SeriousSeverity(is.Severity) {
 			continue // nothing was left out
 		}
 		sev := is.Severity

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -141,8 +142,8 @@ const maxOutcome = 500
 // outcomeText is the issue text of an OperationOutcome, or "" when body is not one.
 func outcomeText(body []byte) string {
 	var oo struct {
-		ResourceType string    `json:"resourceType"`
-		Issue        []ooIssue `json:"issue"`
+		ResourceType string                    `json:"resourceType"`
+		Issue        []fhirbundle.OutcomeIssue `json:"issue"`
 	}
 	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" {
 		return ""
@@ -150,17 +151,8 @@ func outcomeText(body []byte) string {
 	return issuesText(oo.Issue, nil)
 }
 
-type ooIssue struct {
-	Severity    string `json:"severity"`
-	Code        string `json:"code"`
-	Diagnostics string `json:"diagnostics"`
-	Details     struct {
-		Text string `json:"text"`
-	} `json:"details"`
-}
-
 // issuesText words issues as "severity: text"; keep, when set, chooses which.
-func issuesText(issues []ooIssue, keep func(ooIssue) bool) string {
+func issuesText(issues []fhirbundle.OutcomeIssue, keep func(fhirbundle.OutcomeIssue) bool) string {
 	var parts []string
 	for _, is := range issues {
 		if keep != nil && !keep(is) {

@@ -2,7 +2,6 @@ package fhirclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -172,23 +171,6 @@ func searchSecrets(vs []string) []string {
 	return out
 }
 
-// pageDetail is what SplitBundle leaves out of an entry and partial detection needs.
-type pageDetail struct {
-	Entry []struct {
-		Search struct {
-			Mode string `json:"mode"`
-		} `json:"search"`
-		Resource struct {
-			ResourceType string    `json:"resourceType"`
-			Issue        []ooIssue `json:"issue"`
-			Meta         struct {
-				Security []fhirbundle.MetaCode `json:"security"`
-				Tag      []fhirbundle.MetaCode `json:"tag"`
-			} `json:"meta"`
-		} `json:"resource"`
-	} `json:"entry"`
-}
-
 // pageScreen is what screenEntries makes of one page.
 type pageScreen struct {
 	kept     []fhirbundle.Entry // the data entries
@@ -200,42 +182,33 @@ type pageScreen struct {
 // screenEntries drops OperationOutcome entries (they are about the search, not the
 // patient), counts the matches and says why the page is partial, if it is.
 func screenEntries(body []byte, entries []fhirbundle.Entry, searched string) pageScreen {
-	var d pageDetail
-	// Mistyped fields are skipped and the rest decoded; SplitBundle already judged shape.
-	_ = json.Unmarshal(body, &d)
-	if len(d.Entry) != len(entries) {
+	details, ok := fhirbundle.EntryDetails(body, len(entries))
+	if !ok {
 		// The page could not be screened for outcomes and masking: never call it complete.
 		return pageScreen{kept: entries, why: "a page could not be screened for warnings or masked data", matches: len(entries)}
 	}
 	var ps pageScreen
 	var whys []string
 	for i, e := range entries {
-		de := &d.Entry[i]
-		rt := de.Resource.ResourceType
-		if de.Search.Mode == "outcome" || rt == "OperationOutcome" && searched != "OperationOutcome" {
-			if t := issuesText(de.Resource.Issue, serious); t != "" {
+		de := &details[i]
+		if de.Mode == "outcome" || de.ResourceType == "OperationOutcome" && searched != "OperationOutcome" {
+			if t := issuesText(de.Issues, fhirbundle.OutcomeIssue.Serious); t != "" {
 				whys = append(whys, "the server reports "+t)
-			} else if len(de.Resource.Issue) == 0 {
+			} else if len(de.Issues) == 0 {
 				whys = append(whys, "the server sent an OperationOutcome without issues")
 			}
 			continue
 		}
-		if de.Search.Mode == "" || de.Search.Mode == "match" {
+		if de.Mode == "" || de.Mode == "match" {
 			ps.matches++ // Bundle.total counts matches only, not include entries
 		}
-		if fhirbundle.AnyWithheld(de.Resource.Meta.Security, de.Resource.Meta.Tag) {
+		if de.Withheld {
 			ps.redacted++
 		}
 		ps.kept = append(ps.kept, e)
 	}
 	ps.why = strings.Join(whys, "; ")
 	return ps
-}
-
-// serious issues mean the server may have left matches out; information does not. A
-// missing or unknown severity cannot be told apart from a warning, so it counts.
-func serious(is ooIssue) bool {
-	return is.Severity != "information"
 }
 
 func pluralES(n int) string {

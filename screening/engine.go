@@ -111,6 +111,14 @@ func (ec *evalCtx) end(w When) time.Time {
 	return When{Time: ec.start(w), Precision: w.Precision}.Latest()
 }
 
+// span is the first and last instant a FHIR date can mean (a time is one instant).
+func (ec *evalCtx) span(w When) (time.Time, time.Time) {
+	if w.Precision == PrecisionTime {
+		return w.Time, w.Time
+	}
+	return ec.start(w), ec.end(w)
+}
+
 // masksOf computes the codeset masks of n records once per screening.
 func masksOf(ix *maskIndex, cache *[]codesetMask, n int, codes func(i int) []Coding) []codesetMask {
 	if *cache == nil {

@@ -188,14 +188,6 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 	j.summary += "; nothing shows the reading was on room air"
 }
 
-// span is the first and last instant a FHIR date can mean.
-func (ec *evalCtx) span(w When) (time.Time, time.Time) {
-	if w.Precision == PrecisionTime {
-		return w.Time, w.Time
-	}
-	return ec.start(w), ec.end(w)
-}
-
 // sameInstant reports whether two records are known to be at the same instant: both
 // carry a time, and it is equal. A date alone spans a whole day, so a room-air result
 // dated only to the day may have been taken hours from the reading.

@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,23 +93,13 @@ func (m *measurement) ulns(ec *evalCtx, o *Observation) ([]uln, error) {
 		}
 		out = append(out, uln{value: v, note: note})
 	}
-	slices.SortFunc(out, func(a, b uln) int { return cmpFloat(a.value, b.value) })
+	slices.SortFunc(out, func(a, b uln) int { return cmp.Compare(a.value, b.value) })
 	if len(out) > 1 {
 		for i := range out {
 			out[i].note += "; which of the result's ranges applies to this patient cannot be told"
 		}
 	}
 	return out, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // isNormalRange: a range without a type is the normal range; one typed otherwise

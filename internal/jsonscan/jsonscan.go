@@ -54,3 +54,50 @@ func ValueEnd(b []byte, i int) int {
 	}
 	return i
 }
+
+// Members calls f with each member of the object b (its name as written, without the
+// quotes, and its value) until f returns false. ok is false when b is not an object or f
+// stopped the walk. Input that is not valid JSON ends the walk, never the program.
+func Members(b []byte, f func(name, val []byte) bool) (ok bool) {
+	i := Space(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	for i = Space(b, i+1); i < len(b) && b[i] == '"'; {
+		end := StringEnd(b, i)
+		if end-1 <= i {
+			return false
+		}
+		name := b[i+1 : end-1]
+		if i = Space(b, Space(b, end)+1); i >= len(b) { // past the colon
+			return false
+		}
+		valEnd := ValueEnd(b, i)
+		if !f(name, b[i:valEnd]) {
+			return false
+		}
+		if i = Space(b, valEnd); i < len(b) && b[i] == ',' {
+			i = Space(b, i+1)
+		}
+	}
+	return true
+}
+
+// Elements calls f with each element of the array b until f returns false. ok is false
+// when b is not an array or f stopped the walk.
+func Elements(b []byte, f func(val []byte) bool) (ok bool) {
+	i := Space(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	for i = Space(b, i+1); i < len(b) && b[i] != ']'; {
+		valEnd := ValueEnd(b, i)
+		if valEnd <= i || !f(b[i:valEnd]) {
+			return false
+		}
+		if i = Space(b, valEnd); i < len(b) && b[i] == ',' {
+			i = Space(b, i+1)
+		}
+	}
+	return true
+}

@@ -23,3 +23,18 @@ func TestValueEnd(t *testing.T) {
 		t.Errorf("Space = %d, want 4", got)
 	}
 }
+
+func TestWalksStopOnBrokenInput(t *testing.T) {
+	for _, in := range []string{`[}`, `[,`, `[1,`, `{"a"`, `{"a":`, `{"`, `[`, `x`} {
+		Elements([]byte(in), func([]byte) bool { return true })
+		Members([]byte(in), func(_, _ []byte) bool { return true })
+	}
+	var names []string
+	if !Members([]byte(` {"a": [1, 2], "b": {"c": "}"}}`), func(n, _ []byte) bool { names = append(names, string(n)); return true }) || len(names) != 2 {
+		t.Errorf("members %q", names)
+	}
+	n := 0
+	if !Elements([]byte(`[{"x":1}, "y", 3]`), func([]byte) bool { n++; return true }) || n != 3 {
+		t.Errorf("elements %d", n)
+	}
+}
