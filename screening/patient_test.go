@@ -121,6 +121,15 @@ func (p *patient) cond(c screening.Condition) *patient {
 	return p
 }
 
+// proc adds any procedure; Ref is filled in when empty.
+func (p *patient) proc(pr screening.Procedure) *patient {
+	if pr.Ref == "" {
+		pr.Ref = p.ref("Procedure")
+	}
+	p.rec.Procedures = append(p.rec.Procedures, pr)
+	return p
+}
+
 func (p *patient) procedure(c string, performed screening.When) *patient {
 	p.rec.Procedures = append(p.rec.Procedures, screening.Procedure{Ref: p.ref("Procedure"), Code: codes(c), Status: "completed", Performed: performed})
 	return p

@@ -22,11 +22,6 @@ func TestOxygenSaturationSeparateOxygenRecords(t *testing.T) {
 	at := daysAgo(1)
 	pt := func() *patient { return newPatient("male", "1959-10-10") }
 	onRoomAir := func() *patient { return pt().lab(roomAir, 97, "%", at) }
-	withProc := func(p *patient, pr screening.Procedure) *patient {
-		pr.Ref = p.ref("Procedure")
-		p.rec.Procedures = append(p.rec.Procedures, pr)
-		return p
-	}
 	flowVoid := onRoomAir().obs(screening.Observation{Status: "entered-in-error", Code: codes(flow), Effective: at, Value: qty(2, "L/min")})
 	deviceComp := pt().obs(screening.Observation{Status: "final", Code: codes(roomAir), Effective: at, Value: qty(97, "%"),
 		Components: []screening.Component{{Code: codes("loinc|3151-8"), ValueCode: codes(concent)}}})
@@ -55,22 +50,22 @@ func TestOxygenSaturationSeparateOxygenRecords(t *testing.T) {
 
 		// Oxygen therapy procedures and devices.
 		{name: "oxygen therapy in progress since the day before is not room air",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "in-progress", Performed: daysAgo(2), PerformedStart: daysAgo(2), EndUnknown: true}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "in-progress", Performed: daysAgo(2), PerformedStart: daysAgo(2), EndUnknown: true}),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir, names: "Procedure/2", evidence: "Procedure/2"},
 		{name: "completed oxygen therapy whose period covers the reading is not room air",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(0.9), PerformedStart: daysAgo(1.1)}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(0.9), PerformedStart: daysAgo(1.1)}),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 		{name: "completed oxygen therapy with a start only (end unknown) before the reading is not room air",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(3), PerformedStart: daysAgo(3), EndUnknown: true}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(3), PerformedStart: daysAgo(3), EndUnknown: true}),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 		{name: "oxygen therapy that ended four days before the reading does not matter",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(5), PerformedStart: daysAgo(6)}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(5), PerformedStart: daysAgo(6)}),
 			outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "oxygen therapy that was not done does not matter",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "not-done", Performed: at}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "not-done", Performed: at}),
 			outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "an oxygen concentrator recorded as a procedure in progress is not room air",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(concent), Status: "in-progress", Performed: daysAgo(10), PerformedStart: daysAgo(10), EndUnknown: true}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(concent), Status: "in-progress", Performed: daysAgo(10), PerformedStart: daysAgo(10), EndUnknown: true}),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},
 		{name: "a component of the reading naming an oxygen device is not room air", patient: deviceComp,
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir},

@@ -23,11 +23,6 @@ func TestOxygenSaturationUnreadableOxygenSigns(t *testing.T) {
 	at := daysAgo(1)
 	pt := func() *patient { return newPatient("male", "1959-10-10") }
 	onRoomAir := func() *patient { return pt().lab(roomAir, 97, "%", at) }
-	withProc := func(p *patient, pr screening.Procedure) *patient {
-		pr.Ref = p.ref("Procedure")
-		p.rec.Procedures = append(p.rec.Procedures, pr)
-		return p
-	}
 	sep := func(p *patient, c string, o screening.Observation) *patient {
 		o.Status, o.Code, o.Effective = "final", codes(c), at
 		return p.obs(o)
@@ -41,13 +36,13 @@ func TestOxygenSaturationUnreadableOxygenSigns(t *testing.T) {
 	runR3(t, "oxygen-saturation", []r3Case{
 		// (a) a period with an end only.
 		{name: "oxygen therapy with only an end, 3 h after the reading, may have covered it",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(1 - 3.0/24), StartUnknown: true}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(1 - 3.0/24), StartUnknown: true}),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir, names: "Procedure/2", evidence: "Procedure/2"},
 		{name: "oxygen therapy with only an end, 3 h before the reading, did not",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(1 + 3.0/24), StartUnknown: true}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(1 + 3.0/24), StartUnknown: true}),
 			outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "oxygen therapy performed at an instant 3 h after the reading did not",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(1 - 3.0/24)}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed", Performed: daysAgo(1 - 3.0/24)}),
 			outcome: screening.Pass, reason: screening.ReasonMet},
 
 		// (b) inhaled oxygen that cannot be read.
@@ -78,10 +73,10 @@ func TestOxygenSaturationUnreadableOxygenSigns(t *testing.T) {
 
 		// (c) an oxygen therapy with no date.
 		{name: "a completed oxygen therapy with no date may have been at the time of the reading",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "completed"}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "completed"}),
 			outcome: screening.Unknown, reason: screening.ReasonNotRoomAir, names: "no date", evidence: "Procedure/2", note: "no performed date"},
 		{name: "an undated oxygen therapy that was not done does not matter",
-			patient: withProc(onRoomAir(), screening.Procedure{Code: codes(o2mask), Status: "not-done"}),
+			patient: onRoomAir().proc(screening.Procedure{Code: codes(o2mask), Status: "not-done"}),
 			outcome: screening.Pass, reason: screening.ReasonMet},
 	})
 }
