@@ -26,6 +26,7 @@ type cdsHandler struct {
 	s        *Server
 	verifier *cdsVerifier
 	reports  *reportCache // the screenings behind the cards' report links
+	peers    *http.Client // to the replica holding a report (reportforward.go)
 }
 
 // registerCDS adds the CDS Hooks surface for EHRs, and the report page its cards link to.
@@ -33,6 +34,7 @@ func (s *Server) registerCDS(e *echo.Echo) {
 	h := &cdsHandler{
 		s: s, verifier: newCDSVerifier(s.cfg.CDS, s.cdsServiceURL(), s.log),
 		reports: newReportCache(reportLinkTTL, reportCacheEntries, reportCacheBytes),
+		peers:   newPeerClient(),
 	}
 	e.GET("/cds-services", h.discovery)
 	e.POST("/cds-services/"+cdsServiceID, h.patientView)

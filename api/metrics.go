@@ -22,6 +22,7 @@ type Metrics struct {
 	fhirRetries     *prometheus.CounterVec   // upstream, resource type
 	breakerState    *prometheus.GaugeVec     // upstream, state: 1 for the current state
 	auditFailures   prometheus.Counter
+	reportForwards  *prometheus.CounterVec // outcome: report links passed to the replica holding the report
 }
 
 // ownBuckets resolve 100 µs at the low end: the service's own work is sub-millisecond
@@ -61,8 +62,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trialscreen_audit_write_failures_total", Help: "Audit records that could not be written.",
 		}),
+		reportForwards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trialscreen_report_forwards_total", Help: "Report links opened on a replica that did not hold the report and passed to the one that did, by outcome (served, gone, unreachable).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requestDuration, m.ownDuration, m.screenings, m.outcomes, m.fhirDuration, m.fhirRetries, m.breakerState, m.auditFailures} {
+	for _, c := range []prometheus.Collector{m.requestDuration, m.ownDuration, m.screenings, m.outcomes, m.fhirDuration, m.fhirRetries, m.breakerState, m.auditFailures, m.reportForwards} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -61,14 +61,19 @@ func renderReportLinked(c echo.Context, result *screening.Screening, link func(r
 	if err := reportTemplate.Execute(&buf, buildReport(result, link)); err != nil {
 		return fmt.Errorf("report page: %w", err)
 	}
-	h := c.Response().Header()
+	setReportPageHeaders(c.Response().Header())
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// setReportPageHeaders sets the headers every report page is served with, by the
+// replica that rendered it or one that relays it.
+func setReportPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", reportCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store") // patient data: no copies in caches
 	// The page links to FHIR resources; its own URL may carry a report-link token.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	return c.Blob(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
 // fhirResourceBase is what a record source implements when its resources can be opened

@@ -38,16 +38,14 @@ func TestReportLink(t *testing.T) {
 	card, other := newCardUUID(), newCardUUID()
 	tok := linkToken(t, s.reportLinkAt(card, t0), card)
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(raw) != 40 {
-		t.Fatalf("token %q is not 40 bytes of base64url", tok)
+	if err != nil || len(raw) != 36 {
+		t.Fatalf("token %q is not 36 bytes of base64url (nonce, expiry, tag)", tok)
 	}
 	flip := func(i int) string {
 		b := append([]byte(nil), raw...)
 		b[i] ^= 1
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	tampered := flip(len(raw) - 1) // the MAC
-	extended := flip(6)            // the expiry, about a minute later, MAC kept
 
 	tests := []struct {
 		name, card, token string
@@ -59,8 +57,9 @@ func TestReportLink(t *testing.T) {
 		{"expired", card, tok, t0.Add(reportLinkTTL), false},
 		{"other card", other, tok, t0, false},
 		{"uuid prefix", card[:35], tok, t0, false},
-		{"tampered MAC", card, tampered, t0, false},
-		{"tampered expiry", card, extended, t0, false},
+		{"tampered tag", card, flip(len(raw) - 1), t0, false},
+		{"tampered expiry", card, flip(12 + 6), t0, false}, // about a minute later if it opened
+		{"tampered nonce", card, flip(0), t0, false},
 		{"truncated", card, tok[:len(tok)-4], t0, false},
 		{"not base64url", card, tok[:10] + "+/" + tok[12:], t0, false},
 		{"empty", card, "", t0, false},
@@ -72,6 +71,34 @@ func TestReportLink(t *testing.T) {
 				t.Errorf("verify = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// A replica's links name it as the report's holder, sealed: the address is not in the
+// URL and cannot be changed or grafted onto another card's token.
+func TestReportLinkNamesHolder(t *testing.T) {
+	s := newCDSTestEnv(t, cdsTestConfig{}).s
+	s.cfg.ReplicaAddr = "10.1.2.3:8080"
+	t0 := time.Unix(1_800_000_000, 0)
+	card := newCardUUID()
+	link := s.reportLinkAt(card, t0)
+	tok := linkToken(t, link, card)
+	if holder, ok := s.openReportLinkAt(card, tok, t0); !ok || holder != "10.1.2.3:8080" {
+		t.Fatalf("open = %q, %v; want the replica's address", holder, ok)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(tok)
+	if strings.Contains(link, "10.1.2.3") || bytes.Contains(raw, []byte("10.1.2.3")) {
+		t.Errorf("the holder's address shows in the link %q", link)
+	}
+	for i := 12; i < len(raw)-16; i++ { // every byte of the sealed expiry and address
+		b := append([]byte(nil), raw...)
+		b[i] ^= 0x01
+		if h, ok := s.openReportLinkAt(card, base64.RawURLEncoding.EncodeToString(b), t0); ok {
+			t.Fatalf("byte %d altered, token still opens (holder %q)", i, h)
+		}
+	}
+	if _, ok := s.openReportLinkAt(newCardUUID(), tok, t0); ok {
+		t.Error("the token opened for another card")
 	}
 }
 

@@ -18,28 +18,44 @@ func errReportGone() error {
 
 // report serves the report of one CDS Hooks card (routeReport): the screening the card
 // was built from, as the HTML page (the default: a clinician's browser opens it) or, when
-// the caller prefers application/json, the verdict document. The signed link is the only
-// credential; every view is audited under the EHR and user the card was made for.
+// the caller prefers application/json, the verdict document. The sealed link is the only
+// credential; every view is audited under the EHR and user the card was made for. A
+// report another replica holds is asked of it (reportforward.go).
 func (h *cdsHandler) report(c echo.Context) error {
 	s := h.s
 	hd := c.Response().Header()
 	hd.Set(echo.HeaderCacheControl, "no-store") // patient data, and errors too: a link may come back to life in no cache
 	hd.Set("Referrer-Policy", "no-referrer")    // the URL carries the token
 	hd.Add(echo.HeaderVary, echo.HeaderAccept)
-	id := c.Param("uuid")
-	if !isCardUUID(id) || !s.verifyReportLinkAt(id, c.QueryParam(reportLinkParam), time.Now()) {
+	id, token := c.Param("uuid"), c.QueryParam(reportLinkParam)
+	var holder string
+	ok := isCardUUID(id)
+	if ok {
+		holder, ok = s.openReportLinkAt(id, token, time.Now())
+	}
+	if !ok {
 		s.log.Info("report link refused", "reason", "token not valid or expired")
 		return errReportGone()
 	}
 	r, ok := h.reports.get(id)
 	if !ok {
+		if s.mayForward(c.Request(), holder) {
+			return h.forwardReport(c, id, token, holder)
+		}
 		s.log.Info("report link refused", "reason", "report no longer held", "uuid", id)
 		return errReportGone()
 	}
+	details := map[string]string{"cds-card-uuid": id}
+	addr := remoteAddr(c.Request())
+	if browser, ok := s.forwardedFor(c.Request(), id); ok {
+		// Passed on by the replica the browser reached: audit the browser.
+		details["relayed-by"] = addr
+		addr = browser
+	}
 	s.cfg.Audit.Record(Access{
 		Caller: r.issuer, User: r.userID, Surface: surfaceReport, PatientID: r.patientID,
-		Types: s.cfg.Protocol.NeededTypes(), Source: "cds-card", Address: remoteAddr(c.Request()),
-		Details: map[string]string{"cds-card-uuid": id},
+		Types: s.cfg.Protocol.NeededTypes(), Source: "cds-card", Address: addr,
+		Details: details,
 	})
 	if accept := c.Request().Header.Get(echo.HeaderAccept); accept != "" &&
 		acceptQuality(accept, "application", "json") > acceptQuality(accept, "text", "html") {

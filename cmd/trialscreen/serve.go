@@ -152,6 +152,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		RequestTimeout: cfg.requestTimeout,
 		MaxBodyBytes:   cfg.maxBodyBytes,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		ReplicaAddr:    cfg.replicaAddr,
 	}
 	if cfg.demo() {
 		src, err := demo.NewSource(proto)

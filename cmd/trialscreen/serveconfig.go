@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trialscreen/trialscreen/api"
 )
 
 // Environment variables of trialscreen serve (the FHIR server's are in fhir.go). Flags
@@ -28,6 +31,9 @@ const (
 	envAPIJWKSURL      = "TRIALSCREEN_API_JWKS_URL"     // ...signed with keys from this JWKS
 	envCDSConfig       = "TRIALSCREEN_CDS_CONFIG"       // the EHRs allowed to call CDS Hooks (YAML/JSON file)
 	envReportKeyFile   = "TRIALSCREEN_REPORT_LINK_KEY_FILE"
+	// envReplicaAddr is this replica's IP (and port; default the listen port) as the
+	// other replicas reach it, e.g. the pod IP: report links then work on any replica.
+	envReplicaAddr = "TRIALSCREEN_REPLICA_ADDR"
 )
 
 // serveConfig is trialscreen serve's configuration, read from the environment and flags.
@@ -39,6 +45,7 @@ type serveConfig struct {
 	apiTokensFile                         string
 	jwtIssuer, jwtAudience, jwksURL       string
 	cdsConfig, reportKeyFile              string
+	replicaAddr                           string // IP:port; "" for a lone replica
 	fhirURL                               string // empty: demo mode
 }
 
@@ -88,6 +95,14 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	if err != nil {
 		bad(envListen, "%q is not host:port (e.g. :8080)", c.listen)
 	}
+	if v := strings.TrimSpace(getenv(envReplicaAddr)); v != "" {
+		c.replicaAddr = replicaAddr(v, port)
+		if err := api.ValidReplicaAddr(c.replicaAddr); err != nil {
+			bad(envReplicaAddr, "%q is not an IP address or IP:port (the pod IP)", v)
+		} else if c.reportKeyFile == "" {
+			bad(envReplicaAddr, "needs %s: every replica must open the links the others make", envReportKeyFile)
+		}
+	}
 	c.publicURL = strings.TrimRight(or(envPublicURL, "http://localhost:"+port), "/")
 	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		bad(envPublicURL, "is not an absolute http(s) URL without a query")
@@ -124,6 +139,14 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		return c, errors.New("serve: the configuration has problems:\n  " + strings.Join(problems, "\n  "))
 	}
 	return c, nil
+}
+
+// replicaAddr completes an address given as a bare IP with the listen port.
+func replicaAddr(v, listenPort string) string {
+	if ip, err := netip.ParseAddr(v); err == nil {
+		return net.JoinHostPort(ip.String(), listenPort)
+	}
+	return v
 }
 
 // demo reports whether the service runs on its built-in demo patients.

@@ -449,7 +449,7 @@ func TestServiceHPAAndPDBTargetTheDeployment(t *testing.T) {
 }
 
 // TestNetworkPolicies: the server takes connections on 8080 only and connects only to
-// DNS and the FHIR server; the batch job has no network.
+// DNS, the FHIR server and its peer replicas' 8080; the batch job has no network.
 func TestNetworkPolicies(t *testing.T) {
 	ms := manifests(t)
 	server := one(t, ms, "NetworkPolicy", "trialscreen")
@@ -471,7 +471,7 @@ func TestNetworkPolicies(t *testing.T) {
 		}
 	}
 	egress := list(server.obj, "spec", "egress")
-	var dns, fhir int
+	var dns, fhir, peers int
 	for i, r := range egress {
 		ports := list(r, "ports")
 		to := list(r, "to")
@@ -484,7 +484,19 @@ func TestNetworkPolicies(t *testing.T) {
 			n, _ := num(p, "port")
 			isDNS = isDNS && n == 53 && (str(p, "protocol") == "UDP" || str(p, "protocol") == "TCP")
 		}
+		isPeers := len(to) == 1 && get(to[0], "namespaceSelector") == nil && get(to[0], "ipBlock") == nil &&
+			str(to[0], "podSelector", "matchLabels", "app.kubernetes.io/name") == "trialscreen"
 		switch {
+		case isPeers:
+			peers++
+			if c := str(to[0], "podSelector", "matchLabels", "app.kubernetes.io/component"); c != "server" {
+				t.Errorf("egress rule %d: to trialscreen pods of component %q, want the server's only", i, c)
+			}
+			for _, p := range ports {
+				if n, _ := num(p, "port"); n != 8080 {
+					t.Errorf("egress rule %d: to peers on port %v, want 8080 only", i, get(p, "port"))
+				}
+			}
 		case isDNS:
 			dns++
 			for _, d := range to {
@@ -509,8 +521,8 @@ func TestNetworkPolicies(t *testing.T) {
 			}
 		}
 	}
-	if dns != 1 || fhir != 1 {
-		t.Errorf("egress: %d DNS and %d FHIR rules, want one of each and nothing else", dns, fhir)
+	if dns != 1 || fhir != 1 || peers != 1 {
+		t.Errorf("egress: %d DNS, %d FHIR and %d peer rules, want one of each and nothing else", dns, fhir, peers)
 	}
 
 	batch := one(t, ms, "NetworkPolicy", "trialscreen-batch")
