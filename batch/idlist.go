@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -22,9 +23,15 @@ type IDList struct {
 	Path   string // the list file; "-" reads R
 	R      io.Reader
 	Source screening.Source
-	// Timeout bounds one patient's fetch (default 60 s); a patient whose fetch fails is
-	// reported by the list's file and line and the run goes on.
+	// Timeout bounds one patient's fetch (default 60 s), waits between attempts
+	// included; a patient whose fetch fails is reported by the list's file and line and
+	// the run goes on.
 	Timeout time.Duration
+	// RetryWait is the first wait before asking again for a record whose fetch failed
+	// transiently (the server unavailable or throttled, or its circuit open), doubling
+	// up to 15 s, within Timeout; default 1 s. A batch can wait out a short outage: a
+	// patient dropped to problems.txt is one a coordinator never sees screened.
+	RetryWait time.Duration
 }
 
 func (in IDList) Patients(ctx context.Context, env *Env, yield func(Patient) error) error {
@@ -103,11 +110,63 @@ func (in IDList) Patients(ctx context.Context, env *Env, yield func(Patient) err
 		return yield(Patient{ID: g.key, Where: Problem{File: name, Line: line}, Load: func(ctx context.Context) (*screening.Record, error) {
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			rec, err := in.Source.Record(ctx, g.key)
+			rec, err := in.fetch(ctx, g.key)
 			if errors.Is(err, screening.ErrPatientNotFound) {
 				return nil, errors.New("patient not found on the FHIR server")
 			}
 			return rec, err
 		}})
 	})
+}
+
+const maxRetryWait = 15 * time.Second
+
+// transient is implemented by record-source errors that may pass on their own
+// (fhirclient.Error).
+type transient interface{ Transient() bool }
+
+// fetch asks the source for a patient's record, and again while the fetch failed
+// transiently: the source failed (the server unavailable or throttled, its circuit open)
+// or the record lacks a type whose fetch failed so. Waits are jittered and double, until
+// ctx ends. Then the last record is the answer (its criteria say source-error), or the
+// last error, which says how many fetches were made.
+func (in IDList) fetch(ctx context.Context, id string) (*screening.Record, error) {
+	wait := in.RetryWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		rec, err := in.Source.Record(ctx, id)
+		var t transient
+		again := err == nil && transientGap(rec) || err != nil && errors.As(err, &t) && t.Transient()
+		if !again || ctx.Err() != nil {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("%w (%d fetches)", err, attempt)
+			}
+			return rec, err
+		}
+		// Jitter spreads the workers' next attempts over the wait, so a server coming
+		// back is not met by all of them at once.
+		d := wait/2 + rand.N(wait/2+1)
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				return rec, nil
+			}
+			return nil, fmt.Errorf("%w (%d fetches; no more time to wait for the server)", err, attempt)
+		case <-time.After(d):
+		}
+		wait = min(2*wait, maxRetryWait)
+	}
+}
+
+// transientGap reports whether a type of rec could not be fetched for a reason that may
+// pass on its own.
+func transientGap(rec *screening.Record) bool {
+	for _, st := range rec.Sources {
+		if st.State == screening.FetchFailed && st.Transient {
+			return true
+		}
+	}
+	return false
 }

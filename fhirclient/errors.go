@@ -95,6 +95,11 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Transient reports whether the failure may pass on its own: the server was unavailable
+// (5xx, no answer, the circuit open) or throttled. A caller that can wait, such as a
+// batch, may ask again later; a caller with someone waiting should not.
+func (e *Error) Transient() bool { return e.Kind == KindUnavailable || e.Kind == KindThrottled }
+
 // Is matches the Kind, so errors.Is works against the Kind constants, and a Patient
 // that is not found matches screening.ErrPatientNotFound.
 func (e *Error) Is(target error) bool {

@@ -166,8 +166,13 @@ func (s *RecordSource) fetchConcurrently(ctx context.Context, patientID string, 
 	go func() {
 		defer wg.Done()
 		patient, patientErr = s.client.Read(ctx, screening.TypePatient, patientID)
-		if patientErr != nil {
-			cancel() // an unknown patient makes the searches moot
+		var e *Error
+		if patientErr != nil && !(errors.As(patientErr, &e) && e.Transient()) {
+			// An unknown patient makes the searches moot. A transient failure does not
+			// cancel them: it may be the circuit breaker refusing this read while a
+			// search is its one half-open probe, and a canceled probe proves nothing,
+			// which would leave the circuit half-open for every screening after this.
+			cancel()
 		}
 	}()
 	for i, t := range s.types {
@@ -194,7 +199,9 @@ func (s *RecordSource) assemble(patientID string, patient json.RawMessage, resul
 	for i, t := range s.types {
 		switch res := results[i]; {
 		case errs[i] != nil:
-			rec.Sources[t] = screening.SourceStatus{State: screening.FetchFailed, Detail: errs[i].Error()}
+			var e *Error
+			rec.Sources[t] = screening.SourceStatus{State: screening.FetchFailed, Detail: errs[i].Error(),
+				Transient: errors.As(errs[i], &e) && e.Transient()}
 			continue
 		case res.Partial:
 			rec.Sources[t] = screening.SourceStatus{State: screening.FetchPartial, Detail: res.PartialReason}

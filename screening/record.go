@@ -196,6 +196,9 @@ const (
 type SourceStatus struct {
 	State  FetchState `json:"state"`
 	Detail string     `json:"detail,omitempty"`
+	// Transient is set on a failed fetch that may pass on its own (the server was
+	// unavailable or throttled): asking again later may complete the record.
+	Transient bool `json:"transient,omitempty"`
 }
 
 // UnreadableEntry is an input entry that could not be read. Its type and codes are kept
