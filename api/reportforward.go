@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -29,11 +30,16 @@ import (
 // is passed on at most once (a passed request carries headerForwardedFor and is never
 // passed again), and the holder's address never reaches the browser. The holder audits
 // the view under the browser's address, which the passing replica vouches for with a
-// MAC under the shared link key: a browser cannot set its own.
+// MAC under the shared link key over a fresh nonce: a browser cannot set its own, nor
+// replay one. The holder answers with headerHolder, a MAC over that nonce: a pod
+// IP is reused once its pod is gone, and whatever answers there now is not relayed
+// unless it holds the key.
 
 const (
-	headerForwardedFor = "Trialscreen-Report-Forwarded-For" // "address;mac"
-	forwardedForLabel  = "trialscreen report forwarded-for v1"
+	headerForwardedFor = "Trialscreen-Report-Forwarded-For" // "address;nonce;mac"
+	headerHolder       = "Trialscreen-Report-Holder"        // MAC over the card's uuid and the nonce
+	forwardedForLabel  = "trialscreen report forwarded-for v2"
+	holderLabel        = "trialscreen report holder v1"
 	forwardTimeout     = 5 * time.Second
 	// maxForwardedReport bounds what is relayed: a report of 39 criteria is tens of KB.
 	maxForwardedReport = 8 << 20
@@ -83,23 +89,26 @@ func newPeerClient() *http.Client {
 	}
 }
 
-// forwardedForMAC vouches for the browser's address of a passed request for one card.
-func (s *Server) forwardedForMAC(cardUUID, addr string) string {
-	m := hmac.New(sha256.New, s.derivedKey(forwardedForLabel))
-	m.Write([]byte(strconv.Itoa(len(cardUUID)) + ":" + cardUUID + "\x00" + addr))
+// peerMAC is a MAC for one purpose (label) over a card's uuid and further fields, with
+// a key derived from the shared link key.
+func (s *Server) peerMAC(label, cardUUID string, fields ...string) string {
+	m := hmac.New(sha256.New, s.derivedKey(label))
+	m.Write([]byte(strconv.Itoa(len(cardUUID)) + ":" + cardUUID))
+	for _, f := range fields {
+		m.Write([]byte("\x00" + strconv.Itoa(len(f)) + ":" + f))
+	}
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// forwardedFor returns the browser's address a peer vouched for, if the request was
-// passed on by one.
-func (s *Server) forwardedFor(r *http.Request, cardUUID string) (addr string, ok bool) {
-	v := r.Header.Get(headerForwardedFor)
-	i := strings.LastIndexByte(v, ';')
-	if i < 0 {
-		return "", false
+// forwardedFor returns the browser's address a peer vouched for, and the nonce of its
+// request, if the request was passed on by one.
+func (s *Server) forwardedFor(r *http.Request, cardUUID string) (addr, nonce string, ok bool) {
+	addr, rest, _ := strings.Cut(r.Header.Get(headerForwardedFor), ";")
+	nonce, mac, _ := strings.Cut(rest, ";")
+	if addr == "" || nonce == "" || mac == "" {
+		return "", "", false
 	}
-	addr, mac := v[:i], v[i+1:]
-	return addr, hmac.Equal([]byte(mac), []byte(s.forwardedForMAC(cardUUID, addr)))
+	return addr, nonce, hmac.Equal([]byte(mac), []byte(s.peerMAC(forwardedForLabel, cardUUID, addr, nonce)))
 }
 
 // mayForward reports whether a report this replica does not hold may be asked of holder.
@@ -126,12 +135,23 @@ func (h *cdsHandler) forwardReport(c echo.Context, cardUUID, token, holder strin
 		req.Header.Set(echo.HeaderAccept, accept)
 	}
 	addr := remoteAddr(c.Request())
-	req.Header.Set(headerForwardedFor, addr+";"+s.forwardedForMAC(cardUUID, addr))
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	n := base64.RawURLEncoding.EncodeToString(nonce)
+	req.Header.Set(headerForwardedFor, addr+";"+n+";"+s.peerMAC(forwardedForLabel, cardUUID, addr, n))
 	resp, err := h.peers.Do(req)
 	if err != nil {
 		return h.forwardFailed(err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Read what is left (bounded) so that the connection is kept for the next one.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}()
+	if !hmac.Equal([]byte(resp.Header.Get(headerHolder)), []byte(s.peerMAC(holderLabel, cardUUID, n))) {
+		// Not a replica of this deployment: the holder's pod is gone and its IP taken.
+		return h.forwardFailed(fmt.Errorf("%w: the answer does not prove the link key", errForwardBroken))
+	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		s.cfg.Metrics.reportForwards.WithLabelValues(forwardGone).Inc()

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,7 +213,7 @@ func TestReportLinkForwardedOnce(t *testing.T) {
 func TestReportLinkForwardedForNeedsMAC(t *testing.T) {
 	a := newReplica(t)
 	path := a.card(t)
-	resp, _ := a.get(t, path, "", headerForwardedFor, "192.0.2.7:4444;"+strings.Repeat("A", 43))
+	resp, _ := a.get(t, path, "", headerForwardedFor, "192.0.2.7:4444;bm9uY2Vub25jZW5vbmNl;"+strings.Repeat("A", 43))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -221,28 +224,35 @@ func TestReportLinkForwardedForNeedsMAC(t *testing.T) {
 	}
 }
 
-// A holder's answer is relayed only when it is a report: a redirect is not followed, and
-// an error, another content type or an oversized body gives the usual 404, never the
-// peer's body.
+// A holder's answer is relayed only when it is a report from a replica of this
+// deployment: an answer that does not prove the link key (another pod now at a gone
+// replica's IP) is not relayed, even a 200 page; nor, from a replica, a redirect
+// (not followed), an error, another content type or an oversized body. The browser
+// gets the usual 404, never the peer's body.
 func TestReportLinkHolderAnswersOddly(t *testing.T) {
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("the redirect was followed")
 	}))
 	defer elsewhere.Close()
 	tests := []struct {
-		name  string
-		serve func(w http.ResponseWriter)
+		name     string
+		impostor bool // does not prove the link key
+		serve    func(w http.ResponseWriter)
 	}{
-		{"500", func(w http.ResponseWriter) { http.Error(w, "peer secret", http.StatusInternalServerError) }},
-		{"redirect", func(w http.ResponseWriter) {
+		{"impostor page", true, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, "<h1>peer secret: ELIGIBLE</h1>")
+		}},
+		{"500", false, func(w http.ResponseWriter) { http.Error(w, "peer secret", http.StatusInternalServerError) }},
+		{"redirect", false, func(w http.ResponseWriter) {
 			w.Header().Set("Location", elsewhere.URL)
 			w.WriteHeader(http.StatusFound)
 		}},
-		{"text/plain", func(w http.ResponseWriter) {
+		{"text/plain", false, func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = io.WriteString(w, "peer secret")
 		}},
-		{"oversized", func(w http.ResponseWriter) {
+		{"oversized", false, func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = w.Write([]byte(strings.Repeat("x", maxForwardedReport+1)))
 		}},
@@ -250,15 +260,19 @@ func TestReportLinkHolderAnswersOddly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var gotHeader atomic.Value
+			// Links as the holder made them: sealed with the shared key, naming it.
+			maker := newCDSTestEnv(t, cdsTestConfig{}).s
+			maker.cfg.ReportLinkKey = testLinkKey
+			card := newCardUUID()
 			holder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				gotHeader.Store(r.Header.Get(headerForwardedFor))
+				if _, nonce, ok := maker.forwardedFor(r, card); ok && !tt.impostor {
+					w.Header().Set(headerHolder, maker.peerMAC(holderLabel, card, nonce))
+				}
 				tt.serve(w)
 			}))
 			defer holder.Close()
-			// Links as the holder made them: sealed with the shared key, naming it.
-			maker := newCDSTestEnv(t, cdsTestConfig{}).s
-			maker.cfg.ReportLinkKey, maker.cfg.ReplicaAddr = testLinkKey, holder.Listener.Addr().String()
-			card := newCardUUID()
+			maker.cfg.ReplicaAddr = holder.Listener.Addr().String()
 			b := newReplica(t)
 			resp, body := b.get(t, pathOf(t, maker.reportLink(card)), "")
 			wantGone(t, resp, body)
@@ -272,5 +286,93 @@ func TestReportLinkHolderAnswersOddly(t *testing.T) {
 				t.Errorf("unreachable forwards = %v, want 1", b.forwards(forwardUnreachable))
 			}
 		})
+	}
+}
+
+// A holder that takes the connection and never answers holds the browser no longer
+// than the forward's timeout, whatever the request timeout.
+func TestReportLinkHolderHangs(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	maker := newCDSTestEnv(t, cdsTestConfig{}).s
+	maker.cfg.ReportLinkKey, maker.cfg.ReplicaAddr = testLinkKey, hang.Listener.Addr().String()
+	b := newReplica(t)
+	b.env.s.cfg.RequestTimeout = time.Minute
+	start := time.Now()
+	resp, body := b.get(t, pathOf(t, maker.reportLink(newCardUUID())), "")
+	wantGone(t, resp, body)
+	if d := time.Since(start); d > forwardTimeout+2*time.Second {
+		t.Errorf("a hanging holder held the browser %v", d)
+	}
+	if b.forwards(forwardUnreachable) != 1 || !strings.Contains(b.env.logs.String(), "report holder timed out") {
+		t.Errorf("unreachable = %v, logs:\n%s", b.forwards(forwardUnreachable), b.env.logs.String())
+	}
+}
+
+// Links to a holder that restarted keep one connection to it: each 404 is read to the
+// end so that the connection is reused, not a new one per stale link.
+func TestReportLinkGoneForwardsReuseTheConnection(t *testing.T) {
+	a, b := newReplica(t), newReplica(t)
+	var conns atomic.Int32
+	a.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	path := a.card(t)
+	a.restart(t)
+	before := conns.Load()
+	for range 5 {
+		resp, body := b.get(t, path, "")
+		wantGone(t, resp, body)
+	}
+	if n := conns.Load() - before; n > 1 {
+		t.Errorf("5 gone forwards opened %d connections to the holder, want 1", n)
+	}
+}
+
+// The holder audits the browser's own address, and the relaying replica's apart: told
+// apart by their exact ports, since every address here is 127.0.0.1.
+func TestReportLinkRelayedViewAuditsTheBrowser(t *testing.T) {
+	a, b := newReplica(t), newReplica(t)
+	var relayer atomic.Value
+	a.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			relayer.Store(c.RemoteAddr().String())
+		}
+	}
+	path := a.card(t)
+	var browser string
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { browser = i.Conn.LocalAddr().String() },
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	views := a.auditViews(t)
+	if len(views) != 1 {
+		t.Fatalf("%d views audited, want 1", len(views))
+	}
+	r, _ := relayer.Load().(string)
+	if !strings.Contains(views[0], `"address":"`+browser+`"`) ||
+		!strings.Contains(views[0], `{"type":"relayed-by","valueString":"`+r+`"}`) {
+		t.Errorf("browser %s, relaying replica %s; audit:\n%s", browser, r, views[0])
 	}
 }
