@@ -128,33 +128,39 @@ type transient interface{ Transient() bool }
 // fetch asks the source for a patient's record, and again while the fetch failed
 // transiently: the source failed (the server unavailable or throttled, its circuit open)
 // or the record lacks a type whose fetch failed so. Waits are jittered and double, until
-// ctx ends. Then the last record is the answer (its criteria say source-error), or the
-// last error, which says how many fetches were made.
+// ctx ends. Then the latest record with a gap is the answer (its criteria say
+// source-error), else the last error, which says how many fetches were made.
 func (in IDList) fetch(ctx context.Context, id string) (*screening.Record, error) {
 	wait := in.RetryWait
 	if wait <= 0 {
 		wait = time.Second
 	}
+	var partial *screening.Record
 	for attempt := 1; ; attempt++ {
 		rec, err := in.Source.Record(ctx, id)
 		var t transient
-		again := err == nil && transientGap(rec) || err != nil && errors.As(err, &t) && t.Transient()
-		if !again || ctx.Err() != nil {
-			if err != nil && attempt > 1 {
+		switch {
+		case err == nil && !transientGap(rec):
+			return rec, nil
+		case err == nil:
+			partial = rec
+		case !errors.As(err, &t) || !t.Transient():
+			if attempt > 1 {
 				err = fmt.Errorf("%w (%d fetches)", err, attempt)
 			}
-			return rec, err
+			return nil, err
 		}
 		// Jitter spreads the workers' next attempts over the wait, so a server coming
 		// back is not met by all of them at once.
-		d := wait/2 + rand.N(wait/2+1)
 		select {
 		case <-ctx.Done():
-			if err == nil {
-				return rec, nil
+		case <-time.After(wait/2 + rand.N(wait/2+1)):
+		}
+		if ctx.Err() != nil {
+			if partial != nil {
+				return partial, nil
 			}
 			return nil, fmt.Errorf("%w (%d fetches; no more time to wait for the server)", err, attempt)
-		case <-time.After(d):
 		}
 		wait = min(2*wait, maxRetryWait)
 	}

@@ -20,16 +20,22 @@ import (
 )
 
 // faultyFHIR is the demo patients' FHIR server, answering status to its first fail
-// requests (every request when fail < 0), and counting Patient reads.
+// requests (every request when fail < 0), or only to those whose path starts with only,
+// and counting Patient reads.
 type faultyFHIR struct {
 	stub         *fhirstub.Server
 	status       int
 	fail         int64
+	only         string
 	requests     atomic.Int64
 	patientReads atomic.Int64
 }
 
 func (f *faultyFHIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.only != "" && !strings.HasPrefix(r.URL.Path, f.only) {
+		f.stub.ServeHTTP(w, r)
+		return
+	}
 	n := f.requests.Add(1)
 	if strings.HasPrefix(r.URL.Path, "/Patient/") {
 		f.patientReads.Add(1)
@@ -146,6 +152,38 @@ func TestIDListGivesUp(t *testing.T) {
 	for _, p := range probs {
 		if !strings.Contains(p, "auth") || strings.Contains(p, "fetches") {
 			t.Errorf("problem %q: want the auth failure, fetched once", p)
+		}
+	}
+}
+
+// A search that keeps failing transiently is asked again until the patient's time is
+// up; then the patient is screened from what could be had, its criteria that read that
+// type unknown with source-error, never dropped and never passed on missing data.
+func TestIDListKeepsThePartialRecord(t *testing.T) {
+	stub, err := fhirstub.New(0, demoBundleList(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faultyFHIR{stub: stub, status: http.StatusServiceUnavailable, fail: -1, only: "/Observation"}
+	out, probs, _ := runIDListAgainst(t, f, 300*time.Millisecond)
+	if len(probs) != 0 || len(out.ids) != 4 {
+		t.Fatalf("screened %v, problems:\n%s", out.ids, strings.Join(probs, "\n"))
+	}
+	if n := f.requests.Load(); n <= 4 {
+		t.Errorf("%d Observation searches for 4 patients: none was asked again", n)
+	}
+	for i, line := range out.lines {
+		var s screening.Screening
+		if err := json.Unmarshal(line, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Verdict == screening.PotentiallyEligible {
+			t.Errorf("%s: potentially eligible without Observations", out.ids[i])
+		}
+		for _, c := range s.Criteria {
+			if c.ID == "neutrophils" && (c.Outcome != screening.Unknown || c.Reason != "source-error") {
+				t.Errorf("%s: neutrophils %s/%s, want unknown/source-error", out.ids[i], c.Outcome, c.Reason)
+			}
 		}
 	}
 }

@@ -23,9 +23,10 @@ func TestRepeatedMembersAreUnreadable(t *testing.T) {
 	}{
 		{"a Condition's code twice", []entry{{"", patient("p1")}, {"", seizureThenHeadache}}, "seizures", "unknown/unreadable",
 			`the member "code" is given twice: which value the sender meant cannot be told`},
-		// The Patient is unreadable, so no birth date is known.
+		// The Patient is unreadable, so no birth date is known, and the result says why
+		// (not "no birth date recorded").
 		{"the Patient's birthDate twice", []entry{{"", strings.Replace(patient("p1"), `"birthDate"`, `"birthDate": "1940-01-01", "birthDate"`, 1)}},
-			"age", "unknown/no-data", `the member "birthDate" is given twice: which value the sender meant cannot be told`},
+			"age", "unknown/unreadable", `the member "birthDate" is given twice: which value the sender meant cannot be told`},
 		{"members given once", []entry{{"", patient("p1")}, {"", hemoglobin("o1", "Patient/p1", "12")}}, "hemoglobin", "pass/met", ""},
 	}
 	for _, tc := range tests {

@@ -256,8 +256,12 @@ func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
 		r.Evidence = []Evidence{}
 	}
 	// A fail because nothing was found (a required diagnosis) rests on the record being
-	// complete, so it too becomes unknown when the record is not.
-	if r.Outcome == Pass || r.Outcome == Review || (r.Outcome == Fail && r.Reason == ReasonNotFound) {
+	// complete, so it too becomes unknown when the record is not. So does an unknown that
+	// says what the record holds (nothing, only old or only preliminary results): with a
+	// type not fully obtained, that is not known, and the remedy is to read the record
+	// again, not to order a new test.
+	if r.Outcome == Pass || r.Outcome == Review || (r.Outcome == Fail && r.Reason == ReasonNotFound) ||
+		(r.Outcome == Unknown && (r.Reason == ReasonNoData || r.Reason == ReasonStale || r.Reason == ReasonNotFinal)) {
 		p.downgradeForData(c, ec.rec, &r)
 	}
 	if r.Outcome == Unknown {

@@ -25,6 +25,20 @@ func TestInclusionPartialSource(t *testing.T) {
 				outcome: screening.Unknown, reason: screening.ReasonSourceError},
 			{name: "a partial Condition source does not touch an Observation criterion", patient: pt().lab(anc, 2.0, "10*9/L", daysAgo(1)).incSource("Condition", screening.FetchPartial),
 				outcome: screening.Pass, reason: screening.ReasonMet},
+			// What the record holds is not known when it was not read in full: the remedy
+			// is to read it again, not to order the test.
+			{name: "nothing found with Observation failed is unknown/source-error, not no-data", patient: pt().incSource("Observation", screening.FetchFailed),
+				outcome: screening.Unknown, reason: screening.ReasonSourceError},
+			{name: "only an old result with Observation partial is unknown/source-error, not stale", patient: pt().lab(anc, 2.0, "10*9/L", daysAgo(30)).incSource("Observation", screening.FetchPartial),
+				outcome: screening.Unknown, reason: screening.ReasonSourceError},
+			{name: "nothing found in a full record stays no-data", patient: pt(),
+				outcome: screening.Unknown, reason: screening.ReasonNoData},
+			{name: "only an old result in a full record stays stale", patient: pt().lab(anc, 2.0, "10*9/L", daysAgo(30)),
+				outcome: screening.Unknown, reason: screening.ReasonStale},
+			{name: "nothing found beside an unreadable Observation is unknown/unreadable", patient: pt().incUnreadable("Observation"),
+				outcome: screening.Unknown, reason: screening.ReasonUnreadable},
+			{name: "a unit that cannot be converted stays unit with Observation partial", patient: pt().lab(anc, 2.0, "furlongs", daysAgo(1)).incSource("Observation", screening.FetchPartial),
+				outcome: screening.Unknown, reason: screening.ReasonUnit},
 		})
 	})
 	t.Run("platelets", func(t *testing.T) {
