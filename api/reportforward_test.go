@@ -29,7 +29,7 @@ type replica struct {
 	handler  atomic.Value // http.Handler
 }
 
-func newReplica(t *testing.T) *replica {
+func newReplica(t testing.TB) *replica {
 	t.Helper()
 	r := &replica{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -42,7 +42,7 @@ func newReplica(t *testing.T) *replica {
 }
 
 // restart gives the replica a new process: same address and key, empty report cache.
-func (r *replica) restart(t *testing.T) {
+func (r *replica) restart(t testing.TB) {
 	t.Helper()
 	r.env = newCDSTestEnv(t, cdsTestConfig{})
 	r.env.s.cfg.ReportLinkKey = testLinkKey
@@ -51,7 +51,7 @@ func (r *replica) restart(t *testing.T) {
 }
 
 // card has the replica answer a patient-view call and returns the card's report path.
-func (r *replica) card(t *testing.T) string {
+func (r *replica) card(t testing.TB) string {
 	t.Helper()
 	status, body, _ := r.env.post(t, r.env.key.token(t, nil), cdsHookBody("demo-candidate", cdsDemoPrefetch(t, "candidate")))
 	return pathOf(t, cdsOneCard(t, status, body).Links[0].URL)
@@ -374,5 +374,31 @@ func TestReportLinkRelayedViewAuditsTheBrowser(t *testing.T) {
 	if !strings.Contains(views[0], `"address":"`+browser+`"`) ||
 		!strings.Contains(views[0], `{"type":"relayed-by","valueString":"`+r+`"}`) {
 		t.Errorf("browser %s, relaying replica %s; audit:\n%s", browser, r, views[0])
+	}
+}
+
+// BenchmarkReportLink: a card's report page opened on the replica that holds it, and on
+// another one that relays it (one more loopback hop, the holder's proof checked).
+func BenchmarkReportLink(b *testing.B) {
+	holder, other := newReplica(b), newReplica(b)
+	path := holder.card(b)
+	for _, bc := range []struct {
+		name string
+		r    *replica
+	}{{"holder", holder}, {"relayed", other}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := http.Get(bc.r.srv.URL + path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

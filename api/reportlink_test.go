@@ -174,7 +174,7 @@ func (e *cdsTestEnv) get(t *testing.T, target, accept string) *httptest.Response
 	return rr
 }
 
-func pathOf(t *testing.T, link string) string {
+func pathOf(t testing.TB, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil {
