@@ -87,10 +87,10 @@ func jsonString(val []byte) (string, bool) {
 }
 
 // walkMembers calls f with each complete top-level member of a JSON object that may be
-// cut short or broken further on; it stops at the first member it cannot delimit. It has
-// scanners of its own (stringEnd, valueEnd): the grouping pass's jsonscan.StringEnd and
-// ValueEnd are for lines already found valid, and on a cut line would report a value
-// that runs to the end of the line as complete.
+// cut short or broken further on; it stops at the first member it cannot delimit. It uses
+// jsonscan's Complete scanners: StringEnd and ValueEnd are for lines already found
+// valid, and on a cut line would report a value that runs to the end of the line as
+// complete.
 func walkMembers(b []byte, f func(key, val []byte)) {
 	i := jsonscan.Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -98,7 +98,7 @@ func walkMembers(b []byte, f func(key, val []byte)) {
 	}
 	i = jsonscan.Space(b, i+1)
 	for i < len(b) && b[i] == '"' {
-		keyEnd := stringEnd(b, i)
+		keyEnd := jsonscan.CompleteStringEnd(b, i)
 		if keyEnd < 0 {
 			return
 		}
@@ -107,7 +107,7 @@ func walkMembers(b []byte, f func(key, val []byte)) {
 			return
 		}
 		j = jsonscan.Space(b, j+1)
-		valEnd := valueEnd(b, j)
+		valEnd := jsonscan.CompleteValueEnd(b, j)
 		if valEnd < 0 {
 			return
 		}
@@ -118,59 +118,6 @@ func walkMembers(b []byte, f func(key, val []byte)) {
 		}
 		i = jsonscan.Space(b, i+1)
 	}
-}
-
-// stringEnd is the index just past the string starting at b[i] == '"', or -1 when it
-// is not closed.
-func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// valueEnd is the index just past the value starting at b[i], or -1 when it is not
-// complete (cut short, unbalanced). A number or literal must be followed by something.
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				e := stringEnd(b, i)
-				if e < 0 {
-					return -1
-				}
-				i = e - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			return i
-		}
-	}
-	return -1
 }
 
 // typeFileName matches a Bulk Data file name: <Type>.ndjson or <Type>-<n>.ndjson (and

@@ -13,7 +13,22 @@ func Space(b []byte, i int) int {
 }
 
 // StringEnd returns the index just past the string that starts at b[i] == '"'.
-func StringEnd(b []byte, i int) int {
+func StringEnd(b []byte, i int) int { return orEnd(b, CompleteStringEnd(b, i)) }
+
+// ValueEnd returns the index just past the value that starts at b[i].
+func ValueEnd(b []byte, i int) int { return orEnd(b, CompleteValueEnd(b, i)) }
+
+// orEnd reads "not complete" (-1) as the end of b: valid JSON is never cut short.
+func orEnd(b []byte, end int) int {
+	if end < 0 {
+		return len(b)
+	}
+	return end
+}
+
+// CompleteStringEnd is StringEnd for input that may be cut short (a salvaged line):
+// -1 when the string is not closed.
+func CompleteStringEnd(b []byte, i int) int {
 	for i++; i < len(b); i++ {
 		switch b[i] {
 		case '\\':
@@ -22,23 +37,28 @@ func StringEnd(b []byte, i int) int {
 			return i + 1
 		}
 	}
-	return len(b)
+	return -1
 }
 
-// ValueEnd returns the index just past the value that starts at b[i].
-func ValueEnd(b []byte, i int) int {
+// CompleteValueEnd is ValueEnd for input that may be cut short: -1 when the value is not
+// complete (cut short, unbalanced). A number or literal must be followed by something.
+func CompleteValueEnd(b []byte, i int) int {
 	if i >= len(b) {
-		return len(b)
+		return -1
 	}
 	switch b[i] {
 	case '"':
-		return StringEnd(b, i)
+		return CompleteStringEnd(b, i)
 	case '{', '[':
 		depth := 0
 		for ; i < len(b); i++ {
 			switch b[i] {
 			case '"':
-				i = StringEnd(b, i) - 1
+				e := CompleteStringEnd(b, i)
+				if e < 0 {
+					return -1
+				}
+				i = e - 1
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -47,12 +67,15 @@ func ValueEnd(b []byte, i int) int {
 				}
 			}
 		}
-		return len(b)
+		return -1
 	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' {
-		i++
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return i
+		}
 	}
-	return i
+	return -1
 }
 
 // Members calls f with each member of the object b (its name as written, without the
