@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -20,21 +19,6 @@ import (
 
 // SummaryHeader is the first row of summary.csv.
 var SummaryHeader = []string{"patient_id", "verdict", "pass", "fail", "unknown", "review", "failing_criteria", "unknown_criteria"}
-
-// docSummary is what the summary and the funnel read of a verdict document; decoding
-// only it skips the evidence, most of a document.
-type docSummary struct {
-	Patient  screening.PatientRef  `json:"patient"`
-	Verdict  screening.Verdict     `json:"verdict"`
-	Protocol screening.ProtocolRef `json:"protocol"`
-	Counts   screening.Counts      `json:"counts"`
-	Criteria []struct {
-		ID      string            `json:"id"`
-		Kind    string            `json:"kind"`
-		Outcome screening.Outcome `json:"outcome"`
-		Reason  screening.Reason  `json:"reason"`
-	} `json:"criteria"`
-}
 
 // summaryRow is one patient's row of summary.csv.
 func summaryRow(s *screening.Screening) []string {
@@ -192,14 +176,9 @@ func decodeDocs(r io.Reader, put func(*screening.Screening) error) error {
 // decodeDoc reads what the summary and the funnel need of one verdict document; nil
 // when the line is not one.
 func decodeDoc(line []byte) *screening.Screening {
-	var d docSummary
-	if err := json.Unmarshal(line, &d); err != nil || d.Patient.ID == "" {
+	s := &screening.Screening{}
+	if err := s.UnmarshalOutline(line); err != nil || s.Patient.ID == "" {
 		return nil
-	}
-	s := &screening.Screening{Patient: d.Patient, Verdict: d.Verdict, Protocol: d.Protocol, Counts: d.Counts,
-		Criteria: make([]screening.Result, len(d.Criteria))}
-	for i, c := range d.Criteria {
-		s.Criteria[i] = screening.Result{ID: c.ID, Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason}
 	}
 	return s
 }

@@ -3,29 +3,12 @@ package funnel
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/trialscreen/trialscreen/screening"
 )
-
-// docLine is the part of a verdict document a funnel reads; decoding only it skips the
-// evidence, which is most of a document.
-type docLine struct {
-	Verdict  screening.Verdict `json:"verdict"`
-	Protocol struct {
-		ID      string `json:"id"`
-		Version string `json:"version"`
-	} `json:"protocol"`
-	Criteria []struct {
-		ID      string            `json:"id"`
-		Kind    string            `json:"kind"`
-		Outcome screening.Outcome `json:"outcome"`
-		Reason  screening.Reason  `json:"reason"`
-	} `json:"criteria"`
-}
 
 // FromNDJSON rebuilds a funnel from verdict documents, one JSON document a line (what a
 // batch run writes), e.g. to merge shards. Blank lines are skipped. Unlike Add, a line
@@ -53,15 +36,8 @@ func FromNDJSON(p *screening.Protocol, r io.Reader) (*Funnel, error) {
 
 // addLine decodes one line into s (reusing its slice) and counts it.
 func (f *Funnel) addLine(b []byte, s *screening.Screening) error {
-	var d docLine
-	if err := json.Unmarshal(b, &d); err != nil {
+	if err := s.UnmarshalOutline(b); err != nil {
 		return fmt.Errorf("not a verdict document: %w", err)
-	}
-	s.Verdict = d.Verdict
-	s.Protocol = screening.ProtocolRef{ID: d.Protocol.ID, Version: d.Protocol.Version}
-	s.Criteria = s.Criteria[:0]
-	for _, c := range d.Criteria {
-		s.Criteria = append(s.Criteria, screening.Result{ID: c.ID, Kind: c.Kind, Outcome: c.Outcome, Reason: c.Reason})
 	}
 	return f.add(s)
 }
