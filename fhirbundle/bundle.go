@@ -534,19 +534,20 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	}
 	codes := p.codes()
 	isMed := isMedicationType(p.ResourceType)
+	medText := p.MedicationCodeableConcept.text()
 	if bt.perrs[i] != nil {
 		bt.unreadable(i, codes, bt.parseProblem(e.Resource, bt.perrs[i]))
 		return
 	}
 	if isMed && p.MedicationCodeableConcept == nil && p.MedicationReference != nil {
 		var problem string
-		codes, problem = bt.resolveMedication(e.Resource, p.MedicationReference.Reference)
+		codes, medText, problem = bt.resolveMedication(e.Resource, p.MedicationReference.Reference)
 		if problem != "" {
 			bt.unreadable(i, codes, problem)
 			return
 		}
 	}
-	if !bt.r.p.Relevant(p.ResourceType, codes) {
+	if !bt.r.p.Relevant(p.ResourceType, codes) && !p.hasContainedMembers() {
 		return
 	}
 	cr, err := bt.parse(e.Resource)
@@ -556,7 +557,11 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	}
 	switch p.ResourceType {
 	case screening.TypeObservation:
-		rec.Observations = append(rec.Observations, convertObservation(cr.GetObservation(), ref))
+		o := convertObservation(cr.GetObservation(), ref)
+		rec.Observations = append(rec.Observations, o)
+		if p.hasContainedMembers() {
+			bt.addContainedMembers(i, &o)
+		}
 	case screening.TypeCondition:
 		rec.Conditions = append(rec.Conditions, convertCondition(cr.GetCondition(), ref))
 	case screening.TypeProcedure:
@@ -569,6 +574,9 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		rec.Medications = append(rec.Medications, convertMedStatement(cr.GetMedicationStatement(), ref, codes))
 	case screening.TypeMedAdminister:
 		rec.Medications = append(rec.Medications, convertMedAdministration(cr.GetMedicationAdministration(), ref, codes))
+	}
+	if isMed {
+		rec.Medications[len(rec.Medications)-1].Text = medText
 	}
 }
 
@@ -598,12 +606,53 @@ func (bt *batch) parseProblem(raw json.RawMessage, peekErr error) string {
 	return peekErr.Error()
 }
 
+// addContainedMembers reads the Observations a panel names in hasMember and contains, as
+// results of their own ("Observation/panel#member"). A member that gives no status or
+// time takes the panel's: it was reported with it.
+func (bt *batch) addContainedMembers(i int, panel *screening.Observation) {
+	var c struct {
+		Contained []json.RawMessage `json:"contained"`
+		HasMember []peekRef         `json:"hasMember"`
+	}
+	_ = json.Unmarshal(bt.entries[i].Resource, &c) // the peek and the parser read it already
+	byID := map[string]json.RawMessage{}
+	for _, x := range c.Contained {
+		if m, err := peekResource(x); err == nil && m.ResourceType == screening.TypeObservation && m.ID != "" {
+			byID[m.ID] = x
+		}
+	}
+	for _, hm := range c.HasMember {
+		id, ok := strings.CutPrefix(hm.Reference, "#")
+		if !ok {
+			continue // a member of its own elsewhere in the input
+		}
+		raw, ok := byID[id]
+		if !ok {
+			bt.unreadable(i, panel.Code, fmt.Sprintf("hasMember %s names no contained Observation", hm.Reference))
+			continue
+		}
+		cr, err := bt.parse(raw)
+		if err != nil {
+			bt.unreadable(i, panel.Code, fmt.Sprintf("contained Observation %s cannot be read: %v", hm.Reference, err))
+			continue
+		}
+		m := convertObservation(cr.GetObservation(), panel.Ref+hm.Reference)
+		if m.Status == "" {
+			m.Status = panel.Status
+		}
+		if !m.Effective.Known() {
+			m.Effective = panel.Effective
+		}
+		bt.rec.Observations = append(bt.rec.Observations, m)
+	}
+}
+
 // resolveMedication finds the codes of the Medication a medication resource references,
 // in the same entries or contained in the resource. A drug that cannot be identified is
 // a problem: the criteria cannot tell whether it matters.
-func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening.Coding, string) {
+func (bt *batch) resolveMedication(raw json.RawMessage, ref string) (codes []screening.Coding, text, problem string) {
 	if ref == "" {
-		return nil, "medicationReference has no reference; the drug cannot be identified"
+		return nil, "", "medicationReference has no reference; the drug cannot be identified"
 	}
 	if id, ok := strings.CutPrefix(ref, "#"); ok {
 		var c struct {
@@ -614,16 +663,16 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening
 			m, err := peekResource(x)
 			if m.ResourceType == "Medication" && m.ID == id {
 				if err != nil {
-					return nil, fmt.Sprintf("contained Medication %s cannot be read: %v", ref, err)
+					return nil, "", fmt.Sprintf("contained Medication %s cannot be read: %v", ref, err)
 				}
 				if l := m.Meta.withheld(); l != "" {
 					// No codes: what is left visible need not be the drug.
-					return nil, fmt.Sprintf("contained Medication %s is %s: the drug cannot be told", ref, l)
+					return nil, "", fmt.Sprintf("contained Medication %s is %s: the drug cannot be told", ref, l)
 				}
-				return m.Code.codings(), ""
+				return m.codes(), m.Code.text(), ""
 			}
 		}
-		return nil, fmt.Sprintf("medicationReference %s names no contained Medication", ref)
+		return nil, "", fmt.Sprintf("medicationReference %s names no contained Medication", ref)
 	}
 	j, ok := bt.meds[ref]
 	if !ok {
@@ -632,18 +681,18 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) ([]screening
 		}
 	}
 	if !ok {
-		return nil, fmt.Sprintf("medicationReference %s is not among the entries; the drug cannot be identified", ref)
+		return nil, "", fmt.Sprintf("medicationReference %s is not among the entries; the drug cannot be identified", ref)
 	}
 	m := &bt.peeks[j]
 	if bt.perrs[j] != nil {
-		return m.Code.codings(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
+		return m.codes(), m.Code.text(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
 	}
 	if l := m.Meta.withheld(); l != "" {
 		// Its hidden part may be the drug a criterion looks for, so the codes left
 		// visible are not given: the entry may matter to every medication criterion.
-		return nil, fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
+		return nil, "", fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
 	}
-	return m.Code.codings(), ""
+	return m.codes(), m.Code.text(), ""
 }
 
 // parserProblem words a jsonformat error as path and problem. Its diagnostics usually

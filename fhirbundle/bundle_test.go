@@ -129,6 +129,7 @@ func TestReadBundleSyntheaContent(t *testing.T) {
 		Clinical: "active", Verification: "confirmed",
 		Onset:    screening.When{Time: at, Precision: screening.PrecisionTime},
 		Recorded: screening.When{Time: at, Precision: screening.PrecisionTime},
+		Text:     "Seizure disorder",
 	}}
 	if !reflect.DeepEqual(rec.Conditions, wantCond) {
 		t.Errorf("conditions = %+v\nwant %+v", rec.Conditions, wantCond)
@@ -144,6 +145,7 @@ func TestReadBundleSyntheaContent(t *testing.T) {
 		Ref: "Observation/3f4a9033-867c-4580-851e-ddaec4e0d39a", Status: "final", Code: []screening.Coding{{System: loinc, Code: "718-7"}},
 		Effective: screening.When{Time: time.Date(2016, 3, 7, 5, 28, 45, 0, time.UTC), Precision: screening.PrecisionTime},
 		Value:     &screening.Quantity{Value: 16.079701556982158, Code: "g/dL", System: ucum, Unit: "g/dL"},
+		CodeText:  "Hemoglobin [Mass/volume] in Blood",
 	}}
 	if !reflect.DeepEqual(rec.Observations, wantObs) {
 		t.Errorf("observations = %+v, want only the hemoglobin %+v", rec.Observations, wantObs)
@@ -499,6 +501,8 @@ func TestReadBundleNormalizes(t *testing.T) {
 		{Ref: "MedicationRequest/mr2", Code: clz, Status: "active", Start: day(2024, 1, 6)},
 		{Ref: "MedicationStatement/ms1", Code: clz, Status: "completed", Start: day(2023, 1, 1), End: day(2023, 3, 1)},
 		{Ref: "MedicationAdministration/ma1", Code: clz, Status: "completed", Start: at(2024, 1, 7, 12), End: at(2024, 1, 7, 12)},
+		// A drug code the tables do not know is kept: it may be what a criterion looks for.
+		{Ref: "MedicationAdministration/other-drug", Code: []screening.Coding{{System: rxnorm, Code: "1"}}, Status: "completed", Start: at(2024, 1, 7, 12), End: at(2024, 1, 7, 12)},
 	}
 	if !reflect.DeepEqual(rec.Medications, wantMeds) {
 		t.Errorf("medications:\n got %+v\nwant %+v", rec.Medications, wantMeds)

@@ -32,8 +32,9 @@ func convertPatient(p *patpb.Patient, ref, id string) *screening.Patient {
 func convertObservation(o *obspb.Observation, ref string) screening.Observation {
 	out := screening.Observation{
 		Ref:    ref,
-		Status: enumCode(o.GetStatus().GetValue()),
-		Code:   codings(o.GetCode()),
+		Status:   enumCode(o.GetStatus().GetValue()),
+		Code:     codings(o.GetCode()),
+		CodeText: o.GetCode().GetText().GetValue(),
 	}
 	switch e := o.GetEffective(); {
 	case e.GetDateTime() != nil:
@@ -64,7 +65,35 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		}
 		out.Interpretation = append(out.Interpretation, cs...)
 	}
-	for _, rr := range o.GetReferenceRange() {
+	out.RefRanges = refRanges(o.GetReferenceRange())
+	for _, c := range o.GetComponent() {
+		comp := screening.Component{Code: codings(c.GetCode()), RefRanges: refRanges(c.GetReferenceRange())}
+		switch v := c.GetValue(); {
+		case v.GetQuantity() != nil:
+			// A component has no bound slot: a "<5" component is left without a value.
+			comp.Value, _ = quantity(v.GetQuantity())
+		case v.GetInteger() != nil:
+			comp.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
+		case v.GetCodeableConcept() != nil:
+			comp.ValueCode = codings(v.GetCodeableConcept())
+			if len(comp.ValueCode) == 0 {
+				comp.ValueText = v.GetCodeableConcept().GetText().GetValue()
+			}
+		case v.GetStringValue() != nil:
+			comp.ValueText = v.GetStringValue().GetValue()
+		}
+		for _, cc := range c.GetInterpretation() {
+			comp.Interpretation = append(comp.Interpretation, codings(cc)...)
+		}
+		out.Components = append(out.Components, comp)
+	}
+	return out
+}
+
+// refRanges reads the reference ranges that have a high: the upper limits of normal.
+func refRanges(rrs []*obspb.Observation_ReferenceRange) []screening.RefRange {
+	var out []screening.RefRange
+	for _, rr := range rrs {
 		if rr.GetHigh() == nil {
 			continue
 		}
@@ -78,20 +107,7 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		for _, at := range rr.GetAppliesTo() {
 			r.AppliesTo = append(r.AppliesTo, codings(at)) // none when text only: unreadable
 		}
-		out.RefRanges = append(out.RefRanges, r)
-	}
-	for _, c := range o.GetComponent() {
-		comp := screening.Component{Code: codings(c.GetCode())}
-		switch v := c.GetValue(); {
-		case v.GetQuantity() != nil:
-			// A component has no free-text slot: a "<5" component is left without a value.
-			comp.Value, _ = quantity(v.GetQuantity())
-		case v.GetInteger() != nil:
-			comp.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
-		case v.GetCodeableConcept() != nil:
-			comp.ValueCode = codings(v.GetCodeableConcept())
-		}
-		out.Components = append(out.Components, comp)
+		out = append(out, r)
 	}
 	return out
 }
@@ -100,6 +116,7 @@ func convertCondition(c *cpb.Condition, ref string) screening.Condition {
 	out := screening.Condition{
 		Ref:          ref,
 		Code:         codings(c.GetCode()),
+		Text:         c.GetCode().GetText().GetValue(),
 		Clinical:     statusCode(c.GetClinicalStatus(), "http://terminology.hl7.org/CodeSystem/condition-clinical"),
 		Verification: statusCode(c.GetVerificationStatus(), "http://terminology.hl7.org/CodeSystem/condition-ver-status"),
 		Recorded:     whenDateTime(c.GetRecordedDate()),
@@ -123,7 +140,7 @@ func convertCondition(c *cpb.Condition, ref string) screening.Condition {
 }
 
 func convertProcedure(p *prpb.Procedure, ref string) screening.Procedure {
-	out := screening.Procedure{Ref: ref, Code: codings(p.GetCode()), Status: enumCode(p.GetStatus().GetValue())}
+	out := screening.Procedure{Ref: ref, Code: codings(p.GetCode()), Status: enumCode(p.GetStatus().GetValue()), Text: p.GetCode().GetText().GetValue()}
 	switch pf := p.GetPerformed(); {
 	case pf.GetDateTime() != nil:
 		out.Performed = whenDateTime(pf.GetDateTime())
@@ -187,13 +204,18 @@ func exposure(at *dpb.DateTime, period *dpb.Period) (start, end screening.When) 
 }
 
 func convertAllergy(a *alpb.AllergyIntolerance, ref string) screening.Allergy {
-	return screening.Allergy{
+	out := screening.Allergy{
 		Ref:          ref,
 		Code:         codings(a.GetCode()),
+		Text:         a.GetCode().GetText().GetValue(),
 		Clinical:     statusCode(a.GetClinicalStatus(), "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"),
 		Verification: statusCode(a.GetVerificationStatus(), "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"),
 		Criticality:  enumCode(a.GetCriticality().GetValue()),
 	}
+	for _, c := range a.GetCategory() {
+		out.Category = append(out.Category, enumCode(c.GetValue()))
+	}
+	return out
 }
 
 func codings(cc *dpb.CodeableConcept) []screening.Coding {

@@ -23,6 +23,16 @@ type peeked struct {
 	Patient                   *peekRef     `json:"patient"`
 	Meta                      *peekMeta    `json:"meta"`  // withheld.go
 	Issue                     []peekIssue  `json:"issue"` // an OperationOutcome's
+	// A Medication's ingredients: a drug coded only by what it contains is still known.
+	Ingredient []struct {
+		ItemCodeableConcept *peekConcept `json:"itemCodeableConcept"`
+	} `json:"ingredient"`
+	// An Observation panel's components and members: a result inside a panel is a
+	// result like any other, so the panel matters when one of them does.
+	Component []struct {
+		Code *peekConcept `json:"code"`
+	} `json:"component"`
+	HasMember []peekRef `json:"hasMember"`
 }
 
 type peekConcept struct {
@@ -30,6 +40,7 @@ type peekConcept struct {
 		System string `json:"system"`
 		Code   string `json:"code"`
 	} `json:"coding"`
+	Text string `json:"text"`
 }
 
 type peekRef struct {
@@ -64,12 +75,39 @@ func peekResource(raw json.RawMessage) (peeked, error) {
 	return p, nil
 }
 
-// codes is the codes relevance is decided on, before medication references are resolved.
+// codes is the codes relevance is decided on, before medication references are resolved:
+// a Medication's own code and its ingredients', an Observation's code and its components'.
 func (p *peeked) codes() []screening.Coding {
 	if p.MedicationCodeableConcept != nil {
 		return p.MedicationCodeableConcept.codings()
 	}
-	return p.Code.codings()
+	out := p.Code.codings()
+	for _, in := range p.Ingredient {
+		out = append(out, in.ItemCodeableConcept.codings()...)
+	}
+	for _, c := range p.Component {
+		out = append(out, c.Code.codings()...)
+	}
+	return out
+}
+
+// drugText is what the sender called the drug or the test: the concept's text.
+func (c *peekConcept) text() string {
+	if c == nil {
+		return ""
+	}
+	return c.Text
+}
+
+// hasContainedMembers reports whether an Observation names members contained in it,
+// which are read as results of their own.
+func (p *peeked) hasContainedMembers() bool {
+	for _, m := range p.HasMember {
+		if strings.HasPrefix(m.Reference, "#") {
+			return true
+		}
+	}
+	return false
 }
 
 // patientRef is the subject or patient reference; "" when there is none.

@@ -1,6 +1,8 @@
 package screening
 
 import (
+	"github.com/trialscreen/trialscreen/terminology"
+
 	"context"
 	"fmt"
 	"net/url"
@@ -42,6 +44,7 @@ type compileState struct {
 	units    map[string]*unitGroup
 	probs    Problems
 	root     *yaml.Node // the parsed file, to give every problem its line
+	vocab    *terminology.Vocabulary
 }
 
 func (st *compileState) add(line int, format string, args ...any) {
@@ -94,11 +97,20 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 	if pf.Protocol.Version == "" {
 		st.add(st.lineAt("protocol"), "protocol.version is required")
 	}
+	voc := opts.Vocabulary
+	if voc == nil {
+		var err error
+		if voc, err = terminology.Shipped(); err != nil {
+			return nil, err
+		}
+	}
+	st.vocab = voc
 	st.compileSystems()
 	st.compileStatuses()
 	st.compileUnits()
 	st.compileCodesets(opts.Terminology)
 	p := &Protocol{
+		vocab:       voc,
 		Info:        pf.Protocol,
 		statuses:    compileStatusSets(pf.Statuses),
 		masks:       st.masks,
@@ -140,6 +152,9 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		}
 		ev := kind(cc)
 		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule, sourceKey: map[string]string{}}
+		if !cc.unbounded {
+			c.lookbackDays = cc.windowDays
+		}
 		for t := range cc.needs {
 			c.sourceKey[t] = t + "#" + spec.ID
 		}
@@ -158,7 +173,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 }
 
 func (st *compileState) compileSystems() {
-	builtin := map[string]string{"loinc": SystemLOINC, "snomed": SystemSNOMED, "icd10cm": SystemICD10, "rxnorm": SystemRxNorm, "ucum": SystemUCUM}
+	builtin := map[string]string{"loinc": SystemLOINC, "snomed": SystemSNOMED, "icd10cm": SystemICD10, "icd10": SystemICD10WHO, "rxnorm": SystemRxNorm, "ndc": SystemNDC, "ucum": SystemUCUM}
 	for k, v := range builtin {
 		st.systems[k] = v
 	}
@@ -236,8 +251,19 @@ func (st *compileState) compileCodesets(term Terminology) {
 		m := newCodeMatcher()
 		m.mask.set(id)
 		m.ids = []int{id}
-		if len(cs.Codes) == 0 {
+		if len(cs.Codes) == 0 && len(cs.ValueSets) == 0 {
 			st.add(st.lineAt("codesets", name), "codesets.%s: has no codes", name)
+		}
+		for i, id := range cs.ValueSets {
+			vs, ok := st.vocab.ValueSets[id]
+			if !ok {
+				st.add(st.lineAt("codesets", name, "valuesets", i), "codesets.%s.valuesets[%d]: no value set %q is shipped (known: %s)", name, i, id, strings.Join(sortedKeys(st.vocab.ValueSets), ", "))
+				continue
+			}
+			// A published expansion is verified (its source is cited in the file).
+			for _, mem := range vs.Codes {
+				m.addCode(mem.Coding(), name, false)
+			}
 		}
 		// Curated codes by their tag: a server's expansion of a U-only code is as
 		// unverified as the code it comes from.
@@ -261,7 +287,7 @@ func (st *compileState) compileCodesets(term Terminology) {
 				}
 				m.addPrefix(sys, e.Prefix, name, unverified)
 			case e.Code != "":
-				c := Coding{sys, e.Code}
+				c := Coding{System: sys, Code: e.Code}
 				m.addCode(c, name, unverified)
 				curated[b2i(unverified)] = append(curated[b2i(unverified)], c)
 			default:
@@ -327,6 +353,10 @@ type compileCtx struct {
 	needs map[string]*codeMatcher
 	rule  string
 	line  int // the criterion's line
+	// The longest window the criterion looks back over, and whether some part of it
+	// looks back without limit: what an unplaced record must fall in to matter.
+	windowDays int
+	unbounded  bool
 }
 
 // errorf records a problem at the line of a params field (or the params block).
@@ -440,6 +470,8 @@ func (cc *compileCtx) window(field string, days int, required bool) {
 	if days < 0 || (required && days == 0) {
 		cc.errorf(field, "must be a number of days above 0")
 	}
+	cc.windowDays = max(cc.windowDays, days)
+	cc.unbounded = cc.unbounded || days == 0
 }
 
 // comparator checks a comparison operator.

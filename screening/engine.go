@@ -1,6 +1,8 @@
 package screening
 
 import (
+	"github.com/trialscreen/trialscreen/terminology"
+
 	"fmt"
 	"slices"
 	"time"
@@ -9,6 +11,7 @@ import (
 // Protocol is a compiled protocol: loaded once, evaluated per patient.
 type Protocol struct {
 	Info     ProtocolInfo
+	vocab    *terminology.Vocabulary
 	criteria []*criterion
 	statuses statusSets
 	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
@@ -24,6 +27,9 @@ type criterion struct {
 	needTypes []string                // the keys of needs, sorted
 	sourceKey map[string]string       // type -> "Type#criterion", for per-criterion fetch states
 	rule      string                  // the rule in words, for evidence and the settings report
+	// lookbackDays is how far back the criterion reads (its longest window); 0 means
+	// without limit. A record whose code cannot be placed matters only inside it.
+	lookbackDays int
 }
 
 // evaluator decides one criterion for one patient.
@@ -73,7 +79,12 @@ func (p *Protocol) Relevant(t string, codes []Coding) bool {
 	if t == TypePatient {
 		return true
 	}
-	return p.relevant[t].matches(codes)
+	if _, reads := p.relevant[t]; !reads {
+		return false
+	}
+	placed, ok := p.placeCodes(t, codes)
+	// A record whose codes cannot be placed is kept: it may be a finding (guardUnplaced).
+	return !ok || p.relevant[t].matches(placed)
 }
 
 // NeedsType reports whether any criterion reads resources of type t.
@@ -85,6 +96,7 @@ func (p *Protocol) NeedsType(t string) bool {
 // evalCtx is what an evaluator reads: the record, the settings and the protocol's rules.
 type evalCtx struct {
 	rec      *Record
+	placed   placedRecord // rec is placed.rec
 	asOf     time.Time
 	ld       time.Time
 	loc      *time.Location
@@ -193,7 +205,8 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 	if loc == nil {
 		loc = time.UTC
 	}
-	ec := &evalCtx{rec: rec, asOf: s.AsOf, ld: s.LymphodepletionDate, loc: loc, statuses: &p.statuses, masks: p.masks}
+	placed := p.placeRecord(rec)
+	ec := &evalCtx{rec: placed.rec, placed: placed, asOf: s.AsOf, ld: s.LymphodepletionDate, loc: loc, statuses: &p.statuses, masks: p.masks}
 	out := &Screening{
 		AsOf:     s.AsOf,
 		Protocol: ProtocolRef{ID: p.Info.ID, Version: p.Info.Version, Title: p.Info.Title},
@@ -264,6 +277,12 @@ func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
 		(r.Outcome == Unknown && (r.Reason == ReasonNoData || r.Reason == ReasonStale || r.Reason == ReasonNotFinal)) {
 		p.downgradeForData(c, ec.rec, &r)
 	}
+	p.guardUnplaced(c, ec, &r)
+	for i := range r.Evidence {
+		ev := &r.Evidence[i]
+		ev.RecordedAs = ec.placed.recordedAs(ev.Resource, ev.Code)
+		ev.ValueRecordedAs = ec.placed.recordedAs(ev.Resource, ev.ValueCode)
+	}
 	if r.Outcome == Unknown {
 		r.Obtain = c.spec.Obtain
 	}
@@ -324,7 +343,7 @@ func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 	}
 	var bad []UnreadableEntry
 	for _, u := range rec.Unreadable {
-		if c.mayNeed(u) {
+		if p.mayNeed(c, u) {
 			bad = append(bad, u)
 		}
 	}
@@ -337,8 +356,9 @@ func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 	}
 }
 
-// mayNeed reports whether an unreadable entry could have held data for this criterion.
-func (c *criterion) mayNeed(u UnreadableEntry) bool {
+// mayNeed reports whether an unreadable entry could have held data for this criterion:
+// its codes, once placed, are ones it reads, or they cannot be placed at all.
+func (p *Protocol) mayNeed(c *criterion, u UnreadableEntry) bool {
 	if u.ResourceType == "" {
 		return len(c.needs) > 0 // type unknown: it could be anything
 	}
@@ -353,7 +373,8 @@ func (c *criterion) mayNeed(u UnreadableEntry) bool {
 	for _, s := range u.Codes {
 		codes = append(codes, parseCodingString(s))
 	}
-	return m.matches(codes)
+	placed, ok := p.placeCodes(u.ResourceType, codes)
+	return !ok || m.matches(placed)
 }
 
 // parseCodingString reads the "system|code" form of Coding.Key.
@@ -417,12 +438,11 @@ func (p *Protocol) NeededTypes() []string {
 }
 
 // SearchCodes lists the exact codes the protocol reads in resources of type t, for a
-// source to search by; ok is false when no such list can stand for what is read (a
-// criterion reads every resource of the type, or matches ICD-10-CM by prefix).
+// source to search by. It never gives one now: records arrive coded in ways no list of
+// codes can stand for (a system written as an OID, a branded drug or an NDC for an
+// ingredient, a national ICD-10 edition, a local code a site maps, a result inside a
+// panel), and a record whose code cannot be placed must be seen to be judged. Sources
+// fetch every resource of the types the protocol reads.
 func (p *Protocol) SearchCodes(t string) (codes []Coding, ok bool) {
-	m := p.relevant[t]
-	if m == nil || m.all || len(m.prefixes) > 0 || len(m.list) == 0 {
-		return nil, false
-	}
-	return append([]Coding(nil), m.list...), true
+	return nil, false
 }

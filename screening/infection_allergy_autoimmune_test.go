@@ -96,10 +96,12 @@ func TestChemoAllergy(t *testing.T) {
 			outcome: screening.Fail, reason: screening.ReasonFound},
 		{name: "fludarabine phosphate allergy fails", patient: exAdult().allergy(fludaraPhosphate, "confirmed"),
 			outcome: screening.Fail, reason: screening.ReasonFound},
-		{name: "penicillin allergy passes", patient: exAdult().allergy("rxnorm|7980", "confirmed"),
+		{name: "an allergy to a drug the table places elsewhere (prednisone) passes", patient: exAdult().allergy("rxnorm|8640", "confirmed"),
 			outcome: screening.Pass, reason: screening.ReasonNotFound},
-		{name: "cyclophosphamide as a SNOMED substance does not match an RxNorm codeset", patient: exAdult().allergy("snomed|3002", "confirmed"),
-			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "an allergy to a drug code the tables do not know (penicillin G) is review/unplaced-code", patient: exAdult().allergy("rxnorm|7980", "confirmed"),
+			outcome: screening.Review, reason: screening.ReasonUnplaced},
+		{name: "a SNOMED CT code not in the drug table may be a drug: review/unplaced-code", patient: exAdult().allergy("snomed|3002", "confirmed"),
+			outcome: screening.Review, reason: screening.ReasonUnplaced},
 		{name: "failed AllergyIntolerance fetch is unknown", patient: exAdult().exSource("AllergyIntolerance", screening.FetchFailed),
 			outcome: screening.Unknown, reason: screening.ReasonSourceError},
 		{name: "allergy list never fetched is unknown", patient: exAdult().exNotFetched("AllergyIntolerance"),
@@ -109,13 +111,15 @@ func TestChemoAllergy(t *testing.T) {
 			outcome: screening.Fail, reason: screening.ReasonFound},
 		{name: "unreadable AllergyIntolerance with no codes is unknown", patient: exAdult().exUnreadable("AllergyIntolerance"),
 			outcome: screening.Unknown, reason: screening.ReasonUnreadable},
-		{name: "unreadable AllergyIntolerance with an unrelated code leaves pass", patient: exAdult().exUnreadable("AllergyIntolerance", exFullURL("rxnorm|7980")),
+		{name: "unreadable AllergyIntolerance with an unrelated code leaves pass", patient: exAdult().exUnreadable("AllergyIntolerance", exFullURL("rxnorm|8640")),
 			outcome: screening.Pass, reason: screening.ReasonNotFound},
+		{name: "unreadable AllergyIntolerance with a code the tables do not know is unknown", patient: exAdult().exUnreadable("AllergyIntolerance", exFullURL("rxnorm|7980")),
+			outcome: screening.Unknown, reason: screening.ReasonUnreadable},
 		{name: "unreadable Condition does not concern it", patient: exAdult().exUnreadable("Condition"),
 			outcome: screening.Pass, reason: screening.ReasonNotFound},
 	})
 	t.Run("evidence", func(t *testing.T) {
-		exCheck(t, "chemo-allergy", exAdult().allergy("rxnorm|7980", "confirmed"), screening.Pass, screening.ReasonNotFound, "searched 1 AllergyIntolerance")
+		exCheck(t, "chemo-allergy", exAdult().allergy("rxnorm|8640", "confirmed"), screening.Pass, screening.ReasonNotFound, "searched 1 AllergyIntolerance")
 		exCheck(t, "chemo-allergy", exAdult().allergy(cyclophosphamide, "confirmed"), screening.Fail, screening.ReasonFound,
 			"AllergyIntolerance/1", exFullURL(cyclophosphamide))
 	})

@@ -1,6 +1,8 @@
 package screening
 
 import (
+	"github.com/trialscreen/trialscreen/terminology"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -41,6 +43,9 @@ func (ps Problems) Error() string {
 type Options struct {
 	// Terminology, when set, expands each codeset beyond its curated list.
 	Terminology Terminology
+	// Vocabulary places the codes records carry (system aliases, the drug table, value
+	// set expansions, a site's mappings); the shipped one when nil.
+	Vocabulary *terminology.Vocabulary
 }
 
 // LoadProtocolFile reads, validates and compiles a protocol data file.

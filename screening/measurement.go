@@ -99,7 +99,7 @@ func compileMeasurement(cc *compileCtx) evaluator {
 			cc.errorf(fmt.Sprintf("answers[%d]", i), "needs a known system and a code")
 			continue
 		}
-		m.answers[Coding{sys, a.Code}] = a.Value
+		m.answers[Coding{System: sys, Code: a.Code}] = a.Value
 	}
 	m.method = cc.codes("method_review", p.MethodReview, false)
 	if ra := p.RoomAir; ra != nil {
@@ -175,7 +175,7 @@ func (m *measurement) judge(ec *evalCtx, o *Observation) judged {
 	case len(o.ValueCode) > 0:
 		ok := false
 		for _, c := range o.ValueCode {
-			if v, found := m.answers[c]; found {
+			if v, found := m.answers[c.Bare()]; found {
 				value, ok = v, true
 				break
 			}

@@ -43,6 +43,7 @@ const (
 	ReasonUndated       Reason = "undated"        // a finding has no usable date for the window
 	ReasonOlderPositive Reason = "older-positive" // a positive result older than the window
 	ReasonPending       Reason = "pending"        // may change before treatment (e.g. washout)
+	ReasonUnplaced      Reason = "unplaced-code"  // a record it reads has codes that cannot be placed
 )
 
 // severity orders outcomes for combining several findings in one criterion:

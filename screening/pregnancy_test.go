@@ -25,7 +25,9 @@ func TestPregnancyTest(t *testing.T) {
 		{name: "negative by interpretation v3 NEG passes", patient: woman30().incInterp("loinc|2118-8", "v3|NEG", daysAgo(2)), outcome: screening.Pass, reason: screening.ReasonMet},
 		{name: "positive urine hCG fails", patient: woman30().coded(urine, positive, daysAgo(2)), outcome: screening.Fail, reason: screening.ReasonFound},
 		{name: "positive by interpretation v3 POS fails", patient: woman30().incInterp("loinc|80384-1", "v3|POS", daysAgo(2)), outcome: screening.Fail, reason: screening.ReasonFound},
-		{name: "narrative result is review/free-text", patient: woman30().incText(urine, "negative", daysAgo(2)), outcome: screening.Review, reason: screening.ReasonFreeText},
+		{name: "narrative result is review/free-text", patient: woman30().incText(urine, "faint line, repeat advised", daysAgo(2)), outcome: screening.Review, reason: screening.ReasonFreeText},
+		{name: "the standard word Negative as text passes", patient: woman30().incText(urine, " NEGATIVE ", daysAgo(2)), outcome: screening.Pass, reason: screening.ReasonMet},
+		{name: "the standard word Positive as text fails", patient: woman30().incText(urine, "Positive", daysAgo(2)), outcome: screening.Fail, reason: screening.ReasonFound},
 
 		// Window.
 		{name: "exactly 7 days old counts", patient: woman30().coded(urine, negative, daysAgo(7)), outcome: screening.Pass, reason: screening.ReasonMet},

@@ -53,6 +53,10 @@ type UnitFactor struct {
 type Codeset struct {
 	Title string      `yaml:"title"`
 	Codes []CodeEntry `yaml:"codes"`
+	// ValueSets names shipped value set expansions (terminology/data/valuesets) whose
+	// codes belong to the codeset too: the published expansion of a concept the protocol
+	// means with its descendants.
+	ValueSets []string `yaml:"valuesets"`
 }
 
 // CodeEntry is one code or, for ICD-10-CM, ICD-10-PCS and CPT, one code prefix.

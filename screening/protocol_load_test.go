@@ -25,7 +25,7 @@ func TestInvalidProtocols(t *testing.T) {
 		"missing-params":         `line 23: criterion "neutrophils": params are required for check "measurement"`,
 		"unknown-check":          `line 29: criterion "pulmonary-fibrosis": check "finding" is not a known kind (known: age, creatinine-clearance, diagnosis, ecg, findings, manual, measurement, pregnancy-test, serology, supporting-evidence, washout)`,
 		"unknown-codeset":        `line 28: criterion "neutrophils": params.codes: codeset "neutrophils" is not defined`,
-		"unknown-system":         `line 17: codesets.anc.codes[0]: system "lonic" is not a known alias (known: icd10cm, loinc, rxnorm, snomed, ucum)`,
+		"unknown-system":         `line 17: codesets.anc.codes[0]: system "lonic" is not a known alias (known: icd10, icd10cm, loinc, ndc, rxnorm, snomed, ucum)`,
 		"prefix-not-icd":         `line 17: codesets.anc.codes[0]: prefix matching is only for ICD-10-CM, ICD-10-PCS and CPT, not loinc`,
 		"code-and-prefix":        `line 21: codesets.fibrosis.codes[0]: give code or prefix, not both`,
 		"bad-source":             `line 17: codesets.anc.codes[0]: source must be verification tags such as "S,E" (S E H R C L P U), not "verified"`,

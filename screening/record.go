@@ -1,30 +1,14 @@
 package screening
 
-import "time"
+import (
+	"time"
 
-// Coding is a code in a code system. Codes match on (system, code), never on display.
-type Coding struct {
-	System string
-	Code   string
-}
+	"github.com/trialscreen/trialscreen/terminology"
+)
 
-// Key is the coding as "system|code", the form evidence and search parameters use.
-func (c Coding) Key() string { return c.System + "|" + c.Code }
-
-// String names the coding for people: "SNOMED CT 109989006", "ICD-10-CM C90.02".
-func (c Coding) String() string {
-	switch c.System {
-	case SystemSNOMED:
-		return "SNOMED CT " + c.Code
-	case SystemLOINC:
-		return "LOINC " + c.Code
-	case SystemICD10:
-		return "ICD-10-CM " + c.Code
-	case SystemRxNorm:
-		return "RxNorm " + c.Code
-	}
-	return c.Key()
-}
+// Coding is a code in a code system (the terminology package owns the type, so that the
+// tables placing codes need not import the engine).
+type Coding = terminology.Coding
 
 // Precision is how much of a FHIR date or dateTime was given.
 type Precision int
@@ -107,6 +91,9 @@ type Observation struct {
 	// InterpretationText holds interpretations given as text only, with no coding: what
 	// they say cannot be matched, so a person must read them.
 	InterpretationText []string
+	// CodeText is code.text: what the sender called the test, named in evidence when its
+	// codes cannot be placed.
+	CodeText string
 }
 
 // Bound is a value known only to lie beyond a limit: a Quantity with a comparator.
@@ -130,9 +117,12 @@ type RefRange struct {
 
 // Component is an Observation.component.
 type Component struct {
-	Code      []Coding
-	Value     *Quantity
-	ValueCode []Coding
+	Code           []Coding
+	Value          *Quantity
+	ValueCode      []Coding
+	ValueText      string // valueString, or valueCodeableConcept.text without codings
+	Interpretation []Coding
+	RefRanges      []RefRange
 }
 
 // Condition is a normalized FHIR Condition.
@@ -143,8 +133,9 @@ type Condition struct {
 	Verification string // verificationStatus code
 	Onset        When
 	Recorded     When
-	Abated       bool // abatement[x] is present in any form
-	Abatement    When // abatement date, when given as a date
+	Abated       bool   // abatement[x] is present in any form
+	Abatement    When   // abatement date, when given as a date
+	Text         string // code.text, named when the code cannot be placed
 }
 
 // Procedure is a normalized FHIR Procedure.
@@ -162,6 +153,7 @@ type Procedure struct {
 	// StartUnknown: performedPeriod has an end but no start, so Performed is when it ended
 	// and it may have been going on for any time before (unlike a performedDateTime).
 	StartUnknown bool
+	Text         string // code.text, named when the code cannot be placed
 }
 
 // MedicationUse is a MedicationRequest, MedicationStatement or MedicationAdministration
@@ -172,6 +164,9 @@ type MedicationUse struct {
 	Status string
 	Start  When
 	End    When // when the exposure ended; unknown if not recorded
+	// Text is the drug as the sender wrote it (the concept's text, or the Medication's),
+	// named in evidence when its codes cannot be placed.
+	Text string
 }
 
 // Allergy is a normalized FHIR AllergyIntolerance.
@@ -181,6 +176,10 @@ type Allergy struct {
 	Clinical     string
 	Verification string
 	Criticality  string
+	// Category: food, medication, environment, biologic. An allergy only to food or the
+	// environment is no drug allergy, whatever its code.
+	Category []string
+	Text     string // code.text, named when the code cannot be placed
 }
 
 // Fetch states of one resource type in a Record.

@@ -5,19 +5,24 @@ import "time"
 // Evidence is one thing a criterion's outcome rests on: a resource with its value and
 // date, a derived value with its inputs, or a note on the rule that was applied.
 type Evidence struct {
-	Resource      string   `json:"resource,omitempty"` // "Observation/123"
-	Role          string   `json:"role,omitempty"`     // for derived values: which input this is
-	Code          string   `json:"code,omitempty"`     // system|code that matched
-	Codeset       string   `json:"codeset,omitempty"`  // the protocol codeset it matched in
-	Date          string   `json:"date,omitempty"`
-	Status        string   `json:"status,omitempty"`
-	Value         *float64 `json:"value,omitempty"` // in the unit the rule compares in
-	Unit          string   `json:"unit,omitempty"`
-	OriginalValue *float64 `json:"original_value,omitempty"`
-	OriginalUnit  string   `json:"original_unit,omitempty"`
-	ValueCode     string   `json:"value_code,omitempty"`
-	Text          string   `json:"text,omitempty"`
-	Note          string   `json:"note,omitempty"`
+	Resource string `json:"resource,omitempty"` // "Observation/123"
+	Role     string `json:"role,omitempty"`     // for derived values: which input this is
+	Code     string `json:"code,omitempty"`     // system|code that matched
+	// RecordedAs is what the record gave when the code that matched was derived from it:
+	// the drug product whose ingredient matched, the local code a site mapped, the system
+	// under another spelling, the word a result was written as.
+	RecordedAs      string   `json:"recorded_as,omitempty"`
+	Codeset         string   `json:"codeset,omitempty"` // the protocol codeset it matched in
+	Date            string   `json:"date,omitempty"`
+	Status          string   `json:"status,omitempty"`
+	Value           *float64 `json:"value,omitempty"` // in the unit the rule compares in
+	Unit            string   `json:"unit,omitempty"`
+	OriginalValue   *float64 `json:"original_value,omitempty"`
+	OriginalUnit    string   `json:"original_unit,omitempty"`
+	ValueCode       string   `json:"value_code,omitempty"`
+	ValueRecordedAs string   `json:"value_recorded_as,omitempty"` // as RecordedAs, for the value
+	Text            string   `json:"text,omitempty"`
+	Note            string   `json:"note,omitempty"`
 }
 
 // Result is the outcome of one criterion with its evidence.

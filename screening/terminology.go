@@ -4,19 +4,25 @@ import (
 	"context"
 	"math/bits"
 	"strings"
+
+	"github.com/trialscreen/trialscreen/terminology"
 )
 
 // Code systems the protocol file may name by alias.
 const (
-	SystemLOINC  = "http://loinc.org"
-	SystemSNOMED = "http://snomed.info/sct"
-	SystemICD10  = "http://hl7.org/fhir/sid/icd-10-cm"
-	SystemRxNorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
-	SystemUCUM   = "http://unitsofmeasure.org"
+	SystemLOINC  = terminology.LOINC
+	SystemSNOMED = terminology.SNOMED
+	SystemICD10  = terminology.ICD10CM
+	// SystemICD10WHO is WHO ICD-10; its national editions (China's clinical edition, the
+	// trial site's) arrive under aliases the terminology package resolves to it.
+	SystemICD10WHO = terminology.ICD10
+	SystemRxNorm   = terminology.RxNorm
+	SystemNDC      = terminology.NDC
+	SystemUCUM     = terminology.UCUM
 	// Procedure classifications: hospitals code PCI and the like in these as often as in
 	// SNOMED CT, and the reference gives them as ranges (prefixes).
-	SystemICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
-	SystemCPT      = "http://www.ama-assn.org/go/cpt"
+	SystemICD10PCS = terminology.ICD10PCS
+	SystemCPT      = terminology.CPT
 )
 
 // isPrefixSystem reports whether a protocol may match the system's codes by prefix: their
@@ -24,7 +30,7 @@ const (
 // the hot path of every match.)
 func isPrefixSystem(system string) bool {
 	switch system {
-	case SystemICD10, SystemICD10PCS, SystemCPT:
+	case SystemICD10, SystemICD10WHO, SystemICD10PCS, SystemCPT:
 		return true
 	}
 	return false
@@ -33,6 +39,7 @@ func isPrefixSystem(system string) bool {
 // normalizeCode puts a code of a prefix system into its compared form; other systems'
 // codes are compared as written.
 func normalizeCode(c Coding) Coding {
+	c = c.Bare()
 	if isPrefixSystem(c.System) {
 		c.Code = normalizeICD(c.Code)
 	}
@@ -157,7 +164,7 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 	for _, c := range codes {
 		if isPrefixSystem(c.System) {
 			n := normalizeICD(c.Code)
-			if set, ok := m.exact[Coding{c.System, n}]; ok {
+			if set, ok := m.exact[Coding{System: c.System, Code: n}]; ok {
 				return c, set, true
 			}
 			for _, p := range m.prefixes {
@@ -167,7 +174,7 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 			}
 			continue
 		}
-		if set, ok := m.exact[c]; ok {
+		if set, ok := m.exact[c.Bare()]; ok {
 			return c, set, true
 		}
 	}
@@ -319,7 +326,7 @@ func (ix *maskIndex) of(codes []Coding) codesetMask {
 				}
 			}
 		}
-		if bits, ok := ix.exact[c]; ok {
+		if bits, ok := ix.exact[c.Bare()]; ok {
 			out.or(bits)
 		}
 	}

@@ -1,0 +1,319 @@
+package screening
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/trialscreen/trialscreen/terminology"
+)
+
+// Placing a record's codes. Hospitals write the same fact in many ways: a system as an
+// OID, a drug as a branded product, a pack or an NDC, a diagnosis in a national ICD-10
+// edition, a test under a local code the site has mapped. Before any criterion reads a
+// record, every coding is put under its canonical system, and what it stands for is
+// added beside it (the drug's ingredients, the site's standard code), each derived
+// coding naming in Via what the record gave. A record whose codes cannot be placed at
+// all (a local code nobody mapped, a drug the tables do not know, text only) is kept, so
+// that no criterion it could decide passes without a person looking at it.
+
+// standardSystems are the systems in which a code, once its system is known, says what
+// the record is: the protocol's codesets and value set expansions decide whether it is
+// a finding, and a code in none of them is not one. Drugs are placed only through the
+// drug table: a product code says nothing of its ingredients by itself.
+var standardSystems = map[string][]string{
+	TypeObservation: {SystemLOINC, SystemSNOMED},
+	TypeCondition:   {SystemSNOMED, SystemICD10, SystemICD10WHO},
+	TypeProcedure:   {SystemSNOMED, SystemCPT, SystemICD10PCS, terminology.HCPCS},
+}
+
+// isDrugType reports whether codes of a resource type name drugs (placed by ingredient).
+func isDrugType(t string) bool {
+	return t == TypeAllergy || t == TypeMedRequest || t == TypeMedStatement || t == TypeMedAdminister
+}
+
+// placeCodes puts a resource's codings under their canonical systems and adds what they
+// stand for. placed reports whether some coding says what the resource is. The input is
+// never changed; it is returned as it is when nothing changes (the common case).
+func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bool) {
+	v := p.vocab
+	out = codes
+	cloned := false
+	own := func() {
+		if !cloned {
+			out = slices.Clone(codes)
+			cloned = true
+		}
+	}
+	drug := isDrugType(t)
+	for i, rc := range codes {
+		c := rc
+		if cs := v.Systems.Canonical(rc.System); cs != rc.System {
+			own()
+			c = Coding{System: cs, Code: rc.Code, Via: rc.Key()}
+			out[i] = c
+		}
+		for _, m := range v.Site.Map(c) {
+			own()
+			placed = true
+			out = appendNew(out, withVia(m, rc))
+		}
+		if drug {
+			if ings, ok := v.Drugs.Ingredients(c); ok {
+				placed = true
+				for _, in := range ings {
+					own()
+					out = appendNew(out, withVia(in, rc))
+				}
+			}
+			continue
+		}
+		if slices.Contains(standardSystems[t], c.System) {
+			placed = true
+		}
+	}
+	if !placed && p.relevant[t].matches(out) {
+		placed = true // a code the protocol lists itself, in whatever system
+	}
+	return out, placed
+}
+
+func withVia(c, recorded Coding) Coding {
+	c.Via = recorded.Key()
+	return c
+}
+
+// appendNew adds c unless a coding with the same system and code is there already.
+func appendNew(cs []Coding, c Coding) []Coding {
+	for _, x := range cs {
+		if x.System == c.System && x.Code == c.Code {
+			return cs
+		}
+	}
+	return append(cs, c)
+}
+
+// unplaced is a record the protocol reads whose codes cannot be placed.
+type unplaced struct {
+	typ, ref string
+	codes    []Coding // as the record gave them
+	text     string   // what the sender called it
+	start    When     // when it began (or happened); unknown when undated
+	end      When     // when it ended, for exposures; unknown when not recorded
+	ongoing  bool
+}
+
+// describe names the record for a person: its reference, its codes as given and its text.
+func (u unplaced) describe() string {
+	var b strings.Builder
+	b.WriteString(u.ref)
+	if len(u.codes) == 0 {
+		b.WriteString(" (no code)")
+	} else {
+		b.WriteString(" coded ")
+		for i, c := range u.codes {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c.Key())
+		}
+	}
+	if u.text != "" {
+		b.WriteString(" \"" + u.text + "\"")
+	}
+	return b.String()
+}
+
+// placedRecord is a record with its codes placed, and what could not be placed.
+type placedRecord struct {
+	rec      *Record
+	unplaced []unplaced
+	// via gives, for a derived coding of a resource ("Ref|system|code"), what the record
+	// gave: evidence names both.
+	via map[string]string
+}
+
+// noteVia remembers the derived codings of one resource.
+func (pr *placedRecord) noteVia(ref string, codes []Coding) {
+	for _, c := range codes {
+		if c.Via == "" {
+			continue
+		}
+		if pr.via == nil {
+			pr.via = map[string]string{}
+		}
+		pr.via[ref+"|"+c.Key()] = c.Via
+	}
+}
+
+// recordedAs is what the record gave for a coding evidence names, when it was derived.
+func (pr *placedRecord) recordedAs(ref, key string) string {
+	if pr.via == nil || ref == "" || key == "" {
+		return ""
+	}
+	return pr.via[ref+"|"+key]
+}
+
+// placeRecord places every coding of a record. The caller's record is not changed (it
+// may be screened concurrently): the result shares what did not change.
+func (p *Protocol) placeRecord(in *Record) placedRecord {
+	out := *in
+	var pr placedRecord
+	miss := func(u unplaced) { pr.unplaced = append(pr.unplaced, u) }
+
+	obs := p.liftResults(in.Observations)
+	out.Observations = obs
+	copied := len(obs) != len(in.Observations)
+	for i := range obs {
+		o := &obs[i]
+		given := o.Code
+		code, ok := p.placeCodes(TypeObservation, o.Code)
+		vcode, _ := p.placeCodes("", o.ValueCode)
+		interp, _ := p.placeCodes("", o.Interpretation)
+		word := standardWord(o)
+		if !sameSlice(code, o.Code) || !sameSlice(vcode, o.ValueCode) || !sameSlice(interp, o.Interpretation) || word != nil {
+			if !copied {
+				obs = slices.Clone(obs)
+				out.Observations = obs
+				o = &obs[i]
+				copied = true
+			}
+			o.Code, o.ValueCode, o.Interpretation = code, vcode, interp
+			if word != nil {
+				o.ValueCode, o.ValueText = append(o.ValueCode, *word), ""
+			}
+			pr.noteVia(o.Ref, o.Code)
+			pr.noteVia(o.Ref, o.ValueCode)
+			pr.noteVia(o.Ref, o.Interpretation)
+		}
+		if !ok && p.statuses.observation[o.Status] {
+			miss(unplaced{typ: TypeObservation, ref: o.Ref, codes: given, text: o.CodeText, start: o.Effective, end: o.Effective})
+		}
+	}
+	out.Conditions = placeAll(p, &pr, TypeCondition, in.Conditions, func(c *Condition) (string, *[]Coding) { return c.Ref, &c.Code },
+		func(c *Condition) {
+			miss(unplaced{typ: TypeCondition, ref: c.Ref, codes: c.Code, text: c.Text, start: c.Onset})
+		})
+	out.Procedures = placeAll(p, &pr, TypeProcedure, in.Procedures, func(c *Procedure) (string, *[]Coding) { return c.Ref, &c.Code },
+		func(c *Procedure) {
+			if notDone[c.Status] {
+				return
+			}
+			miss(unplaced{typ: TypeProcedure, ref: c.Ref, codes: c.Code, text: c.Text, start: c.PerformedStart, end: c.Performed, ongoing: c.Status == "in-progress"})
+		})
+	out.Medications = placeAll(p, &pr, TypeMedStatement, in.Medications, func(m *MedicationUse) (string, *[]Coding) { return m.Ref, &m.Code },
+		func(m *MedicationUse) {
+			if notDone[m.Status] {
+				return
+			}
+			miss(unplaced{typ: TypeMedStatement, ref: m.Ref, codes: m.Code, text: m.Text, start: m.Start, end: m.End, ongoing: isOngoing(m.Status)})
+		})
+	out.Allergies = placeAll(p, &pr, TypeAllergy, in.Allergies, func(a *Allergy) (string, *[]Coding) { return a.Ref, &a.Code },
+		func(a *Allergy) {
+			if a.mayBeDrug() && !p.statuses.discounted[a.Verification] {
+				miss(unplaced{typ: TypeAllergy, ref: a.Ref, codes: a.Code, text: a.Text})
+			}
+		})
+	pr.rec = &out
+	return pr
+}
+
+// placeAll places the codes of each resource of a kind, copying the slice only when a
+// coding changes, and reports each resource that cannot be placed.
+func placeAll[T any](p *Protocol, pr *placedRecord, t string, in []T, codes func(*T) (string, *[]Coding), unplacedFn func(*T)) []T {
+	out := in
+	copied := false
+	for i := range in {
+		ref, given := codes(&in[i])
+		got, ok := p.placeCodes(t, *given)
+		if !sameSlice(got, *given) {
+			if !copied {
+				out = slices.Clone(in)
+				copied = true
+			}
+			_, dst := codes(&out[i])
+			*dst = got
+			pr.noteVia(ref, got)
+		}
+		if !ok {
+			unplacedFn(&in[i])
+		}
+	}
+	return out
+}
+
+func sameSlice(a, b []Coding) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// mayBeDrug: an allergy whose categories are all food, environment or biologic is no
+// drug allergy whatever its code; one with no category, or medication, may be.
+func (a *Allergy) mayBeDrug() bool {
+	if len(a.Category) == 0 {
+		return true
+	}
+	return slices.Contains(a.Category, "medication")
+}
+
+// guardUnplaced turns a pass into review when a record the criterion reads could be its
+// finding but its codes cannot be placed: a drug the tables do not know given within the
+// criterion's window, a test under a local code nobody mapped, a diagnosis in an unknown
+// system. What is read as "nothing found" or "newest result passes" does not hold while
+// such a record may be the finding. A criterion that does not apply to the patient
+// (not-applicable) is left alone: no record changes that.
+func (p *Protocol) guardUnplaced(c *criterion, ec *evalCtx, r *Result) {
+	if r.Outcome != Pass || r.Reason == ReasonNotApplicable || len(ec.placed.unplaced) == 0 {
+		return
+	}
+	var hits []unplaced
+	for _, u := range ec.placed.unplaced {
+		if _, reads := c.needs[u.typ]; reads && ec.inLookback(c, u) {
+			hits = append(hits, u)
+		}
+	}
+	if len(hits) == 0 {
+		return
+	}
+	prior := r.Summary
+	r.Outcome, r.Reason = Review, ReasonUnplaced
+	r.Summary = fmt.Sprintf("%s cannot be placed by its codes and may be what decides this criterion (map it, or have a person read it); the result would otherwise have been: %s", hits[0].describe(), prior)
+	if len(hits) > 1 {
+		r.Summary = fmt.Sprintf("%d records cannot be placed by their codes and may decide this criterion, e.g. %s; the result would otherwise have been: %s", len(hits), hits[0].describe(), prior)
+	}
+	for _, u := range hits {
+		ev := Evidence{Resource: u.ref, Text: u.text, Note: "codes cannot be placed: " + u.describe()}
+		if len(u.codes) > 0 {
+			ev.Code = u.codes[0].Key()
+		}
+		if u.start.Known() {
+			ev.Date = u.start.String()
+		}
+		r.Evidence = append(r.Evidence, ev)
+	}
+}
+
+// inLookback reports whether an unplaced record may fall in the span the criterion reads:
+// undated or ongoing records may; records dated wholly after as-of are ignored, as
+// results are.
+func (ec *evalCtx) inLookback(c *criterion, u unplaced) bool {
+	if u.ongoing || (!u.start.Known() && !u.end.Known()) {
+		return true
+	}
+	first, last := u.start, u.end
+	if !first.Known() {
+		first = last
+	}
+	if !last.Known() {
+		last = first
+		if u.typ != TypeObservation && u.typ != TypeCondition {
+			return !ec.start(first).After(ec.asOf) // an exposure with no end may go on
+		}
+	}
+	if ec.start(first).After(ec.asOf) {
+		return false
+	}
+	if c.lookbackDays == 0 {
+		return true
+	}
+	return !ec.end(last).Before(ec.windowStart(c.lookbackDays))
+}
