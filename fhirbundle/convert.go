@@ -31,7 +31,7 @@ func convertPatient(p *patpb.Patient, ref, id string) *screening.Patient {
 
 func convertObservation(o *obspb.Observation, ref string) screening.Observation {
 	out := screening.Observation{
-		Ref:    ref,
+		Ref:      ref,
 		Status:   enumCode(o.GetStatus().GetValue()),
 		Code:     codings(o.GetCode()),
 		CodeText: o.GetCode().GetText().GetValue(),
