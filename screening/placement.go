@@ -304,10 +304,9 @@ func (ec *evalCtx) inLookback(c *criterion, u unplaced) bool {
 		first = last
 	}
 	if !last.Known() {
+		// An exposure with no end recorded: one still going on was caught above; one that
+		// is over (completed, stopped) is placed at its start.
 		last = first
-		if u.typ != TypeObservation && u.typ != TypeCondition {
-			return !ec.start(first).After(ec.asOf) // an exposure with no end may go on
-		}
 	}
 	if ec.start(first).After(ec.asOf) {
 		return false
