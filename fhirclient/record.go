@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +20,6 @@ type RecordSource struct {
 	client *Client
 	reader *fhirbundle.Reader
 	types  []string
-	codes  map[string]string // resource type -> a code= search value, where one can stand for what is read
 
 	caps *capsCache
 	// noBatch is set once the server, though it declares batch, failed one of ours.
@@ -36,35 +34,10 @@ func NewRecordSource(c *Client, p *screening.Protocol) (*RecordSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := &RecordSource{client: c, reader: r, types: p.NeededTypes(), codes: map[string]string{},
+	src := &RecordSource{client: c, reader: r, types: p.NeededTypes(),
 		caps: &capsCache{client: c, now: time.Now}}
-	for _, t := range src.types {
-		if !codeSearchable[t] {
-			continue
-		}
-		if codes, ok := p.SearchCodes(t); ok {
-			keys := make([]string, len(codes))
-			escapable := false
-			for i, c := range codes {
-				keys[i] = c.Key()
-				// A code holding a token-search separator would be split by the server.
-				escapable = escapable || strings.ContainsAny(c.System+c.Code, ",|$\\")
-			}
-			if v := strings.Join(keys, ","); !escapable && len(url.QueryEscape(v)) <= maxCodeParam {
-				src.codes[t] = v
-			}
-		}
-	}
 	return src, nil
 }
-
-// codeSearchable are the types whose code search parameter covers every way their code
-// is recorded. Medication records are left out: their code search does not see a drug
-// named through medicationReference.
-var codeSearchable = map[string]bool{screening.TypeObservation: true, screening.TypeProcedure: true, screening.TypeAllergy: true}
-
-// maxCodeParam keeps a search URL well inside what servers and proxies accept (8 KiB).
-const maxCodeParam = 4000
 
 // medicationInclude brings the Medication resources that medication records name, so the
 // drug can be identified; without it a medicationReference is unreadable.
@@ -122,11 +95,9 @@ func (s *RecordSource) searchParams(t, patientID string, caps *Capabilities) url
 	if inc, ok := medicationInclude[t]; ok {
 		q.Set("_include", inc)
 	}
-	// Searching by the protocol's codes, where the server declares it can, leaves out
-	// the bulk of a record (vitals, unrelated labs) that no criterion reads.
-	if codes, ok := s.codes[t]; ok && caps.Supports(t, "code") {
-		q.Set("code", codes)
-	}
+	// No search by code: records arrive coded in ways no list of the protocol's codes
+	// stands for (OID systems, branded drugs, local codes a site maps, results inside
+	// panels), and a record whose code cannot be placed must be seen to be judged.
 	return q
 }
 

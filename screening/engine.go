@@ -437,12 +437,3 @@ func (p *Protocol) NeededTypes() []string {
 	return out
 }
 
-// SearchCodes lists the exact codes the protocol reads in resources of type t, for a
-// source to search by. It never gives one now: records arrive coded in ways no list of
-// codes can stand for (a system written as an OID, a branded drug or an NDC for an
-// ingredient, a national ICD-10 edition, a local code a site maps, a result inside a
-// panel), and a record whose code cannot be placed must be seen to be judged. Sources
-// fetch every resource of the types the protocol reads.
-func (p *Protocol) SearchCodes(t string) (codes []Coding, ok bool) {
-	return nil, false
-}

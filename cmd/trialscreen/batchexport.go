@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,13 +15,9 @@ import (
 // exportDoneFile, in the export directory, lists the downloaded files once all are in.
 const exportDoneFile = "export-complete.txt"
 
-// exportTypeFilterMax keeps each _typeFilter well inside what servers accept in a URL.
-const exportTypeFilterMax = 4000
-
 // exportRequest is the Bulk Data export of what protocol p reads, for target: "Group/ID",
 // "Patient" (every patient) or "system". _type lists the types criteria read, with
-// Patient and Medication (drugs named by reference); _typeFilter limits, by the
-// protocol's codes, the types whose code search covers every way their code is written.
+// Patient and Medication (drugs named by reference).
 func exportRequest(target string, p *screening.Protocol) (fhirclient.ExportRequest, error) {
 	var req fhirclient.ExportRequest
 	switch {
@@ -35,22 +30,8 @@ func exportRequest(target string, p *screening.Protocol) (fhirclient.ExportReque
 		return req, usagef("batch: --export must be Group/ID, Patient or system, not %q", target)
 	}
 	req.Types = append([]string{screening.TypePatient, "Medication"}, p.NeededTypes()...)
-	for _, t := range []string{screening.TypeObservation, screening.TypeProcedure, screening.TypeAllergy} {
-		codes, ok := p.SearchCodes(t)
-		if !ok {
-			continue
-		}
-		keys := make([]string, 0, len(codes))
-		escapable := false
-		for _, c := range codes {
-			keys = append(keys, c.Key())
-			escapable = escapable || strings.ContainsAny(c.System+c.Code, ",|$\\")
-		}
-		filter := t + "?code=" + url.QueryEscape(strings.Join(keys, ","))
-		if !escapable && len(filter) <= exportTypeFilterMax {
-			req.TypeFilters = append(req.TypeFilters, filter)
-		}
-	}
+	// No _typeFilter by code: records arrive coded in ways no list of the protocol's
+	// codes stands for, and a record whose code cannot be placed must be seen to be judged.
 	return req, nil
 }
 
