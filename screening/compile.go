@@ -190,41 +190,6 @@ func (st *compileState) compileStatuses() {
 	}
 }
 
-func (st *compileState) compileUnits() {
-	for _, name := range sortedKeys(st.pf.Units) {
-		g := st.pf.Units[name]
-		ug := &unitGroup{name: name, canonical: g.Canonical, factors: map[string]float64{}, unitless: g.Unitless}
-		if g.Canonical == "" {
-			st.add(st.lineAt("units", name), "units.%s: canonical is required", name)
-		}
-		for i, a := range g.Accept {
-			if a.Code == "" {
-				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d]: code is required", name, i)
-				continue
-			}
-			if a.MultiplyBy < 0 || a.DivideBy < 0 {
-				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d] (%s): factors must be positive", name, i, a.Code)
-				continue
-			}
-			f := 1.0
-			if a.MultiplyBy > 0 {
-				f *= a.MultiplyBy
-			}
-			if a.DivideBy > 0 {
-				f /= a.DivideBy
-			}
-			if _, dup := ug.factors[a.Code]; dup {
-				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d]: %s is listed twice", name, i, a.Code)
-			}
-			ug.factors[a.Code] = f
-		}
-		if f, ok := ug.factors[g.Canonical]; g.Canonical != "" && (!ok || f != 1) {
-			st.add(st.lineAt("units", name), "units.%s: the canonical unit %s must be accepted with no factor", name, g.Canonical)
-		}
-		st.units[name] = ug
-	}
-}
-
 func (st *compileState) compileCodesets(term Terminology) {
 	st.masks = newMaskIndex()
 	if n := len(st.pf.Codesets); n > maxCodesets {
