@@ -102,6 +102,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		Info:        pf.Protocol,
 		statuses:    compileStatusSets(pf.Statuses),
 		masks:       st.masks,
+		units:       st.units,
 		relevant:    map[string]*codeMatcher{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
 	}
