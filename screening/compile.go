@@ -114,6 +114,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		Info:        pf.Protocol,
 		statuses:    compileStatusSets(pf.Statuses),
 		masks:       st.masks,
+		units:       st.units,
 		relevant:    map[string]*codeMatcher{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
 	}
@@ -202,41 +203,6 @@ func (st *compileState) compileStatuses() {
 	}
 	if len(s.Resolved) == 0 {
 		st.add(st.lineAt("statuses"), "statuses.resolved_clinical: list the clinical statuses that mean a condition is over")
-	}
-}
-
-func (st *compileState) compileUnits() {
-	for _, name := range sortedKeys(st.pf.Units) {
-		g := st.pf.Units[name]
-		ug := &unitGroup{name: name, canonical: g.Canonical, factors: map[string]float64{}, unitless: g.Unitless}
-		if g.Canonical == "" {
-			st.add(st.lineAt("units", name), "units.%s: canonical is required", name)
-		}
-		for i, a := range g.Accept {
-			if a.Code == "" {
-				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d]: code is required", name, i)
-				continue
-			}
-			if a.MultiplyBy < 0 || a.DivideBy < 0 {
-				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d] (%s): factors must be positive", name, i, a.Code)
-				continue
-			}
-			f := 1.0
-			if a.MultiplyBy > 0 {
-				f *= a.MultiplyBy
-			}
-			if a.DivideBy > 0 {
-				f /= a.DivideBy
-			}
-			if _, dup := ug.factors[a.Code]; dup {
-				st.add(st.lineAt("units", name, "accept", i), "units.%s.accept[%d]: %s is listed twice", name, i, a.Code)
-			}
-			ug.factors[a.Code] = f
-		}
-		if f, ok := ug.factors[g.Canonical]; g.Canonical != "" && (!ok || f != 1) {
-			st.add(st.lineAt("units", name), "units.%s: the canonical unit %s must be accepted with no factor", name, g.Canonical)
-		}
-		st.units[name] = ug
 	}
 }
 

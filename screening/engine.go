@@ -16,6 +16,7 @@ type Protocol struct {
 	statuses statusSets
 	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
 	masks    *maskIndex              // coding -> the codesets it belongs to
+	units    map[string]*unitGroup   // by name: read by the test that checks them against UCUM
 	// Parts of every result that depend only on the protocol, computed once.
 	obsStatuses []string
 }

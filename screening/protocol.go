@@ -42,11 +42,14 @@ type UnitGroup struct {
 	Unitless  bool         `yaml:"unitless"` // an integer or a quantity without a unit is read as canonical
 }
 
-// UnitFactor converts one UCUM code: canonical = value * multiply_by / divide_by.
+// UnitFactor converts one UCUM code: canonical = value * multiply_by / divide_by. A
+// factor left out is 1; one given must be a finite number above 0. The fields are
+// pointers so that a factor written as 0 is told from one left out: read as "none",
+// divide_by: 0 once let an ANC of 600 /uL through as 600 x 10*9/L.
 type UnitFactor struct {
-	Code       string  `yaml:"code"`
-	MultiplyBy float64 `yaml:"multiply_by"`
-	DivideBy   float64 `yaml:"divide_by"`
+	Code       string   `yaml:"code"`
+	MultiplyBy *float64 `yaml:"multiply_by"`
+	DivideBy   *float64 `yaml:"divide_by"`
 }
 
 // Codeset is a curated list of codes for one clinical idea.

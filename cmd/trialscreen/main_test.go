@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,6 +133,27 @@ func TestProtocolCheckShippedFile(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "protocol", "check", "../../protocols/anti-bcma-cart-rrmm.yaml")
 	if code != exitOK || !strings.Contains(stdout, "39 criteria") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestProtocolCheckZeroFactor: the shipped protocol with its /uL factor typed as 0 is
+// invalid, with the line of the typo (read as no factor, an ANC of 600 /uL passed).
+func TestProtocolCheckZeroFactor(t *testing.T) {
+	data, err := os.ReadFile("../../protocols/anti-bcma-cart-rrmm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const good, typo = "{code: /uL, divide_by: 1000}", "{code: /uL, divide_by: 0}"
+	before, _, found := strings.Cut(string(data), good)
+	if !found {
+		t.Fatalf("the shipped protocol no longer has %s", good)
+	}
+	line := strings.Count(before, "\n") + 1
+	path := writeFile(t, "p.yaml", strings.Replace(string(data), good, typo, 1))
+	code, stdout, stderr := runCLI(t, "protocol", "check", path)
+	want := fmt.Sprintf("line %d: units.cell-count.accept[3] (/uL): divide_by must be a finite number above 0, not 0", line)
+	if code != exitError || !strings.Contains(stderr, want) || stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, stdout, stderr, exitError, want)
 	}
 }
 
