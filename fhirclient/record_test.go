@@ -341,4 +341,3 @@ func TestRecordChecksThePatientIDFirst(t *testing.T) {
 		})
 	}
 }
-

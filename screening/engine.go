@@ -437,4 +437,3 @@ func (p *Protocol) NeededTypes() []string {
 	}
 	return out
 }
-
