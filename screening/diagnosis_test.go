@@ -26,8 +26,10 @@ func TestMyelomaDiagnosis(t *testing.T) {
 		{name: "plasma cell leukaemia C90.10 is review/judgement", patient: pt().incCond("icd10cm|C90.10", "active", "confirmed"), outcome: screening.Review, reason: screening.ReasonJudgement},
 		{name: "no diagnosis is fail/not-found", patient: pt(), outcome: screening.Fail, reason: screening.ReasonNotFound},
 		{name: "an unrelated malignancy (C91.00) is fail/not-found", patient: pt().incCond("icd10cm|C91.00", "active", "confirmed"), outcome: screening.Fail, reason: screening.ReasonNotFound},
-		{name: "the display is never matched, only the code", patient: pt().cond(screening.Condition{Code: []screening.Coding{{System: "http://example.org/local", Code: "MM"}}, Clinical: "active", Verification: "confirmed"}),
-			outcome: screening.Fail, reason: screening.ReasonNotFound},
+		// A local code is matched by no display: it cannot pass, and as it cannot be
+		// placed either (it may be the myeloma), a person reads it.
+		{name: "the display is never matched, only the code", patient: pt().cond(screening.Condition{Code: []screening.Coding{{System: "http://example.org/local", Code: "MM"}}, Text: "Multiple myeloma", Clinical: "active", Verification: "confirmed"}),
+			outcome: screening.Review, reason: screening.ReasonUnplaced},
 		{name: "a confirmed diagnosis outweighs a smoldering one", patient: pt().incCond("snomed|413587002", "active", "confirmed").incCond("snomed|109989006", "active", "confirmed"),
 			outcome: screening.Pass, reason: screening.ReasonFound},
 		{name: "a refuted confirmed code and a provisional one is review", patient: pt().incCond("snomed|109989006", "active", "refuted").incCond("icd10cm|C90.00", "active", "provisional"),

@@ -192,7 +192,9 @@ func (p *Protocol) placeRecord(in *Record) placedRecord {
 	}
 	out.Conditions = placeAll(p, &pr, TypeCondition, in.Conditions, func(c *Condition) (string, *[]Coding) { return c.Ref, &c.Code },
 		func(c *Condition) {
-			miss(unplaced{typ: TypeCondition, ref: c.Ref, codes: c.Code, text: c.Text, start: c.Onset})
+			if !p.statuses.discounted[c.Verification] {
+				miss(unplaced{typ: TypeCondition, ref: c.Ref, codes: c.Code, text: c.Text, start: c.Onset})
+			}
 		})
 	out.Procedures = placeAll(p, &pr, TypeProcedure, in.Procedures, func(c *Procedure) (string, *[]Coding) { return c.Ref, &c.Code },
 		func(c *Procedure) {
@@ -261,8 +263,12 @@ func (a *Allergy) mayBeDrug() bool {
 // system. What is read as "nothing found" or "newest result passes" does not hold while
 // such a record may be the finding. A criterion that does not apply to the patient
 // (not-applicable) is left alone: no record changes that.
+//
+// A fail for want of a finding (no myeloma diagnosis on record) turns into review the same
+// way: the finding may be the record that cannot be placed.
 func (p *Protocol) guardUnplaced(c *criterion, ec *evalCtx, r *Result) {
-	if r.Outcome != Pass || r.Reason == ReasonNotApplicable || len(ec.placed.unplaced) == 0 {
+	if len(ec.placed.unplaced) == 0 || r.Reason == ReasonNotApplicable ||
+		!(r.Outcome == Pass || (r.Outcome == Fail && r.Reason == ReasonNotFound)) {
 		return
 	}
 	var hits []unplaced
