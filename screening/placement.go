@@ -17,14 +17,20 @@ import (
 // all (a local code nobody mapped, a drug the tables do not know, text only) is kept, so
 // that no criterion it could decide passes without a person looking at it.
 
-// standardSystems are the systems in which a code, once its system is known, says what
+// isStandard reports whether system is one in which a code, once its system is known, says what
 // the record is: the protocol's codesets and value set expansions decide whether it is
 // a finding, and a code in none of them is not one. Drugs are placed only through the
 // drug table: a product code says nothing of its ingredients by itself.
-var standardSystems = map[string][]string{
-	TypeObservation: {SystemLOINC, SystemSNOMED},
-	TypeCondition:   {SystemSNOMED, SystemICD10, SystemICD10WHO},
-	TypeProcedure:   {SystemSNOMED, SystemCPT, SystemICD10PCS, terminology.HCPCS},
+func isStandard(t, system string) bool {
+	switch t {
+	case TypeObservation:
+		return system == SystemLOINC || system == SystemSNOMED
+	case TypeCondition:
+		return system == SystemSNOMED || system == SystemICD10 || system == SystemICD10WHO
+	case TypeProcedure:
+		return system == SystemSNOMED || system == SystemCPT || system == SystemICD10PCS || system == terminology.HCPCS
+	}
+	return false
 }
 
 // isDrugType reports whether codes of a resource type name drugs (placed by ingredient).
@@ -46,6 +52,16 @@ func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bo
 		}
 	}
 	drug := isDrugType(t)
+	siteMaps := v.Site.Len() > 0
+	add := func(c, recorded Coding) {
+		for _, x := range out {
+			if x.System == c.System && x.Code == c.Code {
+				return
+			}
+		}
+		own()
+		out = append(out, withVia(c, recorded))
+	}
 	for i, rc := range codes {
 		c := rc
 		if cs := v.Systems.Canonical(rc.System); cs != rc.System {
@@ -53,26 +69,26 @@ func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bo
 			c = Coding{System: cs, Code: rc.Code, Via: rc.Key()}
 			out[i] = c
 		}
-		for _, m := range v.Site.Map(c) {
-			own()
-			placed = true
-			out = appendNew(out, withVia(m, rc))
+		if siteMaps {
+			for _, m := range v.Site.Map(c) {
+				placed = true
+				add(m, rc)
+			}
 		}
 		if drug {
 			if ings, ok := v.Drugs.Ingredients(c); ok {
 				placed = true
 				for _, in := range ings {
-					own()
-					out = appendNew(out, withVia(in, rc))
+					add(in, rc)
 				}
 			}
 			continue
 		}
-		if slices.Contains(standardSystems[t], c.System) {
+		if !placed && isStandard(t, c.System) {
 			placed = true
 		}
 	}
-	if !placed && p.relevant[t].matches(out) {
+	if !placed && t != "" && p.relevant[t].matches(out) {
 		placed = true // a code the protocol lists itself, in whatever system
 	}
 	return out, placed
@@ -83,15 +99,6 @@ func withVia(c, recorded Coding) Coding {
 	return c
 }
 
-// appendNew adds c unless a coding with the same system and code is there already.
-func appendNew(cs []Coding, c Coding) []Coding {
-	for _, x := range cs {
-		if x.System == c.System && x.Code == c.Code {
-			return cs
-		}
-	}
-	return append(cs, c)
-}
 
 // unplaced is a record the protocol reads whose codes cannot be placed.
 type unplaced struct {

@@ -55,16 +55,23 @@ type Terminology interface {
 	Expand(ctx context.Context, codeset string, codes []Coding) ([]Coding, error)
 }
 
+// codeKey is a coding as a map key: system and code only. Coding also carries Via, which
+// is no part of what a code means, and hashing two strings instead of three matters on
+// the hot path of every match.
+type codeKey struct{ system, code string }
+
+func keyOf(c Coding) codeKey { return codeKey{c.System, c.Code} }
+
 // codeMatcher matches codings against a set of exact (system, code) pairs and code
 // prefixes (ICD-10-CM, ICD-10-PCS, CPT). Codes of those systems are compared without dots
 // and case-insensitively.
 type codeMatcher struct {
-	exact    map[Coding]string // -> codeset name
+	exact    map[codeKey]string // -> codeset name
 	list     []Coding          // the exact codes in the order added, for indexed lookups
 	prefixes []icdPrefix
 	// unverified holds the exact codes every listing of which is tagged U (unverified):
 	// a rule may refuse to let such a code alone exclude a patient.
-	unverified map[Coding]bool
+	unverified map[codeKey]bool
 	all        bool        // matches every coding (a criterion that reads all resources of a type)
 	mask       codesetMask // the codesets merged into this matcher
 	ids        []int       // the same codesets, as ids
@@ -78,7 +85,7 @@ type icdPrefix struct {
 }
 
 func newCodeMatcher() *codeMatcher {
-	return &codeMatcher{exact: map[Coding]string{}, unverified: map[Coding]bool{}}
+	return &codeMatcher{exact: map[codeKey]string{}, unverified: map[codeKey]bool{}}
 }
 
 // normalizeICD strips dots and spaces and upper-cases, so C90.02 matches C9002. It is on
@@ -110,14 +117,15 @@ func normalizeICD(code string) string {
 
 func (m *codeMatcher) addCode(c Coding, codeset string, unverified bool) {
 	c = normalizeCode(c)
-	if _, ok := m.exact[c]; !ok {
+	k := keyOf(c)
+	if _, ok := m.exact[k]; !ok {
 		m.list = append(m.list, c)
-		m.unverified[c] = unverified
+		m.unverified[k] = unverified
 	} else {
 		// Unverified only while no listing of the code is verified.
-		m.unverified[c] = m.unverified[c] && unverified
+		m.unverified[k] = m.unverified[k] && unverified
 	}
-	m.exact[c] = codeset
+	m.exact[k] = codeset
 }
 
 func (m *codeMatcher) addPrefix(system, prefix, codeset string, unverified bool) {
@@ -139,13 +147,14 @@ func (m *codeMatcher) merge(o *codeMatcher) {
 		return
 	}
 	for _, c := range o.list {
-		if _, ok := m.exact[c]; !ok {
+		k := keyOf(c)
+		if _, ok := m.exact[k]; !ok {
 			m.list = append(m.list, c)
-			m.unverified[c] = o.unverified[c]
+			m.unverified[k] = o.unverified[k]
 		} else {
-			m.unverified[c] = m.unverified[c] && o.unverified[c]
+			m.unverified[k] = m.unverified[k] && o.unverified[k]
 		}
-		m.exact[c] = o.exact[c]
+		m.exact[k] = o.exact[k]
 	}
 	m.prefixes = append(m.prefixes, o.prefixes...)
 	m.all = m.all || o.all
@@ -178,7 +187,7 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 	for _, c := range codes {
 		if isPrefixSystem(c.System) {
 			n := normalizeICD(c.Code)
-			if set, ok := m.exact[Coding{System: c.System, Code: n}]; ok {
+			if set, ok := m.exact[codeKey{c.System, n}]; ok {
 				return c, set, true
 			}
 			for _, p := range m.prefixes {
@@ -188,7 +197,7 @@ func (m *codeMatcher) match(codes []Coding) (Coding, string, bool) {
 			}
 			continue
 		}
-		if set, ok := m.exact[c.Bare()]; ok {
+		if set, ok := m.exact[keyOf(c)]; ok {
 			return c, set, true
 		}
 	}
@@ -203,8 +212,8 @@ func (m *codeMatcher) unverifiedOnly(c Coding) bool {
 	}
 	n := normalizeCode(c)
 	listed := false
-	if _, ok := m.exact[n]; ok {
-		if !m.unverified[n] {
+	if _, ok := m.exact[keyOf(n)]; ok {
+		if !m.unverified[keyOf(n)] {
 			return false
 		}
 		listed = true
@@ -300,7 +309,7 @@ func (m *codesetMask) intersects(o *codesetMask) bool {
 
 // maskIndex gives the codesets a coding belongs to.
 type maskIndex struct {
-	exact    map[Coding]codesetMask
+	exact    map[codeKey]codesetMask
 	prefixes []maskPrefix
 	n        int // codesets indexed: ids are 0..n-1
 }
@@ -311,15 +320,15 @@ type maskPrefix struct {
 	mask   codesetMask
 }
 
-func newMaskIndex() *maskIndex { return &maskIndex{exact: map[Coding]codesetMask{}} }
+func newMaskIndex() *maskIndex { return &maskIndex{exact: map[codeKey]codesetMask{}} }
 
 // add records that every code of m belongs to codeset id.
 func (ix *maskIndex) add(id int, m *codeMatcher) {
 	ix.n = max(ix.n, id+1)
 	for _, c := range m.list {
-		bits := ix.exact[c]
+		bits := ix.exact[keyOf(c)]
 		bits.set(id)
-		ix.exact[c] = bits
+		ix.exact[keyOf(c)] = bits
 	}
 	for _, p := range m.prefixes {
 		var bits codesetMask
@@ -340,7 +349,7 @@ func (ix *maskIndex) of(codes []Coding) codesetMask {
 				}
 			}
 		}
-		if bits, ok := ix.exact[c.Bare()]; ok {
+		if bits, ok := ix.exact[keyOf(c)]; ok {
 			out.or(bits)
 		}
 	}

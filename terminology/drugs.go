@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"bufio"
+	"sync"
 	"fmt"
 	"io"
 	"slices"
@@ -18,6 +19,10 @@ type Drugs struct {
 	byCode  map[Coding][]string // bare canonical coding -> ingredient RxCUIs, sorted
 	names   map[string]string   // RxCUI -> name, for evidence
 	tty     map[Coding]string
+	// asCodings holds byCode's ingredients as RxNorm codings, built on first use: every
+	// screening looks up every drug, and a shared slice costs no allocation.
+	once      sync.Once
+	asCodings map[Coding][]Coding
 }
 
 // NewDrugs is an empty table.
@@ -140,8 +145,10 @@ func (d *Drugs) add(c Coding, tty string, ings []string) {
 	}
 }
 
-// Merge adds every row of o (a full RxNorm import over the shipped table, say).
+// Merge adds every row of o (a full RxNorm import over the shipped table, say). It is for
+// building a table at start-up, before any lookup runs concurrently.
 func (d *Drugs) Merge(o *Drugs) {
+	d.once, d.asCodings = sync.Once{}, nil
 	for c, ings := range o.byCode {
 		d.add(c, o.tty[c], ings)
 	}
@@ -159,34 +166,37 @@ func (d *Drugs) Merge(o *Drugs) {
 
 // Ingredients gives the RxNorm ingredients of a drug code (its system canonical), and
 // whether the table knows the code at all. An unhyphenated 10-digit NDC is placed only
-// when exactly one of its 11-digit readings is in the table.
+// when exactly one of its 11-digit readings is in the table. The slice is shared: the
+// caller must not change it (set Via on a copy of an element).
 func (d *Drugs) Ingredients(c Coding) ([]Coding, bool) {
-	var ings []string
+	d.once.Do(d.index)
 	switch c.System {
 	case RxNorm, SNOMED:
-		var ok bool
-		if ings, ok = d.byCode[c.Bare()]; !ok {
-			return nil, false
-		}
+		ings, ok := d.asCodings[c.Bare()]
+		return ings, ok
 	case NDC:
+		var ings []Coding
 		found := 0
 		for _, f := range NDCForms(c.Code) {
-			if x, ok := d.byCode[Coding{System: NDC, Code: f}]; ok {
+			if x, ok := d.asCodings[Coding{System: NDC, Code: f}]; ok {
 				ings = x
 				found++
 			}
 		}
-		if found != 1 {
-			return nil, false
+		return ings, found == 1
+	}
+	return nil, false
+}
+
+func (d *Drugs) index() {
+	d.asCodings = make(map[Coding][]Coding, len(d.byCode))
+	for c, ings := range d.byCode {
+		out := make([]Coding, len(ings))
+		for i, in := range ings {
+			out[i] = Coding{System: RxNorm, Code: in}
 		}
-	default:
-		return nil, false
+		d.asCodings[c] = out
 	}
-	out := make([]Coding, len(ings))
-	for i, in := range ings {
-		out[i] = Coding{System: RxNorm, Code: in, Via: c.Key()}
-	}
-	return out, true
 }
 
 // IngredientName is the name of an ingredient RxCUI, or "".

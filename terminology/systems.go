@@ -117,6 +117,10 @@ func quote(s string) string { return `"` + s + `"` }
 // the URI itself when it is canonical or unknown. It is on the hot path of every coding
 // read, so a canonical URI costs one map miss and no allocation.
 func (s *Systems) Canonical(system string) string {
+	switch system {
+	case LOINC, SNOMED, RxNorm, ICD10CM, ICD10, UCUM, NDC:
+		return system // the common case: no hashing
+	}
 	if to, ok := s.alias[system]; ok {
 		return to
 	}
