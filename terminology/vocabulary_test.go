@@ -313,6 +313,32 @@ func TestWithIsAnIndependentCopy(t *testing.T) {
 		if len(c.Site.Sources) != 1 || len(cc.Site.Sources) != 2 {
 			t.Errorf("sources: copy %q, copy of copy %q", c.Site.Sources, cc.Site.Sources)
 		}
+		// mappings gathered from several maps: appending to either side after With must
+		// not show in the other
+		for i, code := range []string{"1-8", "2-6", "3-4"} {
+			m := `{"resourceType": "ConceptMap", "status": "active", "group": [{"source": "` + labSystem + `", "target": "http://loinc.org",
+			  "element": [{"code": "MULTI", "target": [{"code": "` + code + `", "equivalence": "equivalent"}]}]}]}`
+			if err := cc.Site.AddConceptMap([]byte(m), "multi.json", cc.Systems); err != nil {
+				t.Fatalf("map %d: %v", i, err)
+			}
+		}
+		c3 := cc.With()
+		add := func(v *terminology.Vocabulary, code string) {
+			m := `{"resourceType": "ConceptMap", "status": "active", "group": [{"source": "` + labSystem + `", "target": "http://loinc.org",
+			  "element": [{"code": "MULTI", "target": [{"code": "` + code + `", "equivalence": "equivalent"}]}]}]}`
+			if err := v.Site.AddConceptMap([]byte(m), "one.json", v.Systems); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(c3, "4-2")
+		add(cc, "5-9")
+		codes := func(cs []terminology.Coding) []string { return ingredientCodes(cs) }
+		if got, want := codes(c3.Site.Map(lab("MULTI"))), []string{"1-8", "2-6", "3-4", "4-2"}; !slices.Equal(got, want) {
+			t.Errorf("copy: Map(MULTI) = %v, want %v", got, want)
+		}
+		if got, want := codes(cc.Site.Map(lab("MULTI"))), []string{"1-8", "2-6", "3-4", "5-9"}; !slices.Equal(got, want) {
+			t.Errorf("original: Map(MULTI) = %v, want %v", got, want)
+		}
 		if cc.Drugs.Version != c.Drugs.Version {
 			t.Errorf("copy of copy: Drugs.Version %q, want %q", cc.Drugs.Version, c.Drugs.Version)
 		}
