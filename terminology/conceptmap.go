@@ -96,6 +96,10 @@ func (s *SiteMap) AddConceptMap(data []byte, name string, sys *Systems) error {
 					probs = append(probs, tw+": code is required")
 					continue
 				}
+				if len(t.GetDependsOn()) > 0 {
+					probs = append(probs, tw+": dependsOn is not supported: a mapping that holds only with other data cannot place a code")
+					continue
+				}
 				eq := t.GetEquivalence().GetValue()
 				if !placing[eq] {
 					probs = append(probs, fmt.Sprintf("%s: equivalence %s does not say the local code means the target; use equivalent, equal, wider or subsumes", tw, strings.ToLower(eq.String())))

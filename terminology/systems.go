@@ -94,8 +94,10 @@ func (s *Systems) Add(from, to string) error {
 	if _, ok := knownSystems[to]; !ok {
 		return &AliasError{Alias: from, Target: to, Problem: "names no known code system (give a canonical URI such as " + ICD10 + ")"}
 	}
-	if _, ok := knownSystems[from]; ok && from != to {
-		return &AliasError{Alias: from, Target: to, Problem: "is itself a known system and cannot mean another"}
+	// A spelling that already means a known system (the system itself, one of its OIDs or
+	// aliases, a SNOMED CT edition) cannot be made to mean another.
+	if cur := s.Canonical(from); Known(cur) && cur != to {
+		return &AliasError{Alias: from, Target: to, Problem: "already names " + cur + " and cannot mean another system"}
 	}
 	if from == "" || strings.TrimSpace(from) != from {
 		return &AliasError{Alias: from, Target: to, Problem: "is empty or has surrounding spaces"}
