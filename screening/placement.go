@@ -76,11 +76,8 @@ func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bo
 			}
 		}
 		if drug {
-			if ings, ok := v.Drugs.Ingredients(c); ok {
+			if v.Drugs.EachIngredient(c, func(in Coding) { add(in, rc) }) {
 				placed = true
-				for _, in := range ings {
-					add(in, rc)
-				}
 			}
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"math/bits"
-	"slices"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/terminology"
@@ -67,12 +66,17 @@ func keyOf(c Coding) codeKey { return codeKey{c.System, c.Code} }
 // and case-insensitively.
 type codeMatcher struct {
 	exact    map[codeKey]string // -> codeset name
-	list     []Coding          // the exact codes in the order added, for indexed lookups
 	prefixes []icdPrefix
-	// unverified holds the exact codes every listing of which is tagged U (unverified):
-	// a rule may refuse to let such a code alone exclude a patient.
+	// unverified holds (as true) the exact codes every listing of which is tagged U
+	// (unverified): a rule may refuse to let such a code alone exclude a patient. Only
+	// those: the value set expansions add thousands of verified codes.
 	unverified map[codeKey]bool
 	all        bool        // matches every coding (a criterion that reads all resources of a type)
+	// borrowed: exact and unverified belong to another matcher (merged into this
+	// one while it was empty) and are copied before this one changes them. Criteria merge
+	// codesets of thousands of codes (value set expansions); sharing them keeps one copy
+	// in memory, which matters to the collector on every screening.
+	borrowed bool
 	mask       codesetMask // the codesets merged into this matcher
 	ids        []int       // the same codesets, as ids
 }
@@ -115,46 +119,53 @@ func normalizeICD(code string) string {
 	return string(b)
 }
 
+// own makes a borrowing matcher's code tables its own before it changes them.
+func (m *codeMatcher) own() {
+	if !m.borrowed {
+		return
+	}
+	m.exact = maps.Clone(m.exact)
+	m.unverified = maps.Clone(m.unverified)
+	m.borrowed = false
+}
+
 func (m *codeMatcher) addCode(c Coding, codeset string, unverified bool) {
+	m.own()
 	c = normalizeCode(c)
 	k := keyOf(c)
-	if _, ok := m.exact[k]; !ok {
-		m.list = append(m.list, c)
-		m.unverified[k] = unverified
-	} else {
-		// Unverified only while no listing of the code is verified.
-		m.unverified[k] = m.unverified[k] && unverified
-	}
+	_, listed := m.exact[k]
+	m.setUnverified(k, unverified && (!listed || m.unverified[k])) // unverified only while no listing is verified
 	m.exact[k] = codeset
+}
+
+func (m *codeMatcher) setUnverified(k codeKey, u bool) {
+	if u {
+		m.unverified[k] = true
+	} else {
+		delete(m.unverified, k)
+	}
 }
 
 func (m *codeMatcher) addPrefix(system, prefix, codeset string, unverified bool) {
 	m.prefixes = append(m.prefixes, icdPrefix{system, normalizeICD(prefix), codeset, unverified})
 }
 
-// merge adds every code of o. Merging into an empty matcher clones o's maps whole:
-// criteria merge codesets of thousands of codes (value set expansions), and a map
-// clone is several times cheaper than inserting each code again.
+// merge adds every code of o. Merging into an empty matcher borrows o's tables (see
+// borrowed) instead of copying them.
 func (m *codeMatcher) merge(o *codeMatcher) {
-	if len(m.exact) == 0 && len(m.list) == 0 {
-		m.exact = maps.Clone(o.exact)
-		m.unverified = maps.Clone(o.unverified)
-		m.list = slices.Clone(o.list)
+	if len(m.exact) == 0 {
+		m.exact, m.unverified, m.borrowed = o.exact, o.unverified, true
 		m.prefixes = append(m.prefixes, o.prefixes...)
 		m.all = m.all || o.all
 		m.ids = append(m.ids, o.ids...)
 		m.mask.or(o.mask)
 		return
 	}
-	for _, c := range o.list {
-		k := keyOf(c)
-		if _, ok := m.exact[k]; !ok {
-			m.list = append(m.list, c)
-			m.unverified[k] = o.unverified[k]
-		} else {
-			m.unverified[k] = m.unverified[k] && o.unverified[k]
-		}
-		m.exact[k] = o.exact[k]
+	m.own()
+	for k, set := range o.exact {
+		_, listed := m.exact[k]
+		m.setUnverified(k, o.unverified[k] && (!listed || m.unverified[k]))
+		m.exact[k] = set
 	}
 	m.prefixes = append(m.prefixes, o.prefixes...)
 	m.all = m.all || o.all
@@ -325,10 +336,10 @@ func newMaskIndex() *maskIndex { return &maskIndex{exact: map[codeKey]codesetMas
 // add records that every code of m belongs to codeset id.
 func (ix *maskIndex) add(id int, m *codeMatcher) {
 	ix.n = max(ix.n, id+1)
-	for _, c := range m.list {
-		bits := ix.exact[keyOf(c)]
+	for k := range m.exact {
+		bits := ix.exact[k]
 		bits.set(id)
-		ix.exact[keyOf(c)] = bits
+		ix.exact[k] = bits
 	}
 	for _, p := range m.prefixes {
 		var bits codesetMask

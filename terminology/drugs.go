@@ -2,11 +2,11 @@ package terminology
 
 import (
 	"bufio"
-	"sync"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Drugs maps drug codes (RxNorm concepts of every term type, NDCs, SNOMED CT substances
@@ -164,18 +164,31 @@ func (d *Drugs) Merge(o *Drugs) {
 	}
 }
 
-// Ingredients gives the RxNorm ingredients of a drug code (its system canonical), and
-// whether the table knows the code at all. An unhyphenated 10-digit NDC is placed only
-// when exactly one of its 11-digit readings is in the table. The slice is shared: the
-// caller must not change it (set Via on a copy of an element).
+// Ingredients gives the RxNorm ingredients of a drug code (its system canonical), each
+// naming the code in Via, and whether the table knows the code at all. An unhyphenated
+// 10-digit NDC is placed only when exactly one of its 11-digit readings is in the table.
 func (d *Drugs) Ingredients(c Coding) ([]Coding, bool) {
+	var out []Coding
+	ok := d.EachIngredient(c, func(in Coding) {
+		in.Via = c.Key()
+		out = append(out, in)
+	})
+	return out, ok
+}
+
+// EachIngredient calls fn with each ingredient of a drug code (Via unset), and reports
+// whether the table knows the code: Ingredients without allocating, for the screening's
+// hot path.
+func (d *Drugs) EachIngredient(c Coding, fn func(Coding)) bool {
 	d.once.Do(d.index)
+	var ings []Coding
 	switch c.System {
 	case RxNorm, SNOMED:
-		ings, ok := d.asCodings[c.Bare()]
-		return ings, ok
+		var ok bool
+		if ings, ok = d.asCodings[c.Bare()]; !ok {
+			return false
+		}
 	case NDC:
-		var ings []Coding
 		found := 0
 		for _, f := range NDCForms(c.Code) {
 			if x, ok := d.asCodings[Coding{System: NDC, Code: f}]; ok {
@@ -183,9 +196,16 @@ func (d *Drugs) Ingredients(c Coding) ([]Coding, bool) {
 				found++
 			}
 		}
-		return ings, found == 1
+		if found != 1 {
+			return false
+		}
+	default:
+		return false
 	}
-	return nil, false
+	for _, in := range ings {
+		fn(in)
+	}
+	return true
 }
 
 func (d *Drugs) index() {

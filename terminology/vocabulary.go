@@ -56,6 +56,13 @@ func loadShipped() (*Vocabulary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shipped value sets: %w", err)
 	}
+	// The displays are for people reading the files; a process keeps only the codes
+	// (about 20,000 of them: every string kept is heap the collector scans).
+	for _, v := range vs {
+		for i := range v.Codes {
+			v.Codes[i].Display = ""
+		}
+	}
 	return &Vocabulary{Systems: sys, Drugs: drugs, ValueSets: vs, Site: NewSiteMap(), Expansion: "shipped"}, nil
 }
 
