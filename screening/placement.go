@@ -96,7 +96,6 @@ func withVia(c, recorded Coding) Coding {
 	return c
 }
 
-
 // unplaced is a record the protocol reads whose codes cannot be placed.
 type unplaced struct {
 	typ, ref string

@@ -71,14 +71,14 @@ type codeMatcher struct {
 	// (unverified): a rule may refuse to let such a code alone exclude a patient. Only
 	// those: the value set expansions add thousands of verified codes.
 	unverified map[codeKey]bool
-	all        bool        // matches every coding (a criterion that reads all resources of a type)
+	all        bool // matches every coding (a criterion that reads all resources of a type)
 	// borrowed: exact and unverified belong to another matcher (merged into this
 	// one while it was empty) and are copied before this one changes them. Criteria merge
 	// codesets of thousands of codes (value set expansions); sharing them keeps one copy
 	// in memory, which matters to the collector on every screening.
 	borrowed bool
-	mask       codesetMask // the codesets merged into this matcher
-	ids        []int       // the same codesets, as ids
+	mask     codesetMask // the codesets merged into this matcher
+	ids      []int       // the same codesets, as ids
 }
 
 type icdPrefix struct {
