@@ -606,6 +606,9 @@ func (bt *batch) parseProblem(raw json.RawMessage, peekErr error) string {
 	return peekErr.Error()
 }
 
+// retracted are the Observation statuses that withdraw a result and what it reported.
+var retracted = map[string]bool{"entered-in-error": true, "cancelled": true}
+
 // addContainedMembers reads the Observations a panel names in hasMember and contains, as
 // results of their own ("Observation/panel#member"). A member that gives no status or
 // time takes the panel's: it was reported with it.
@@ -636,8 +639,23 @@ func (bt *batch) addContainedMembers(i int, panel *screening.Observation) {
 			bt.unreadable(i, panel.Code, fmt.Sprintf("contained Observation %s cannot be read: %v", hm.Reference, err))
 			continue
 		}
+		// A contained member with no subject is the panel's; one naming a subject must be
+		// this patient: another patient's result is not this record's, and one whose
+		// patient cannot be told is unreadable, as a resource of its own would be.
+		if mp, _ := peekResource(raw); mp.patientRef() != "" {
+			switch bt.whose(&mp) {
+			case otherPatient:
+				bt.rec.OtherPatients++
+				continue
+			case unattributed:
+				bt.unreadable(i, panel.Code, fmt.Sprintf("contained Observation %s names a subject that is not this patient", hm.Reference))
+				continue
+			}
+		}
 		m := convertObservation(cr.GetObservation(), panel.Ref+hm.Reference)
-		if m.Status == "" {
+		if m.Status == "" || retracted[panel.Status] {
+			// A member reported with no status has the panel's; a panel retracted (entered
+			// in error, cancelled) retracts what it reported, whatever the member says.
 			m.Status = panel.Status
 		}
 		if !m.Effective.Known() {

@@ -54,6 +54,8 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		out.ValueCode = codings(v.GetCodeableConcept())
 		if len(out.ValueCode) == 0 {
 			out.ValueText = v.GetCodeableConcept().GetText().GetValue()
+		} else {
+			out.ValueCodeText = v.GetCodeableConcept().GetText().GetValue()
 		}
 	case v.GetStringValue() != nil:
 		out.ValueText = v.GetStringValue().GetValue()
@@ -66,12 +68,17 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		out.Interpretation = append(out.Interpretation, cs...)
 	}
 	out.RefRanges = refRanges(o.GetReferenceRange())
+	for _, rr := range o.GetReferenceRange() {
+		if rr.GetHigh() == nil && rr.GetText().GetValue() != "" {
+			out.RefRangeText = append(out.RefRangeText, rr.GetText().GetValue())
+		}
+	}
 	for _, c := range o.GetComponent() {
 		comp := screening.Component{Code: codings(c.GetCode()), RefRanges: refRanges(c.GetReferenceRange())}
 		switch v := c.GetValue(); {
 		case v.GetQuantity() != nil:
-			// A component has no bound slot: a "<5" component is left without a value.
 			comp.Value, _ = quantity(v.GetQuantity())
+			comp.ValueBound = bound(v.GetQuantity())
 		case v.GetInteger() != nil:
 			comp.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
 		case v.GetCodeableConcept() != nil:
@@ -167,10 +174,28 @@ func convertMedRequest(m *mrpb.MedicationRequest, ref string, resolved []screeni
 		Ref:    ref,
 		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
 		Status: enumCode(m.GetStatus().GetValue()),
-		// authoredOn is when it was ordered; the order records no end of therapy
-		// (validityPeriod is when the prescription may be filled), so End stays unknown.
+		// authoredOn is when it was ordered. validityPeriod is when the prescription may be
+		// filled, not the therapy; the dosing schedule's bounds (Epic sends
+		// dosageInstruction.timing.repeat.boundsPeriod) say when it was to end.
 		Start: whenDateTime(m.GetAuthoredOn()),
+		End:   dosingEnd(m),
 	}
+}
+
+// dosingEnd is the latest end of the order's dosing schedules (boundsPeriod.end); unknown
+// when any schedule gives none, since that one may go on.
+func dosingEnd(m *mrpb.MedicationRequest) screening.When {
+	var end screening.When
+	for _, d := range m.GetDosageInstruction() {
+		e := whenDateTime(d.GetTiming().GetRepeat().GetBounds().GetPeriod().GetEnd())
+		if !e.Known() {
+			return screening.When{}
+		}
+		if !end.Known() || e.Latest().After(end.Latest()) {
+			end = e
+		}
+	}
+	return end
 }
 
 func convertMedStatement(m *mspb.MedicationStatement, ref string, resolved []screening.Coding) screening.MedicationUse {

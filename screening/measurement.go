@@ -1,6 +1,9 @@
 package screening
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // measurementParams checks the most recent numeric (or scored) result against a
 // threshold, optionally a multiple of the upper limit of normal.
@@ -210,6 +213,12 @@ func (m *measurement) judge(ec *evalCtx, o *Observation) judged {
 	op := m.p.Comparator
 	if m.p.ULN != nil {
 		ulns, err := m.ulns(ec, o)
+		var textRange errRangeText
+		if errors.As(err, &textRange) {
+			j.outcome, j.reason = Review, ReasonFreeText
+			j.summary = fmt.Sprintf("%s on %s: %v", m.p.Label, o.Effective, err)
+			return j
+		}
 		if err != nil {
 			j.outcome, j.reason = Unknown, ReasonUnit
 			j.summary = fmt.Sprintf("%s on %s: %v", m.p.Label, o.Effective, err)

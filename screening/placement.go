@@ -173,7 +173,7 @@ func (p *Protocol) placeRecord(in *Record) placedRecord {
 		code, ok := p.placeCodes(TypeObservation, o.Code)
 		vcode, _ := p.placeCodes("", o.ValueCode)
 		interp, _ := p.placeCodes("", o.Interpretation)
-		word := standardWord(o)
+		word := standardWord(o, vcode)
 		if !sameSlice(code, o.Code) || !sameSlice(vcode, o.ValueCode) || !sameSlice(interp, o.Interpretation) || word != nil {
 			if !copied {
 				obs = slices.Clone(obs)

@@ -94,6 +94,12 @@ type Observation struct {
 	// CodeText is code.text: what the sender called the test, named in evidence when its
 	// codes cannot be placed.
 	CodeText string
+	// ValueCodeText is valueCodeableConcept.text given beside codings: a standard word
+	// there decides when none of the codings can be placed (a local answer code).
+	ValueCodeText string
+	// RefRangeText holds reference ranges given only as text (no high): the lab's own
+	// range is there but cannot be read, so no default ULN may stand in for it.
+	RefRangeText []string
 }
 
 // Bound is a value known only to lie beyond a limit: a Quantity with a comparator.
@@ -119,6 +125,7 @@ type RefRange struct {
 type Component struct {
 	Code           []Coding
 	Value          *Quantity
+	ValueBound     *Bound // a valueQuantity with a comparator ("<10"); Value is then nil
 	ValueCode      []Coding
 	ValueText      string // valueString, or valueCodeableConcept.text without codings
 	Interpretation []Coding

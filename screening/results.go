@@ -29,7 +29,7 @@ func (p *Protocol) liftResults(obs []Observation) []Observation {
 			continue
 		}
 		for j, c := range o.Components {
-			if c.Value == nil && len(c.ValueCode) == 0 && c.ValueText == "" {
+			if c.Value == nil && c.ValueBound == nil && len(c.ValueCode) == 0 && c.ValueText == "" {
 				continue
 			}
 			if len(out) == len(obs) {
@@ -41,6 +41,7 @@ func (p *Protocol) liftResults(obs []Observation) []Observation {
 				Code:           c.Code,
 				Effective:      o.Effective,
 				Value:          c.Value,
+				ValueBound:     c.ValueBound,
 				ValueCode:      c.ValueCode,
 				ValueText:      c.ValueText,
 				Interpretation: c.Interpretation,
@@ -68,15 +69,31 @@ var standardWords = map[string]Coding{
 }
 
 // standardWord is the coded answer an observation's text value means, when it is one of
-// the standard words and the result has no coded value: nil otherwise.
-func standardWord(o *Observation) *Coding {
-	if o.ValueText == "" || len(o.ValueCode) > 0 || o.Value != nil {
+// the standard words and the result has no coded value (valueCode, already placed): nil
+// otherwise.
+//
+// A coded value whose codings are all in systems the engine does not know (a lab's local
+// answer codes) is read by its text the same way.
+func standardWord(o *Observation, valueCode []Coding) *Coding {
+	text := o.ValueText
+	switch {
+	case o.Value != nil || o.ValueBound != nil:
+		return nil
+	case len(valueCode) > 0:
+		for _, c := range valueCode {
+			if terminology.Known(c.System) {
+				return nil
+			}
+		}
+		text = o.ValueCodeText
+	}
+	if text == "" {
 		return nil
 	}
-	c, ok := standardWords[strings.ToLower(strings.TrimSpace(o.ValueText))]
+	c, ok := standardWords[strings.ToLower(strings.TrimSpace(text))]
 	if !ok {
 		return nil
 	}
-	c.Via = "text \"" + o.ValueText + "\""
+	c.Via = "text \"" + text + "\""
 	return &c
 }

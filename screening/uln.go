@@ -51,6 +51,10 @@ func (m *measurement) ulns(ec *evalCtx, o *Observation) ([]uln, error) {
 	}
 	def := []uln{{value: m.p.ULN.Default, note: "ULN defaulted: the result has no reference range high"}}
 	if len(ranges) == 0 {
+		if len(o.RefRangeText) > 0 {
+			// The lab gave its range, as text: its ULN is not the default's to replace.
+			return nil, errRangeText{o.RefRangeText[0]}
+		}
 		return def, nil
 	}
 	var specific, maybe, general []*RefRange
@@ -234,4 +238,12 @@ func rangeLabel(r *RefRange) string {
 		parts = append(parts, "a type given only as text (perhaps not the normal range)")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// errRangeText: the result's reference range is given only as text, so its ULN cannot be
+// read; a person reads it (review), rather than the default standing in for the lab's.
+type errRangeText struct{ text string }
+
+func (e errRangeText) Error() string {
+	return fmt.Sprintf("the reference range is given only as text (%q): its upper limit cannot be read", e.text)
 }
