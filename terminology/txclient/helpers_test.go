@@ -57,9 +57,9 @@ func fixture(t testing.TB, name string) []byte {
 // expandRequest is what a test server reads of an $expand request.
 type expandRequest struct {
 	Method, Path, ContentType, Accept, Authorization string
-	Concepts                                        []string // the is-a values, one include each
-	Offset, Count                                   int
-	HasOffset, HasCount                             bool
+	Concepts                                         []string // the is-a values, one include each
+	Offset, Count                                    int
+	HasOffset, HasCount                              bool
 }
 
 // parseExpand reads the Parameters of an $expand POST strictly enough to catch a wrong

@@ -439,7 +439,9 @@ func TestCacheNamesStayInside(t *testing.T) {
 	srv := newTxServer(t, hierarchyAnswer)
 	y := strings.Replace(txProtocol, "  myeloma:\n", "  ../myeloma:\n", 1)
 	y = strings.Replace(y, "codes: [myeloma]", "codes: [../myeloma]", 1)
-	compile := func(opts screening.Options) (*screening.Protocol, error) { return screening.LoadProtocol([]byte(y), opts) }
+	compile := func(opts screening.Options) (*screening.Protocol, error) {
+		return screening.LoadProtocol([]byte(y), opts)
+	}
 	mr := newManager(t, srv.base(), filepath.Join(dir, "cache"))
 	if _, out, err := mr.mgr.Start(context.Background(), compile, nil); err != nil || out.Source != txclient.SourceServer {
 		t.Fatalf("%+v %v", out, err)
