@@ -118,10 +118,6 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		closeAll()
 		return nil, nil, err
 	}
-	proto, err := loadProtocol(cfg.protocol)
-	if err != nil {
-		return fail(err)
-	}
 	loc, _ := time.LoadLocation(cfg.timeZone)
 
 	reg := prometheus.NewRegistry()
@@ -129,6 +125,13 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	metrics, err := api.NewMetrics(reg)
 	if err != nil {
 		return fail(err)
+	}
+	proto, tx, err := serveProtocol(ctx, cfg, reg, log, time.Now)
+	if err != nil {
+		return fail(err)
+	}
+	if tx != nil {
+		closers = append(closers, startTerminologyRefresh(ctx, tx, cfg.terminologyRefresh))
 	}
 
 	auditW := stdout

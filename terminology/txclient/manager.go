@@ -34,6 +34,7 @@ type Manager struct {
 	mu       sync.Mutex
 	requests []request
 	inUse    *Snapshot // nil when the running protocol has the shipped expansions only
+	source   Source
 	started  bool
 }
 
@@ -108,10 +109,10 @@ func (m *Manager) Start(ctx context.Context, compile Compile, voc *terminology.V
 	if err != nil {
 		return nil, Outcome{}, err
 	}
-	m.Metrics.setSource(out.Source)
+	m.Metrics.SetSource(out.Source)
 	m.Metrics.setRestartPending(false)
 	m.mu.Lock()
-	m.requests, m.inUse, m.started = col.requests, snap, true
+	m.requests, m.inUse, m.source, m.started = col.requests, snap, out.Source, true
 	m.mu.Unlock()
 	return p, out, nil
 }
@@ -151,8 +152,16 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes on every tick until ctx ends.
+// Run refreshes on every tick until ctx ends. When the start did not get the server's
+// expansion, it tries once at once (without the start-up budget), so that the cache is
+// filled for the next start rather than a refresh interval later.
 func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
+	m.mu.Lock()
+	retry := m.started && m.source != SourceServer
+	m.mu.Unlock()
+	if retry {
+		_ = m.Refresh(ctx) // logged and counted
+	}
 	for {
 		select {
 		case <-ctx.Done():

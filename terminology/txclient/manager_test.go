@@ -455,3 +455,34 @@ func TestCacheNamesStayInside(t *testing.T) {
 		t.Errorf("cache files %v", files)
 	}
 }
+
+// A start that fell back tries the server again as soon as Run starts, not a refresh
+// interval later: the next start then finds the cache.
+func TestManagerRunRetriesAtOnceAfterAFallback(t *testing.T) {
+	var up atomic.Bool
+	srv := newTxServer(t, func(w http.ResponseWriter, r *http.Request, er expandRequest) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		hierarchyAnswer(w, r, er)
+	})
+	mr := newManager(t, srv.base(), t.TempDir())
+	if _, out, err := mr.mgr.Start(context.Background(), compileTx, nil); err != nil || out.Source != txclient.SourceShipped {
+		t.Fatalf("start: %+v %v", out, err)
+	}
+	up.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	tick := make(chan time.Time)
+	done := make(chan struct{})
+	go func() { mr.mgr.Run(ctx, tick); close(done) }()
+	tick <- clock // taken only after the first refresh
+	cancel()
+	<-done
+	if _, err := os.Stat(filepath.Join(mr.cache, "myeloma.json")); err != nil {
+		t.Errorf("no cache after Run's first refresh: %v", err)
+	}
+	if v := metric(t, mr.reg, txclient.MetricRestartPending, "", ""); v != 1 {
+		t.Errorf("%s = %v, want 1", txclient.MetricRestartPending, v)
+	}
+}

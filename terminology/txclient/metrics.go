@@ -66,7 +66,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) setSource(s Source) {
+// SetSource says where the running protocol's expansions came from.
+func (m *Metrics) SetSource(s Source) {
 	if m == nil {
 		return
 	}

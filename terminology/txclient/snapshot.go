@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/trialscreen/trialscreen/screening"
 	"github.com/trialscreen/trialscreen/terminology"
 )
@@ -116,15 +118,34 @@ func (s *Snapshot) Expand(_ context.Context, codeset string, codes []screening.C
 
 var _ screening.Terminology = (*Snapshot)(nil)
 
+// fetchConcurrency is how many expansions are asked for at once: enough to make start-up
+// short, few enough for a shared server.
+const fetchConcurrency = 4
+
 // fetch expands every request on the server, stopping at the first failure.
 func fetch(ctx context.Context, c *Client, requests []request, at time.Time) (*Snapshot, error) {
 	s := newSnapshot(c.BaseURL(), at, requests)
-	for _, r := range requests {
-		cs, err := c.Expand(ctx, r.codeset, r.codes)
-		if err != nil {
-			return nil, err
-		}
-		s.codes[r.key()] = cs
+	results := make([][]screening.Coding, len(requests))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
+	for i, r := range requests {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // another request failed: that failure is the one reported
+			}
+			cs, err := c.Expand(gctx, r.codeset, r.codes)
+			results[i] = cs
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Reason: ReasonOf(err), Err: err}
+	}
+	for i, r := range requests {
+		s.codes[r.key()] = results[i]
 	}
 	return s, nil
 }
