@@ -271,7 +271,7 @@ func TestServeProtocolEmptyTokenFile(t *testing.T) {
 func TestBuildServiceExportsTerminologyMetrics(t *testing.T) {
 	base, _ := startTxStub(t, nil)
 	cfg := txConfig(t, base)
-	svc, closeAll, err := buildService(context.Background(), cfg, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	svc, closeAll, err := buildService(context.Background(), cfg, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard, func() time.Time { return txClock })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,9 +281,9 @@ func TestBuildServiceExportsTerminologyMetrics(t *testing.T) {
 	body := rr.Body.String()
 	for _, want := range []string{
 		`trialscreen_terminology_expansion_source{source="server"} 1`,
+		`trialscreen_terminology_last_success_timestamp_seconds 1.796544e+09`,
 		`trialscreen_terminology_expand_failures_total{reason="timeout"} 0`,
 		`trialscreen_terminology_restart_pending 0`,
-		`trialscreen_terminology_last_success_timestamp_seconds`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
