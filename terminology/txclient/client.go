@@ -242,7 +242,7 @@ func (c *Client) ExpandSNOMED(ctx context.Context, concepts []string) ([]screeni
 	var out []screening.Coding
 	seen := map[string]bool{}
 	offset := 0
-	for page := 0; ; page++ {
+	for {
 		exp, err := c.expandPage(ctx, vs, offset)
 		if err != nil {
 			return nil, err
@@ -268,12 +268,19 @@ func (c *Client) ExpandSNOMED(ctx context.Context, concepts []string) ([]screeni
 			return nil, &Error{Reason: ReasonOversized, Detail: fmt.Sprintf("more than %d codes", c.cfg.MaxCodes)}
 		}
 		// expansion.total counts the codes (not the abstract grouping entries); fewer in
-		// hand than it says means the server can give more from the next offset.
-		if exp.Total == nil || offset+len(codes) >= *exp.Total {
+		// hand than it says means the server can give more from the next offset. Without
+		// a total, a full page may have more behind it and a short one is the last.
+		switch {
+		case exp.Total != nil && offset+len(codes) >= *exp.Total:
 			return out, nil
-		}
-		if added == 0 {
-			return nil, &Error{Reason: ReasonMalformed, Detail: fmt.Sprintf("paging made no progress at offset %d of %d", offset, *exp.Total)}
+		case exp.Total == nil && len(codes) < c.cfg.PageSize:
+			return out, nil
+		case added == 0:
+			of := "an unknown total"
+			if exp.Total != nil {
+				of = fmt.Sprint(*exp.Total)
+			}
+			return nil, &Error{Reason: ReasonMalformed, Detail: fmt.Sprintf("paging made no progress at offset %d of %s", offset, of)}
 		}
 		offset += len(codes)
 	}

@@ -103,6 +103,27 @@ func TestExpandPages(t *testing.T) {
 	}
 }
 
+// A server that gives no expansion.total is asked for the next page while pages come
+// full; a short page is the last.
+func TestExpandPagesWithoutTotal(t *testing.T) {
+	srv := newTxServer(t, func(w http.ResponseWriter, _ *http.Request, er expandRequest) {
+		all := hierarchy["109989006"] // 8 codes: pages of 3, 3, 2
+		var contains []string
+		for _, c := range all[min(er.Offset, len(all)):min(len(all), er.Offset+er.Count)] {
+			contains = append(contains, `{"system": "http://snomed.info/sct", "code": "`+c+`"}`)
+		}
+		writeFHIR(w, 200, []byte(`{"resourceType": "ValueSet", "expansion": {"contains": [`+strings.Join(contains, ",")+`]}}`))
+	})
+	c := newClient(t, srv.base(), func(cfg *txclient.Config) { cfg.PageSize = 3 })
+	got, err := c.Expand(context.Background(), "myeloma", snomed("109989006"))
+	if err != nil || len(got) != 8 {
+		t.Fatalf("%d codes, %v; want 8", len(got), err)
+	}
+	if n := len(srv.got()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
 // Every way the server can fail is an *Error of its reason, and no message holds the
 // token (even when the server echoes it).
 func TestExpandFailures(t *testing.T) {
