@@ -212,9 +212,10 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 		AsOf:     s.AsOf,
 		Protocol: ProtocolRef{ID: p.Info.ID, Version: p.Info.Version, Title: p.Info.Title},
 		Settings: SettingsReport{
-			AsOf:                s.AsOf,
-			TimeZone:            loc.String(),
-			ObservationStatuses: append([]string(nil), p.obsStatuses...),
+			AsOf:                 s.AsOf,
+			TimeZone:             loc.String(),
+			ObservationStatuses:  append([]string(nil), p.obsStatuses...),
+			TerminologyExpansion: p.vocab.Expansion,
 		},
 		Criteria:    make([]Result, 0, len(p.criteria)),
 		ToObtain:    []Item{},

@@ -81,6 +81,9 @@ type SettingsReport struct {
 	LymphodepletionDate string    `json:"lymphodepletion_date,omitempty"`
 	TimeZone            string    `json:"time_zone"`
 	ObservationStatuses []string  `json:"observation_statuses"`
+	// TerminologyExpansion says where the codesets' expansions came from: "shipped", a
+	// terminology server's (and when), or its disk cache (and why the server was not used).
+	TerminologyExpansion string `json:"terminology_expansion,omitempty"`
 	// Each criterion's own settings (windows, thresholds, units) are its rule.
 }
 

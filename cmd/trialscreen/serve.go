@@ -47,7 +47,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(stderr, cfg.logLevel)
-	svc, closeAll, err := buildService(ctx, cfg, env, log, stdout)
+	svc, closeAll, err := buildService(ctx, cfg, env, log, stdout, time.Now)
 	if err != nil {
 		return err
 	}
@@ -106,8 +106,9 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 // buildService wires the service: protocol, record source, metrics registry, audit
-// sink, caller auth. closeAll releases what it opened.
-func buildService(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger, stdout io.Writer) (*api.Server, func(), error) {
+// sink, caller auth. closeAll releases what it opened. now is the clock of the
+// terminology expansion's times.
+func buildService(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger, stdout io.Writer, now func() time.Time) (*api.Server, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -118,10 +119,6 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		closeAll()
 		return nil, nil, err
 	}
-	proto, err := loadProtocol(cfg.protocol)
-	if err != nil {
-		return fail(err)
-	}
 	loc, _ := time.LoadLocation(cfg.timeZone)
 
 	reg := prometheus.NewRegistry()
@@ -129,6 +126,13 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	metrics, err := api.NewMetrics(reg)
 	if err != nil {
 		return fail(err)
+	}
+	proto, tx, err := serveProtocol(ctx, cfg, reg, log, now)
+	if err != nil {
+		return fail(err)
+	}
+	if tx != nil {
+		closers = append(closers, startTerminologyRefresh(ctx, tx, cfg.terminologyRefresh))
 	}
 
 	auditW := stdout

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trialscreen/trialscreen/api"
+	"github.com/trialscreen/trialscreen/terminology/txclient"
 )
 
 // Environment variables of trialscreen serve (the FHIR server's are in fhir.go). Flags
@@ -34,6 +35,13 @@ const (
 	// envReplicaAddr is this replica's IP (and port; default the listen port) as the
 	// other replicas reach it, e.g. the pod IP: report links then work on any replica.
 	envReplicaAddr = "TRIALSCREEN_REPLICA_ADDR"
+
+	// A FHIR terminology server expands the protocol's SNOMED CT codesets (each concept
+	// with its descendants) at start-up; see serveterminology.go.
+	envTerminologyURL       = "TRIALSCREEN_TERMINOLOGY_URL"        // its base URL; unset: the shipped expansions only
+	envTerminologyTokenFile = "TRIALSCREEN_TERMINOLOGY_TOKEN_FILE" // a file holding its bearer token (optional)
+	envTerminologyRefresh   = "TRIALSCREEN_TERMINOLOGY_REFRESH"    // how often to re-expand into the disk cache; default 24h
+	envDataDir              = "TRIALSCREEN_DATA_DIR"               // the service's own files (the expansions' disk cache); default ./trialscreen-data
 )
 
 // serveConfig is trialscreen serve's configuration, read from the environment and flags.
@@ -47,6 +55,9 @@ type serveConfig struct {
 	cdsConfig, reportKeyFile              string
 	replicaAddr                           string // IP:port; "" for a lone replica
 	fhirURL                               string // empty: demo mode
+	terminologyURL, terminologyTokenFile  string // empty URL: no terminology server
+	terminologyRefresh                    time.Duration
+	dataDir                               string
 }
 
 // readServeConfig reads the environment and checks every value, naming each problem by
@@ -90,6 +101,11 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		cdsConfig:       getenv(envCDSConfig),
 		reportKeyFile:   getenv(envReportKeyFile),
 		fhirURL:         getenv(envFHIRURL),
+
+		terminologyURL:       strings.TrimSpace(getenv(envTerminologyURL)),
+		terminologyTokenFile: getenv(envTerminologyTokenFile),
+		terminologyRefresh:   duration(envTerminologyRefresh, 24*time.Hour),
+		dataDir:              or(envDataDir, "./trialscreen-data"),
 	}
 	_, port, err := net.SplitHostPort(c.listen)
 	if err != nil {
@@ -134,6 +150,13 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.fhirURL != "" && c.apiTokensFile == "" && !jwtSet {
 		bad(envAPITokensFile, "with a FHIR server (%s) REST callers must be authenticated: set %s or %s/%s/%s",
 			envFHIRURL, envAPITokensFile, envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL)
+	}
+	if c.terminologyURL != "" {
+		if _, err := txclient.ParseBaseURL(c.terminologyURL); err != nil {
+			bad(envTerminologyURL, "%s", strings.TrimPrefix(err.Error(), "txclient: "))
+		}
+	} else if c.terminologyTokenFile != "" {
+		bad(envTerminologyTokenFile, "is set without %s", envTerminologyURL)
 	}
 	if len(problems) > 0 {
 		return c, errors.New("serve: the configuration has problems:\n  " + strings.Join(problems, "\n  "))
