@@ -339,6 +339,7 @@ func TestCDSDiscovery(t *testing.T) {
 		"MedicationRequest":        "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication",
 		"MedicationStatement":      "MedicationStatement?patient={{context.patientId}}&_include=MedicationStatement:medication",
 		"MedicationAdministration": "MedicationAdministration?patient={{context.patientId}}&_include=MedicationAdministration:medication",
+		"MedicationDispense":       "MedicationDispense?patient={{context.patientId}}&_include=MedicationDispense:medication",
 	}
 	for _, typ := range cdsProtocol(t).NeededTypes() {
 		if _, ok := svc.Prefetch[typ]; !ok {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/google/fhir/go/fhirversion"
@@ -44,6 +45,7 @@ func errorf(kind error, format string, args ...any) error {
 var RecordTypes = []string{
 	screening.TypePatient, screening.TypeObservation, screening.TypeCondition, screening.TypeProcedure,
 	screening.TypeAllergy, screening.TypeMedRequest, screening.TypeMedStatement, screening.TypeMedAdminister,
+	screening.TypeMedDispense,
 }
 
 // Reader reads bundles for one compiled protocol. It is safe for concurrent use: the
@@ -574,6 +576,8 @@ func (bt *batch) addEntry(i int, chosen bool) {
 		rec.Medications = append(rec.Medications, convertMedStatement(cr.GetMedicationStatement(), ref, codes))
 	case screening.TypeMedAdminister:
 		rec.Medications = append(rec.Medications, convertMedAdministration(cr.GetMedicationAdministration(), ref, codes))
+	case screening.TypeMedDispense:
+		rec.Medications = append(rec.Medications, convertMedDispense(cr.GetMedicationDispense(), ref, codes))
 	}
 	if isMed {
 		rec.Medications[len(rec.Medications)-1].Text = medText
@@ -581,7 +585,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 }
 
 func isMedicationType(t string) bool {
-	return t == screening.TypeMedRequest || t == screening.TypeMedStatement || t == screening.TypeMedAdminister
+	return slices.Contains(screening.MedicationTypes, t)
 }
 
 // parse runs jsonformat on one resource.
@@ -793,7 +797,7 @@ func (bt *batch) whose(p *peeked) attribution {
 func subjectRequired(t string) bool {
 	switch t {
 	case screening.TypeObservation, screening.TypeCondition, screening.TypeProcedure, screening.TypeAllergy,
-		screening.TypeMedRequest, screening.TypeMedStatement, screening.TypeMedAdminister:
+		screening.TypeMedRequest, screening.TypeMedStatement, screening.TypeMedAdminister, screening.TypeMedDispense:
 		return true
 	}
 	return false

@@ -4,12 +4,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	apb "github.com/google/fhir/go/proto/google/fhir/proto/annotations_go_proto"
 	dpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/datatypes_go_proto"
 	alpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/allergy_intolerance_go_proto"
 	cpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/condition_go_proto"
 	mapb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_administration_go_proto"
+	mdpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_dispense_go_proto"
 	mrpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_request_go_proto"
 	mspb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/medication_statement_go_proto"
 	obspb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/observation_go_proto"
@@ -215,6 +217,23 @@ func convertMedAdministration(m *mapb.MedicationAdministration, ref string, reso
 		Status: enumCode(m.GetStatus().GetValue()),
 	}
 	out.Start, out.End = exposure(m.GetEffective().GetDateTime(), m.GetEffective().GetPeriod())
+	return out
+}
+
+// convertMedDispense reads a dispense as an exposure from when the drug was handed over
+// for its days of supply: when the patient last had it in hand. Without a days supply the
+// end is not recorded (a person judges how long it lasted).
+func convertMedDispense(m *mdpb.MedicationDispense, ref string, resolved []screening.Coding) screening.MedicationUse {
+	out := screening.MedicationUse{
+		Ref:    ref,
+		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status: enumCode(m.GetStatus().GetValue()),
+		Start:  whenDateTime(m.GetWhenHandedOver()),
+	}
+	if days := simpleQuantity(m.GetDaysSupply()); days != nil && out.Start.Known() && days.Value >= 0 && days.Value < 3660 &&
+		(days.Code == "d" || days.Code == "" || strings.EqualFold(days.Unit, "day") || strings.EqualFold(days.Unit, "days")) {
+		out.End = screening.When{Time: out.Start.Latest().Add(time.Duration(days.Value * float64(24*time.Hour))), Precision: screening.PrecisionTime}
+	}
 	return out
 }
 

@@ -45,6 +45,7 @@ var medicationInclude = map[string]string{
 	screening.TypeMedRequest:    "MedicationRequest:medication",
 	screening.TypeMedStatement:  "MedicationStatement:medication",
 	screening.TypeMedAdminister: "MedicationAdministration:medication",
+	screening.TypeMedDispense:   "MedicationDispense:medication",
 }
 
 // Record reads the Patient and searches every needed resource type by patient: in one

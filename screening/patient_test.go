@@ -70,7 +70,7 @@ func newPatient(gender, birth string) *patient {
 		Sources: map[string]screening.SourceStatus{},
 		Seen:    map[string]int{},
 	}
-	for _, t := range []string{"Patient", "Observation", "Condition", "Procedure", "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "MedicationAdministration"} {
+	for _, t := range []string{"Patient", "Observation", "Condition", "Procedure", "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense"} {
 		rec.Sources[t] = screening.SourceStatus{State: screening.FetchComplete}
 	}
 	return &patient{rec: rec}

@@ -35,7 +35,7 @@ func isStandard(t, system string) bool {
 
 // isDrugType reports whether codes of a resource type name drugs (placed by ingredient).
 func isDrugType(t string) bool {
-	return t == TypeAllergy || t == TypeMedRequest || t == TypeMedStatement || t == TypeMedAdminister
+	return t == TypeAllergy || slices.Contains(MedicationTypes, t)
 }
 
 // placeCodes puts a resource's codings under their canonical systems and adds what they

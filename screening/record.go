@@ -240,10 +240,13 @@ const (
 	TypeMedRequest    = "MedicationRequest"
 	TypeMedStatement  = "MedicationStatement"
 	TypeMedAdminister = "MedicationAdministration"
+	// TypeMedDispense: a pharmacy's record of what was handed over; with its days of
+	// supply it is often the only record of an oral drug (lenalidomide) taken at home.
+	TypeMedDispense = "MedicationDispense"
 )
 
 // MedicationTypes are the FHIR resource types that make up MedicationUse.
-var MedicationTypes = []string{TypeMedRequest, TypeMedStatement, TypeMedAdminister}
+var MedicationTypes = []string{TypeMedRequest, TypeMedStatement, TypeMedAdminister, TypeMedDispense}
 
 // dayString is YYYY-MM-DD without time.Format: dates are rendered for every piece of
 // evidence, and this is on the evaluation's hot path.

@@ -42,7 +42,7 @@ type ruleSpec struct {
 const ruleMedication = "Medication"
 
 // notDone are statuses that mean a procedure or medication did not happen.
-var notDone = map[string]bool{"entered-in-error": true, "not-done": true, "not-taken": true, "cancelled": true, "draft": true}
+var notDone = map[string]bool{"entered-in-error": true, "not-done": true, "not-taken": true, "cancelled": true, "draft": true, "declined": true}
 
 type rule struct {
 	spec     ruleSpec
@@ -528,7 +528,7 @@ func searched(rec *Record, types []string) string {
 
 func countOf(rec *Record, t string) int {
 	switch t {
-	case TypeMedRequest, TypeMedStatement, TypeMedAdminister:
+	case TypeMedRequest, TypeMedStatement, TypeMedAdminister, TypeMedDispense:
 		n := 0
 		for _, m := range rec.Medications {
 			if strings.HasPrefix(m.Ref, t+"/") {

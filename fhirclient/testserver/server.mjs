@@ -24,7 +24,7 @@ const capabilities = process.env.METADATA === '1' ? {
     mode: 'server',
     interaction: [{ code: 'batch' }, { code: 'transaction' }],
     resource: ['Patient', 'Observation', 'Condition', 'Procedure', 'AllergyIntolerance', 'MedicationRequest',
-      'MedicationStatement', 'MedicationAdministration', 'Medication'].map((type) => ({
+      'MedicationStatement', 'MedicationAdministration', 'MedicationDispense', 'Medication'].map((type) => ({
       type,
       interaction: [{ code: 'read' }, { code: 'search-type' }],
       searchParam: ['patient', 'code', 'date', '_include', '_count', '_offset'].map((name) => ({ name, type: 'token' })),
