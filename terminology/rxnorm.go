@@ -35,8 +35,8 @@ var (
 
 const (
 	consoRXCUI, consoSAB, consoTTY, consoSTR, consoSUPPRESS = 0, 11, 12, 14, 16
-	relRXCUI1, relRXCUI2, relRELA, relSAB, relSUPPRESS     = 0, 4, 7, 10, 14
-	satRXCUI, satATN, satSAB, satATV, satSUPPRESS          = 0, 8, 9, 10, 11
+	relRXCUI1, relRXCUI2, relRELA, relSAB, relSUPPRESS      = 0, 4, 7, 10, 14
+	satRXCUI, satATN, satSAB, satATV, satSUPPRESS           = 0, 8, 9, 10, 11
 )
 
 // Term types, in the order the ingredient index is computed: a concept takes its
@@ -77,19 +77,19 @@ func ttyCode(b []byte) uint8 {
 // give nothing. A branded concept is derived through its clinical counterpart, not its
 // brand name: a brand (Excedrin) spans products of different ingredients.
 var derivation = [ttyCount]struct{ primary, fallback []uint8 }{
-	ttyPIN:  {primary: []uint8{ttyIN}},                                               // PIN form_of IN
-	ttyMIN:  {primary: []uint8{ttyIN}},                                               // MIN has_part IN
-	ttyBN:   {primary: []uint8{ttyIN}, fallback: []uint8{ttyMIN, ttyPIN}},            // BN tradename_of IN
-	ttySCDC: {primary: []uint8{ttyIN}, fallback: []uint8{ttyPIN}},                    // SCDC has_ingredient IN, has_precise_ingredient PIN
-	ttySBDC: {primary: []uint8{ttySCDC}, fallback: []uint8{ttyBN}},                   // SBDC tradename_of SCDC, has_ingredient BN
-	ttySCDF: {primary: []uint8{ttyIN}, fallback: []uint8{ttyPIN, ttyMIN}},            // SCDF has_ingredient IN
-	ttySCDG: {primary: []uint8{ttyIN}, fallback: []uint8{ttyPIN, ttyMIN}},            // SCDG has_ingredient IN
+	ttyPIN:  {primary: []uint8{ttyIN}},                                                // PIN form_of IN
+	ttyMIN:  {primary: []uint8{ttyIN}},                                                // MIN has_part IN
+	ttyBN:   {primary: []uint8{ttyIN}, fallback: []uint8{ttyMIN, ttyPIN}},             // BN tradename_of IN
+	ttySCDC: {primary: []uint8{ttyIN}, fallback: []uint8{ttyPIN}},                     // SCDC has_ingredient IN, has_precise_ingredient PIN
+	ttySBDC: {primary: []uint8{ttySCDC}, fallback: []uint8{ttyBN}},                    // SBDC tradename_of SCDC, has_ingredient BN
+	ttySCDF: {primary: []uint8{ttyIN}, fallback: []uint8{ttyPIN, ttyMIN}},             // SCDF has_ingredient IN
+	ttySCDG: {primary: []uint8{ttyIN}, fallback: []uint8{ttyPIN, ttyMIN}},             // SCDG has_ingredient IN
 	ttySCD:  {primary: []uint8{ttySCDC}, fallback: []uint8{ttyMIN, ttySCDF, ttySCDG}}, // SCD consists_of SCDC, has_ingredients MIN, isa SCDF/SCDG
-	ttySBDF: {primary: []uint8{ttySCDF}, fallback: []uint8{ttyBN}},                   // SBDF tradename_of SCDF
-	ttySBDG: {primary: []uint8{ttySCDG}, fallback: []uint8{ttyBN}},                   // SBDG tradename_of SCDG
-	ttySBD:  {primary: []uint8{ttySCD, ttySBDC}, fallback: []uint8{ttyBN}},           // SBD tradename_of SCD, consists_of SBDC
-	ttyGPCK: {primary: []uint8{ttySCD}},                                              // GPCK contains SCD
-	ttyBPCK: {primary: []uint8{ttySCD, ttySBD, ttyGPCK}, fallback: []uint8{ttyBN}},   // BPCK contains SCD/SBD, tradename_of GPCK
+	ttySBDF: {primary: []uint8{ttySCDF}, fallback: []uint8{ttyBN}},                    // SBDF tradename_of SCDF
+	ttySBDG: {primary: []uint8{ttySCDG}, fallback: []uint8{ttyBN}},                    // SBDG tradename_of SCDG
+	ttySBD:  {primary: []uint8{ttySCD, ttySBDC}, fallback: []uint8{ttyBN}},            // SBD tradename_of SCD, consists_of SBDC
+	ttyGPCK: {primary: []uint8{ttySCD}},                                               // GPCK contains SCD
+	ttyBPCK: {primary: []uint8{ttySCD, ttySBD, ttyGPCK}, fallback: []uint8{ttyBN}},    // BPCK contains SCD/SBD, tradename_of GPCK
 }
 
 // memberOf: dose forms and dose groups with no ingredient relationship of their own
