@@ -116,6 +116,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		masks:       st.masks,
 		relevant:    map[string]*codeMatcher{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
+		terminology: terminologyReport(voc),
 	}
 	seen := map[string]bool{}
 	if len(pf.Criteria) == 0 {

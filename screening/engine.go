@@ -18,6 +18,7 @@ type Protocol struct {
 	masks    *maskIndex              // coding -> the codesets it belongs to
 	// Parts of every result that depend only on the protocol, computed once.
 	obsStatuses []string
+	terminology *TerminologyReport
 }
 
 type criterion struct {
@@ -214,6 +215,7 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 			AsOf:                s.AsOf,
 			TimeZone:            loc.String(),
 			ObservationStatuses: append([]string(nil), p.obsStatuses...),
+			Terminology:         p.terminology,
 		},
 		Criteria:    make([]Result, 0, len(p.criteria)),
 		ToObtain:    []Item{},

@@ -118,7 +118,12 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		closeAll()
 		return nil, nil, err
 	}
-	proto, err := loadProtocol(cfg.protocol)
+	site, err := readSiteTerms(getenv)
+	if err != nil {
+		return fail(fmt.Errorf("serve: %w", err))
+	}
+	log.Info("terminology loaded", site.summary()...)
+	proto, err := loadProtocol(cfg.protocol, site)
 	if err != nil {
 		return fail(err)
 	}
