@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,7 +30,7 @@ const terminologyUsage = `usage:
       ./trialscreen-data/rxnorm-ingredients.tsv); point TRIALSCREEN_DRUG_INDEX at it.
       --version names the release (default: read from an RxNorm_full_MMDDYYYY path).
 
-  trialscreen terminology report [--format table|json] [--protocol FILE] DIR_OR_FILE...
+  trialscreen terminology report [--format table|json] [--protocol FILE] [--tmp DIR] DIR_OR_FILE...
       Reads FHIR Bundles (.json) and NDJSON exports (.ndjson, .jsonl, optionally .gz) and
       lists the codes, in the resource types the protocol reads, that the engine cannot
       place (unknown code systems, drug codes the drug table does not know, local codes
@@ -88,6 +89,10 @@ func importRxNormCmd(args []string, stdout io.Writer) error {
 	version := fs.String("version", "", "the release's name, e.g. \"RxNorm 2024-12-02\"")
 	satPath := fs.String("rxnsat", "", "RXNSAT.RRF, for RxNorm's NDCs")
 	files, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, terminologyUsage)
+		return nil
+	}
 	if err != nil {
 		return usagef("terminology import-rxnorm: %v", err)
 	}
@@ -228,6 +233,10 @@ func terminologyReportCmd(ctx context.Context, args []string, getenv func(string
 	protocol := fs.String("protocol", "", "a protocol file (default: the built-in protocol)")
 	tmp := fs.String("tmp", "", "directory for temporary sort files of NDJSON input (default: the system's)")
 	inputs, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, terminologyUsage)
+		return nil
+	}
 	if err != nil {
 		return usagef("terminology report: %v", err)
 	}

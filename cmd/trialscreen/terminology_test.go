@@ -354,3 +354,21 @@ func TestTerminologyReport(t *testing.T) {
 		t.Errorf("table:\n%s", stdout)
 	}
 }
+
+func TestTerminologyHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"terminology", "help"}, {"terminology", "import-rxnorm", "--help"}, {"terminology", "report", "-h"}} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != exitOK || stderr != "" || !strings.Contains(stdout, "terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF") {
+			t.Errorf("%v: exit %d, stderr %q, stdout:\n%s", args, code, stderr, stdout)
+		}
+	}
+	_, stdout, _ := runCLI(t, "help")
+	for _, v := range []string{envDrugIndex, envSiteConceptMaps, envSystemAliases} {
+		if !strings.Contains(stdout, v) {
+			t.Errorf("help does not name %s", v)
+		}
+	}
+	if code, _, stderr := runCLI(t, "terminology", "translate"); code != exitUsage || !strings.Contains(stderr, `unknown subcommand "translate"`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
