@@ -21,6 +21,15 @@ func LoadDefault() (*screening.Protocol, error) {
 	return defaultProto, defaultErr
 }
 
+// Load compiles the shipped anti-BCMA CAR-T protocol with opts (a site's vocabulary,
+// say). Each call compiles anew: a process calls it once at start-up.
+func Load(opts screening.Options) (*screening.Protocol, error) {
+	if opts.Terminology == nil && opts.Vocabulary == nil {
+		return LoadDefault()
+	}
+	return screening.LoadProtocol(AntiBCMA, opts)
+}
+
 var (
 	defaultOnce  sync.Once
 	defaultProto *screening.Protocol

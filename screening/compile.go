@@ -117,6 +117,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		units:       st.units,
 		relevant:    map[string]*codeMatcher{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
+		terminology: terminologyReport(voc),
 	}
 	seen := map[string]bool{}
 	if len(pf.Criteria) == 0 {

@@ -19,6 +19,7 @@ type Protocol struct {
 	units    map[string]*unitGroup   // by name: read by the test that checks them against UCUM
 	// Parts of every result that depend only on the protocol, computed once.
 	obsStatuses []string
+	terminology *TerminologyReport
 }
 
 type criterion struct {
@@ -212,10 +213,10 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 		AsOf:     s.AsOf,
 		Protocol: ProtocolRef{ID: p.Info.ID, Version: p.Info.Version, Title: p.Info.Title},
 		Settings: SettingsReport{
-			AsOf:                 s.AsOf,
-			TimeZone:             loc.String(),
-			ObservationStatuses:  append([]string(nil), p.obsStatuses...),
-			TerminologyExpansion: p.vocab.Expansion,
+			AsOf:                s.AsOf,
+			TimeZone:            loc.String(),
+			ObservationStatuses: append([]string(nil), p.obsStatuses...),
+			Terminology:         p.terminology,
 		},
 		Criteria:    make([]Result, 0, len(p.criteria)),
 		ToObtain:    []Item{},

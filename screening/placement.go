@@ -91,6 +91,68 @@ func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bo
 	return out, placed
 }
 
+// Unplaced reports whether a resource of type t coded so cannot be placed: none of its
+// codes says what it is (an unknown system, a drug code the drug table does not know, a
+// local code no site map maps, or no code at all). It is the judgement screening makes
+// of every record (placeCodes), for tools that show a site what to map before go-live.
+// Types the protocol does not read are never unplaced.
+func (p *Protocol) Unplaced(t string, codes []Coding) bool {
+	if _, reads := p.relevant[t]; !reads || t == TypePatient {
+		return false
+	}
+	_, placed := p.placeCodes(t, codes)
+	return !placed
+}
+
+// UnplacedWhy says, for one coding of a record that cannot be placed (an empty coding
+// for a record with no code), what would place it: the advice a site's informaticist
+// acts on. It reads the vocabulary as placeCodes does.
+func (p *Protocol) UnplacedWhy(t string, c Coding) string {
+	if c.System == "" && c.Code == "" {
+		return "no code, text only: have the sender code it, or review such records by hand"
+	}
+	sys := p.vocab.Systems.Canonical(c.System)
+	switch {
+	case c.System == "":
+		return "no code system: have the sender name it"
+	case isDrugType(t) && (sys == SystemRxNorm || sys == SystemNDC || sys == SystemSNOMED):
+		return "drug code the drug table does not know: import RxNorm (terminology import-rxnorm) or map it"
+	case terminology.Known(sys):
+		return "a " + terminology.SystemName(sys) + " code does not say what a " + t + " is: map it to a code system the protocol reads"
+	}
+	return "unknown code system (a local code, or a standard system under a URI not known): alias the system or map the code"
+}
+
+// UnplacedRecord is a record the protocol reads whose codes cannot be placed.
+type UnplacedRecord struct {
+	Type  string   // the FHIR resource type
+	Ref   string   // "MedicationRequest/123"
+	Codes []Coding // as the record gave them
+	Text  string   // what the sender called it
+}
+
+// UnplacedRecords lists the records of rec whose codes cannot be placed, exactly those a
+// screening of rec would hold against its criteria (review/unplaced-code): the records
+// that count (an Observation of a counted status, a procedure or medication not recorded
+// as not done, an allergy that may be to a drug and is not refuted), panel components
+// as results of their own.
+func (p *Protocol) UnplacedRecords(rec *Record) []UnplacedRecord {
+	pr := p.placeRecord(rec)
+	out := make([]UnplacedRecord, len(pr.unplaced))
+	for i, u := range pr.unplaced {
+		out[i] = UnplacedRecord{Type: u.typ, Ref: u.ref, Codes: u.codes, Text: u.text}
+		if isDrugType(u.typ) {
+			// Medications of every kind are read as one; the reference names the kind.
+			for _, t := range []string{TypeMedRequest, TypeMedStatement, TypeMedAdminister} {
+				if strings.HasPrefix(u.ref, t+"/") || strings.HasPrefix(u.ref, t+" (") {
+					out[i].Type = t
+				}
+			}
+		}
+	}
+	return out
+}
+
 func withVia(c, recorded Coding) Coding {
 	c.Via = recorded.Key()
 	return c

@@ -81,10 +81,31 @@ type SettingsReport struct {
 	LymphodepletionDate string    `json:"lymphodepletion_date,omitempty"`
 	TimeZone            string    `json:"time_zone"`
 	ObservationStatuses []string  `json:"observation_statuses"`
-	// TerminologyExpansion says where the codesets' expansions came from: "shipped", a
-	// terminology server's (and when), or its disk cache (and why the server was not used).
-	TerminologyExpansion string `json:"terminology_expansion,omitempty"`
+	// Terminology is the vocabulary the record's codes were placed with. Every screening
+	// of a protocol shares one report, made when the protocol was compiled: it is only read.
+	Terminology *TerminologyReport `json:"terminology"`
 	// Each criterion's own settings (windows, thresholds, units) are its rule.
+}
+
+// TerminologyReport names the vocabulary a screening placed codes with: the drug table
+// (shipped, or an RxNorm import laid over it), the value set expansions, a site's
+// ConceptMaps and code system aliases.
+type TerminologyReport struct {
+	DrugTable DrugTableReport `json:"drug_table"`
+	ValueSets int             `json:"value_sets"`
+	// SiteMaps names the site's ConceptMaps (url|version, or the file); empty when none.
+	SiteMaps []string `json:"site_maps"`
+	// SystemAliases is how many code system aliases the site added.
+	SystemAliases int `json:"system_aliases"`
+	// Expansion says where the value set expansions came from ("shipped").
+	Expansion string `json:"expansion"`
+}
+
+// DrugTableReport is the drug table's version ("2026-12-06.1 + RxNorm 2024-12-02") and
+// how many codes it places.
+type DrugTableReport struct {
+	Version string `json:"version"`
+	Rows    int    `json:"rows"`
 }
 
 // Counts is how many criteria got each outcome.

@@ -366,3 +366,19 @@ func (ix *maskIndex) of(codes []Coding) codesetMask {
 	}
 	return out
 }
+
+// Terminology describes the vocabulary the protocol places codes with, as each
+// screening's settings report it. It is shared: callers must not change it.
+func (p *Protocol) Terminology() *TerminologyReport { return p.terminology }
+
+// terminologyReport describes a vocabulary for each result's settings.
+func terminologyReport(v *terminology.Vocabulary) *TerminologyReport {
+	r := &TerminologyReport{
+		DrugTable: DrugTableReport{Version: v.Drugs.Version, Rows: v.Drugs.Len()},
+		ValueSets: len(v.ValueSets),
+		SiteMaps:  append([]string{}, v.Site.Sources...),
+		Expansion: v.Expansion,
+	}
+	r.SystemAliases = v.Systems.SiteAliases()
+	return r
+}

@@ -2,11 +2,13 @@ package terminology
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Drugs maps drug codes (RxNorm concepts of every term type, NDCs, SNOMED CT substances
@@ -16,30 +18,70 @@ import (
 // both merged.
 type Drugs struct {
 	Version string
-	byCode  map[Coding][]string // bare canonical coding -> ingredient RxCUIs, sorted
-	names   map[string]string   // RxCUI -> name, for evidence
-	tty     map[Coding]string
-	// asCodings holds byCode's ingredients as RxNorm codings, built on first use: every
-	// screening looks up every drug, and a shared slice costs no allocation.
-	once      sync.Once
-	asCodings map[Coding][]Coding
+	// Source is what Write puts in the sources column of rows it did not read with their
+	// sources ("rxnorm-import" when empty): an import names its release here.
+	Source string
+	byCode map[drugKey]drugEntry // bare canonical coding -> its row
+	names  map[string]string     // ingredient RxCUI -> name, for evidence
+	// display names every row of an import, for Write; tables read for screening do not
+	// keep it (start-up memory), only the ingredients' names.
+	display map[drugKey]string
+}
+
+// drugKey is a bare canonical drug coding in a compact form: a full RxNorm import has
+// several hundred thousand rows, and a key of one string and a byte is half a Coding.
+type drugKey struct {
+	sys  uint8 // drugRxNorm, drugNDC or drugSNOMED
+	code string
+}
+
+const (
+	drugRxNorm uint8 = iota + 1
+	drugNDC
+	drugSNOMED
+)
+
+var drugSystemURI = [...]string{drugRxNorm: RxNorm, drugNDC: NDC, drugSNOMED: SNOMED}
+
+// drugShort is each system's name in the table's system column.
+var drugShort = [...]string{drugRxNorm: "rxnorm", drugNDC: "ndc", drugSNOMED: "snomed"}
+
+func keyOf(system, code string) (drugKey, bool) {
+	switch system {
+	case RxNorm:
+		return drugKey{drugRxNorm, code}, true
+	case NDC:
+		return drugKey{drugNDC, code}, true
+	case SNOMED:
+		return drugKey{drugSNOMED, code}, true
+	}
+	return drugKey{}, false
+}
+
+// drugEntry is one row: the ingredient RxCUIs (sorted; rows with the same ingredients
+// share one slice) and the term type.
+type drugEntry struct {
+	ings []string
+	tty  string
 }
 
 // NewDrugs is an empty table.
 func NewDrugs() *Drugs {
-	return &Drugs{byCode: map[Coding][]string{}, names: map[string]string{}, tty: map[Coding]string{}}
+	return &Drugs{byCode: map[drugKey]drugEntry{}, names: map[string]string{}}
 }
 
 // Len is the number of codes the table places.
 func (d *Drugs) Len() int { return len(d.byCode) }
 
-var drugSystems = map[string]string{"rxnorm": RxNorm, "ndc": NDC, "snomed": SNOMED}
+var drugSystems = map[string]uint8{"rxnorm": drugRxNorm, "ndc": drugNDC, "snomed": drugSNOMED}
 
 // drugColumns is the header every drug table starts with (after '#' comments).
 const drugColumns = "system\tcode\ttty\tname\tingredients\tsources"
 
 // ReadDrugs reads a drug table: '#' comment lines (one may say "# version: V"), the
-// header line, then one row per code. Every problem is reported with its line.
+// header line, then one row per code. Every problem is reported with its line. It keeps
+// only what placing codes needs (a row's ingredients and term type, the ingredients'
+// names), so that a full RxNorm import costs little memory at start-up.
 func ReadDrugs(r io.Reader, name string) (*Drugs, error) {
 	d := NewDrugs()
 	sc := bufio.NewScanner(r)
@@ -51,59 +93,79 @@ func ReadDrugs(r io.Reader, name string) (*Drugs, error) {
 		ings []string
 	}
 	var checks []pending
+	// Rows with the same ingredients share one slice: an import has a few thousand
+	// ingredient lists for hundreds of thousands of rows.
+	lists := map[string][]string{}
+	ttys := map[string]string{}
 	for sc.Scan() {
 		line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		if text == "" {
+		raw := sc.Bytes()
+		if len(raw) > 0 && raw[len(raw)-1] == '\r' {
+			raw = raw[:len(raw)-1]
+		}
+		if len(raw) == 0 {
 			continue
 		}
-		if c, ok := strings.CutPrefix(text, "#"); ok {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(c), "version:"); ok {
+		if raw[0] == '#' {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(string(raw[1:])), "version:"); ok {
 				d.Version = strings.TrimSpace(v)
 			}
 			continue
 		}
 		if !header {
-			if text != drugColumns {
+			if string(raw) != drugColumns {
 				probs = append(probs, fmt.Sprintf("%s:%d: the header must be %q", name, line, drugColumns))
 			}
 			header = true
 			continue
 		}
-		f := strings.Split(text, "\t")
-		if len(f) != 6 {
-			probs = append(probs, fmt.Sprintf("%s:%d: %d fields, want 6 (%s)", name, line, len(f), strings.ReplaceAll(drugColumns, "\t", ", ")))
+		var f [6][]byte
+		n := splitFields(raw, '\t', f[:])
+		if n != 6 {
+			probs = append(probs, fmt.Sprintf("%s:%d: %d fields, want 6 (%s)", name, line, n, strings.ReplaceAll(drugColumns, "\t", ", ")))
 			continue
 		}
-		sys, ok := drugSystems[f[0]]
+		sys, ok := drugSystems[string(f[0])]
 		if !ok {
 			probs = append(probs, fmt.Sprintf("%s:%d: system %q is not rxnorm, ndc or snomed", name, line, f[0]))
 			continue
 		}
-		code := f[1]
-		if !isDigits(code) || (sys == NDC && len(code) != 11) {
+		code := string(f[1])
+		if !isDigits(code) || (sys == drugNDC && len(code) != 11) {
 			probs = append(probs, fmt.Sprintf("%s:%d: code %q is not a %s code (digits; NDCs in their 11-digit form)", name, line, code, f[0]))
 			continue
 		}
-		ings := strings.Split(f[4], ",")
-		bad := false
-		for _, in := range ings {
-			if !isDigits(in) {
-				probs = append(probs, fmt.Sprintf("%s:%d: ingredient %q is not an RxCUI", name, line, in))
-				bad = true
+		ings, ok := lists[string(f[4])]
+		if !ok {
+			ings = strings.Split(string(f[4]), ",")
+			bad := false
+			for _, in := range ings {
+				if !isDigits(in) {
+					probs = append(probs, fmt.Sprintf("%s:%d: ingredient %q is not an RxCUI", name, line, in))
+					bad = true
+				}
 			}
+			if bad {
+				continue
+			}
+			if !slices.IsSorted(ings) {
+				slices.Sort(ings)
+			}
+			ings = slices.Compact(ings)
+			lists[string(f[4])] = ings
 		}
-		if bad {
-			continue
-		}
-		if strings.TrimSpace(f[5]) == "" {
+		if len(bytes.TrimSpace(f[5])) == 0 {
 			probs = append(probs, fmt.Sprintf("%s:%d: sources is empty: every row says where it was verified", name, line))
 			continue
 		}
-		c := Coding{System: sys, Code: code}
-		d.add(c, f[2], ings)
-		if sys == RxNorm && (f[2] == "IN" || f[2] == "MIN") {
-			d.names[code] = f[3]
+		tty, ok := ttys[string(f[2])]
+		if !ok {
+			tty = string(f[2])
+			ttys[tty] = tty
+		}
+		d.add(drugKey{sys, code}, tty, ings)
+		if sys == drugRxNorm && (tty == "IN" || tty == "MIN") {
+			d.names[code] = string(f[3])
 		}
 		checks = append(checks, pending{line, ings})
 	}
@@ -113,9 +175,16 @@ func ReadDrugs(r io.Reader, name string) (*Drugs, error) {
 	if !header {
 		probs = append(probs, fmt.Sprintf("%s: no header line %q", name, drugColumns))
 	}
+	hasIN := map[string]bool{} // by ingredient: the table is large and rows share ingredients
 	for _, p := range checks {
 		for _, in := range p.ings {
-			if tty := d.tty[Coding{System: RxNorm, Code: in}]; tty != "IN" && tty != "MIN" {
+			ok, seen := hasIN[in]
+			if !seen {
+				tty := d.byCode[drugKey{drugRxNorm, in}].tty
+				ok = tty == "IN" || tty == "MIN"
+				hasIN[in] = ok
+			}
+			if !ok {
 				probs = append(probs, fmt.Sprintf("%s:%d: ingredient %s has no IN row of its own", name, p.line, in))
 			}
 		}
@@ -126,34 +195,100 @@ func ReadDrugs(r io.Reader, name string) (*Drugs, error) {
 	return d, nil
 }
 
+// splitFields splits b at sep into out, returning how many fields b has (which may be
+// more than len(out): then out holds the first ones). It allocates nothing.
+func splitFields(b []byte, sep byte, out [][]byte) int {
+	n := 0
+	for {
+		i := bytes.IndexByte(b, sep)
+		if i < 0 {
+			if n < len(out) {
+				out[n] = b
+			}
+			return n + 1
+		}
+		if n < len(out) {
+			out[n] = b[:i]
+		}
+		n++
+		b = b[i+1:]
+	}
+}
+
 // TableError lists every problem found in a data table.
 type TableError struct{ Problems []string }
 
 func (e *TableError) Error() string { return strings.Join(e.Problems, "\n") }
 
-func (d *Drugs) add(c Coding, tty string, ings []string) {
-	have := d.byCode[c]
-	for _, in := range ings {
-		if !slices.Contains(have, in) {
-			have = append(have, in)
+// add merges a row into the table. ings must be sorted and is not changed: it may be
+// shared by other rows.
+func (d *Drugs) add(k drugKey, tty string, ings []string) {
+	e, ok := d.byCode[k]
+	switch {
+	case !ok:
+		e = drugEntry{ings: ings, tty: tty}
+	default:
+		merged := e.ings
+		for _, in := range ings {
+			if _, found := slices.BinarySearch(merged, in); !found {
+				if &merged[0] == &e.ings[0] {
+					merged = slices.Clone(merged)
+				}
+				merged = append(merged, in)
+				slices.Sort(merged)
+			}
+		}
+		e.ings = merged
+		if tty == "IN" {
+			e.tty = tty
 		}
 	}
-	slices.Sort(have)
-	d.byCode[c] = have
-	if _, ok := d.tty[c]; !ok || tty == "IN" {
-		d.tty[c] = tty
-	}
+	d.byCode[k] = e
 }
 
-// Merge adds every row of o (a full RxNorm import over the shipped table, say). It is for
-// building a table at start-up, before any lookup runs concurrently.
+// AddRow adds one row as an import gives it: a drug code (RxNorm, NDC or SNOMED CT), its
+// term type, its name and the RxCUIs of its base ingredients. Write keeps the name.
+func (d *Drugs) AddRow(c Coding, tty, name string, ingredients []string) error {
+	k, ok := keyOf(c.System, c.Code)
+	if !ok {
+		return fmt.Errorf("drug table: system %q is not RxNorm, NDC or SNOMED CT", c.System)
+	}
+	if len(ingredients) == 0 {
+		return fmt.Errorf("drug table: %s has no ingredients", c.Key())
+	}
+	ings := slices.Compact(slices.Sorted(slices.Values(ingredients)))
+	d.add(k, tty, ings)
+	if k.sys == drugRxNorm && (tty == "IN" || tty == "MIN") {
+		d.names[c.Code] = name
+	}
+	if name != "" {
+		if d.display == nil {
+			d.display = map[drugKey]string{}
+		}
+		d.display[k] = name
+	}
+	return nil
+}
+
+// Merge adds every row of o (a full RxNorm import over the shipped table, say).
 func (d *Drugs) Merge(o *Drugs) {
-	d.once, d.asCodings = sync.Once{}, nil
-	for c, ings := range o.byCode {
-		d.add(c, o.tty[c], ings)
+	if len(d.byCode) == 0 {
+		d.byCode = maps.Clone(o.byCode) // rows share their slices: add never changes one
+	} else {
+		for k, e := range o.byCode {
+			d.add(k, e.tty, e.ings)
+		}
 	}
 	for k, v := range o.names {
 		d.names[k] = v
+	}
+	if o.display != nil {
+		if d.display == nil {
+			d.display = map[drugKey]string{}
+		}
+		for k, v := range o.display {
+			d.display[k] = v
+		}
 	}
 	if o.Version != "" {
 		if d.Version != "" {
@@ -164,9 +299,32 @@ func (d *Drugs) Merge(o *Drugs) {
 	}
 }
 
-// Ingredients gives the RxNorm ingredients of a drug code (its system canonical), each
-// naming the code in Via, and whether the table knows the code at all. An unhyphenated
-// 10-digit NDC is placed only when exactly one of its 11-digit readings is in the table.
+// Overlay is base with over's rows merged over it, in a new table that shares neither's
+// maps; its version names both ("base + over"). It copies the larger table whole and
+// adds the smaller one's rows, so that laying a full RxNorm import over the shipped
+// table costs one map copy.
+func Overlay(base, over *Drugs) *Drugs {
+	big, small := over, base
+	if len(base.byCode) > len(over.byCode) {
+		big, small = base, over
+	}
+	d := NewDrugs()
+	d.Merge(big)
+	d.Merge(small)
+	d.Version = base.Version
+	if over.Version != "" {
+		if d.Version != "" {
+			d.Version += " + " + over.Version
+		} else {
+			d.Version = over.Version
+		}
+	}
+	return d
+}
+
+// Ingredients gives the RxNorm ingredients of a drug code (its system canonical), and
+// whether the table knows the code at all. An unhyphenated 10-digit NDC is placed only
+// when exactly one of its 11-digit readings is in the table.
 func (d *Drugs) Ingredients(c Coding) ([]Coding, bool) {
 	var out []Coding
 	ok := d.EachIngredient(c, func(in Coding) {
@@ -176,55 +334,55 @@ func (d *Drugs) Ingredients(c Coding) ([]Coding, bool) {
 	return out, ok
 }
 
-// EachIngredient calls fn with each ingredient of a drug code (Via unset), and reports
+// EachIngredient calls fn with each ingredient of a drug code (Via unset) and reports
 // whether the table knows the code: Ingredients without allocating, for the screening's
-// hot path.
+// hot path, where every drug of every record is looked up.
 func (d *Drugs) EachIngredient(c Coding, fn func(Coding)) bool {
-	d.once.Do(d.index)
-	var ings []Coding
+	ings, ok := d.lookup(c)
+	for _, in := range ings {
+		fn(Coding{System: RxNorm, Code: in})
+	}
+	return ok
+}
+
+func (d *Drugs) lookup(c Coding) ([]string, bool) {
 	switch c.System {
 	case RxNorm, SNOMED:
-		var ok bool
-		if ings, ok = d.asCodings[c.Bare()]; !ok {
-			return false
-		}
+		k, _ := keyOf(c.System, c.Code)
+		e, ok := d.byCode[k]
+		return e.ings, ok
 	case NDC:
+		var ings []string
 		found := 0
 		for _, f := range NDCForms(c.Code) {
-			if x, ok := d.asCodings[Coding{System: NDC, Code: f}]; ok {
-				ings = x
+			if e, ok := d.byCode[drugKey{drugNDC, f}]; ok {
+				ings = e.ings
 				found++
 			}
 		}
 		if found != 1 {
-			return false
+			return nil, false
 		}
-	default:
-		return false
+		return ings, true
 	}
-	for _, in := range ings {
-		fn(in)
-	}
-	return true
+	return nil, false
 }
 
-func (d *Drugs) index() {
-	d.asCodings = make(map[Coding][]Coding, len(d.byCode))
-	for c, ings := range d.byCode {
-		out := make([]Coding, len(ings))
-		for i, in := range ings {
-			out[i] = Coding{System: RxNorm, Code: in}
-		}
-		d.asCodings[c] = out
-	}
+// Knows reports whether the table has a row for the code (its system canonical); an
+// NDC in any of its forms.
+func (d *Drugs) Knows(c Coding) bool {
+	_, ok := d.lookup(c)
+	return ok
 }
 
 // IngredientName is the name of an ingredient RxCUI, or "".
 func (d *Drugs) IngredientName(rxcui string) string { return d.names[rxcui] }
 
-// Write writes the table in the format ReadDrugs reads (sorted, for stable diffs).
+// Write writes the table in the format ReadDrugs reads (sorted, for stable diffs). A
+// row's name is the one AddRow gave, or the ingredient's; its sources column is
+// d.Source.
 func (d *Drugs) Write(w io.Writer, comments []string) error {
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	for _, c := range comments {
 		fmt.Fprintf(bw, "# %s\n", c)
 	}
@@ -232,23 +390,55 @@ func (d *Drugs) Write(w io.Writer, comments []string) error {
 		fmt.Fprintf(bw, "# version: %s\n", d.Version)
 	}
 	fmt.Fprintln(bw, drugColumns)
-	codes := make([]Coding, 0, len(d.byCode))
-	for c := range d.byCode {
-		codes = append(codes, c)
+	keys := make([]drugKey, 0, len(d.byCode))
+	for k := range d.byCode {
+		keys = append(keys, k)
 	}
-	slices.SortFunc(codes, func(a, b Coding) int {
-		if a.System != b.System {
-			return strings.Compare(a.System, b.System)
+	// By system, then numerically by code (RxCUIs sort as people read them).
+	slices.SortFunc(keys, func(a, b drugKey) int {
+		if c := cmp.Compare(drugSystemURI[a.sys], drugSystemURI[b.sys]); c != 0 {
+			return c
 		}
-		return strings.Compare(a.Code, b.Code)
+		if c := cmp.Compare(len(a.code), len(b.code)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.code, b.code)
 	})
-	short := map[string]string{RxNorm: "rxnorm", NDC: "ndc", SNOMED: "snomed"}
-	for _, c := range codes {
-		name := ""
-		if c.System == RxNorm {
-			name = d.names[c.Code]
+	source := d.Source
+	if source == "" {
+		source = "rxnorm-import"
+	}
+	for _, k := range keys {
+		e := d.byCode[k]
+		name, ok := d.display[k]
+		if !ok && k.sys == drugRxNorm {
+			name = d.names[k.code]
 		}
-		fmt.Fprintf(bw, "%s\t%s\t%s\t%s\t%s\t%s\n", short[c.System], c.Code, d.tty[c], name, strings.Join(d.byCode[c], ","), "rxnorm-import")
+		bw.WriteString(drugShort[k.sys])
+		bw.WriteByte('\t')
+		bw.WriteString(k.code)
+		bw.WriteByte('\t')
+		bw.WriteString(e.tty)
+		bw.WriteByte('\t')
+		bw.WriteString(cleanField(name))
+		bw.WriteByte('\t')
+		for i, in := range e.ings {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.WriteString(in)
+		}
+		bw.WriteByte('\t')
+		bw.WriteString(source)
+		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// cleanField keeps a name on its line and in its column.
+func cleanField(s string) string {
+	if !strings.ContainsAny(s, "\t\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\t", " ", "\r", " ", "\n", " ").Replace(s)
 }

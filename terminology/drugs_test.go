@@ -345,7 +345,7 @@ func TestDrugsWriteRoundTrip(t *testing.T) {
 	if again.String() != buf.String() {
 		t.Errorf("a second write differs:\n%s\n---\n%s", buf.String(), again.String())
 	}
-	t.Run("rows are sorted by system URI, then code", func(t *testing.T) {
+	t.Run("rows are sorted by system URI, then code (numerically)", func(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 		i := slices.Index(lines, drugHeader)
 		if i < 0 {
@@ -359,6 +359,10 @@ func TestDrugsWriteRoundTrip(t *testing.T) {
 		sorted := slices.IsSortedFunc(rows, func(a, b string) int {
 			fa, fb := strings.Split(a, "\t"), strings.Split(b, "\t")
 			if c := strings.Compare(uri[fa[0]], uri[fb[0]]); c != 0 {
+				return c
+			}
+			// Codes sort numerically, as people read RxCUIs.
+			if c := len(fa[1]) - len(fb[1]); c != 0 {
 				return c
 			}
 			return strings.Compare(fa[1], fb[1])

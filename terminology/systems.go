@@ -1,6 +1,12 @@
 package terminology
 
-import "strings"
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+)
 
 // Canonical URIs of the code systems the engine reads.
 const (
@@ -66,6 +72,7 @@ func SystemName(system string) string { return knownSystems[system].name }
 // adds the aliases of its own systems (its national ICD-10 edition, say).
 type Systems struct {
 	alias map[string]string // any accepted spelling -> canonical URI
+	site  int               // how many of them a site added
 }
 
 // NewSystems builds the table of built-in systems and their aliases, plus a site's
@@ -102,7 +109,71 @@ func (s *Systems) Add(from, to string) error {
 	if from == "" || strings.TrimSpace(from) != from {
 		return &AliasError{Alias: from, Target: to, Problem: "is empty or has surrounding spaces"}
 	}
+	if had, ok := s.alias[from]; ok {
+		if had != to {
+			return &AliasError{Alias: from, Target: to, Problem: "is already an alias of " + had}
+		}
+		return nil
+	}
 	s.alias[from] = to
+	s.site++
+	return nil
+}
+
+// SiteAliases is how many aliases a site added (Add, ReadAliases) besides the built-in
+// ones.
+func (s *Systems) SiteAliases() int { return s.site }
+
+// ReadAliases reads a site's code system aliases and adds them: one "alias-uri
+// canonical-uri" a line (e.g. a site's own URI for its ICD-10 edition, then
+// http://hl7.org/fhir/sid/icd-10), '#' comment lines and blank lines ignored. Every
+// problem is reported with its line; nothing is added when there is one.
+func (s *Systems) ReadAliases(r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	var probs []string
+	type alias struct {
+		line     int
+		from, to string
+	}
+	var add []alias
+	given := map[string]int{}
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		f := strings.Fields(text)
+		if len(f) != 2 {
+			probs = append(probs, fmt.Sprintf("%s:%d: want two URIs, \"alias-uri canonical-uri\", not %d fields", name, line, len(f)))
+			continue
+		}
+		if !strings.Contains(f[0], ":") {
+			probs = append(probs, fmt.Sprintf("%s:%d: alias %q is not a URI (e.g. urn:oid:1.2.3 or http://example.org/fhir/CodeSystem/icd-10)", name, line, f[0]))
+			continue
+		}
+		if first, dup := given[f[0]]; dup {
+			probs = append(probs, fmt.Sprintf("%s:%d: alias %q is given on line %d too", name, line, f[0], first))
+			continue
+		}
+		given[f[0]] = line
+		add = append(add, alias{line, f[0], f[1]})
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	trial := &Systems{alias: maps.Clone(s.alias)}
+	for _, a := range add {
+		if err := trial.Add(a.from, a.to); err != nil {
+			probs = append(probs, fmt.Sprintf("%s:%d: %v", name, a.line, err))
+		}
+	}
+	if len(probs) > 0 {
+		return &TableError{Problems: probs}
+	}
+	s.alias = trial.alias
+	s.site += trial.site
 	return nil
 }
 

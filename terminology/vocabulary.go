@@ -69,7 +69,7 @@ func loadShipped() (*Vocabulary, error) {
 // With returns a copy of v that a site may extend (aliases, an imported drug index, its
 // ConceptMaps) without touching v.
 func (v *Vocabulary) With() *Vocabulary {
-	sys := &Systems{alias: make(map[string]string, len(v.Systems.alias))}
+	sys := &Systems{alias: make(map[string]string, len(v.Systems.alias)), site: v.Systems.site}
 	for k, x := range v.Systems.alias {
 		sys.alias[k] = x
 	}

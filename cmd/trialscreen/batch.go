@@ -90,7 +90,12 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if f.asOf == "" {
 		settings.AsOf = settings.AsOf.Truncate(time.Second)
 	}
-	proto, err := loadProtocol(f.protocol)
+	site, err := readSiteTerms(getenv)
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	fmt.Fprintln(stderr, "trialscreen batch:", site.summaryLine())
+	proto, err := loadProtocol(f.protocol, site)
 	if err != nil {
 		return err
 	}
@@ -235,7 +240,9 @@ func batchMergeCmd(args []string, stdout io.Writer) error {
 	if out == "" || fs.NArg() == 0 {
 		return usagef("batch merge: --out DIR and the shards' output directories are required")
 	}
-	proto, err := loadProtocol(protocol)
+	// Merging reads the shards' verdict documents and screens nobody: the site's
+	// vocabulary plays no part, so it is not loaded.
+	proto, err := loadProtocol(protocol, nil)
 	if err != nil {
 		return err
 	}

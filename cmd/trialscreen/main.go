@@ -6,6 +6,8 @@
 //	trialscreen batch --out DIR|- [--resume] [--shard i/n] INPUT... | --ids FILE
 //	trialscreen batch merge --out DIR SHARD_DIR...
 //	trialscreen protocol check FILE
+//	trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE]
+//	trialscreen terminology report [--format table|json] DIR_OR_FILE...
 package main
 
 import (
@@ -48,6 +50,16 @@ const usage = `usage:
                    (NDJSON / Bundle files or directories; --ids FILE fetches from the FHIR server)
   trialscreen batch merge --out DIR SHARD_DIR...
   trialscreen protocol check FILE
+  trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE] [--version NAME] [--rxnsat RXNSAT.RRF]
+  trialscreen terminology report [--format table|json] [--protocol FILE] DIR_OR_FILE...
+                   (trialscreen terminology help explains both)
+
+A site's terminology (serve, screen, batch, protocol check, terminology report):
+  TRIALSCREEN_DRUG_INDEX        a drug table from terminology import-rxnorm, merged over the shipped one
+  TRIALSCREEN_SITE_CONCEPTMAPS  FHIR R4 ConceptMap JSON files, comma-separated, or directories of them:
+                                the site's local codes -> standard codes
+  TRIALSCREEN_SYSTEM_ALIASES    a file of lines "alias-uri canonical-uri" (e.g. the site's URI for its
+                                ICD-10 edition -> http://hl7.org/fhir/sid/icd-10)
 `
 
 // run is the whole program; main only wires the process to it.
@@ -80,7 +92,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("protocol: the only subcommand is check")
 		}
-		return protocolCheckCmd(args[2:], stdout)
+		return protocolCheckCmd(args[2:], getenv, stdout)
+	case "terminology":
+		return terminologyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

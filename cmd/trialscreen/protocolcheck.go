@@ -9,7 +9,9 @@ import (
 )
 
 // protocolCheckCmd validates a protocol file and names every problem in it.
-func protocolCheckCmd(args []string, stdout io.Writer) error {
+// It compiles with the site's terminology (TRIALSCREEN_DRUG_INDEX and the others) when it
+// is configured, so that a site checks the two together before go-live.
+func protocolCheckCmd(args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return usagef("protocol check: exactly one FILE is required")
 	}
@@ -17,7 +19,16 @@ func protocolCheckCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("protocol check: %w", err)
 	}
-	p, err := screening.LoadProtocol(data, screening.Options{})
+	site, err := readSiteTerms(getenv)
+	if err != nil {
+		return fmt.Errorf("protocol check: %w", err)
+	}
+	var opts screening.Options
+	if site.custom() {
+		opts.Vocabulary = site.voc
+		fmt.Fprintln(stdout, site.summaryLine())
+	}
+	p, err := screening.LoadProtocol(data, opts)
 	if err != nil {
 		return fmt.Errorf("protocol check %s: invalid:\n%w", args[0], err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/trialscreen/trialscreen/demo"
 	"github.com/trialscreen/trialscreen/fhirbundle"
-	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -53,12 +52,19 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if f.format != "json" && f.format != "table" {
 		return usagef("screen: --format must be json or table, not %q", f.format)
 	}
+	site, err := readSiteTerms(getenv)
+	if err != nil {
+		return fmt.Errorf("screen: %w", err)
+	}
+	if site.custom() {
+		fmt.Fprintln(stderr, "trialscreen:", site.summaryLine())
+	}
 	var data []byte
 	switch {
 	case f.bundle != "" && f.demo != "":
 		return usagef("screen: give --bundle or --demo, not both")
 	case f.patient != "" && f.bundle == "" && f.demo == "":
-		return screenFromServer(ctx, f, settings, getenv, stdout)
+		return screenFromServer(ctx, f, settings, site, getenv, stdout)
 	case f.bundle != "":
 		if data, err = os.ReadFile(f.bundle); err != nil {
 			return fmt.Errorf("screen: %w", err)
@@ -73,7 +79,7 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, s
 	default:
 		return usagef("screen: --bundle FILE or --demo NAME is required")
 	}
-	proto, err := loadProtocol(f.protocol)
+	proto, err := loadProtocol(f.protocol, site)
 	if err != nil {
 		return err
 	}
@@ -93,8 +99,8 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 // screenFromServer screens a patient fetched from the configured FHIR server.
-func screenFromServer(ctx context.Context, f screenFlags, settings screening.Settings, getenv func(string) string, stdout io.Writer) error {
-	proto, err := loadProtocol(f.protocol)
+func screenFromServer(ctx context.Context, f screenFlags, settings screening.Settings, site *siteTerms, getenv func(string) string, stdout io.Writer) error {
+	proto, err := loadProtocol(f.protocol, site)
 	if err != nil {
 		return err
 	}
@@ -145,15 +151,4 @@ func (f screenFlags) settings() (screening.Settings, error) {
 		s.LymphodepletionDate = t
 	}
 	return s, nil
-}
-
-func loadProtocol(path string) (*screening.Protocol, error) {
-	if path == "" {
-		return protocols.LoadDefault()
-	}
-	p, err := screening.LoadProtocolFile(path, screening.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("protocol %s:\n%w", path, err)
-	}
-	return p, nil
 }

@@ -119,6 +119,11 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		closeAll()
 		return nil, nil, err
 	}
+	site, err := readSiteTerms(getenv)
+	if err != nil {
+		return fail(fmt.Errorf("serve: %w", err))
+	}
+	log.Info("terminology loaded", site.summary()...)
 	loc, _ := time.LoadLocation(cfg.timeZone)
 
 	reg := prometheus.NewRegistry()
@@ -127,7 +132,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	if err != nil {
 		return fail(err)
 	}
-	proto, tx, err := serveProtocol(ctx, cfg, reg, log, now)
+	proto, tx, err := serveProtocol(ctx, cfg, site, reg, log, now)
 	if err != nil {
 		return fail(err)
 	}

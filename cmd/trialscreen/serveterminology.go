@@ -13,6 +13,7 @@ import (
 
 	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
+	"github.com/trialscreen/trialscreen/terminology"
 	"github.com/trialscreen/trialscreen/terminology/txclient"
 )
 
@@ -23,13 +24,13 @@ import (
 // shipped expansions, and every result's settings say which. The terminology metrics
 // are registered on reg either way. mgr is nil without a server; otherwise the caller
 // runs its refresh (startTerminologyRefresh).
-func serveProtocol(ctx context.Context, cfg serveConfig, reg prometheus.Registerer, log *slog.Logger, now func() time.Time) (*screening.Protocol, *txclient.Manager, error) {
+func serveProtocol(ctx context.Context, cfg serveConfig, site *siteTerms, reg prometheus.Registerer, log *slog.Logger, now func() time.Time) (*screening.Protocol, *txclient.Manager, error) {
 	metrics, err := txclient.NewMetrics(reg)
 	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.terminologyURL == "" {
-		p, err := loadProtocol(cfg.protocol)
+		p, err := loadProtocol(cfg.protocol, site)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -67,7 +68,11 @@ func serveProtocol(ctx context.Context, cfg serveConfig, reg prometheus.Register
 		}
 		return p, nil
 	}
-	p, _, err := mgr.Start(ctx, compile, nil)
+	var voc *terminology.Vocabulary
+	if site.custom() {
+		voc = site.voc
+	}
+	p, _, err := mgr.Start(ctx, compile, voc)
 	if err != nil {
 		client.CloseIdleConnections()
 		return nil, nil, err

@@ -158,7 +158,7 @@ func TestServeProtocolWithTerminologyServer(t *testing.T) {
 	cfg := txConfig(t, base)
 	reg := prometheus.NewRegistry()
 	logs := &lockedBuffer{}
-	p, mgr, err := serveProtocol(context.Background(), cfg, reg, slog.New(slog.NewJSONHandler(logs, nil)), func() time.Time { return txClock })
+	p, mgr, err := serveProtocol(context.Background(), cfg, nil, reg, slog.New(slog.NewJSONHandler(logs, nil)), func() time.Time { return txClock })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +183,8 @@ func TestServeProtocolWithTerminologyServer(t *testing.T) {
 		t.Errorf("myeloma's cache file (%v):\n%.400s", err, data)
 	}
 	s := p.Evaluate(minimalRecord(), screening.Settings{AsOf: txClock})
-	if want := "terminology server " + base + " at 2026-12-06T08:00:00Z"; s.Settings.TerminologyExpansion != want {
-		t.Errorf("settings.terminology_expansion %q, want %q", s.Settings.TerminologyExpansion, want)
+	if want := "terminology server " + base + " at 2026-12-06T08:00:00Z"; s.Settings.Terminology.Expansion != want {
+		t.Errorf("settings.terminology.expansion %q, want %q", s.Settings.Terminology.Expansion, want)
 	}
 	if strings.Contains(logs.String(), txToken) || strings.Contains(string(data), txToken) {
 		t.Error("the token is in the log or the cache")
@@ -203,7 +203,7 @@ func TestServeProtocolTerminologyFallbacks(t *testing.T) {
 
 	down.Store(true)
 	reg := prometheus.NewRegistry()
-	p, _, err := serveProtocol(context.Background(), cfg, reg, discard, now)
+	p, _, err := serveProtocol(context.Background(), cfg, nil, reg, discard, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestServeProtocolTerminologyFallbacks(t *testing.T) {
 	}
 
 	down.Store(false)
-	if _, _, err := serveProtocol(context.Background(), cfg, prometheus.NewRegistry(), discard, now); err != nil {
+	if _, _, err := serveProtocol(context.Background(), cfg, nil, prometheus.NewRegistry(), discard, now); err != nil {
 		t.Fatal(err)
 	}
 
@@ -226,7 +226,7 @@ func TestServeProtocolTerminologyFallbacks(t *testing.T) {
 	reg = prometheus.NewRegistry()
 	logs := &lockedBuffer{}
 	later := func() time.Time { return txClock.Add(48 * time.Hour) }
-	p, _, err = serveProtocol(context.Background(), cfg, reg, slog.New(slog.NewJSONHandler(logs, nil)), later)
+	p, _, err = serveProtocol(context.Background(), cfg, nil, reg, slog.New(slog.NewJSONHandler(logs, nil)), later)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestServeProtocolTerminologyFallbacks(t *testing.T) {
 // says shipped.
 func TestServeProtocolWithoutTerminologyServer(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	p, mgr, err := serveProtocol(context.Background(), serveConfig{}, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return txClock })
+	p, mgr, err := serveProtocol(context.Background(), serveConfig{}, nil, reg, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return txClock })
 	if err != nil || mgr != nil {
 		t.Fatalf("%v %v", mgr, err)
 	}
@@ -260,7 +260,7 @@ func TestServeProtocolWithoutTerminologyServer(t *testing.T) {
 func TestServeProtocolEmptyTokenFile(t *testing.T) {
 	cfg := serveConfig{terminologyURL: "https://tx.example.org/r4", terminologyTokenFile: filepath.Join(t.TempDir(), "token")}
 	_ = os.WriteFile(cfg.terminologyTokenFile, []byte("\n"), 0o600)
-	_, _, err := serveProtocol(context.Background(), cfg, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return txClock })
+	_, _, err := serveProtocol(context.Background(), cfg, nil, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return txClock })
 	if err == nil || !strings.Contains(err.Error(), "TRIALSCREEN_TERMINOLOGY_TOKEN_FILE names an empty file") {
 		t.Errorf("err = %v", err)
 	}
@@ -293,7 +293,7 @@ func TestBuildServiceExportsTerminologyMetrics(t *testing.T) {
 
 func settingsOf(t *testing.T, p *screening.Protocol) string {
 	t.Helper()
-	return p.Evaluate(minimalRecord(), screening.Settings{AsOf: txClock}).Settings.TerminologyExpansion
+	return p.Evaluate(minimalRecord(), screening.Settings{AsOf: txClock}).Settings.Terminology.Expansion
 }
 
 // minimalRecord is a patient with nothing recorded but a birth date: the settings are

@@ -181,7 +181,7 @@ func (mr *managerRun) failuresAre(t *testing.T, want map[txclient.Reason]float64
 func screenKappa(t *testing.T, p *screening.Protocol) (screening.Outcome, string) {
 	t.Helper()
 	s := p.Evaluate(kappaRecord(), screening.Settings{AsOf: clock})
-	return outcomeOf(t, s, "myeloma-history").Outcome, s.Settings.TerminologyExpansion
+	return outcomeOf(t, s, "myeloma-history").Outcome, s.Settings.Terminology.Expansion
 }
 
 // The server answers: the protocol uses its expansion, the settings say so, the disk
@@ -199,7 +199,7 @@ func TestManagerUsesTheServerAndWritesTheCache(t *testing.T) {
 		t.Errorf("outcome %+v, want server and %q", out, wantExp)
 	}
 	if o, exp := screenKappa(t, p); o != screening.Fail || exp != wantExp {
-		t.Errorf("screening: %s, settings.terminology_expansion %q", o, exp)
+		t.Errorf("screening: %s, settings.terminology.expansion %q", o, exp)
 	}
 	mr.sourceIs(t, txclient.SourceServer)
 	mr.failuresAre(t, nil)
@@ -260,7 +260,7 @@ func TestManagerFallsBackToTheCache(t *testing.T) {
 		t.Errorf("outcome %+v, want %q", out, wantExp)
 	}
 	if o, exp := screenKappa(t, p); o != screening.Fail || exp != wantExp {
-		t.Errorf("screening: %s, settings.terminology_expansion %q", o, exp)
+		t.Errorf("screening: %s, settings.terminology.expansion %q", o, exp)
 	}
 	mr.sourceIs(t, txclient.SourceCache)
 	mr.failuresAre(t, map[txclient.Reason]float64{txclient.ReasonHTTPStatus: 1})
@@ -331,7 +331,7 @@ func TestManagerFallsBackToShipped(t *testing.T) {
 				t.Errorf("outcome %+v, want %q", out, wantExp)
 			}
 			if o, exp := screenKappa(t, p); o != screening.Pass || exp != wantExp {
-				t.Errorf("screening: %s (the descendant must not match), settings.terminology_expansion %q", o, exp)
+				t.Errorf("screening: %s (the descendant must not match), settings.terminology.expansion %q", o, exp)
 			}
 			mr.sourceIs(t, txclient.SourceShipped)
 			mr.failuresAre(t, map[txclient.Reason]float64{tt.reason: 1})
