@@ -284,6 +284,7 @@ type batch struct {
 	keys    patientKeys
 	others  patientKeys     // references to the other Patient entries
 	meds    map[string]int  // "Medication/id", fullUrl -> entry index
+	subs    map[string]int  // "Substance/id", fullUrl -> entry index: what a Medication's ingredient may name
 	have    map[string]bool // refs already in the record
 	firstAt map[string]int  // the entry that gave each ref first, in this call (rivals.go)
 	chosen  int             // the chosen Patient entry, -1 when none
@@ -292,7 +293,7 @@ type batch struct {
 
 func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) (*completeness, error) {
 	bt := &batch{r: r, rec: rec, entries: entries, peeks: make([]peeked, len(entries)), perrs: make([]error, len(entries)),
-		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, have: existingRefs(rec), firstAt: map[string]int{}}
+		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, subs: map[string]int{}, have: existingRefs(rec), firstAt: map[string]int{}}
 	var patients []int
 	for i, e := range entries {
 		if e.Resource == nil {
@@ -303,13 +304,9 @@ func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, w
 		case screening.TypePatient:
 			patients = append(patients, i)
 		case "Medication":
-			bt.meds[resourceRef(&bt.peeks[i], e)] = i
-			if e.FullURL != "" {
-				bt.meds[e.FullURL] = i
-				if t := refTail(e.FullURL); t != "" {
-					bt.meds[t] = i
-				}
-			}
+			bt.index(bt.meds, i, e)
+		case "Substance":
+			bt.index(bt.subs, i, e)
 		}
 	}
 	chosen, err := bt.choosePatient(patientID, patients, wholeBundle)
@@ -321,6 +318,47 @@ func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, w
 		bt.addEntry(i, i == chosen)
 	}
 	return &bt.done, nil
+}
+
+// index records entry i under its reference and its fullUrl, as references may name it.
+func (bt *batch) index(m map[string]int, i int, e Entry) {
+	m[resourceRef(&bt.peeks[i], e)] = i
+	if e.FullURL != "" {
+		m[e.FullURL] = i
+		if t := refTail(e.FullURL); t != "" {
+			m[t] = i
+		}
+	}
+}
+
+// drugCodes is what identifies the drug of Medication m: its codes, its coded ingredients,
+// and the codes of the Substances its ingredients name (contained in contained, or among
+// the entries). A Substance that cannot be found adds nothing: the drug is then known
+// only as far as the rest says, and placing judges that.
+func (bt *batch) drugCodes(m *peeked, contained []json.RawMessage) []screening.Coding {
+	out := m.codes()
+	for _, in := range m.Ingredient {
+		if in.ItemReference == nil || in.ItemReference.Reference == "" {
+			continue
+		}
+		ref := in.ItemReference.Reference
+		if id, ok := strings.CutPrefix(ref, "#"); ok {
+			for _, x := range contained {
+				if c, err := peekResource(x); err == nil && c.ResourceType == "Substance" && c.ID == id {
+					out = append(out, c.Code.codings()...)
+				}
+			}
+			continue
+		}
+		j, ok := bt.subs[ref]
+		if !ok {
+			j, ok = bt.subs[refTail(ref)]
+		}
+		if ok && bt.perrs[j] == nil && bt.peeks[j].Meta.withheld() == "" {
+			out = append(out, bt.peeks[j].Code.codings()...)
+		}
+	}
+	return out
 }
 
 func existingRefs(rec *screening.Record) map[string]bool {
@@ -527,6 +565,10 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	bt.firstAt[ref] = i
 	rec.Seen[p.ResourceType]++
 	bt.done.noteWithheld(p) // before relevance: a masked resource may have lost its code
+	if p.ResourceType == "DiagnosticReport" && p.hasContainedMembers() && bt.r.p.NeedsType(screening.TypeObservation) {
+		bt.addReportResults(i, ref)
+		return
+	}
 	if !bt.r.p.NeedsType(p.ResourceType) {
 		return
 	}
@@ -610,6 +652,26 @@ func (bt *batch) parseProblem(raw json.RawMessage, peekErr error) string {
 	return peekErr.Error()
 }
 
+// addReportResults reads the Observations a DiagnosticReport contains and names in its
+// results, as results of their own ("DiagnosticReport/cbc#plt"), with the report's status
+// and time where they give none; the report itself is read by no criterion.
+func (bt *batch) addReportResults(i int, ref string) {
+	cr, err := bt.parse(bt.entries[i].Resource)
+	if err != nil {
+		bt.unreadable(i, bt.peeks[i].codes(), err.Error())
+		return
+	}
+	dr := cr.GetDiagnosticReport()
+	report := screening.Observation{Ref: ref, Status: enumCode(dr.GetStatus().GetValue()), Code: codings(dr.GetCode())}
+	switch e := dr.GetEffective(); {
+	case e.GetDateTime() != nil:
+		report.Effective = whenDateTime(e.GetDateTime())
+	case e.GetPeriod() != nil:
+		report.Effective = whenPeriod(e.GetPeriod())
+	}
+	bt.addContainedMembers(i, &report)
+}
+
 // retracted are the Observation statuses that withdraw a result and what it reported.
 var retracted = map[string]bool{"entered-in-error": true, "cancelled": true}
 
@@ -620,8 +682,10 @@ func (bt *batch) addContainedMembers(i int, panel *screening.Observation) {
 	var c struct {
 		Contained []json.RawMessage `json:"contained"`
 		HasMember []peekRef         `json:"hasMember"`
+		Result    []peekRef         `json:"result"` // a DiagnosticReport's
 	}
 	_ = json.Unmarshal(bt.entries[i].Resource, &c) // the peek and the parser read it already
+	c.HasMember = append(c.HasMember, c.Result...)
 	byID := map[string]json.RawMessage{}
 	for _, x := range c.Contained {
 		if m, err := peekResource(x); err == nil && m.ResourceType == screening.TypeObservation && m.ID != "" {
@@ -691,7 +755,7 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) (codes []scr
 					// No codes: what is left visible need not be the drug.
 					return nil, "", fmt.Sprintf("contained Medication %s is %s: the drug cannot be told", ref, l)
 				}
-				return m.codes(), m.Code.text(), ""
+				return bt.drugCodes(&m, c.Contained), m.Code.text(), ""
 			}
 		}
 		return nil, "", fmt.Sprintf("medicationReference %s names no contained Medication", ref)
@@ -707,14 +771,23 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) (codes []scr
 	}
 	m := &bt.peeks[j]
 	if bt.perrs[j] != nil {
-		return m.codes(), m.Code.text(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
+		return bt.drugCodes(m, nil), m.Code.text(), fmt.Sprintf("Medication %s (entry %d) cannot be read: %v", ref, bt.entries[j].Index, bt.perrs[j])
 	}
 	if l := m.Meta.withheld(); l != "" {
 		// Its hidden part may be the drug a criterion looks for, so the codes left
 		// visible are not given: the entry may matter to every medication criterion.
 		return nil, "", fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
 	}
-	return m.codes(), m.Code.text(), ""
+	return bt.drugCodes(m, bt.containedOf(j)), m.Code.text(), ""
+}
+
+// containedOf is the contained resources of entry j, read only when asked for.
+func (bt *batch) containedOf(j int) []json.RawMessage {
+	var c struct {
+		Contained []json.RawMessage `json:"contained"`
+	}
+	_ = json.Unmarshal(bt.entries[j].Resource, &c) // the peek read it already
+	return c.Contained
 }
 
 // parserProblem words a jsonformat error as path and problem. Its diagnostics usually

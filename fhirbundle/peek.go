@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/screening"
@@ -26,6 +27,7 @@ type peeked struct {
 	// A Medication's ingredients: a drug coded only by what it contains is still known.
 	Ingredient []struct {
 		ItemCodeableConcept *peekConcept `json:"itemCodeableConcept"`
+		ItemReference       *peekRef     `json:"itemReference"` // a Substance (or Medication)
 	} `json:"ingredient"`
 	// An Observation panel's components and members: a result inside a panel is a
 	// result like any other, so the panel matters when one of them does.
@@ -33,6 +35,7 @@ type peeked struct {
 		Code *peekConcept `json:"code"`
 	} `json:"component"`
 	HasMember []peekRef `json:"hasMember"`
+	Result    []peekRef `json:"result"` // a DiagnosticReport's results
 }
 
 type peekConcept struct {
@@ -99,10 +102,11 @@ func (c *peekConcept) text() string {
 	return c.Text
 }
 
-// hasContainedMembers reports whether an Observation names members contained in it,
+// hasContainedMembers reports whether an Observation (or a DiagnosticReport) names
+// members (results) contained in it,
 // which are read as results of their own.
 func (p *peeked) hasContainedMembers() bool {
-	for _, m := range p.HasMember {
+	for _, m := range slices.Concat(p.HasMember, p.Result) {
 		if strings.HasPrefix(m.Reference, "#") {
 			return true
 		}
