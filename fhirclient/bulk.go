@@ -1,6 +1,8 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/origin"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -197,7 +199,7 @@ func (c *Client) kickOff(ctx context.Context, u *url.URL, sec *secrets) (*url.UR
 	switch {
 	case err != nil:
 		return nil, bad("the Content-Location is not a URL")
-	case !sameOrigin(su, c.base):
+	case !origin.Same(su, c.base):
 		// Not followed: the token goes to the configured origin only.
 		return nil, bad("the status URL (Content-Location) points to another origin (%s://%s); not followed", sec.clean(su.Scheme), sec.clean(su.Host))
 	}

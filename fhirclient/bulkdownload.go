@@ -1,6 +1,8 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/origin"
+
 	"context"
 	"errors"
 	"fmt"
@@ -124,7 +126,7 @@ func (c *Client) planDownload(res *ExportResult) ([]fileJob, error) {
 	seen := map[string]int{}
 	add := func(f ExportFile, prefix string) error {
 		seen[prefix]++
-		j := fileJob{f: f, name: prefix + "-" + strconv.Itoa(seen[prefix]) + ".ndjson", foreign: !sameOrigin(f.url, c.base)}
+		j := fileJob{f: f, name: prefix + "-" + strconv.Itoa(seen[prefix]) + ".ndjson", foreign: !origin.Same(f.url, c.base)}
 		refuse := func(why string) error {
 			return &Error{Kind: KindBadResponse, Op: opDownload + f.Type, Err: fmt.Errorf("the export's file for %s is on another origin (%s://%s) %s; not downloaded", f.Type, res.secrets.clean(f.url.Scheme), res.secrets.clean(f.url.Host), why)}
 		}

@@ -1,6 +1,8 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/origin"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -83,7 +85,7 @@ func New(cfg Config) (*Client, error) {
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		// A redirect elsewhere would carry the Authorization header and patient queries
 		// off the configured server.
-		if !sameOrigin(req.URL, base) {
+		if !origin.Same(req.URL, base) {
 			return errForeignRedirect
 		}
 		if inner != nil {
@@ -328,7 +330,7 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 	rq.sentToken = ""
 	// Only the configured origin gets the token; search already refuses foreign next
 	// links, this guards every other path here.
-	if c.cfg.Token != nil && !rq.noToken && sameOrigin(rq.url, c.base) {
+	if c.cfg.Token != nil && !rq.noToken && origin.Same(rq.url, c.base) {
 		tok, err := c.cfg.Token.Token(ctx)
 		if err == nil && tok == "" {
 			err = errors.New("the token source gave an empty token")
@@ -457,19 +459,4 @@ func contentTypeProblem(ct string) string {
 		return fmt.Sprintf("the response Content-Type is %s; want application/fhir+json or application/json", mt)
 	}
 	return ""
-}
-
-// sameOrigin compares scheme, host and port, with default ports made explicit.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
-}
-
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "https") {
-		return "443"
-	}
-	return "80"
 }

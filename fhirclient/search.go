@@ -1,6 +1,8 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/origin"
+
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +122,7 @@ func (c *Client) collect(ctx context.Context, resourceType string, u *url.URL, s
 		switch {
 		case err != nil:
 			return nil, bad("the next link is not a URL")
-		case !sameOrigin(nu, c.base):
+		case !origin.Same(nu, c.base):
 			// Not followed: it would send the patient's query (and token) elsewhere.
 			return nil, bad("the next link points to another origin (%s://%s); not followed", sec.clean(nu.Scheme), sec.clean(nu.Host))
 		}

@@ -9,6 +9,8 @@
 package txclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/origin"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -89,7 +91,7 @@ func New(cfg Config) (*Client, error) {
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		// A redirect elsewhere would carry the token and the protocol's codes off the
 		// configured server.
-		if !sameOrigin(req.URL, base) {
+		if !origin.Same(req.URL, base) {
 			return errForeignRedirect
 		}
 		if len(via) >= maxRedirects {
@@ -131,20 +133,6 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
-}
-
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "https") {
-		return "443"
-	}
-	return "80"
 }
 
 var (
