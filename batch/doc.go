@@ -34,9 +34,13 @@
 //     goroutine applies the chunks in input order, so problems, Medications and the sort
 //     see exactly what a sequential pass gives them.
 //  2. Resources whose content no criterion reads (a type no criterion reads, or a clean
-//     resource without a relevant code) are replaced by a stub of type, id and patient
-//     reference: it counts in resources_seen exactly as the resource would, and the sort
-//     carries a hundred bytes instead of kilobytes.
+//     resource whose codes are placed and none relevant, counting an Observation's
+//     component codes, and that contains no hasMember Observation) are replaced by a stub
+//     of type, id, patient reference, the codes fhirbundle decides relevance on and a
+//     digest of the line: fhirbundle reads it exactly as the resource (counted in
+//     resources_seen, placed and irrelevant, told from another copy of the same id), and
+//     the sort carries a few hundred bytes instead of kilobytes. A resource whose codes
+//     cannot be placed is relevant (it may be a finding) and is kept whole.
 //  3. Records (key, file, line, payload) go into an arena of at most half the memory
 //     budget (Config.MemoryBudget, default 64 MiB, the index counted too). A full arena
 //     is sorted by (key, file, line) and written to a temporary run file by a goroutine

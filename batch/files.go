@@ -18,6 +18,8 @@ type Files struct {
 	// MaxLine bounds one NDJSON line (default 64 MiB); longer lines are reported and
 	// skipped without being held in memory.
 	MaxLine int
+	// whole keeps every line whole, never a stub: the tests hold the stubs to it.
+	whole bool
 }
 
 type fileKind int
@@ -135,7 +137,7 @@ func (in Files) Patients(ctx context.Context, env *Env, yield func(Patient) erro
 		return err
 	}
 	env.OnDone(func() { _ = meds.close() })
-	s := &scanner{env: env, files: files, sort: newSorter(tmp, env.MemoryBudget), meds: meds, maxLine: in.MaxLine}
+	s := &scanner{env: env, files: files, sort: newSorter(tmp, env.MemoryBudget), meds: meds, maxLine: in.MaxLine, whole: in.whole}
 	if s.maxLine <= 0 {
 		s.maxLine = defaultMaxLine
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/screening"
@@ -22,6 +24,7 @@ type scanner struct {
 	sort     *sorter
 	meds     *medIndex
 	maxLine  int
+	whole    bool  // no stubs (Files.whole)
 	patients int64 // Patient resources and Bundle files kept: the patient count estimate
 	// anyone's: unreadable lines whose patient cannot be told, in every record.
 	anyone runUnreadable
@@ -118,46 +121,128 @@ func (s *scanner) routeLine(file int, lineNo uint64, line []byte) (o lineOut) {
 		o.rec.aux = []byte(info.medRef)
 	}
 	if s.canStub(&info) {
-		o.rec.payload = stub(&info)
+		o.rec.payload = stub(&info, line)
 	}
 	return o
 }
 
 // canStub: the screening reads nothing of this resource but that it exists (it counts
-// in resources_seen): its type is read by no criterion, or none of its codes is one a
-// criterion reads and fhirbundle would find nothing wrong with it. A stub of its type,
-// id and patient reference then reads exactly as the resource would, and the sort
-// carries a hundred bytes instead of kilobytes (claims, encounters, vital signs).
+// in resources_seen) and its codes: its type is read by no criterion, or its codes are
+// placed and none is one a criterion reads, it names no contained members, and
+// fhirbundle would find nothing wrong with it. A stub of its type, id, patient
+// reference and codes then reads exactly as the resource would (stub), and the sort
+// carries a few hundred bytes instead of kilobytes (claims, encounters, vital signs).
+//
+// The codes are the very ones fhirbundle's peek gives (lineInfo.codes), so Relevant
+// answers for the line as it does for the resource. A resource whose codes cannot be
+// placed (none, an unknown system, a drug product the table does not know) is relevant:
+// it may be a finding, and is kept whole.
 func (s *scanner) canStub(info *lineInfo) bool {
 	p := s.env.Protocol
 	switch rt := info.resourceType; {
-	case rt == screening.TypePatient:
+	case s.whole || rt == screening.TypePatient || !info.clean:
 		return false
 	case !p.NeedsType(rt):
 		return true
-	case isMedType(rt) || !info.clean:
+	case isMedType(rt) || info.repeated || info.containedMembers:
 		return false
 	default:
-		codes := make([]screening.Coding, len(info.codes))
-		for i, c := range info.codes {
-			codes[i] = screening.Coding{System: c.system, Code: c.code}
-		}
-		return !p.Relevant(rt, codes)
+		return !p.Relevant(rt, info.screeningCodes())
 	}
 }
 
 func isMedType(t string) bool { return slices.Contains(screening.MedicationTypes, t) }
 
-func stub(info *lineInfo) []byte {
-	type ref struct {
-		Reference string `json:"reference"`
+func (info *lineInfo) screeningCodes() []screening.Coding {
+	codes := make([]screening.Coding, len(info.codes))
+	for i, c := range info.codes {
+		codes[i] = screening.Coding{System: c.system, Code: c.code}
 	}
-	b, _ := json.Marshal(struct {
-		ResourceType string `json:"resourceType"`
-		ID           string `json:"id,omitempty"`
-		Subject      ref    `json:"subject"`
-	}{info.resourceType, info.id, ref{info.patientRef}})
-	return b
+	return codes
+}
+
+// stub is what the sort carries for a resource canStub lets go: every member fhirbundle
+// reads of a resource it then finds irrelevant, as one JSON object
+//
+//	{"resourceType":…,"id":…,"subject":{"reference":…},"code":{"coding":[…]},"digest":…}
+//
+// The codes are given in code, in the order the peek gives them, so that the stub's
+// peek gives the very same codes. Digest stands for the rest: when a resource is given
+// again (same Type/id) with other content, fhirbundle makes the second copy an
+// unreadable entry with the codes of both (rivals.go), and two stubs must then differ
+// exactly when the lines do. It is written by hand: encoding/json was a sixth of the
+// grouping pass's time.
+func stub(info *lineInfo, line []byte) []byte {
+	n := 96 + len(info.resourceType) + len(info.id) + len(info.patientRef)
+	for _, c := range info.codes {
+		n += 32 + len(c.system) + len(c.code)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"resourceType":`...)
+	b = appendJSONString(b, info.resourceType)
+	if info.id != "" {
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, info.id)
+	}
+	b = append(b, `,"subject":{"reference":`...)
+	b = appendJSONString(b, info.patientRef)
+	b = append(b, '}')
+	if len(info.codes) > 0 {
+		b = append(b, `,"code":{"coding":[`...)
+		for i, c := range info.codes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"system":`...)
+			b = appendJSONString(b, c.system)
+			b = append(b, `,"code":`...)
+			b = appendJSONString(b, c.code)
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	}
+	b = append(b, `,"digest":"`...)
+	b = strconv.AppendUint(b, lineDigest(line, info.spaced), 16)
+	return append(b, `"}`...)
+}
+
+// appendJSONString appends s as a JSON string. s is valid UTF-8 (scanResource decodes
+// it so), so only quotes, backslashes and control characters need escapes.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// stubSeed keys the digests of one process's run: stubs never outlive it (a resumed run
+// groups its input again).
+var stubSeed = maphash.MakeSeed()
+
+// lineDigest hashes a valid JSON line as fhirbundle compares two resources (sameJSON):
+// whitespace outside strings does not count.
+func lineDigest(line []byte, spaced bool) uint64 {
+	if spaced {
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, line) // the line is valid JSON
+		return maphash.Bytes(stubSeed, buf.Bytes())
+	}
+	return maphash.Bytes(stubSeed, bytes.Trim(line, " \t\r\n"))
 }
 
 // scanBundle adds a Bundle file under its patient's id. The file is read again when the

@@ -7,21 +7,30 @@ import "github.com/trialscreen/trialscreen/internal/jsonscan"
 // loop: json.Valid steps a state function per byte and was half of the grouping pass.
 // FuzzValidJSON holds it to json.Valid.
 func validJSON(b []byte) bool {
+	valid, _ := checkJSON(b)
+	return valid
+}
+
+// checkJSON is validJSON that also reports whether the value holds whitespace outside
+// its strings, i.e. whether json.Compact would change it once the space around it is
+// trimmed.
+func checkJSON(b []byte) (valid, spaced bool) {
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '{' or '[' per open container
+	// Space before the value (and after it) is not in it: it does not make b spaced.
 	i := jsonscan.Space(b, 0)
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
-			return false
+			return false, spaced
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
 			if len(stack) >= maxJSONDepth {
-				return false
+				return false, spaced
 			}
 			stack = append(stack, c)
-			i = jsonscan.Space(b, i+1)
+			i = space(b, i+1, &spaced)
 			if c == '{' {
 				if i < len(b) && b[i] == '}' {
 					stack = stack[:len(stack)-1]
@@ -29,8 +38,8 @@ func validJSON(b []byte) bool {
 					break
 				}
 				var ok bool
-				if i, ok = objectKey(b, i); !ok {
-					return false
+				if i, ok = objectKey(b, i, &spaced); !ok {
+					return false, spaced
 				}
 				continue
 			}
@@ -43,53 +52,53 @@ func validJSON(b []byte) bool {
 		case c == '"':
 			var ok bool
 			if i, ok = scanJSONString(b, i); !ok {
-				return false
+				return false, spaced
 			}
 		case c == '-' || (c >= '0' && c <= '9'):
 			var ok bool
 			if i, ok = scanJSONNumber(b, i); !ok {
-				return false
+				return false, spaced
 			}
 		case c == 't':
 			if !hasLiteral(b, i, "true") {
-				return false
+				return false, spaced
 			}
 			i += 4
 		case c == 'f':
 			if !hasLiteral(b, i, "false") {
-				return false
+				return false, spaced
 			}
 			i += 5
 		case c == 'n':
 			if !hasLiteral(b, i, "null") {
-				return false
+				return false, spaced
 			}
 			i += 4
 		default:
-			return false
+			return false, spaced
 		}
 		// A value ended before b[i]: close containers, or go on to the next value.
 		for {
-			i = jsonscan.Space(b, i)
 			if len(stack) == 0 {
-				return i == len(b)
+				return jsonscan.Space(b, i) == len(b), spaced
 			}
+			i = space(b, i, &spaced)
 			if i >= len(b) {
-				return false
+				return false, spaced
 			}
 			top := stack[len(stack)-1]
 			if b[i] == ',' {
-				i = jsonscan.Space(b, i+1)
+				i = space(b, i+1, &spaced)
 				if top == '{' {
 					var ok bool
-					if i, ok = objectKey(b, i); !ok {
-						return false
+					if i, ok = objectKey(b, i, &spaced); !ok {
+						return false, spaced
 					}
 				}
 				break
 			}
 			if (top == '{' && b[i] != '}') || (top == '[' && b[i] != ']') {
-				return false
+				return false, spaced
 			}
 			stack = stack[:len(stack)-1]
 			i++
@@ -101,7 +110,7 @@ func validJSON(b []byte) bool {
 const maxJSONDepth = 10000
 
 // objectKey reads `"name" :` at b[i] and returns where the value starts.
-func objectKey(b []byte, i int) (int, bool) {
+func objectKey(b []byte, i int, spaced *bool) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return i, false
 	}
@@ -109,11 +118,20 @@ func objectKey(b []byte, i int) (int, bool) {
 	if !ok {
 		return i, false
 	}
-	i = jsonscan.Space(b, i)
+	i = space(b, i, spaced)
 	if i >= len(b) || b[i] != ':' {
 		return i, false
 	}
-	return jsonscan.Space(b, i+1), true
+	return space(b, i+1, spaced), true
+}
+
+// space is jsonscan.Space noting in *spaced whether it skipped any whitespace.
+func space(b []byte, i int, spaced *bool) int {
+	j := jsonscan.Space(b, i)
+	if j != i {
+		*spaced = true
+	}
+	return j
 }
 
 // scanJSONString checks the string at b[i] == '"' and returns the index past it.

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -42,6 +43,7 @@ func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 			if got, want := validJSON([]byte(tc.in)), json.Valid([]byte(tc.in)); got != want {
 				t.Errorf("validJSON = %v, json.Valid = %v", got, want)
 			}
+			checkSpaced(t, []byte(tc.in))
 		})
 	}
 }
@@ -51,8 +53,26 @@ func FuzzValidJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
+		got := validJSON(b)
+		if want := json.Valid(b); got != want {
 			t.Errorf("validJSON(%q) = %v, json.Valid = %v", b, got, want)
 		}
+		if got {
+			checkSpaced(t, b)
+		}
 	})
+}
+
+// checkSpaced: checkJSON's spaced says whether json.Compact changes a valid value, the
+// space around it aside.
+func checkSpaced(t *testing.T, b []byte) {
+	t.Helper()
+	valid, spaced := checkJSON(b)
+	var c bytes.Buffer
+	if !valid || json.Compact(&c, b) != nil {
+		return
+	}
+	if want := !bytes.Equal(c.Bytes(), bytes.Trim(b, " \t\r\n")); spaced != want {
+		t.Errorf("checkJSON(%q) says spaced %v, json.Compact gives %q", b, spaced, c.Bytes())
+	}
 }

@@ -58,12 +58,16 @@ func plainRef(b []byte) (string, bool) {
 	return r, ok
 }
 
-// plainConcept decodes a CodeableConcept's codings as concept does.
+// plainConcept decodes a CodeableConcept's codings as concept does, and checks its text
+// is a string (the peek decodes it too).
 func plainConcept(b []byte) ([]codingKV, bool) {
 	var out []codingKV
 	ok := members(b, func(name, val []byte) bool {
+		if string(name) == "text" {
+			return val[0] == '"' || isNull(val)
+		}
 		if string(name) != "coding" {
-			return len(name) != len("coding") || !bytes.EqualFold(name, []byte("coding"))
+			return !foldsTo(name, "coding") && !foldsTo(name, "text")
 		}
 		if isNull(val) {
 			out = nil // encoding/json sets a slice to nil for null
@@ -93,5 +97,38 @@ func plainConcept(b []byte) ([]codingKV, bool) {
 	if out == nil {
 		out = []codingKV{}
 	}
+	return out, ok
+}
+
+// foldsTo reports whether name is want in another case: encoding/json would take it
+// for want, so only encoding/json can say what it reads.
+func foldsTo(name []byte, want string) bool {
+	return len(name) == len(want) && bytes.EqualFold(name, []byte(want))
+}
+
+// plainComponents appends the codes of component[].code to out as components does; ok
+// is false for any shape but an array of objects each giving code at most once.
+func plainComponents(b []byte, out []codingKV) ([]codingKV, bool) {
+	ok := jsonscan.Elements(b, func(el []byte) bool {
+		var code []byte
+		if !members(el, func(name, val []byte) bool {
+			if string(name) == "code" {
+				if code != nil {
+					return false // given twice: encoding/json merges the two
+				}
+				code = val
+				return true
+			}
+			return !foldsTo(name, "code")
+		}) {
+			return false
+		}
+		if code == nil || isNull(code) {
+			return true
+		}
+		cs, ok := plainConcept(code)
+		out = append(out, cs...)
+		return ok
+	})
 	return out, ok
 }

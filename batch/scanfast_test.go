@@ -52,6 +52,9 @@ func TestPlainPathsDecodeAsEncodingJSON(t *testing.T) {
 		{"coding in another case", `{"Coding":[]}`, false},
 		{"coding not an array", `{"coding":{}}`, false},
 		{"code a number", `{"coding":[{"code":1}]}`, false},
+		{"null text", `{"coding":[{"code":"c"}],"text":null}`, true},
+		{"text a number", `{"coding":[{"code":"c"}],"text":1}`, false},
+		{"text in another case", `{"coding":[{"code":"c"}],"Text":"t"}`, false},
 	}
 	for _, tc := range concepts {
 		t.Run("concept "+tc.name, func(t *testing.T) {
@@ -59,16 +62,43 @@ func TestPlainPathsDecodeAsEncodingJSON(t *testing.T) {
 			if ok != tc.fast {
 				t.Fatalf("fast path taken: %v, want %v", ok, tc.fast)
 			}
-			var c struct {
-				Coding []struct {
-					System string `json:"system"`
-					Code   string `json:"code"`
-				} `json:"coding"`
-			}
+			var c conceptJSON
 			err := json.Unmarshal([]byte(tc.in), &c)
 			want := []codingKV{}
 			for _, x := range c.Coding {
 				want = append(want, codingKV{x.System, x.Code})
+			}
+			if ok && (err != nil || fmt.Sprint(got) != fmt.Sprint(want)) {
+				t.Errorf("got %v, encoding/json reads %v (%v)", got, want, err)
+			}
+		})
+	}
+	components := []struct {
+		name, in string
+		fast     bool
+	}{
+		{"codes", `[{"code":{"coding":[{"system":"s","code":"a"}]},"valueQuantity":{"value":1}},{"code":{"coding":[{"code":"b"},{"code":"c"}]}}]`, true},
+		{"empty", `[]`, true},
+		{"no code, null code", `[{},{"code":null}]`, true},
+		{"null element", `[null]`, false},
+		{"not an array", `{"code":{}}`, false},
+		{"code in another case", `[{"Code":{"coding":[{"code":"a"}]}}]`, false},
+		{"code given twice", `[{"code":{"coding":[{"code":"a"}]},"code":{"text":"x"}}]`, false},
+		{"code not plain", `[{"code":{"coding":[{"code":1}]}}]`, false},
+	}
+	for _, tc := range components {
+		t.Run("components "+tc.name, func(t *testing.T) {
+			got, ok := plainComponents([]byte(tc.in), nil)
+			if ok != tc.fast {
+				t.Fatalf("fast path taken: %v, want %v", ok, tc.fast)
+			}
+			var cs []struct {
+				Code *conceptJSON `json:"code"`
+			}
+			err := json.Unmarshal([]byte(tc.in), &cs)
+			var want []codingKV
+			for _, c := range cs {
+				want = append(want, c.Code.codes()...)
 			}
 			if ok && (err != nil || fmt.Sprint(got) != fmt.Sprint(want)) {
 				t.Errorf("got %v, encoding/json reads %v (%v)", got, want, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/trialscreen/trialscreen/internal/jsonscan"
 )
@@ -17,11 +18,22 @@ type lineInfo struct {
 	patientRef   string // subject.reference, else patient.reference, as fhirbundle reads it
 	medRef       string // medicationReference.reference
 	hasMedRef    bool
-	codes        []codingKV // medicationCodeableConcept's codes, else code's
+	// codes are the codes fhirbundle's peek decides relevance on (peeked.codes):
+	// medicationCodeableConcept's, else code's followed by the ingredients' and the
+	// components' (an Observation panel matters when one of its results does).
+	codes []codingKV
+	// containedMembers: hasMember names an Observation contained in this one ("#id"),
+	// which fhirbundle reads as a result of its own whatever the resource's own codes.
+	containedMembers bool
 	// clean: every field fhirbundle's peek decodes has the JSON type it expects, and the
 	// meta says nothing was withheld (scanmeta.go), so the peek of the full line and of a
 	// stub with the same fields behave alike.
 	clean bool
+	// repeated: some top-level member is given twice, which fhirbundle may find
+	// unreadable (repeatedMember) whatever the resource's codes.
+	repeated bool
+	// spaced: the line holds whitespace outside its strings (json.Compact changes it).
+	spaced bool
 }
 
 type codingKV struct{ system, code string }
@@ -31,26 +43,31 @@ type codingKV struct{ system, code string }
 var wanted = map[string]int{
 	"resourceType": 0, "id": 1, "subject": 2, "patient": 3,
 	"medicationReference": 4, "code": 5, "medicationCodeableConcept": 6, "meta": 7,
+	"ingredient": 8, "component": 9, "hasMember": 10, "issue": 11,
 }
 
-// scanResource reads a resource's type, id and references from one NDJSON line. The
-// line is checked to be valid JSON first (validJSON, as json.Valid but faster; a line
-// that is not is reported), so the member walk below can rely on well-formed input.
+// scanResource reads a resource's type, id, references and codes from one NDJSON line.
+// The line is checked to be valid JSON first (checkJSON, as json.Valid but faster; a
+// line that is not is reported), so the member walk below can rely on well-formed input.
 func scanResource(line []byte) (lineInfo, error) {
 	var info lineInfo
-	if !validJSON(line) {
+	valid, spaced := checkJSON(line)
+	if !valid {
 		return info, syntaxProblem(line)
 	}
+	info.spaced = spaced
 	i := jsonscan.Space(line, 0)
 	if line[i] != '{' {
 		return info, fmt.Errorf("a JSON %s, not a FHIR resource (an object)", kindAt(line[i]))
 	}
-	var raw [8][]byte
+	var raw [12][]byte
 	unusual := false
+	var keys keySet
 	i = jsonscan.Space(line, i+1)
 	for line[i] != '}' {
 		keyEnd := jsonscan.StringEnd(line, i)
 		key := line[i+1 : keyEnd-1]
+		info.repeated = keys.add(key) || info.repeated
 		i = jsonscan.Space(line, keyEnd)
 		i = jsonscan.Space(line, i+1) // the colon
 		valEnd := jsonscan.ValueEnd(line, i)
@@ -103,12 +120,19 @@ func scanResource(line []byte) (lineInfo, error) {
 		info.patientRef = patient
 	}
 	info.medRef, info.hasMedRef = ref(raw[4])
+	// As peeked.codes: the medicationCodeableConcept's codes alone when it is given;
+	// every other concept is still decoded for its cleanliness.
 	code, mcc := raw[5], raw[6]
+	codes := concept(code, &info.clean)
+	codes = append(codes, ingredients(raw[8], &info.clean)...)
+	codes = components(raw[9], codes, &info.clean)
 	if mcc != nil && !isNull(mcc) {
-		info.codes = concept(mcc, &info.clean)
-		concept(code, &info.clean) // only for its cleanliness
-	} else {
-		info.codes = concept(code, &info.clean)
+		codes = concept(mcc, &info.clean)
+	}
+	info.codes = codes
+	info.containedMembers = containsMembers(raw[10], &info.clean)
+	if raw[11] != nil && !isNull(raw[11]) {
+		issuesClean(raw[11], &info.clean)
 	}
 	if raw[7] != nil && !metaIsPlain(raw[7]) {
 		info.clean = false
@@ -142,6 +166,26 @@ var wantedNames = func() [][]byte {
 	return out
 }()
 
+// conceptJSON is a CodeableConcept as fhirbundle's peek decodes it (peekConcept).
+type conceptJSON struct {
+	Coding []struct {
+		System string `json:"system"`
+		Code   string `json:"code"`
+	} `json:"coding"`
+	Text string `json:"text"`
+}
+
+func (c *conceptJSON) codes() []codingKV {
+	if c == nil {
+		return nil
+	}
+	out := make([]codingKV, 0, len(c.Coding))
+	for _, x := range c.Coding {
+		out = append(out, codingKV{x.System, x.Code})
+	}
+	return out
+}
+
 // concept decodes a CodeableConcept's codings as fhirbundle's peek does.
 func concept(b []byte, clean *bool) []codingKV {
 	if b == nil || isNull(b) {
@@ -150,20 +194,126 @@ func concept(b []byte, clean *bool) []codingKV {
 	if out, ok := plainConcept(b); ok {
 		return out
 	}
-	var c struct {
-		Coding []struct {
-			System string `json:"system"`
-			Code   string `json:"code"`
-		} `json:"coding"`
-	}
+	var c conceptJSON
 	if json.Unmarshal(b, &c) != nil {
 		*clean = false
 	}
-	out := make([]codingKV, 0, len(c.Coding))
-	for _, x := range c.Coding {
-		out = append(out, codingKV{x.System, x.Code})
+	return c.codes()
+}
+
+// components appends the codes of an Observation's components (component[].code) to
+// out, as fhirbundle's peek reads them.
+func components(b []byte, out []codingKV, clean *bool) []codingKV {
+	if b == nil || isNull(b) {
+		return out
+	}
+	if more, ok := plainComponents(b, out); ok {
+		return more
+	}
+	var cs []struct {
+		Code *conceptJSON `json:"code"`
+	}
+	if json.Unmarshal(b, &cs) != nil {
+		*clean = false
+	}
+	for _, c := range cs {
+		out = append(out, c.Code.codes()...)
 	}
 	return out
+}
+
+// ingredients decodes ingredient[].itemCodeableConcept's codes as fhirbundle's peek does
+// (a Medication's; Medication lines are indexed, not stubbed, so no fast path).
+func ingredients(b []byte, clean *bool) []codingKV {
+	if b == nil || isNull(b) {
+		return nil
+	}
+	var is []struct {
+		Item *conceptJSON `json:"itemCodeableConcept"`
+	}
+	if json.Unmarshal(b, &is) != nil {
+		*clean = false
+	}
+	var out []codingKV
+	for _, in := range is {
+		out = append(out, in.Item.codes()...)
+	}
+	return out
+}
+
+// containsMembers reports whether hasMember names a contained resource ("#id"), as
+// fhirbundle's peek (hasContainedMembers) reads it.
+func containsMembers(b []byte, clean *bool) bool {
+	if b == nil || isNull(b) {
+		return false
+	}
+	contained := false
+	if jsonscan.Elements(b, func(el []byte) bool {
+		r, ok := plainRef(el)
+		contained = contained || strings.HasPrefix(r, "#")
+		return ok
+	}) {
+		return contained
+	}
+	var ms []struct {
+		Reference string `json:"reference"`
+	}
+	if json.Unmarshal(b, &ms) != nil {
+		*clean = false
+	}
+	for _, m := range ms {
+		if strings.HasPrefix(m.Reference, "#") {
+			return true
+		}
+	}
+	return false
+}
+
+// issuesClean checks an issue member (an OperationOutcome's, which no other resource
+// has) as fhirbundle's peek decodes it.
+func issuesClean(b []byte, clean *bool) {
+	var is []struct {
+		Severity string `json:"severity"`
+		Code     string `json:"code"`
+	}
+	if json.Unmarshal(b, &is) != nil {
+		*clean = false
+	}
+}
+
+// keySet finds a top-level member name given twice. Names are compared as written
+// (fhirbundle's repeatedMember does the same); a mask of name lengths and end bytes
+// keeps the usual line, whose names all differ, from comparing them pairwise.
+type keySet struct {
+	mask uint64
+	n    int
+	keys [40][]byte
+}
+
+// add notes a name and reports whether it was noted before; past the names it has room
+// for, every name counts as given again (a resource has a few dozen members at most).
+func (k *keySet) add(name []byte) bool {
+	if k.n == len(k.keys) {
+		return true
+	}
+	var h byte
+	if len(name) > 0 {
+		h = name[0] ^ name[len(name)-1]
+	}
+	bit := uint64(1) << ((uint(len(name))*7 + uint(h)) & 63)
+	dup := false
+	if k.mask&bit != 0 {
+		for _, x := range k.keys[:k.n] {
+			if bytes.Equal(x, name) {
+				dup = true
+				break
+			}
+		}
+	}
+	k.mask |= bit
+	k.keys[k.n] = name
+	k.n++
+	return dup
 }
 
 // syntaxProblem words why a line is not JSON, with the byte offset, never quoting it.

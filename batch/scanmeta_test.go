@@ -11,13 +11,17 @@ import (
 // TestWithheldLinesAreNotPassed: a Condition the export masked (its code removed, as a
 // server does for consent) reaches fhirbundle whole, not as a stub, so the CNS-disease
 // exclusion is unknown (source-error) instead of passing on "nothing found". An
-// ordinary meta (Synthea's tag, a server's versionId) changes nothing.
+// ordinary meta (Synthea's tag, a server's versionId) changes nothing: a Condition
+// coded as no criterion reads is stubbed and passes, one without a code cannot be
+// placed and is for a person to review, as in a single-patient screening.
 func TestWithheldLinesAreNotPassed(t *testing.T) {
 	const who = `"subject":{"reference":"Patient/demo-candidate"}`
+	const ordinary = `"meta":{"versionId":"3","tag":[{"system":"https://smarthealthit.org/tags","code":"synthea-5-2019"}]},`
 	cases := []struct {
 		name, line, want string
 	}{
-		{"ordinary meta", `{"resourceType":"Condition","id":"m1","meta":{"versionId":"3","tag":[{"system":"https://smarthealthit.org/tags","code":"synthea-5-2019"}]},` + who + `}`, "pass/not-found"},
+		{"ordinary meta", `{"resourceType":"Condition","id":"m1",` + ordinary + `"code":{"coding":[{"system":"http://snomed.info/sct","code":"44465007"}]},` + who + `}`, "pass/not-found"},
+		{"ordinary meta, no code", `{"resourceType":"Condition","id":"m1",` + ordinary + who + `}`, "review/unplaced-code"},
 		{"masked, code removed", `{"resourceType":"Condition","id":"m1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"MASKED"}]},` + who + `}`, "unknown/source-error"},
 		{"redacted, lower case", `{"resourceType":"Condition","id":"m1","meta":{"security":[{"code":"redacted"}]},` + who + `}`, "unknown/source-error"},
 		{"subsetted, escaped key", `{"resourceType":"Condition","id":"m1","meta":{"t\u0061g":[{"code":"SUBSETTED"}]},` + who + `}`, "unknown/source-error"},
