@@ -142,6 +142,8 @@ func (s *scanner) canStub(info *lineInfo) bool {
 	switch rt := info.resourceType; {
 	case s.whole || rt == screening.TypePatient || !info.clean:
 		return false
+	case rt == "DiagnosticReport" && info.containedMembers:
+		return false // its contained results are read as Observations (fhirbundle)
 	case !p.NeedsType(rt):
 		return true
 	case isMedType(rt) || info.repeated || info.containedMembers:

@@ -43,7 +43,7 @@ type codingKV struct{ system, code string }
 var wanted = map[string]int{
 	"resourceType": 0, "id": 1, "subject": 2, "patient": 3,
 	"medicationReference": 4, "code": 5, "medicationCodeableConcept": 6, "meta": 7,
-	"ingredient": 8, "component": 9, "hasMember": 10, "issue": 11,
+	"ingredient": 8, "component": 9, "hasMember": 10, "issue": 11, "result": 12,
 }
 
 // scanResource reads a resource's type, id, references and codes from one NDJSON line.
@@ -60,7 +60,7 @@ func scanResource(line []byte) (lineInfo, error) {
 	if line[i] != '{' {
 		return info, fmt.Errorf("a JSON %s, not a FHIR resource (an object)", kindAt(line[i]))
 	}
-	var raw [12][]byte
+	var raw [13][]byte
 	unusual := false
 	var keys keySet
 	i = jsonscan.Space(line, i+1)
@@ -130,7 +130,8 @@ func scanResource(line []byte) (lineInfo, error) {
 		codes = concept(mcc, &info.clean)
 	}
 	info.codes = codes
-	info.containedMembers = containsMembers(raw[10], &info.clean)
+	// A DiagnosticReport's results are read like a panel's members (fhirbundle).
+	info.containedMembers = containsMembers(raw[10], &info.clean) || containsMembers(raw[12], &info.clean)
 	if raw[11] != nil && !isNull(raw[11]) {
 		issuesClean(raw[11], &info.clean)
 	}
