@@ -90,7 +90,7 @@ func TestAuditWriteFailuresAreCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := NewAuditLog(brokenWriter{}, "test")
-	s, err := New(Config{Protocol: cdsProtocol(t), Source: failingSource{errors.New("x")}, Demo: true, Audit: a, Metrics: m})
+	s, err := New(Config{Protocol: cdsProtocol(t), Source: failingSource{errors.New("x")}, Demo: true, Audit: a, Metrics: m, Now: (&testClock{}).Now})
 	if err != nil {
 		t.Fatal(err)
 	}

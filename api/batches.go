@@ -146,9 +146,11 @@ func (s *Server) postBatch(c echo.Context) error {
 		return err
 	}
 	if st.AsOf.IsZero() {
-		// One instant for the whole batch, chosen now: the default for records of the
-		// configured source, as a single screening would have it.
-		st.AsOf = s.cfg.DefaultAsOf()
+		// One instant for the whole batch, chosen now: its patients' default, as single
+		// screenings would have it. They all come from the configured source, whose
+		// patients share one default (now; in demo mode the demo instant), so the
+		// first one's stands for all.
+		st.AsOf = s.defaultAsOf(req.PatientIDs[0])
 	}
 	j, err := s.batches.create(callerOf(c), remoteAddr(r), req.PatientIDs, st)
 	if err != nil {

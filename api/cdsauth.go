@@ -61,8 +61,8 @@ type cdsVerifier struct {
 // newCDSVerifier builds the allow-list. A client whose configuration is wrong is left
 // out (its calls are refused) and the problem logged: New cannot fail on it without an
 // error path from registerCDS, and LoadCDSConfig has already refused such a file.
-func newCDSVerifier(cfg CDSConfig, audience string, log *slog.Logger) *cdsVerifier {
-	v := &cdsVerifier{audience: audience, clients: map[string]*ehrClient{}, now: time.Now, log: log}
+func newCDSVerifier(cfg CDSConfig, audience string, now func() time.Time, log *slog.Logger) *cdsVerifier {
+	v := &cdsVerifier{audience: audience, clients: map[string]*ehrClient{}, now: now, log: log}
 	hc := &http.Client{Timeout: cdsJWKSFetchLimit}
 	for i, c := range cfg.Clients {
 		if err := (CDSConfig{Clients: []CDSClient{c}}).Validate(); err != nil {

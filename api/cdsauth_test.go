@@ -22,7 +22,7 @@ func TestCDSAuthRefusals(t *testing.T) {
 	env := newCDSTestEnv(t, cdsTestConfig{})
 	stranger := newCDSTestKeyEC(t, "ehr-key-1") // same kid, another key
 	rsaKey := newCDSTestKeyRSA(t, "ehr-key-1")
-	now := time.Now()
+	now := testNow // when the tokens are issued
 
 	tests := []struct {
 		name   string
@@ -101,7 +101,7 @@ func TestCDSAuthRefusals(t *testing.T) {
 func cdsHMACToken(t *testing.T) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": cdsTestIssuer, "aud": cdsTestAudience, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "h1",
+		"iss": cdsTestIssuer, "aud": cdsTestAudience, "iat": testNow.Unix(), "exp": testNow.Add(time.Minute).Unix(), "jti": "h1",
 	})
 	tok.Header["kid"] = "ehr-key-1"
 	s, err := tok.SignedString([]byte("a shared secret the EHR might use"))
@@ -114,7 +114,7 @@ func cdsHMACToken(t *testing.T) string {
 func cdsNoneToken(t *testing.T) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{
-		"iss": cdsTestIssuer, "aud": cdsTestAudience, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "n1",
+		"iss": cdsTestIssuer, "aud": cdsTestAudience, "iat": testNow.Unix(), "exp": testNow.Add(time.Minute).Unix(), "jti": "n1",
 	})
 	s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
 	if err != nil {
@@ -254,8 +254,8 @@ func TestCDSAuthJWKSRefresh(t *testing.T) {
 	old := newCDSTestKeyEC(t, "old")
 	rotated := newCDSTestKeyEC(t, "new")
 	jwks := newCDSJWKSServer(t, old)
-	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
-	clock := time.Now()
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, fixedClock(testNow), slog.New(slog.DiscardHandler))
+	clock := testNow
 	v.now = func() time.Time { return clock }
 	verify := func(k *cdsTestKey) error {
 		req := httptest.NewRequest(http.MethodPost, cdsTestPath, nil)
@@ -291,7 +291,7 @@ func TestCDSAuthJWKSRefresh(t *testing.T) {
 
 	down := newCDSJWKSServer(t, old)
 	down.status.Store(http.StatusServiceUnavailable)
-	v2 := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: down.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
+	v2 := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: down.srv.URL}}}, cdsTestAudience, fixedClock(testNow), slog.New(slog.DiscardHandler))
 	v2.now = v.now
 	for i := range 2 {
 		req := httptest.NewRequest(http.MethodPost, cdsTestPath, nil)
@@ -310,7 +310,7 @@ func TestCDSAuthJWKSRefresh(t *testing.T) {
 // Without PublicURL no audience can be checked, so every call is refused.
 func TestCDSAuthNeedsPublicURL(t *testing.T) {
 	key := newCDSTestKeyEC(t, "k1")
-	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKS: cdsTestJWKS(key)}}}, "", slog.New(slog.DiscardHandler))
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKS: cdsTestJWKS(key)}}}, "", fixedClock(testNow), slog.New(slog.DiscardHandler))
 	req := httptest.NewRequest(http.MethodPost, cdsTestPath, nil)
 	req.Header.Set("Authorization", "Bearer "+key.token(t, func(c jwt.MapClaims, _ map[string]any) { c["aud"] = "/cds-services/trialscreen-patient-view" }))
 	if _, err := v.verify(req); err == nil {
@@ -392,7 +392,7 @@ func newCDSGatedJWKS(t *testing.T, keys ...*cdsTestKey) *cdsGatedJWKS {
 func TestCDSAuthJWKSCallerCancelDoesNotLockOut(t *testing.T) {
 	key := newCDSTestKeyEC(t, "k1")
 	jwks := newCDSGatedJWKS(t, key)
-	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, fixedClock(testNow), slog.New(slog.DiscardHandler))
 	request := func(ctx context.Context) *http.Request {
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, cdsTestPath, nil)
 		req.Header.Set("Authorization", "Bearer "+key.token(t, nil))
@@ -424,7 +424,7 @@ func TestCDSAuthJWKSCallerCancelDoesNotLockOut(t *testing.T) {
 func TestCDSAuthJWKSCancelledCallerStillFetches(t *testing.T) {
 	key := newCDSTestKeyEC(t, "k1")
 	jwks := newCDSJWKSServer(t, key)
-	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, fixedClock(testNow), slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, cdsTestPath, nil)
@@ -446,8 +446,8 @@ func TestCDSAuthJWKSFetchDoesNotBlockCachedKeys(t *testing.T) {
 	old := newCDSTestKeyEC(t, "old")
 	rotated := newCDSTestKeyEC(t, "new")
 	jwks := newCDSGatedJWKS(t, old)
-	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, slog.New(slog.DiscardHandler))
-	clock := time.Now()
+	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{{Issuer: cdsTestIssuer, JWKSURL: jwks.srv.URL}}}, cdsTestAudience, fixedClock(testNow), slog.New(slog.DiscardHandler))
+	clock := testNow
 	var mu sync.Mutex
 	v.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	verify := func(k *cdsTestKey) error {

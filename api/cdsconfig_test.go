@@ -146,7 +146,7 @@ func TestCDSConfigBadClientRefused(t *testing.T) {
 	v := newCDSVerifier(CDSConfig{Clients: []CDSClient{
 		{Issuer: "https://bad.example.org", JWKS: []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`)},
 		{Issuer: cdsTestIssuer, JWKS: cdsTestJWKS(good)},
-	}}, cdsTestAudience, cdsDiscardLogger())
+	}}, cdsTestAudience, fixedClock(testNow), cdsDiscardLogger())
 	if _, ok := v.clients["https://bad.example.org"]; ok {
 		t.Error("a client with a symmetric key was kept")
 	}

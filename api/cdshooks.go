@@ -32,8 +32,8 @@ type cdsHandler struct {
 // registerCDS adds the CDS Hooks surface for EHRs, and the report page its cards link to.
 func (s *Server) registerCDS(e *echo.Echo) {
 	h := &cdsHandler{
-		s: s, verifier: newCDSVerifier(s.cfg.CDS, s.cdsServiceURL(), s.log),
-		reports: newReportCache(reportLinkTTL, reportCacheEntries, reportCacheBytes),
+		s: s, verifier: newCDSVerifier(s.cfg.CDS, s.cdsServiceURL(), s.cfg.Now, s.log),
+		reports: newReportCache(reportLinkTTL, reportCacheEntries, reportCacheBytes, s.cfg.Now),
 		peers:   newPeerClient(),
 	}
 	e.GET("/cds-services", h.discovery)

@@ -115,10 +115,11 @@ func cdsTestJWKS(keys ...*cdsTestKey) []byte {
 	return b
 }
 
-// token signs a valid hook-call JWT; edit changes its claims or header first.
+// token signs a valid hook-call JWT, issued when the test clocks start (testNow); edit
+// changes its claims or header first.
 func (k *cdsTestKey) token(t testing.TB, edit func(c jwt.MapClaims, h map[string]any)) string {
 	t.Helper()
-	now := time.Now()
+	now := testNow
 	c := jwt.MapClaims{
 		"iss": cdsTestIssuer, "aud": cdsTestAudience, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"jti": newCardUUID(), "tenant": "t1",
@@ -142,6 +143,7 @@ type cdsTestEnv struct {
 	key        *cdsTestKey
 	audit      *cdsSyncBuffer
 	logs       *cdsSyncBuffer
+	clock      *testClock
 	newSources atomic.Int32
 }
 
@@ -163,7 +165,7 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &cdsTestEnv{key: newCDSTestKeyEC(t, "ehr-key-1"), audit: &cdsSyncBuffer{}, logs: &cdsSyncBuffer{}}
+	env := &cdsTestEnv{key: newCDSTestKeyEC(t, "ehr-key-1"), audit: &cdsSyncBuffer{}, logs: &cdsSyncBuffer{}, clock: &testClock{}}
 	client := CDSClient{Issuer: cdsTestIssuer, JWKS: cdsTestJWKS(env.key), FHIRServers: tc.fhirServers}
 	if tc.client != nil {
 		client = *tc.client
@@ -180,8 +182,7 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 		}
 	}
 	env.s, err = New(Config{
-		Protocol: p, Source: src, Demo: true, PublicURL: cdsTestPublicURL, DefaultAsOf: demo.AsOf,
-		Now:   demo.AsOf, // CDS records are screened "as of now": fixed, so the demo data stays fresh
+		Protocol: p, Source: src, Demo: true, PublicURL: cdsTestPublicURL, DefaultAsOf: demo.DefaultAsOf, Now: env.clock.Now,
 		Audit: NewAuditLog(env.audit, "test"), Metrics: m, CDS: cds, MaxBodyBytes: tc.maxBodyBytes,
 		Logger: slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -45,7 +45,7 @@ func newReportServer(t *testing.T, src screening.Source) *Server {
 		t.Fatal(err)
 	}
 	s, err := New(Config{
-		Protocol: p, Source: src, Demo: true, DefaultAsOf: demo.AsOf,
+		Protocol: p, Source: src, Demo: true, DefaultAsOf: demo.DefaultAsOf, Now: (&testClock{}).Now,
 		Audit: NewAuditLog(io.Discard, "test"), Metrics: m,
 	})
 	if err != nil {

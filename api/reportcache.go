@@ -45,8 +45,8 @@ const (
 	reportCacheBytes   = 128 << 20
 )
 
-func newReportCache(ttl time.Duration, maxEntries, maxBytes int) *reportCache {
-	return &reportCache{ttl: ttl, maxEntries: maxEntries, maxBytes: maxBytes, now: time.Now,
+func newReportCache(ttl time.Duration, maxEntries, maxBytes int, now func() time.Time) *reportCache {
+	return &reportCache{ttl: ttl, maxEntries: maxEntries, maxBytes: maxBytes, now: now,
 		order: list.New(), items: map[string]*list.Element{}}
 }
 

@@ -64,8 +64,7 @@ func TestReportCache(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now := t0
-			c := newReportCache(time.Hour, tt.maxEntries, tt.budget)
-			c.now = func() time.Time { return now }
+			c := newReportCache(time.Hour, tt.maxEntries, tt.budget, func() time.Time { return now })
 			for _, s := range tt.steps {
 				now = now.Add(s.advance)
 				if s.put != "" {
@@ -98,7 +97,7 @@ func TestReportCache(t *testing.T) {
 // An entry is charged at least its screening's JSON size, so the byte budget bounds
 // what the results hold.
 func TestReportCacheChargesJSONSize(t *testing.T) {
-	c := newReportCache(time.Hour, 10, 1<<20)
+	c := newReportCache(time.Hour, 10, 1<<20, fixedClock(testNow))
 	res := &screening.Screening{Criteria: make([]screening.Result, 50)}
 	for i := range res.Criteria {
 		res.Criteria[i].Summary = fmt.Sprintf("criterion %d, with a summary of some length to count", i)

@@ -82,7 +82,7 @@ func reportLinkAAD(cardUUID string) []byte {
 
 // reportLink returns the URL of a card's report page, held by this replica.
 func (s *Server) reportLink(cardUUID string) string {
-	return s.reportLinkAt(cardUUID, time.Now())
+	return s.reportLinkAt(cardUUID, s.cfg.Now())
 }
 
 func (s *Server) reportLinkAt(cardUUID string, now time.Time) string {

@@ -284,7 +284,7 @@ func TestReportLinkRefused(t *testing.T) {
 		{"not a uuid", "/v1/reports/demo-candidate?link=" + tok},
 		{"upper-case uuid", "/v1/reports/" + strings.ToUpper(card.UUID) + "?link=" + tok},
 		{"valid link, report not held", "/v1/reports/" + never + "?link=" + neverTok},
-		{"expired token", "/v1/reports/" + card.UUID + "?link=" + linkToken(t, env.s.reportLinkAt(card.UUID, time.Now().Add(-2*reportLinkTTL)), card.UUID)},
+		{"expired token", "/v1/reports/" + card.UUID + "?link=" + linkToken(t, env.s.reportLinkAt(card.UUID, env.s.cfg.Now().Add(-2*reportLinkTTL)), card.UUID)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -31,7 +30,7 @@ func (h *cdsHandler) report(c echo.Context) error {
 	var holder string
 	ok := isCardUUID(id)
 	if ok {
-		holder, ok = s.openReportLinkAt(id, token, time.Now())
+		holder, ok = s.openReportLinkAt(id, token, s.cfg.Now())
 	}
 	if !ok {
 		s.log.Info("report link refused", "reason", "token not valid or expired")

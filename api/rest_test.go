@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -21,12 +20,14 @@ import (
 	"github.com/trialscreen/trialscreen/screening"
 )
 
-// restEnv is a demo-mode service with its audit sink, metrics registry and debug log.
+// restEnv is a demo-mode service with its audit sink, metrics registry, debug log and
+// clock.
 type restEnv struct {
 	s     *Server
 	audit *syncBuffer
 	log   *syncBuffer
 	reg   *prometheus.Registry
+	clock *testClock
 }
 
 // syncBuffer is a bytes.Buffer safe for the writes of concurrent requests.
@@ -58,14 +59,14 @@ func newRESTEnv(t *testing.T, mod func(*Config)) *restEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &restEnv{audit: &syncBuffer{}, log: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	env := &restEnv{audit: &syncBuffer{}, log: &syncBuffer{}, reg: prometheus.NewRegistry(), clock: &testClock{}}
 	m, err := NewMetrics(env.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Protocol: p, Source: src, Demo: true,
-		Audit: NewAuditLog(env.audit, "test"), Metrics: m, DefaultAsOf: demo.AsOf,
+		Protocol: p, Source: src, Demo: true, DefaultAsOf: demo.DefaultAsOf, Now: env.clock.Now,
+		Audit: NewAuditLog(env.audit, "test"), Metrics: m,
 		Logger: slog.New(slog.NewJSONHandler(env.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if mod != nil {
@@ -166,10 +167,10 @@ func TestRESTDemoVerdicts(t *testing.T) {
 			"POST patient_id": func() *httptest.ResponseRecorder {
 				return env.postJSON(t, `{"patient_id": "`+tc.patient+`"}`)
 			},
-			// A Bundle the caller sends is as of now unless it says: the demo as-of is
-			// only for the demo source's own records.
+			// A demo patient is screened as of the demo instant whoever sends the record,
+			// however long after it the test runs (the env's clock is years later).
 			"POST bundle": func() *httptest.ResponseRecorder {
-				return env.postJSON(t, `{"bundle": `+demoBundle(t, name)+`, "as_of": "`+demo.AsOf().Format(time.RFC3339)+`"}`)
+				return env.postJSON(t, `{"bundle": `+demoBundle(t, name)+`}`)
 			},
 		}
 		for how, send := range requests {
@@ -209,14 +210,16 @@ func TestRESTBundleScreensLikeGet(t *testing.T) {
 	}
 }
 
-// Data a caller sends is screened as of now when the request names no instant, never
-// as of the demo patients' fixed instant: that would ignore everything recorded since.
+// Data a caller sends about anyone but a demo patient is screened as of now when the
+// request names no instant, never as of the demo patients' fixed instant: that would
+// ignore everything recorded since.
 func TestRESTBundleWithoutAsOfIsScreenedNow(t *testing.T) {
 	env := newRESTEnv(t, nil)
-	before := time.Now().Add(-time.Second)
-	got := screeningOf(t, env.postJSON(t, `{"bundle": `+demoBundle(t, "candidate")+`}`))
-	if got.AsOf.Before(before) {
-		t.Errorf("as_of %s; want now", got.AsOf)
+	someoneElse := strings.ReplaceAll(demoBundle(t, "candidate"), "demo-candidate", "portal-patient-7")
+	before := env.clock.Now()
+	got := screeningOf(t, env.postJSON(t, `{"bundle": `+someoneElse+`}`))
+	if after := env.clock.Now(); got.Patient.ID != "portal-patient-7" || !got.AsOf.After(before) || !got.AsOf.Before(after) {
+		t.Errorf("patient %s as of %s; want portal-patient-7 as of now (between %s and %s)", got.Patient.ID, got.AsOf, before, after)
 	}
 }
 

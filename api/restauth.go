@@ -132,6 +132,8 @@ type JWTAuthConfig struct {
 	HTTPClient *http.Client
 	// Logger gets failures to refresh the JWKS; nil: discarded.
 	Logger *slog.Logger
+	// Now is the clock exp, nbf and iat are checked against; nil: time.Now. Tests fix it.
+	Now func() time.Time
 }
 
 var (
@@ -208,6 +210,10 @@ func NewJWTAuth(cfg JWTAuthConfig) (*JWTAuth, error) {
 		cancel() // ends the refresh goroutine a failed first fetch leaves behind
 		return nil, err
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(slices.Clone(algs)),
 		jwt.WithIssuer(cfg.Issuer),
@@ -215,6 +221,7 @@ func NewJWTAuth(cfg JWTAuthConfig) (*JWTAuth, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(jwtLeeway),
+		jwt.WithTimeFunc(now),
 	)
 	return &JWTAuth{kf: kf, parser: parser, cancel: cancel}, nil
 }

@@ -303,8 +303,9 @@ func sign(t *testing.T, method jwt.SigningMethod, kid string, key any, claims jw
 	return s
 }
 
+// claims are a valid token's, issued at testNow; mod changes them.
 func claims(mod func(jwt.MapClaims)) jwt.MapClaims {
-	now := time.Now()
+	now := testNow
 	c := jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": "portal-7",
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
 	if mod != nil {
@@ -317,14 +318,14 @@ func TestJWTAuthAuthenticate(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	k := testJWTKeys(t)
 	js := newJWKSServer(t, jwksJSON(rsaJWK("rsa-1", &k.rsa.PublicKey), ecJWK("ec-1", k.ec)))
-	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: js.URL + "/jwks", HTTPClient: js.Client()})
+	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: js.URL + "/jwks", HTTPClient: js.Client(), Now: fixedClock(testNow)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer js.Close()
 	defer auth.Close()
 
-	now := time.Now()
+	now := testNow
 	pubDER, err := x509.MarshalPKIXPublicKey(&k.rsa.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -410,7 +411,7 @@ func TestJWTAuthKeyRotation(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	k := testJWTKeys(t)
 	js := newJWKSServer(t, jwksJSON(rsaJWK("rsa-1", &k.rsa.PublicKey)))
-	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: js.URL + "/jwks", HTTPClient: js.Client()})
+	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: js.URL + "/jwks", HTTPClient: js.Client(), Now: fixedClock(testNow)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +444,7 @@ func TestJWTAuthKeyRotation(t *testing.T) {
 
 func TestJWTAuthInlineJWKS(t *testing.T) {
 	k := testJWTKeys(t)
-	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksJSON(ecJWK("ec-1", k.ec)), Algorithms: []string{"ES256"}})
+	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksJSON(ecJWK("ec-1", k.ec)), Algorithms: []string{"ES256"}, Now: fixedClock(testNow)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +512,7 @@ func TestNewJWTAuthRefuses(t *testing.T) {
 // A JWTAuth serves as the REST routes' Authenticator.
 func TestRESTWithJWTAuth(t *testing.T) {
 	k := testJWTKeys(t)
-	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksJSON(rsaJWK("rsa-1", &k.rsa.PublicKey))})
+	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksJSON(rsaJWK("rsa-1", &k.rsa.PublicKey)), Now: fixedClock(testNow)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +523,7 @@ func TestRESTWithJWTAuth(t *testing.T) {
 	if l := env.auditLines(); len(l) != 1 || !strings.Contains(l[0], `"identifier":{"value":"`+testIssuer+` portal-7"}`) {
 		t.Errorf("audit %q, want the caller %q", l, testIssuer+" portal-7")
 	}
-	expired := sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }))
+	expired := sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Hour).Unix() }))
 	rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil, "Authorization", "Bearer "+expired)
 	if got := problemOf(t, rec); got.Status != 401 || got.Detail != "authentication required" {
 		t.Errorf("expired token: %+v, want a bare 401", got)

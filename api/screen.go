@@ -35,13 +35,7 @@ type screenRequest struct {
 // not as the service's own time.
 func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Screening, error) {
 	if rq.Settings.AsOf.IsZero() {
-		// The default instant (fixed for the demo patients) is for records from the
-		// configured source; data a caller sends or points at is as of now, or a demo
-		// as-of would hide everything recorded since.
-		rq.Settings.AsOf = s.cfg.Now().UTC()
-		if rq.Record == nil && rq.Source == nil {
-			rq.Settings.AsOf = s.cfg.DefaultAsOf()
-		}
+		rq.Settings.AsOf = s.defaultAsOf(rq.PatientID)
 	}
 	rec := rq.Record
 	var err error
@@ -67,6 +61,14 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 	result := s.cfg.Protocol.Evaluate(rec, rq.Settings)
 	s.cfg.Metrics.ObserveScreening(rq.Surface, result)
 	return result, nil
+}
+
+// defaultAsOf is the evaluation instant of a screening of patientID whose request names
+// none: now, or the patient's own instant (the demo patients' in demo mode). It depends
+// on the patient, not on the surface or on who sent the record, so that REST, the
+// report and a CDS card give a patient one verdict.
+func (s *Server) defaultAsOf(patientID string) time.Time {
+	return s.cfg.DefaultAsOf(patientID, s.cfg.Now().UTC())
 }
 
 // settings are the evaluation settings of a request: as-of (zero when not given: screen

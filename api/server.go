@@ -31,11 +31,15 @@ type Config struct {
 	// PublicURL is how callers reach this service, e.g. https://trialscreen.example.org:
 	// the base of the report links in CDS Hooks cards, and the JWT audience EHRs use.
 	PublicURL string
-	// DefaultAsOf gives the evaluation instant for records from Source when a request
-	// names none; nil: now. Records a caller sends (a Bundle, a CDS prefetch) or points
-	// at (a CDS fhirServer) are always evaluated as of now unless the request says.
-	DefaultAsOf func() time.Time
-	// Now is the clock of "as of now"; nil: time.Now. Tests fix it.
+	// DefaultAsOf gives the evaluation instant of a screening whose request names none,
+	// from the screened patient's id and now, whichever surface asks and wherever the
+	// record comes from (Source, a Bundle, a CDS prefetch or fhirServer); nil: now. In
+	// demo mode it is demo.DefaultAsOf: the demo patients' records were written for one
+	// instant, and every surface must give them the verdicts REST gives.
+	DefaultAsOf func(patientID string, now time.Time) time.Time
+	// Now is the service's clock: "as of now", batch ages, report links and the report
+	// cache, CDS Hooks JWTs; nil: time.Now. Tests fix it, so that no test depends on the
+	// day it runs.
 	Now func() time.Time
 	// Location reads calendar dates; nil: UTC.
 	Location *time.Location
@@ -140,7 +144,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.DefaultAsOf == nil {
-		cfg.DefaultAsOf = func() time.Time { return cfg.Now().UTC() }
+		cfg.DefaultAsOf = func(_ string, now time.Time) time.Time { return now }
 	}
 	cfg.Audit.failed = cfg.Metrics.auditFailures.Inc // a lost audit record must show on a dashboard
 	reader, err := fhirbundle.NewReader(cfg.Protocol)

@@ -19,6 +19,17 @@ var files embed.FS
 // otherwise go stale as time passes).
 func AsOf() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) }
 
+// DefaultAsOf is the evaluation instant of a screening of patientID whose request names
+// none: AsOf for a demo patient, whoever sends its record (the demo source, a Bundle, a
+// CDS prefetch), so that every surface gives it the same verdict whatever the date; now
+// for anyone else, whose data a fixed instant would cut off at 2026-11-20.
+func DefaultAsOf(patientID string, now time.Time) time.Time {
+	if _, ok := NameForPatientID(patientID); ok {
+		return AsOf()
+	}
+	return now
+}
+
 // Names lists the demo patients, e.g. "candidate".
 func Names() []string {
 	entries, _ := fs.ReadDir(files, "patients")

@@ -38,6 +38,7 @@ type ExportRequest struct {
 	OnProgress func(ExportProgress)
 
 	sleep func(ctx context.Context, d time.Duration) error // tests: waits without a clock
+	now   func() time.Time                                 // tests: the clock a Retry-After date is read against
 }
 
 // ExportProgress is the state of a running export.
@@ -222,9 +223,12 @@ func (c *Client) pollExport(ctx context.Context, req ExportRequest, status *url.
 	if maxWait == 0 {
 		maxWait = defaultMaxPollWait
 	}
-	sleep := req.sleep
+	sleep, now := req.sleep, req.now
 	if sleep == nil {
 		sleep = sleepCtx
+	}
+	if now == nil {
+		now = time.Now
 	}
 	for n := 1; ; n++ {
 		rq := &request{op: opStatus, url: status, secrets: sec, header: http.Header{"Accept": {"application/json"}}}
@@ -235,7 +239,7 @@ func (c *Client) pollExport(ctx context.Context, req ExportRequest, status *url.
 				drain(resp.Body)
 				a.running = true
 				a.progress = cleanProgress(resp.Header.Get("X-Progress"), sec)
-				a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+				a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now())
 				return nil, nil
 			case http.StatusOK:
 				if t, err := http.ParseTime(resp.Header.Get("Expires")); err == nil {

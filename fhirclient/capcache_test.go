@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// fixedNow is the caches' clock where no TTL is at stake: no test depends on the day.
+func fixedNow() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }
+
 const capsBody = `{"resourceType":"CapabilityStatement","rest":[{"interaction":[{"code":"batch"}],
  "resource":[{"type":"Observation","searchParam":[{"name":"code"},{"name":"patient"}]}]}]}`
 
@@ -18,7 +21,7 @@ func TestCapsCacheOneReadForConcurrentScreenings(t *testing.T) {
 		<-release
 		writeJSON(w, 200, capsBody)
 	})
-	cc := &capsCache{client: newClient(t, srv.URL, nil), now: time.Now}
+	cc := &capsCache{client: newClient(t, srv.URL, nil), now: fixedNow}
 	var wg sync.WaitGroup
 	got := make([]*Capabilities, 10)
 	for i := range got {
@@ -45,7 +48,7 @@ func TestCapsCacheCallerDeadlineDoesNotWaitOrSpoilOthers(t *testing.T) {
 		writeJSON(w, 200, capsBody)
 	})
 	defer close(release)
-	cc := &capsCache{client: newClient(t, srv.URL, nil), now: time.Now}
+	cc := &capsCache{client: newClient(t, srv.URL, nil), now: fixedNow}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *Capabilities)
 	go func() { done <- cc.get(ctx) }()

@@ -154,9 +154,9 @@ func heapAfterGC() uint64 {
 // laying it over the shipped vocabulary, against the shipped vocabulary alone.
 func BenchmarkRxNormImport(b *testing.B) {
 	dir := b.TempDir()
-	t0 := time.Now()
+	start := time.Now()
 	consoPath, relPath := synthRRF(b, dir, 400_000, 1_500_000)
-	b.Logf("generated the synthetic release in %v", time.Since(t0).Round(time.Millisecond))
+	b.Logf("generated the synthetic release in %v", time.Since(start).Round(time.Millisecond))
 	index := filepath.Join(dir, "rxnorm-ingredients.tsv")
 
 	b.Run("import", func(b *testing.B) {

@@ -190,7 +190,8 @@ func newEnvironment(o options) (*environment, error) {
 		return nil, err
 	}
 	cfg := api.Config{
-		Protocol: proto, Source: src, DefaultAsOf: demo.AsOf,
+		// The stub serves the demo patients: screen them as of their own instant.
+		Protocol: proto, Source: src, DefaultAsOf: demo.DefaultAsOf,
 		Logger:  slog.New(slog.DiscardHandler),
 		Audit:   api.NewAuditLog(io.Discard, "loadtest"),
 		Metrics: metrics, Auth: auth,

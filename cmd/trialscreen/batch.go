@@ -32,7 +32,7 @@ type batchFlags struct {
 	logEvery                       time.Duration
 }
 
-func batchCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func batchCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "merge" {
 		return batchMergeCmd(args[1:], stdout)
 	}
@@ -83,7 +83,7 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, st
 			f.asOf = m.AsOf.Format(time.RFC3339Nano)
 		}
 	}
-	settings, err := (screenFlags{asOf: f.asOf, ld: f.ld, tz: f.tz}).settings()
+	settings, err := (screenFlags{asOf: f.asOf, ld: f.ld, tz: f.tz}).settings(now())
 	if err != nil {
 		return usagef("batch: %s", strings.TrimPrefix(err.Error(), "screen: "))
 	}

@@ -21,7 +21,7 @@ var asOfFlag = []string{"--as-of", "2026-11-20T12:00:00Z"}
 func runCLIEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	code := run(context.Background(), args, func(k string) string { return env[k] }, testClock, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

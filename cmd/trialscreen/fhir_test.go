@@ -56,7 +56,7 @@ func (x *syncString) get() string  { x.mu.Lock(); defer x.mu.Unlock(); return x.
 
 func runWithEnv(env map[string]string, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	code := run(context.Background(), args, func(k string) string { return env[k] }, testClock, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

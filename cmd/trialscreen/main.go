@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // --timezone works in a minimal container image too
 )
 
@@ -31,7 +32,7 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, time.Now, os.Stdout, os.Stderr))
 }
 
 // usageError marks a mistake on the command line (exit 2).
@@ -62,9 +63,10 @@ A site's terminology (serve, screen, batch, protocol check, terminology report):
                                 ICD-10 edition -> http://hl7.org/fhir/sid/icd-10)
 `
 
-// run is the whole program; main only wires the process to it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, args, getenv, stdout, stderr)
+// run is the whole program; main only wires the process to it. now is the clock of
+// "as of now" and of the service: tests fix it, so that none depends on the day it runs.
+func run(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, getenv, now, stdout, stderr)
 	if err == nil {
 		return exitOK
 	}
@@ -77,17 +79,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return exitError
 }
 
-func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("a command is required")
 	}
 	switch args[0] {
 	case "screen":
-		return screenCmd(ctx, args[1:], getenv, stdout, stderr)
+		return screenCmd(ctx, args[1:], getenv, now, stdout, stderr)
 	case "serve":
-		return serveCmd(ctx, args[1:], getenv, stdout, stderr)
+		return serveCmd(ctx, args[1:], getenv, now, stdout, stderr)
 	case "batch":
-		return batchCmd(ctx, args[1:], getenv, stdout, stderr)
+		return batchCmd(ctx, args[1:], getenv, now, stdout, stderr)
 	case "protocol":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("protocol: the only subcommand is check")

@@ -9,15 +9,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/trialscreen/trialscreen/demo"
 	"github.com/trialscreen/trialscreen/screening"
 )
+
+// testClock is the clock the tests run the program on: the demo patients' instant, so
+// that no test depends on the day it runs (the demo labs go stale 14 days after it).
+func testClock() time.Time { return demo.AsOf() }
 
 // runCLI runs the program in-process and returns its exit status and output.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+	code := run(context.Background(), args, func(string) string { return "" }, testClock, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

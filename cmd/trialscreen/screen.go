@@ -23,7 +23,7 @@ type screenFlags struct {
 // fetchTimeout bounds one patient's fetch from a FHIR server.
 const fetchTimeout = 60 * time.Second
 
-func screenCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func screenCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
 	var f screenFlags
 	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -45,7 +45,7 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stdout, strings.Join(demo.Names(), "\n"))
 		return nil
 	}
-	settings, err := f.settings()
+	settings, err := f.settings(now())
 	if err != nil {
 		return err
 	}
@@ -129,13 +129,14 @@ func write(w io.Writer, format string, result *screening.Screening) error {
 	return writeTable(w, result)
 }
 
-// settings turns the flags into evaluation settings, naming any bad value.
-func (f screenFlags) settings() (screening.Settings, error) {
+// settings turns the flags into evaluation settings, naming any bad value; without
+// --as-of they are as of now.
+func (f screenFlags) settings(now time.Time) (screening.Settings, error) {
 	loc, err := time.LoadLocation(f.tz)
 	if err != nil {
 		return screening.Settings{}, usagef("screen: --timezone %q is not an IANA time zone", f.tz)
 	}
-	s := screening.Settings{AsOf: time.Now().UTC(), Location: loc}
+	s := screening.Settings{AsOf: now.UTC(), Location: loc}
 	if f.asOf != "" {
 		t, err := time.Parse(time.RFC3339, f.asOf)
 		if err != nil {

@@ -23,7 +23,7 @@ import (
 
 // serveCmd runs the HTTP service until ctx ends (SIGTERM, SIGINT), then drains
 // in-flight requests for up to the shutdown timeout.
-func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serveCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "", "host:port to listen on (overrides "+envListen+")")
@@ -47,7 +47,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(stderr, cfg.logLevel)
-	svc, closeAll, err := buildService(ctx, cfg, env, log, stdout, time.Now)
+	svc, closeAll, err := buildService(ctx, cfg, env, now, log, stdout)
 	if err != nil {
 		return err
 	}
@@ -106,9 +106,9 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 // buildService wires the service: protocol, record source, metrics registry, audit
-// sink, caller auth. closeAll releases what it opened. now is the clock of the
-// terminology expansion's times.
-func buildService(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger, stdout io.Writer, now func() time.Time) (*api.Server, func(), error) {
+// sink, caller auth, clock (also of the terminology expansion's times). closeAll releases
+// what it opened.
+func buildService(ctx context.Context, cfg serveConfig, getenv func(string) string, now func() time.Time, log *slog.Logger, stdout io.Writer) (*api.Server, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -162,6 +162,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		MaxBodyBytes:   cfg.maxBodyBytes,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		ReplicaAddr:    cfg.replicaAddr,
+		Now:            now,
 	}
 	if cfg.demo() {
 		src, err := demo.NewSource(proto)
@@ -170,7 +171,8 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		}
 		acfg.Source, acfg.Demo = src, true
 		// The demo patients were written for one instant; now, their labs would be stale.
-		acfg.DefaultAsOf = demo.AsOf
+		// Every surface screens them as of it, whoever sends their record.
+		acfg.DefaultAsOf = demo.DefaultAsOf
 	} else {
 		src, ready, closeSrc, err := fhirRecordSource(getenv, proto, metrics)
 		if err != nil {

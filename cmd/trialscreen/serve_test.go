@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"github.com/trialscreen/trialscreen/demo"
 	"github.com/trialscreen/trialscreen/internal/fhirstub"
+	"github.com/trialscreen/trialscreen/screening"
 	"io"
 	"net/http"
 	"regexp"
@@ -107,19 +108,25 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startServe runs trialscreen serve in-process on a free loopback port and returns its
-// base URL, its log (stderr) and audit (stdout) buffers, and a stop function that
-// returns the command's exit status.
+// startServe runs trialscreen serve in-process on a free loopback port, on the tests'
+// clock, and returns its base URL, its log (stderr) and audit (stdout) buffers, and a
+// stop function that returns the command's exit status.
 func startServe(t *testing.T, env map[string]string) (base string, logs, audit *lockedBuffer, stop func() int) {
+	t.Helper()
+	return startServeAt(t, env, testClock)
+}
+
+// startServeAt is startServe on the clock now.
+func startServeAt(t *testing.T, env map[string]string, now func() time.Time) (base string, logs, audit *lockedBuffer, stop func() int) {
 	t.Helper()
 	logs, audit = &lockedBuffer{}, &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	getenv := func(k string) string { return env[k] }
-	go func() { code <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, getenv, audit, logs) }()
+	go func() { code <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, getenv, now, audit, logs) }()
 	addr := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	timeout := time.After(30 * time.Second) // a guard against a hang, not a timing
+	for {
 		if m := addr.FindStringSubmatch(logs.String()); m != nil {
 			stopped := false
 			stop = func() int {
@@ -137,12 +144,12 @@ func startServe(t *testing.T, env map[string]string) (base string, logs, audit *
 		case c := <-code:
 			cancel()
 			t.Fatalf("serve exited with %d before listening:\n%s", c, logs.String())
+		case <-timeout:
+			cancel()
+			t.Fatalf("serve did not log its address:\n%s", logs.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	cancel()
-	t.Fatalf("serve did not log its address:\n%s", logs.String())
-	return
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -180,6 +187,39 @@ func TestServeDemoModeHealthMetricsAndCleanStop(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
 		t.Errorf("no stop line in the log:\n%s", logs.String())
+	}
+}
+
+// In demo mode the demo patients are screened as of the instant their records were
+// written for, whatever the date, whether fetched by id or sent as a Bundle; a Bundle
+// of anyone else is screened as of now.
+func TestServeDemoModeScreensDemoPatientsAsOfTheirInstant(t *testing.T) {
+	later := demo.AsOf().AddDate(4, 0, 0) // long after the demo labs went stale
+	base, _, _, _ := startServeAt(t, nil, func() time.Time { return later })
+	candidate, _ := demo.Bundle("candidate")
+	someoneElse := strings.ReplaceAll(string(candidate), "demo-candidate", "portal-patient-7")
+	for _, tc := range []struct {
+		name, method, path, body string
+		asOf                     time.Time
+	}{
+		{"GET by id", "GET", "/v1/patients/demo-candidate/screening", "", demo.AsOf()},
+		{"POST by id", "POST", "/v1/screenings", `{"patient_id":"demo-candidate"}`, demo.AsOf()},
+		{"POST the Bundle", "POST", "/v1/screenings", `{"bundle":` + string(candidate) + `}`, demo.AsOf()},
+		{"POST another patient's Bundle", "POST", "/v1/screenings", `{"bundle":` + someoneElse + `}`, later},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := request(t, tc.method, base+tc.path, "", "", tc.body)
+			var doc screening.Screening
+			if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil {
+				t.Fatalf("%d %.300s", code, body)
+			}
+			if !doc.AsOf.Equal(tc.asOf) {
+				t.Errorf("as_of %s, want %s", doc.AsOf, tc.asOf)
+			}
+			if tc.asOf.Equal(demo.AsOf()) && doc.Verdict != screening.PotentiallyEligible {
+				t.Errorf("verdict %s, want the demo candidate potentially-eligible", doc.Verdict)
+			}
+		})
 	}
 }
 
@@ -230,11 +270,12 @@ func TestServeDrainsInFlightScreeningsOnStop(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		done <- answer{resp.StatusCode, string(b)}
 	}()
-	for deadline := time.Now().Add(5 * time.Second); stub.Requests() == 0; {
-		if time.Now().After(deadline) {
+	for timeout := time.After(30 * time.Second); stub.Requests() == 0; { // a guard against a hang
+		select {
+		case <-timeout:
 			t.Fatal("the screening never reached the FHIR server")
+		case <-time.After(5 * time.Millisecond):
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	if code := stop(); code != exitOK {
 		t.Errorf("serve exited with %d; want 0\n%s", code, logs.String())
@@ -350,7 +391,7 @@ func TestServeTokensFileProblems(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{envFHIRURL: "http://127.0.0.1:1/fhir", envAPITokensFile: writeFile(t, "tokens", tc.content)}
 			var out, errOut bytes.Buffer
-			code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, &out, &errOut)
+			code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, testClock, &out, &errOut)
 			if code != exitError || !strings.Contains(errOut.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut.String(), tc.want)
 			}

@@ -26,7 +26,7 @@ const rrfDir = "../../terminology/testdata/rxnorm"
 func runEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	code := run(context.Background(), args, func(k string) string { return env[k] }, testClock, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -241,7 +241,7 @@ func TestSiteTerminologyProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	_, _, err = buildService(context.Background(), cfg, func(k string) string { return env[k] }, newLogger(&logs, "info"), io.Discard, func() time.Time { return txClock })
+	_, _, err = buildService(context.Background(), cfg, func(k string) string { return env[k] }, func() time.Time { return txClock }, newLogger(&logs, "info"), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), wants[3]) {
 		t.Errorf("serve: %v", err)
 	}
@@ -257,7 +257,7 @@ func TestServeLogsAndUsesSiteTerminology(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	svc, closeAll, err := buildService(context.Background(), cfg, getenv, slog.New(slog.NewJSONHandler(&logs, nil)), io.Discard, func() time.Time { return txClock })
+	svc, closeAll, err := buildService(context.Background(), cfg, getenv, func() time.Time { return txClock }, slog.New(slog.NewJSONHandler(&logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,13 +126,12 @@ func (sv *service) allCorrect(ctx context.Context) error {
 // waitAllCorrect polls allCorrect until it passes or within runs out.
 func (sv *service) waitAllCorrect(ctx context.Context, within time.Duration) (time.Duration, error) {
 	start := time.Now()
-	deadline := start.Add(within)
 	for {
 		err := sv.allCorrect(ctx)
 		if err == nil {
 			return time.Since(start), nil
 		}
-		if time.Now().After(deadline) {
+		if time.Since(start) > within {
 			return time.Since(start), fmt.Errorf("not all screenings correct after %s: %w", within, err)
 		}
 		select {

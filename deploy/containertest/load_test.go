@@ -96,9 +96,9 @@ func (l *load) total(phase string) (all, degraded int) {
 
 // waitCount waits until phase has n answers with outcome.
 func (l *load) waitCount(ctx context.Context, phase, outcome string, n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
+	start := time.Now()
 	for l.count(phase, outcome) < n {
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Since(start) > within || ctx.Err() != nil {
 			return fmt.Errorf("%s: %d answers %s within %s, want %d", phase, l.count(phase, outcome), outcome, within, n)
 		}
 		time.Sleep(50 * time.Millisecond)

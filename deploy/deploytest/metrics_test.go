@@ -90,7 +90,9 @@ func scrapeService(t *testing.T) exported {
 		t.Fatal(err)
 	}
 	svc, err := api.New(api.Config{
-		Protocol: proto, Source: src, DefaultAsOf: demo.AsOf, Auth: auth,
+		// The stub serves the demo patients: the service runs at their instant, so that
+		// the test does not depend on the day it runs.
+		Protocol: proto, Source: src, Now: demo.AsOf, Auth: auth,
 		PublicURL:      "http://127.0.0.1",
 		Logger:         slog.New(slog.DiscardHandler),
 		Audit:          api.NewAuditLog(io.Discard, "deploytest"),
