@@ -115,7 +115,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		statuses:    compileStatusSets(pf.Statuses),
 		masks:       st.masks,
 		units:       st.units,
-		relevant:    map[string]*codeMatcher{},
+		relevant:    map[string]*relevance{},
 		obsStatuses: append([]string{}, pf.Statuses.Observation...),
 		terminology: terminologyReport(voc),
 	}
@@ -163,9 +163,9 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 		p.criteria = append(p.criteria, c)
 		for t, m := range cc.needs {
 			if p.relevant[t] == nil {
-				p.relevant[t] = newCodeMatcher()
+				p.relevant[t] = &relevance{}
 			}
-			p.relevant[t].merge(m)
+			p.relevant[t].add(m)
 		}
 	}
 	if len(st.probs) > 0 {

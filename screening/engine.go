@@ -14,7 +14,7 @@ type Protocol struct {
 	vocab    *terminology.Vocabulary
 	criteria []*criterion
 	statuses statusSets
-	relevant map[string]*codeMatcher // resource type -> codes any criterion reads
+	relevant map[string]*relevance // resource type -> the codesets any criterion reads in it
 	masks    *maskIndex              // coding -> the codesets it belongs to
 	units    map[string]*unitGroup   // by name: read by the test that checks them against UCUM
 	// Parts of every result that depend only on the protocol, computed once.
@@ -86,7 +86,7 @@ func (p *Protocol) Relevant(t string, codes []Coding) bool {
 	}
 	placed, ok := p.placeCodes(t, codes)
 	// A record whose codes cannot be placed is kept: it may be a finding (guardUnplaced).
-	return !ok || p.relevant[t].matches(placed)
+	return !ok || p.relevant[t].matches(p.masks, placed)
 }
 
 // NeedsType reports whether any criterion reads resources of type t.

@@ -35,7 +35,11 @@ func isStandard(t, system string) bool {
 
 // isDrugType reports whether codes of a resource type name drugs (placed by ingredient).
 func isDrugType(t string) bool {
-	return t == TypeAllergy || slices.Contains(MedicationTypes, t)
+	switch t { // a switch: it is asked for every coding of every record
+	case TypeAllergy, TypeMedRequest, TypeMedStatement, TypeMedAdminister, TypeMedDispense:
+		return true
+	}
+	return false
 }
 
 // placeCodes puts a resource's codings under their canonical systems and adds what they
@@ -43,6 +47,25 @@ func isDrugType(t string) bool {
 // never changed; it is returned as it is when nothing changes (the common case).
 func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bool) {
 	v := p.vocab
+	if !isDrugType(t) && v.Site.Len() == 0 {
+		// The common case, on the path of every coding of every record: no site map, not
+		// a drug, and systems already canonical. Nothing is derived; only placed is told.
+		plain := true
+		for _, c := range codes {
+			if v.Systems.Canonical(c.System) != c.System {
+				plain = false
+				break
+			}
+			placed = placed || isStandard(t, c.System)
+		}
+		if plain {
+			if !placed && t != "" && p.relevant[t].matches(p.masks, codes) {
+				placed = true
+			}
+			return codes, placed
+		}
+		placed = false
+	}
 	out = codes
 	cloned := false
 	own := func() {
@@ -85,7 +108,7 @@ func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bo
 			placed = true
 		}
 	}
-	if !placed && t != "" && p.relevant[t].matches(out) {
+	if !placed && t != "" && p.relevant[t].matches(p.masks, out) {
 		placed = true // a code the protocol lists itself, in whatever system
 	}
 	return out, placed
@@ -193,9 +216,9 @@ func (u unplaced) describe() string {
 type placedRecord struct {
 	rec      *Record
 	unplaced []unplaced
-	// via gives, for a derived coding of a resource ("Ref|system|code"), what the record
-	// gave: evidence names both.
-	via map[string]string
+	// via gives, by resource and derived coding ("system|code"), what the record gave:
+	// evidence names both.
+	via map[string]map[string]string
 }
 
 // noteVia remembers the derived codings of one resource.
@@ -205,18 +228,21 @@ func (pr *placedRecord) noteVia(ref string, codes []Coding) {
 			continue
 		}
 		if pr.via == nil {
-			pr.via = map[string]string{}
+			pr.via = map[string]map[string]string{}
 		}
-		pr.via[ref+"|"+c.Key()] = c.Via
+		if pr.via[ref] == nil {
+			pr.via[ref] = map[string]string{}
+		}
+		pr.via[ref][c.Key()] = c.Via
 	}
 }
 
 // recordedAs is what the record gave for a coding evidence names, when it was derived.
 func (pr *placedRecord) recordedAs(ref, key string) string {
-	if pr.via == nil || ref == "" || key == "" {
+	if pr.via == nil || key == "" {
 		return ""
 	}
-	return pr.via[ref+"|"+key]
+	return pr.via[ref][key]
 }
 
 // placeRecord places every coding of a record. The caller's record is not changed (it
@@ -233,8 +259,13 @@ func (p *Protocol) placeRecord(in *Record) placedRecord {
 		o := &obs[i]
 		given := o.Code
 		code, ok := p.placeCodes(TypeObservation, o.Code)
-		vcode, _ := p.placeCodes("", o.ValueCode)
-		interp, _ := p.placeCodes("", o.Interpretation)
+		vcode, interp := o.ValueCode, o.Interpretation
+		if len(vcode) > 0 {
+			vcode, _ = p.placeCodes("", vcode)
+		}
+		if len(interp) > 0 {
+			interp, _ = p.placeCodes("", interp)
+		}
 		word := standardWord(o, vcode)
 		if !sameSlice(code, o.Code) || !sameSlice(vcode, o.ValueCode) || !sameSlice(interp, o.Interpretation) || word != nil {
 			if !copied {

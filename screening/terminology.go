@@ -382,3 +382,29 @@ func terminologyReport(v *terminology.Vocabulary) *TerminologyReport {
 	r.SystemAliases = v.Systems.SiteAliases()
 	return r
 }
+
+// relevance is what criteria read in one resource type: the codesets, as a mask over the
+// protocol's mask index, or everything. A mask instead of a merged code table: the
+// union of every codeset (value set expansions of thousands of codes) would otherwise
+// be held again per type, and the collector scans all of it on every cycle.
+type relevance struct {
+	mask codesetMask
+	all  bool
+}
+
+func (r *relevance) add(m *codeMatcher) {
+	r.mask.or(m.mask)
+	r.all = r.all || m.all
+}
+
+// matches reports whether any of the codings belongs to a codeset read in this type.
+func (r *relevance) matches(ix *maskIndex, codes []Coding) bool {
+	if r == nil {
+		return false
+	}
+	if r.all {
+		return true
+	}
+	m := ix.of(codes)
+	return m.intersects(&r.mask)
+}
