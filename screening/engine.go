@@ -15,8 +15,8 @@ type Protocol struct {
 	criteria []*criterion
 	statuses statusSets
 	relevant map[string]*relevance // resource type -> the codesets any criterion reads in it
-	masks    *maskIndex              // coding -> the codesets it belongs to
-	units    map[string]*unitGroup   // by name: read by the test that checks them against UCUM
+	masks    *maskIndex            // coding -> the codesets it belongs to
+	units    map[string]*unitGroup // by name: read by the test that checks them against UCUM
 	// Parts of every result that depend only on the protocol, computed once.
 	obsStatuses []string
 	terminology *TerminologyReport
