@@ -281,11 +281,7 @@ func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
 		p.downgradeForData(c, ec.rec, &r)
 	}
 	p.guardUnplaced(c, ec, &r)
-	for i := range r.Evidence {
-		ev := &r.Evidence[i]
-		ev.RecordedAs = ec.placed.recordedAs(ev.Resource, ev.Code)
-		ev.ValueRecordedAs = ec.placed.recordedAs(ev.Resource, ev.ValueCode)
-	}
+	ec.placed.nameRecorded(r.Evidence)
 	if r.Outcome == Unknown {
 		r.Obtain = c.spec.Obtain
 	}

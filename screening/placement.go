@@ -216,33 +216,43 @@ func (u unplaced) describe() string {
 type placedRecord struct {
 	rec      *Record
 	unplaced []unplaced
-	// via gives, by resource and derived coding ("system|code"), what the record gave:
-	// evidence names both.
-	via map[string]map[string]string
+	// derived lists each derived coding of a resource with what the record gave:
+	// evidence names both. A list: records derive few codings, and it costs one
+	// allocation where maps cost several on every screening.
+	derived []derivation
 }
+
+type derivation struct{ ref, key, via string }
 
 // noteVia remembers the derived codings of one resource.
 func (pr *placedRecord) noteVia(ref string, codes []Coding) {
 	for _, c := range codes {
-		if c.Via == "" {
-			continue
+		if c.Via != "" {
+			pr.derived = append(pr.derived, derivation{ref, c.Key(), c.Via})
 		}
-		if pr.via == nil {
-			pr.via = map[string]map[string]string{}
-		}
-		if pr.via[ref] == nil {
-			pr.via[ref] = map[string]string{}
-		}
-		pr.via[ref][c.Key()] = c.Via
 	}
 }
 
-// recordedAs is what the record gave for a coding evidence names, when it was derived.
-func (pr *placedRecord) recordedAs(ref, key string) string {
-	if pr.via == nil || key == "" {
-		return ""
+// nameRecorded sets, on each piece of evidence whose code or value code was derived,
+// what the record gave (RecordedAs, ValueRecordedAs).
+func (pr *placedRecord) nameRecorded(evs []Evidence) {
+	if len(pr.derived) == 0 {
+		return
 	}
-	return pr.via[ref][key]
+	for i := range evs {
+		ev := &evs[i]
+		for _, d := range pr.derived {
+			if d.ref != ev.Resource {
+				continue
+			}
+			switch d.key {
+			case ev.Code:
+				ev.RecordedAs = d.via
+			case ev.ValueCode:
+				ev.ValueRecordedAs = d.via
+			}
+		}
+	}
 }
 
 // placeRecord places every coding of a record. The caller's record is not changed (it
@@ -267,7 +277,7 @@ func (p *Protocol) placeRecord(in *Record) placedRecord {
 			interp, _ = p.placeCodes("", interp)
 		}
 		word := standardWord(o, vcode)
-		if !sameSlice(code, o.Code) || !sameSlice(vcode, o.ValueCode) || !sameSlice(interp, o.Interpretation) || word != nil {
+		if !sameSlices(code, o.Code) || !sameSlices(vcode, o.ValueCode) || !sameSlices(interp, o.Interpretation) || word != nil {
 			if !copied {
 				obs = slices.Clone(obs)
 				out.Observations = obs
@@ -312,7 +322,12 @@ func (p *Protocol) placeRecord(in *Record) placedRecord {
 				miss(unplaced{typ: TypeAllergy, ref: a.Ref, codes: a.Code, text: a.Text})
 			}
 		})
-	pr.rec = &out
+	pr.rec = in // nothing changed: no copy of the record
+	if !sameSlices(out.Observations, in.Observations) || !sameSlices(out.Conditions, in.Conditions) || !sameSlices(out.Procedures, in.Procedures) ||
+		!sameSlices(out.Medications, in.Medications) || !sameSlices(out.Allergies, in.Allergies) {
+		placed := out
+		pr.rec = &placed
+	}
 	return pr
 }
 
@@ -324,7 +339,7 @@ func placeAll[T any](p *Protocol, pr *placedRecord, t string, in []T, codes func
 	for i := range in {
 		ref, given := codes(&in[i])
 		got, ok := p.placeCodes(t, *given)
-		if !sameSlice(got, *given) {
+		if !sameSlices(got, *given) {
 			if !copied {
 				out = slices.Clone(in)
 				copied = true
@@ -340,7 +355,8 @@ func placeAll[T any](p *Protocol, pr *placedRecord, t string, in []T, codes func
 	return out
 }
 
-func sameSlice(a, b []Coding) bool {
+// sameSlices reports whether a and b are the same slice (not merely equal).
+func sameSlices[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
