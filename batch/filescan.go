@@ -144,6 +144,8 @@ func (s *scanner) canStub(info *lineInfo) bool {
 		return false
 	case rt == "DiagnosticReport" && info.containedMembers:
 		return false // its contained results are read as Observations (fhirbundle)
+	case rt == "Composition":
+		return false // a section may say its entries are not given (fhirbundle)
 	case !p.NeedsType(rt):
 		return true
 	case isMedType(rt) || info.repeated || info.containedMembers:

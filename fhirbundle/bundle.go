@@ -565,6 +565,9 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	bt.firstAt[ref] = i
 	rec.Seen[p.ResourceType]++
 	bt.done.noteWithheld(p) // before relevance: a masked resource may have lost its code
+	if p.ResourceType == "Composition" {
+		bt.done.noteSections(p.Section)
+	}
 	if p.ResourceType == "DiagnosticReport" && p.hasContainedMembers() && bt.r.p.NeedsType(screening.TypeObservation) {
 		bt.addReportResults(i, ref)
 		return

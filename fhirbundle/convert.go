@@ -23,12 +23,19 @@ import (
 )
 
 func convertPatient(p *patpb.Patient, ref, id string) *screening.Patient {
-	return &screening.Patient{
+	out := &screening.Patient{
 		Ref:       ref,
 		ID:        id,
 		BirthDate: whenDate(p.GetBirthDate()),
 		Gender:    enumCode(p.GetGender().GetValue()),
 	}
+	switch d := p.GetDeceased(); {
+	case d.GetBoolean() != nil:
+		out.Deceased = d.GetBoolean().GetValue()
+	case d.GetDateTime() != nil:
+		out.Deceased, out.DeceasedAt = true, whenDateTime(d.GetDateTime())
+	}
+	return out
 }
 
 func convertObservation(o *obspb.Observation, ref string) screening.Observation {
@@ -179,10 +186,15 @@ func convertMedRequest(m *mrpb.MedicationRequest, ref string, resolved []screeni
 		// authoredOn is when it was ordered. validityPeriod is when the prescription may be
 		// filled, not the therapy; the dosing schedule's bounds (Epic sends
 		// dosageInstruction.timing.repeat.boundsPeriod) say when it was to end.
-		Start: whenDateTime(m.GetAuthoredOn()),
-		End:   dosingEnd(m),
+		Start:   whenDateTime(m.GetAuthoredOn()),
+		End:     dosingEnd(m),
+		Planned: plannedIntent[enumCode(m.GetIntent().GetValue())],
 	}
 }
+
+// plannedIntent are the MedicationRequest intents that propose or plan a drug rather than
+// order it.
+var plannedIntent = map[string]bool{"proposal": true, "plan": true}
 
 // dosingEnd is the latest end of the order's dosing schedules (boundsPeriod.end); unknown
 // when any schedule gives none, since that one may go on.

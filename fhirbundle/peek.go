@@ -36,6 +36,15 @@ type peeked struct {
 	} `json:"component"`
 	HasMember []peekRef `json:"hasMember"`
 	Result    []peekRef `json:"result"` // a DiagnosticReport's results
+	// A Composition's sections (an IPS, a discharge summary): one may say its entries are
+	// unavailable or withheld (withheld.go).
+	Section []peekSection `json:"section"`
+}
+
+type peekSection struct {
+	Code        *peekConcept  `json:"code"`
+	EmptyReason *peekConcept  `json:"emptyReason"`
+	Section     []peekSection `json:"section"`
 }
 
 type peekConcept struct {

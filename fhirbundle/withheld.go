@@ -98,6 +98,63 @@ type peekIssue struct {
 type completeness struct {
 	withheld map[string]map[string]int // resource type -> label -> count
 	issues   []string                  // what OperationOutcome entries report, worded
+	sections map[string][]string       // resource type -> what document sections say is missing
+}
+
+// sectionTypes are the resource types an IPS (or similar document) section holds, by the
+// section's LOINC code: a section that says its entries are not given leaves them out.
+var sectionTypes = map[string][]string{
+	"48765-2": {screening.TypeAllergy},                                                       // Allergies and adverse reactions
+	"10160-0": screening.MedicationTypes,                                                     // History of medication use
+	"11450-4": {screening.TypeCondition},                                                     // Problem list
+	"11348-0": {screening.TypeCondition},                                                     // History of past illness
+	"30954-2": {screening.TypeObservation},                                                   // Relevant diagnostic tests/laboratory data
+	"8716-3":  {screening.TypeObservation},                                                   // Vital signs
+	"47519-4": {screening.TypeProcedure},                                                     // History of procedures
+	"29545-1": {screening.TypeObservation},                                                   // Physical findings
+	"10162-6": {screening.TypeObservation, screening.TypeCondition},                          // History of pregnancies
+	"46264-8": {screening.TypeProcedure},                                                     // History of medical device use
+	"42348-3": {screening.TypeCondition, screening.TypeProcedure, screening.TypeObservation}, // Advance directives
+}
+
+// noteSections records the sections of a document (Composition) that say their entries
+// are not given: any emptyReason but nilknown ("nothing known": the list is complete and
+// empty). An unknown section code with such a reason leaves every type partial.
+func (c *completeness) noteSections(secs []peekSection) {
+	for _, sec := range secs {
+		c.noteSections(sec.Section)
+		if sec.EmptyReason == nil {
+			continue
+		}
+		reason := ""
+		for _, cd := range sec.EmptyReason.Coding {
+			reason = cd.Code
+		}
+		if reason == "nilknown" {
+			continue
+		}
+		if reason == "" {
+			reason = "not given"
+		}
+		var code string
+		if sec.Code != nil {
+			for _, cd := range sec.Code.Coding {
+				if _, ok := sectionTypes[cd.Code]; ok {
+					code = cd.Code
+				}
+			}
+		}
+		types := sectionTypes[code]
+		if code == "" {
+			types, code = RecordTypes, "of unknown kind"
+		}
+		for _, t := range types {
+			if c.sections == nil {
+				c.sections = map[string][]string{}
+			}
+			c.sections[t] = append(c.sections[t], fmt.Sprintf("a document section (%s) says its entries are %s", code, reason))
+		}
+	}
 }
 
 // noteWithheld records a resource its sender marked as not whole.
@@ -158,6 +215,7 @@ func (c *completeness) status(t string) screening.SourceStatus {
 			why = append(why, fmt.Sprintf("%d %s resource%s %s by the sender (meta)", n, t, plural(n), l))
 		}
 	}
+	why = append(why, c.sections[t]...)
 	if len(why) == 0 {
 		return screening.SourceStatus{State: screening.FetchComplete}
 	}

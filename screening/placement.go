@@ -102,6 +102,8 @@ func (p *Protocol) placeCodes(t string, codes []Coding) (out []Coding, placed bo
 			if v.Drugs.EachIngredient(c, func(in Coding) { add(in, rc) }) {
 				placed = true
 			}
+			// "No known (drug) allergy" says what the record is, and it is no finding.
+			placed = placed || (t == TypeAllergy && terminology.NoKnownAllergy(c))
 			continue
 		}
 		if !placed && isStandard(t, c.System) {

@@ -177,3 +177,31 @@ func TestSiteMappedLocalCodes(t *testing.T) {
 		t.Errorf("unmapped: got %s/%s, want review/unplaced-code", r.Outcome, r.Reason)
 	}
 }
+
+// The red team's second round: records that decide without a person, or must not.
+func TestDeceasedAndStraddlingDates(t *testing.T) {
+	dead := newPatient("male", "1961-06-06")
+	dead.rec.Patient.Deceased, dead.rec.Patient.DeceasedAt = true, daysAgo(1)
+	alive := newPatient("male", "1961-06-06")
+	later := newPatient("male", "1961-06-06")
+	later.rec.Patient.Deceased, later.rec.Patient.DeceasedAt = true, daysAgo(-3) // after as-of: not yet
+	runCriterion(t, "life-expectancy", []criterionCase{
+		{name: "a patient who died fails", patient: dead, outcome: screening.Fail, reason: screening.ReasonFound},
+		{name: "a living patient is for the investigator", patient: alive, outcome: screening.Review, reason: screening.ReasonManual},
+		{name: "a death recorded after as-of is not read", patient: later, outcome: screening.Review, reason: screening.ReasonManual},
+	})
+	month := func(s string) screening.When {
+		w := date(s + "-01")
+		w.Precision = screening.PrecisionMonth
+		return w
+	}
+	yearAgo := asOf.AddDate(-1, 0, 0)
+	runCriterion(t, "cardiac-disease", []criterionCase{
+		{name: "an MI in a month that straddles the one-year window is review", patient: exAdult().condition("snomed|22298006", month(yearAgo.Format("2006-01"))),
+			outcome: screening.Review, reason: screening.ReasonUndated},
+		{name: "an MI in a month wholly inside the window fails", patient: exAdult().condition("snomed|22298006", month(asOf.AddDate(0, -2, 0).Format("2006-01"))),
+			outcome: screening.Fail},
+		{name: "an MI in a month wholly before the window passes", patient: exAdult().condition("snomed|22298006", month(asOf.AddDate(-2, 0, 0).Format("2006-01"))),
+			outcome: screening.Pass},
+	})
+}

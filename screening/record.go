@@ -73,6 +73,9 @@ type Patient struct {
 	ID        string
 	BirthDate When
 	Gender    string // FHIR administrative gender: male, female, other, unknown or ""
+	// Deceased: deceasedBoolean true or a deceasedDateTime (DeceasedAt, when given).
+	Deceased   bool
+	DeceasedAt When
 }
 
 // Observation is a normalized FHIR Observation.
@@ -174,6 +177,9 @@ type MedicationUse struct {
 	// Text is the drug as the sender wrote it (the concept's text, or the Medication's),
 	// named in evidence when its codes cannot be placed.
 	Text string
+	// Planned: an order that proposes or plans the drug (MedicationRequest.intent
+	// proposal or plan), not one that says it is given.
+	Planned bool
 }
 
 // Allergy is a normalized FHIR AllergyIntolerance.

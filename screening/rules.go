@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ruleSpec finds coded records that bear on a criterion: conditions, procedures,
@@ -322,9 +323,21 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 		if ec.end(when).Before(ec.windowStart(r.spec.WithinDays)) {
 			return hit{}, false
 		}
+		if straddles(ec, when, ec.windowStart(r.spec.WithinDays)) {
+			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev}, code: c,
+				summary: fmt.Sprintf("%s %s is dated only to %s, which may fall inside the %d-day window or before it", c, what, when, r.spec.WithinDays)}, true
+		}
 	}
 	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev}, code: c,
 		summary: c.String() + " " + what + " " + orNone(when.String())}, true
+}
+
+// straddles reports whether a date known only to the month or year may lie on either
+// side of limit: whether the event was inside a window or long enough ago cannot be told,
+// so a person reads it (a day or an instant is precise enough to decide).
+func straddles(ec *evalCtx, w When, limit time.Time) bool {
+	return (w.Precision == PrecisionMonth || w.Precision == PrecisionYear) &&
+		ec.start(w).Before(limit) && !ec.end(w).Before(limit)
 }
 
 // condition decides one Condition. On an active_only rule a clinical status that says the
@@ -402,10 +415,14 @@ func (r *rule) conditionCodes(ec *evalCtx, cd *Condition) (hit, bool, *Evidence)
 			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev},
 				summary: fmt.Sprintf("%s is in remission with no date; remission must exceed %d years", c, r.spec.RemissionYears)}, true, nil
 		}
-		// More than N years: an abatement exactly N years before as-of is not enough, and an
-		// imprecise one ("2021-11") counts as late as it can be.
+		// More than N years: an abatement exactly N years before as-of is not enough; one
+		// dated only to a month or year ("2021-11") that may lie on either side is review.
 		if ec.end(cd.Abatement).Before(ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
 			return hit{}, false, nil
+		}
+		if straddles(ec, cd.Abatement, ec.asOf.AddDate(-r.spec.RemissionYears, 0, 0)) {
+			return hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev}, code: c,
+				summary: fmt.Sprintf("%s is in remission since %s, which may be more or less than %d years before as-of", c, cd.Abatement, r.spec.RemissionYears)}, true, nil
 		}
 		return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev}, code: c,
 			summary: fmt.Sprintf("%s in remission only since %s (not more than %d years)", c, cd.Abatement, r.spec.RemissionYears)}, true, nil

@@ -21,6 +21,7 @@ type exposure struct {
 	end         When
 	ongoing     bool
 	began       When // when it started, named when the end is not recorded
+	planned     bool // proposed or planned, not yet ordered
 }
 
 func compileWashout(cc *compileCtx) evaluator {
@@ -48,7 +49,7 @@ func compileWashout(cc *compileCtx) evaluator {
 				if !end.Known() && !ongoing {
 					end = When{} // ended, but when is not recorded
 				}
-				exps = append(exps, exposure{m.Ref, m.Status, c, set, end, ongoing, m.Start})
+				exps = append(exps, exposure{m.Ref, m.Status, c, set, end, ongoing, m.Start, m.Planned})
 			}
 		}
 		for _, pr := range ec.rec.Procedures {
@@ -58,7 +59,7 @@ func compileWashout(cc *compileCtx) evaluator {
 					// A period with only a start: the start is not when the therapy ended.
 					end = When{}
 				}
-				exps = append(exps, exposure{pr.Ref, pr.Status, c, set, end, pr.Status == "in-progress", pr.Performed})
+				exps = append(exps, exposure{pr.Ref, pr.Status, c, set, end, pr.Status == "in-progress", pr.Performed, false})
 			}
 		}
 		if len(exps) == 0 {
@@ -78,6 +79,12 @@ func compileWashout(cc *compileCtx) evaluator {
 				return Evidence{Resource: x.ref, Code: x.code.Key(), Codeset: x.codeset, Date: x.end.String(), Status: x.status}
 			}
 			switch {
+			case x.ongoing && !x.planned && !ec.ld.IsZero() && ec.ld.Before(ec.asOf.Add(time.Duration(p.Days)*24*time.Hour)):
+				// Still going on at as-of, it cannot end in time for a lymphodepletion less
+				// than the washout away. (A proposed or planned drug may never be given.)
+				h := hit{outcome: Fail, reason: ReasonNotMet, ev: []Evidence{ev()},
+					summary: fmt.Sprintf("%s is ongoing at as-of, less than %d days before %s", x.code, p.Days, anchorName)}
+				hits = append(hits, h)
 			case x.ongoing:
 				// An ongoing therapy may still be stopped in time: review, not fail.
 				hits = append(hits, hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev()},
@@ -90,6 +97,11 @@ func compileWashout(cc *compileCtx) evaluator {
 					h.ev[0].Note = "began " + x.began.String() + "; end not recorded"
 				}
 				hits = append(hits, h)
+			case !ec.ld.IsZero() && straddles(ec, x.end, cutoff):
+				// Ended in a month (or year) that reaches past the cutoff: it may or may not
+				// have washed out by the planned lymphodepletion.
+				hits = append(hits, hit{outcome: Review, reason: ReasonUndated, ev: []Evidence{ev()},
+					summary: fmt.Sprintf("%s ended in %s, which may be less than %d days before %s", x.code, x.end, p.Days, anchorName)})
 			case ec.end(x.end).After(cutoff): // an imprecise end ("2026-11") counts as late as it can be
 				h := hit{outcome: Review, reason: ReasonPending, ev: []Evidence{ev()},
 					summary: fmt.Sprintf("%s ended %s, less than %d days before %s", x.code, x.end, p.Days, anchorName)}
