@@ -146,6 +146,8 @@ func (s *scanner) canStub(info *lineInfo) bool {
 		return false // its contained results are read as Observations (fhirbundle)
 	case rt == "Composition":
 		return false // a section may say its entries are not given (fhirbundle)
+	case rt == "Encounter" && info.containedMembers:
+		return false // its contained diagnoses are read as Conditions (fhirbundle)
 	case !p.NeedsType(rt):
 		return true
 	case isMedType(rt) || info.repeated || info.containedMembers:

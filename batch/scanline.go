@@ -44,6 +44,7 @@ var wanted = map[string]int{
 	"resourceType": 0, "id": 1, "subject": 2, "patient": 3,
 	"medicationReference": 4, "code": 5, "medicationCodeableConcept": 6, "meta": 7,
 	"ingredient": 8, "component": 9, "hasMember": 10, "issue": 11, "result": 12,
+	"reaction": 13, "diagnosis": 14,
 }
 
 // scanResource reads a resource's type, id, references and codes from one NDJSON line.
@@ -60,7 +61,7 @@ func scanResource(line []byte) (lineInfo, error) {
 	if line[i] != '{' {
 		return info, fmt.Errorf("a JSON %s, not a FHIR resource (an object)", kindAt(line[i]))
 	}
-	var raw [13][]byte
+	var raw [15][]byte
 	unusual := false
 	var keys keySet
 	i = jsonscan.Space(line, i+1)
@@ -126,12 +127,14 @@ func scanResource(line []byte) (lineInfo, error) {
 	codes := concept(code, &info.clean)
 	codes = append(codes, ingredients(raw[8], &info.clean)...)
 	codes = components(raw[9], codes, &info.clean)
+	codes = reactions(raw[13], codes, &info.clean)
 	if mcc != nil && !isNull(mcc) {
 		codes = concept(mcc, &info.clean)
 	}
 	info.codes = codes
 	// A DiagnosticReport's results are read like a panel's members (fhirbundle).
-	info.containedMembers = containsMembers(raw[10], &info.clean) || containsMembers(raw[12], &info.clean)
+	info.containedMembers = containsMembers(raw[10], &info.clean) || containsMembers(raw[12], &info.clean) ||
+		containsDiagnoses(raw[14], &info.clean)
 	if raw[11] != nil && !isNull(raw[11]) {
 		issuesClean(raw[11], &info.clean)
 	}
@@ -221,6 +224,46 @@ func components(b []byte, out []codingKV, clean *bool) []codingKV {
 		out = append(out, c.Code.codes()...)
 	}
 	return out
+}
+
+// reactions appends an AllergyIntolerance's reaction[].substance codes to out, as
+// fhirbundle's peek reads them.
+func reactions(b []byte, out []codingKV, clean *bool) []codingKV {
+	if b == nil || isNull(b) {
+		return out
+	}
+	var rs []struct {
+		Substance *conceptJSON `json:"substance"`
+	}
+	if json.Unmarshal(b, &rs) != nil {
+		*clean = false
+	}
+	for _, r := range rs {
+		out = append(out, r.Substance.codes()...)
+	}
+	return out
+}
+
+// containsDiagnoses reports whether an Encounter's diagnosis[].condition names a
+// contained Condition ("#id"), as fhirbundle's peek (hasContainedDiagnoses) reads it.
+func containsDiagnoses(b []byte, clean *bool) bool {
+	if b == nil || isNull(b) {
+		return false
+	}
+	var ds []struct {
+		Condition struct {
+			Reference string `json:"reference"`
+		} `json:"condition"`
+	}
+	if json.Unmarshal(b, &ds) != nil {
+		*clean = false
+	}
+	for _, d := range ds {
+		if strings.HasPrefix(d.Condition.Reference, "#") {
+			return true
+		}
+	}
+	return false
 }
 
 // ingredients decodes ingredient[].itemCodeableConcept's codes as fhirbundle's peek does

@@ -246,7 +246,8 @@ func TestStubsReadAsTheWholeLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Each record is a patient of its own, with Medications of its own.
-		n := "rw" + filepath.Base(f)[:2]
+		num, _, _ := strings.Cut(filepath.Base(f), "-") // 00 to 204: the whole number
+		n := "rw" + num
 		b = bytes.ReplaceAll(b, []byte("demo-candidate"), []byte(n+"-candidate"))
 		b = bytes.ReplaceAll(b, []byte(`rw-`), []byte(n+"-"))
 		bundles[n] = b

@@ -568,6 +568,10 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	if p.ResourceType == "Composition" {
 		bt.done.noteSections(p.Section)
 	}
+	if p.ResourceType == "Encounter" && p.hasContainedDiagnoses() && bt.r.p.NeedsType(screening.TypeCondition) {
+		bt.addEncounterDiagnoses(i, ref)
+		return
+	}
 	if p.ResourceType == "DiagnosticReport" && p.hasContainedMembers() && bt.r.p.NeedsType(screening.TypeObservation) {
 		bt.addReportResults(i, ref)
 		return
@@ -673,6 +677,52 @@ func (bt *batch) addReportResults(i int, ref string) {
 		report.Effective = whenPeriod(e.GetPeriod())
 	}
 	bt.addContainedMembers(i, &report)
+}
+
+// addEncounterDiagnoses reads the Conditions an Encounter contains and names among its
+// diagnoses, as Conditions of the record ("Encounter/e1#dx1"); one about another patient
+// is not this record's.
+func (bt *batch) addEncounterDiagnoses(i int, ref string) {
+	var e struct {
+		Contained []json.RawMessage `json:"contained"`
+		Diagnosis []struct {
+			Condition peekRef `json:"condition"`
+		} `json:"diagnosis"`
+	}
+	_ = json.Unmarshal(bt.entries[i].Resource, &e) // the peek read it already
+	byID := map[string]json.RawMessage{}
+	for _, x := range e.Contained {
+		if m, err := peekResource(x); err == nil && m.ResourceType == screening.TypeCondition && m.ID != "" {
+			byID[m.ID] = x
+		}
+	}
+	for _, d := range e.Diagnosis {
+		id, ok := strings.CutPrefix(d.Condition.Reference, "#")
+		if !ok {
+			continue // a Condition of its own elsewhere in the input
+		}
+		raw, ok := byID[id]
+		if !ok {
+			bt.unreadable(i, nil, fmt.Sprintf("diagnosis %s names no contained Condition", d.Condition.Reference))
+			continue
+		}
+		if mp, _ := peekResource(raw); mp.patientRef() != "" {
+			switch bt.whose(&mp) {
+			case otherPatient:
+				bt.rec.OtherPatients++
+				continue
+			case unattributed:
+				bt.unreadable(i, mp.codes(), fmt.Sprintf("contained Condition %s names a subject that is not this patient", d.Condition.Reference))
+				continue
+			}
+		}
+		cr, err := bt.parse(raw)
+		if err != nil {
+			bt.unreadable(i, nil, fmt.Sprintf("contained Condition %s cannot be read: %v", d.Condition.Reference, err))
+			continue
+		}
+		bt.rec.Conditions = append(bt.rec.Conditions, convertCondition(cr.GetCondition(), ref+d.Condition.Reference))
+	}
 }
 
 // retracted are the Observation statuses that withdraw a result and what it reported.

@@ -271,6 +271,10 @@ func convertAllergy(a *alpb.AllergyIntolerance, ref string) screening.Allergy {
 	for _, c := range a.GetCategory() {
 		out.Category = append(out.Category, enumCode(c.GetValue()))
 	}
+	// The substance a reaction names is the culprit: it is matched like the code.
+	for _, r := range a.GetReaction() {
+		out.Code = append(out.Code, codings(r.GetSubstance())...)
+	}
 	return out
 }
 

@@ -36,6 +36,16 @@ type peeked struct {
 	} `json:"component"`
 	HasMember []peekRef `json:"hasMember"`
 	Result    []peekRef `json:"result"` // a DiagnosticReport's results
+	// An AllergyIntolerance's reactions: the substance a reaction names is the culprit,
+	// whatever the allergy's own code says ("allergy to drug", "no known allergy").
+	Reaction []struct {
+		Substance *peekConcept `json:"substance"`
+	} `json:"reaction"`
+	// An Encounter's diagnoses: a Condition it contains and names there is a diagnosis
+	// like any other.
+	Diagnosis []struct {
+		Condition peekRef `json:"condition"`
+	} `json:"diagnosis"`
 	// A Composition's sections (an IPS, a discharge summary): one may say its entries are
 	// unavailable or withheld (withheld.go).
 	Section []peekSection `json:"section"`
@@ -100,6 +110,9 @@ func (p *peeked) codes() []screening.Coding {
 	for _, c := range p.Component {
 		out = append(out, c.Code.codings()...)
 	}
+	for _, r := range p.Reaction {
+		out = append(out, r.Substance.codings()...)
+	}
 	return out
 }
 
@@ -117,6 +130,17 @@ func (c *peekConcept) text() string {
 func (p *peeked) hasContainedMembers() bool {
 	for _, m := range slices.Concat(p.HasMember, p.Result) {
 		if strings.HasPrefix(m.Reference, "#") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasContainedDiagnoses reports whether an Encounter names a Condition contained in it
+// among its diagnoses.
+func (p *peeked) hasContainedDiagnoses() bool {
+	for _, d := range p.Diagnosis {
+		if strings.HasPrefix(d.Condition.Reference, "#") {
 			return true
 		}
 	}
