@@ -288,6 +288,18 @@ func TestBatchDefaultAsOf(t *testing.T) {
 	}
 }
 
+// A patient born after the batch's as_of is not screened: counted as failed, by its
+// own reason; the patients born before it are screened.
+func TestBatchAsOfBeforeBirthFails(t *testing.T) {
+	env := newBatchEnv(t, nil)
+	// Born 1958-01-17, 1964-05-02 and 1968-09-30.
+	st := createBatch(t, env, `{"patient_ids": ["demo-ineligible-exclusion", "demo-candidate", "demo-ineligible-labs"], "as_of": "1965-01-01T00:00:00Z"}`)
+	st = waitBatch(t, env, st.ID, batchDone)
+	if st.Total != 3 || st.Done != 3 || st.Screened != 2 || st.Failed.Count != 1 || fmt.Sprint(st.Failed.Reasons) != "map[as_of_before_birth:1]" {
+		t.Errorf("total %d done %d screened %d failed %+v; want 3 3 2 {1 map[as_of_before_birth:1]}", st.Total, st.Done, st.Screened, st.Failed)
+	}
+}
+
 // A patient the source does not have is counted as failed, by reason, and the others
 // are screened; the log says how many, never who.
 func TestBatchUnknownPatientFails(t *testing.T) {
@@ -347,6 +359,8 @@ func TestBatchBadRequests(t *testing.T) {
 			Problem{Title: "Invalid request", Status: 400, Field: "asOf", Detail: "asOf: unknown field (the fields are patient_ids, as_of, lymphodepletion_date)"}},
 		{"bad as_of", "", "", `{"patient_ids": ["demo-candidate"], "as_of": "2026-11-21"}`,
 			Problem{Title: "Invalid request", Status: 400, Field: "as_of", Detail: `as_of: "2026-11-21" is not an RFC 3339 instant (e.g. 2026-11-20T12:00:00Z)`}},
+		{"as_of the zero time", "", "", `{"patient_ids": ["demo-candidate"], "as_of": "0001-01-01T00:00:00Z"}`,
+			Problem{Title: "Invalid request", Status: 400, Field: "as_of", Detail: "as_of: 0001-01-01T00:00:00Z is not a usable instant (it is the zero time, which stands for no instant at all)"}},
 		{"as_of not a string", "", "", `{"patient_ids": ["demo-candidate"], "as_of": 1}`,
 			Problem{Title: "Invalid request", Status: 400, Field: "as_of", Detail: "as_of: must be a string"}},
 		{"bad lymphodepletion_date", "", "", `{"patient_ids": ["demo-candidate"], "lymphodepletion_date": "1 Dec"}`,

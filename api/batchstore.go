@@ -371,10 +371,11 @@ func (st *batchStore) notScreened(j *batchJob, p batch.Problem) {
 
 // Reasons a patient of a batch was not screened: a closed set, for the status document.
 const (
-	reasonNotFound = "not_found"  // the record source has no such patient
-	reasonTimeout  = "timeout"    // the FHIR server did not answer in time
-	reasonUpstream = "fhir_error" // the FHIR server failed or refused
-	reasonError    = "error"      // anything else
+	reasonNotFound = "not_found"          // the record source has no such patient
+	reasonTimeout  = "timeout"            // the FHIR server did not answer in time
+	reasonUpstream = "fhir_error"         // the FHIR server failed or refused
+	reasonBirth    = "as_of_before_birth" // the batch's as_of is before the patient's birth date
+	reasonError    = "error"              // anything else
 )
 
 func failureReason(err error) string {
@@ -431,8 +432,11 @@ func (in batchInput) loader(i int) func(context.Context) (*screening.Record, err
 			Types: s.cfg.Protocol.NeededTypes(), Source: s.sourceName(), Address: j.address, Err: err,
 			Details: map[string]string{"batch": j.id},
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			j.reasons[i] = failureReason(err)
+		case screening.CheckBirth(rec, j.settings) != nil:
+			j.reasons[i] = reasonBirth // and batch.Run refuses to screen it
 		}
 		return rec, err
 	}

@@ -27,7 +27,7 @@ var cdsAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512
 
 const (
 	cdsLeeway         = 30 * time.Second // clock skew between the EHR and the service
-	cdsMaxLifetime    = time.Hour        // a longer-lived token is refused: it would pin its jti for long
+	cdsMaxLifetime    = time.Hour        // exp - now and exp - iat; a longer-lived token is refused: it would pin its jti for long
 	cdsMaxJTILength   = 256
 	cdsMaxJTIs        = 100_000 // per issuer, each kept until its token expires
 	cdsJWKSTTL        = time.Hour
@@ -102,7 +102,7 @@ func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
 		return nil, errors.New("no audience configured (PublicURL)")
 	}
 	var client *ehrClient
-	var claims jwt.RegisteredClaims
+	var claims strictClaims // exp and iat are JSON numbers (spec: "number")
 	p := jwt.NewParser(
 		jwt.WithValidMethods(cdsAlgorithms),
 		jwt.WithAudience(v.audience),
@@ -133,6 +133,9 @@ func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
 		return nil, fmt.Errorf("jti is longer than %d bytes", cdsMaxJTILength)
 	case claims.ExpiresAt.After(now.Add(cdsMaxLifetime)):
 		return nil, fmt.Errorf("exp is more than %s ahead", cdsMaxLifetime)
+	}
+	if err := checkLifetime(claims.RegisteredClaims, now, cdsMaxLifetime); err != nil {
+		return nil, err
 	}
 	if err := client.jtis.use(claims.ID, claims.ExpiresAt.Add(cdsLeeway), now); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,16 @@ func TestCDSAuthRefusals(t *testing.T) {
 		{name: "exp too far ahead", header: "Bearer " + env.key.token(t, func(c jwt.MapClaims, _ map[string]any) {
 			c["exp"] = now.Add(3 * time.Hour).Unix()
 		}), reason: "exp is more than 1h0m0s ahead"},
+		{name: "exp a numeric string", header: "Bearer " + env.key.token(t, func(c jwt.MapClaims, _ map[string]any) {
+			c["exp"] = strconv.FormatInt(now.Add(5*time.Minute).Unix(), 10)
+		}), reason: "the exp claim is not a JSON number"},
+		{name: "iat a numeric string", header: "Bearer " + env.key.token(t, func(c jwt.MapClaims, _ map[string]any) {
+			c["iat"] = strconv.FormatInt(now.Unix(), 10)
+		}), reason: "the iat claim is not a JSON number"},
+		{name: "issued hours ago, not yet expired", header: "Bearer " + env.key.token(t, func(c jwt.MapClaims, _ map[string]any) {
+			c["iat"] = now.Add(-3 * time.Hour).Unix()
+			c["exp"] = now.Add(time.Minute).Unix()
+		}), reason: "lifetime (exp - iat) 3h1m0s exceeds the maximum 1h0m0s"},
 		{name: "no iat", header: "Bearer " + env.key.token(t, func(c jwt.MapClaims, _ map[string]any) { delete(c, "iat") }), reason: "iat is missing"},
 		{name: "iat in the future", header: "Bearer " + env.key.token(t, func(c jwt.MapClaims, _ map[string]any) {
 			c["iat"] = now.Add(10 * time.Minute).Unix()

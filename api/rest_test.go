@@ -315,6 +315,10 @@ func TestRESTBadRequests(t *testing.T) {
 			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got 5 bytes)"},
 		{"GET as_of not RFC 3339", "GET", "/v1/patients/demo-candidate/screening?as_of=2026-11-20", "",
 			"as_of", `as_of: "2026-11-20" is not an RFC 3339 instant (e.g. 2026-11-20T12:00:00Z)`},
+		{"GET as_of the zero time", "GET", "/v1/patients/demo-candidate/screening?as_of=0001-01-01T00:00:00Z", "",
+			"as_of", "as_of: 0001-01-01T00:00:00Z is not a usable instant (it is the zero time, which stands for no instant at all)"},
+		{"GET as_of before 1900", "GET", "/v1/patients/demo-candidate/screening?as_of=1899-12-31T00:00:00Z", "",
+			"as_of", "as_of: 1899-12-31T00:00:00Z is not a usable instant (the year must be between 1900 and 9999)"},
 		{"GET lymphodepletion_date not a date", "GET", "/v1/patients/demo-candidate/screening?lymphodepletion_date=tomorrow", "",
 			"lymphodepletion_date", `lymphodepletion_date: "tomorrow" is not a date (YYYY-MM-DD)`},
 		{"POST neither patient_id nor bundle", "POST", "/v1/screenings", `{"as_of": "2026-11-20T12:00:00Z"}`,
@@ -329,6 +333,10 @@ func TestRESTBadRequests(t *testing.T) {
 			"asOf", "asOf: unknown field (the fields are patient_id, as_of, lymphodepletion_date, bundle)"},
 		{"POST as_of bad", "POST", "/v1/screenings", `{"patient_id": "demo-candidate", "as_of": "20 Nov 2026"}`,
 			"as_of", `as_of: "20 Nov 2026" is not an RFC 3339 instant (e.g. 2026-11-20T12:00:00Z)`},
+		{"POST as_of the zero time", "POST", "/v1/screenings", `{"patient_id": "demo-candidate", "as_of": "0001-01-01T00:00:00Z"}`,
+			"as_of", "as_of: 0001-01-01T00:00:00Z is not a usable instant (it is the zero time, which stands for no instant at all)"},
+		{"POST bundle as_of the zero time", "POST", "/v1/screenings", `{"as_of": "0001-01-01T00:00:00Z", "bundle": ` + demoBundle(t, "candidate") + `}`,
+			"as_of", "as_of: 0001-01-01T00:00:00Z is not a usable instant (it is the zero time, which stands for no instant at all)"},
 		{"POST as_of a number", "POST", "/v1/screenings", `{"patient_id": "demo-candidate", "as_of": 1763640000}`,
 			"as_of", "as_of: must be a string"},
 		{"POST lymphodepletion_date bad", "POST", "/v1/screenings", `{"patient_id": "demo-candidate", "lymphodepletion_date": "2026-13-01"}`,
@@ -384,6 +392,48 @@ func TestRESTBadRequests(t *testing.T) {
 				t.Errorf("a refused request wrote an audit record: no patient data was read")
 			}
 		})
+	}
+}
+
+// An as_of before the patient's birth date is a 400 naming as_of, once the record is
+// read (so the read is audited); the birth day itself, and a default as_of, screen.
+func TestRESTAsOfBeforeBirth(t *testing.T) {
+	const want = "as_of: 1960-01-01T00:00:00Z is before the patient's birth date 1964-05-02: no screening can be meant for an instant before the patient was born"
+	env := newRESTEnv(t, nil)
+	for name, do := range map[string]func() *httptest.ResponseRecorder{
+		"GET": func() *httptest.ResponseRecorder {
+			return env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening?as_of=1960-01-01T00:00:00Z", nil)
+		},
+		"POST patient_id": func() *httptest.ResponseRecorder {
+			return env.postJSON(t, `{"patient_id": "demo-candidate", "as_of": "1960-01-01T00:00:00Z"}`)
+		},
+		"POST bundle": func() *httptest.ResponseRecorder {
+			return env.postJSON(t, `{"as_of": "1960-01-01T00:00:00Z", "bundle": `+demoBundle(t, "candidate")+`}`)
+		},
+		"GET report page": func() *httptest.ResponseRecorder {
+			return env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening?as_of=1960-01-01T00:00:00Z", nil, "Accept", "text/html")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := do()
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400; body %.300s", rec.Code, rec.Body)
+			}
+			if name == "GET report page" {
+				if !strings.Contains(rec.Body.String(), "before the patient&#39;s birth date 1964-05-02") && !strings.Contains(rec.Body.String(), "before the patient's birth date 1964-05-02") {
+					t.Errorf("page %.500s: want the reason", rec.Body)
+				}
+				return
+			}
+			got := problemOf(t, rec)
+			if got.Field != "as_of" || got.Detail != want {
+				t.Errorf("problem %+v\nwant field as_of, detail %q", got, want)
+			}
+		})
+	}
+	onBirthDay := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening?as_of=1964-05-02T00:00:00Z", nil)
+	if onBirthDay.Code != http.StatusOK {
+		t.Errorf("as_of on the birth day: status %d, want 200; body %.300s", onBirthDay.Code, onBirthDay.Body)
 	}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -134,7 +135,14 @@ type JWTAuthConfig struct {
 	Logger *slog.Logger
 	// Now is the clock exp, nbf and iat are checked against; nil: time.Now. Tests fix it.
 	Now func() time.Time
+	// MaxLifetime is the longest a token may be valid: exp - iat, or exp - now for a
+	// token without iat. A longer-lived token is refused (a leaked one would open the
+	// API for that long). 0: DefaultJWTMaxLifetime.
+	MaxLifetime time.Duration
 }
+
+// DefaultJWTMaxLifetime is JWTAuthConfig.MaxLifetime when none is given.
+const DefaultJWTMaxLifetime = time.Hour
 
 var (
 	defaultJWTAlgorithms = []string{"RS256", "RS384", "PS256", "PS384", "ES256", "ES384"}
@@ -157,9 +165,11 @@ const (
 // JWTAuth authenticates callers by JWTs signed with a key of the issuer's JWKS. Close
 // stops its JWKS refresh.
 type JWTAuth struct {
-	kf     keyfunc.Keyfunc
-	parser *jwt.Parser
-	cancel context.CancelFunc
+	kf          keyfunc.Keyfunc
+	parser      *jwt.Parser
+	cancel      context.CancelFunc
+	now         func() time.Time
+	maxLifetime time.Duration
 }
 
 // NewJWTAuth checks cfg and, given a JWKSURL, fetches the JWKS once (failing when it
@@ -191,8 +201,15 @@ func NewJWTAuth(cfg JWTAuthConfig) (*JWTAuth, error) {
 			problems = append(problems, fmt.Errorf("api: JWTAuthConfig.Algorithms: %q is not allowed (allowed: %s)", a, strings.Join(allowedJWTAlgorithms, ", ")))
 		}
 	}
+	if cfg.MaxLifetime < 0 {
+		problems = append(problems, fmt.Errorf("api: JWTAuthConfig.MaxLifetime %s is negative", cfg.MaxLifetime))
+	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
+	}
+	maxLifetime := cfg.MaxLifetime
+	if maxLifetime == 0 {
+		maxLifetime = DefaultJWTMaxLifetime
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -223,7 +240,7 @@ func NewJWTAuth(cfg JWTAuthConfig) (*JWTAuth, error) {
 		jwt.WithLeeway(jwtLeeway),
 		jwt.WithTimeFunc(now),
 	)
-	return &JWTAuth{kf: kf, parser: parser, cancel: cancel}, nil
+	return &JWTAuth{kf: kf, parser: parser, cancel: cancel, now: now, maxLifetime: maxLifetime}, nil
 }
 
 // checkJWKSURL refuses a JWKS URL an attacker on the network could answer.
@@ -280,18 +297,65 @@ func fetchJWKS(ctx context.Context, cfg JWTAuthConfig) (keyfunc.Keyfunc, error) 
 func (a *JWTAuth) Close() { a.cancel() }
 
 // Authenticate verifies the request's bearer JWT: signature by a JWKS key with an
-// accepted algorithm, iss, aud, exp (required), nbf and iat. The caller is "iss sub".
+// accepted algorithm, iss, aud, exp (required), nbf and iat (JSON numbers, not strings),
+// and a lifetime within MaxLifetime. The caller is "iss sub".
 func (a *JWTAuth) Authenticate(r *http.Request) (Caller, error) {
 	token, err := bearerToken(r)
 	if err != nil {
 		return Caller{}, err
 	}
-	var claims jwt.RegisteredClaims
+	var claims strictClaims
 	if _, err := a.parser.ParseWithClaims(token, &claims, a.kf.KeyfuncCtx(r.Context())); err != nil {
 		return Caller{}, fmt.Errorf("JWT refused: %w", err)
 	}
 	if claims.Subject == "" {
 		return Caller{}, errors.New("JWT refused: no sub claim")
 	}
+	if err := checkLifetime(claims.RegisteredClaims, a.now(), a.maxLifetime); err != nil {
+		return Caller{}, fmt.Errorf("JWT refused: %w", err)
+	}
 	return Caller{ID: claims.Issuer + " " + claims.Subject}, nil
+}
+
+// checkLifetime refuses a token valid for longer than max: exp - iat, or, without iat,
+// exp - now (the parser has already required exp).
+func checkLifetime(c jwt.RegisteredClaims, now time.Time, max time.Duration) error {
+	if c.ExpiresAt == nil {
+		return errors.New("exp is missing")
+	}
+	if c.IssuedAt != nil {
+		if life := c.ExpiresAt.Sub(c.IssuedAt.Time); life > max {
+			return fmt.Errorf("the token's lifetime (exp - iat) %s exceeds the maximum %s", life, max)
+		}
+		return nil
+	}
+	if left := c.ExpiresAt.Sub(now); left > max {
+		return fmt.Errorf("the token has no iat and expires in %s, more than the maximum lifetime %s", left.Round(time.Second), max)
+	}
+	return nil
+}
+
+// strictClaims are the registered claims, with exp, iat and nbf required to be JSON
+// numbers (RFC 7519 NumericDate). jwt.NumericDate also takes a numeric string such as
+// "1900000000", which no conforming issuer sends.
+type strictClaims struct {
+	jwt.RegisteredClaims
+}
+
+func (c *strictClaims) UnmarshalJSON(data []byte) error {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "iat", "nbf"} {
+		raw, ok := members[name]
+		if !ok {
+			continue
+		}
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+			return fmt.Errorf("the %s claim is not a JSON number (a NumericDate: seconds since the epoch)", name)
+		}
+	}
+	return json.Unmarshal(data, &c.RegisteredClaims)
 }

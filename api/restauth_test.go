@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -371,6 +372,31 @@ func TestJWTAuthAuthenticate(t *testing.T) {
 			c["aud"] = "https://other.example.org"
 		})), "", "token has invalid audience"},
 		{"no sub", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) { delete(c, "sub") })), "", "no sub claim"},
+		{"valid for exactly the maximum lifetime", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			c["exp"] = now.Add(time.Hour).Unix()
+		})), testIssuer + " portal-7", ""},
+		{"valid for ten years", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			c["exp"] = now.AddDate(10, 0, 0).Unix()
+		})), "", "lifetime (exp - iat) 87672h0m0s exceeds the maximum 1h0m0s"},
+		{"issued long ago, not yet expired", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			c["iat"] = now.Add(-3 * time.Hour).Unix()
+			c["exp"] = now.Add(time.Minute).Unix()
+		})), "", "lifetime (exp - iat) 3h1m0s exceeds the maximum 1h0m0s"},
+		{"no iat, expiring within the maximum", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) { delete(c, "iat") })), testIssuer + " portal-7", ""},
+		{"no iat, expiring beyond the maximum", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			delete(c, "iat")
+			c["exp"] = now.Add(2 * time.Hour).Unix()
+		})), "", "no iat and expires in 2h0m0s, more than the maximum lifetime 1h0m0s"},
+		{"exp a numeric string", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			c["exp"] = strconv.FormatInt(now.Add(5*time.Minute).Unix(), 10)
+		})), "", "the exp claim is not a JSON number"},
+		{"iat a numeric string", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			c["iat"] = strconv.FormatInt(now.Unix(), 10)
+		})), "", "the iat claim is not a JSON number"},
+		{"nbf a numeric string", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) {
+			c["nbf"] = strconv.FormatInt(now.Unix(), 10)
+		})), "", "the nbf claim is not a JSON number"},
+		{"exp null", sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) { c["exp"] = nil })), "", "the exp claim is not a JSON number"},
 		{"HS256 keyed with the public key", sign(t, jwt.SigningMethodHS256, "rsa-1", pubDER, claims(nil)), "", "signing method HS256 is invalid"},
 		{"alg none", unsigned, "", "signing method none is invalid"},
 		{"RS512 not accepted", sign(t, jwt.SigningMethodRS512, "", k.rsa, claims(nil)), "", "signing method RS512 is invalid"},
@@ -402,6 +428,36 @@ func TestJWTAuthAuthenticate(t *testing.T) {
 	}
 	if n := js.fetches.Load(); n != 1 {
 		t.Errorf("%d JWKS fetches, want 1 (cached)", n)
+	}
+}
+
+// JWTAuthConfig.MaxLifetime replaces the default one-hour cap.
+func TestJWTAuthMaxLifetime(t *testing.T) {
+	k := testJWTKeys(t)
+	auth, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksJSON(rsaJWK("rsa-1", &k.rsa.PublicKey)),
+		Now: fixedClock(testNow), MaxLifetime: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	for _, tc := range []struct {
+		life time.Duration
+		ok   bool
+	}{{5 * time.Minute, true}, {10 * time.Minute, true}, {11 * time.Minute, false}} {
+		tok := sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(func(c jwt.MapClaims) { c["exp"] = testNow.Add(tc.life).Unix() }))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		_, err := auth.Authenticate(r)
+		if (err == nil) != tc.ok {
+			t.Errorf("lifetime %s: error %v, want accepted %v", tc.life, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "exceeds the maximum 10m0s") {
+			t.Errorf("lifetime %s: error %q, want it to name the maximum", tc.life, err)
+		}
+	}
+	if _, err := NewJWTAuth(JWTAuthConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksJSON(rsaJWK("rsa-1", &k.rsa.PublicKey)), MaxLifetime: -time.Minute}); err == nil ||
+		!strings.Contains(err.Error(), "MaxLifetime -1m0s is negative") {
+		t.Errorf("negative MaxLifetime: %v, want refused", err)
 	}
 }
 
@@ -530,5 +586,15 @@ func TestRESTWithJWTAuth(t *testing.T) {
 	}
 	if !strings.Contains(env.log.String(), "token is expired") {
 		t.Errorf("debug log %s: want the reason", env.log)
+	}
+	for name, mod := range map[string]func(jwt.MapClaims){
+		"ten years":  func(c jwt.MapClaims) { c["exp"] = testNow.AddDate(10, 0, 0).Unix() },
+		"exp string": func(c jwt.MapClaims) { c["exp"] = strconv.FormatInt(testNow.Add(time.Minute).Unix(), 10) },
+	} {
+		tok := sign(t, jwt.SigningMethodRS256, "rsa-1", k.rsa, claims(mod))
+		rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil, "Authorization", "Bearer "+tok)
+		if got := problemOf(t, rec); got.Status != 401 || got.Detail != "authentication required" {
+			t.Errorf("%s: %+v, want a bare 401", name, got)
+		}
 	}
 }

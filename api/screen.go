@@ -34,6 +34,10 @@ type screenRequest struct {
 // audit record, whatever the outcome. The time spent fetching counts as upstream wait,
 // not as the service's own time.
 func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Screening, error) {
+	// An as-of the caller chose must not be before the patient's birth; the default
+	// (now) is not the caller's doing, and a birth date after it is the record's fault:
+	// that record is screened as it is.
+	callerAsOf := !rq.Settings.AsOf.IsZero()
 	if rq.Settings.AsOf.IsZero() {
 		rq.Settings.AsOf = s.defaultAsOf(rq.PatientID)
 	}
@@ -58,6 +62,11 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 	if err != nil {
 		return nil, err
 	}
+	if callerAsOf {
+		if err := screening.CheckBirth(rec, rq.Settings); err != nil {
+			return nil, invalid("as_of", "%v", err)
+		}
+	}
 	result := s.cfg.Protocol.Evaluate(rec, rq.Settings)
 	s.cfg.Metrics.ObserveScreening(rq.Surface, result)
 	return result, nil
@@ -73,13 +82,17 @@ func (s *Server) defaultAsOf(patientID string) time.Time {
 
 // settings are the evaluation settings of a request: as-of (zero when not given: screen
 // chooses the default), an optional lymphodepletion date, and the configured time zone.
-// Bad values are 400s naming the field.
+// Bad values are 400s naming the field; an as-of that is the zero time or outside the
+// years 1900-9999 is one (screening.CheckAsOf), never read as "not given".
 func (s *Server) settings(asOf, lymphodepletion string) (screening.Settings, error) {
 	st := screening.Settings{Location: s.cfg.Location}
 	if asOf != "" {
 		t, err := time.Parse(time.RFC3339, asOf)
 		if err != nil {
 			return st, invalid("as_of", "%q is not an RFC 3339 instant (e.g. 2026-11-20T12:00:00Z)", asOf)
+		}
+		if err := screening.CheckAsOf(t); err != nil {
+			return st, invalid("as_of", "%v", err)
 		}
 		st.AsOf = t
 	}

@@ -193,6 +193,10 @@ func screenOne(ctx context.Context, cfg Config, p Patient) (res *Result, err err
 	if err != nil {
 		return nil, err
 	}
+	// The run's as-of before this patient's birth: no verdict means anything.
+	if err := screening.CheckBirth(rec, cfg.Settings); err != nil {
+		return nil, fmt.Errorf("as-of %w", err)
+	}
 	s := cfg.Protocol.Evaluate(rec, cfg.Settings)
 	if s.Patient.ID != p.ID {
 		return nil, errors.New("the record read is not this patient's (its Patient id differs)")

@@ -55,6 +55,7 @@ func TestBatchErrorsACallerGets(t *testing.T) {
 		{"bad shard", []string{"batch", "--out", out, "--shard", "3/3", demoDir}, exitUsage, `--shard "3/3": the index "3" must be a number from 0 to 2`},
 		{"auto shard outside a job", []string{"batch", "--out", out, "--shard", "auto/3", demoDir}, exitUsage, "JOB_COMPLETION_INDEX is not set"},
 		{"bad as-of", []string{"batch", "--out", out, "--as-of", "today", demoDir}, exitUsage, `batch: --as-of "today" is not an RFC3339 instant`},
+		{"zero as-of", []string{"batch", "--out", out, "--as-of", "0001-01-01T00:00:00Z", demoDir}, exitUsage, "batch: --as-of 0001-01-01T00:00:00Z is not a usable instant (it is the zero time"},
 		{"bad memory", []string{"batch", "--out", out, "--memory", "0", demoDir}, exitUsage, "--memory must be at least 1"},
 		{"ids without a server", []string{"batch", "--out", out, "--ids", "ids.txt"}, exitUsage, "--patient needs a FHIR server: set TRIALSCREEN_FHIR_URL"},
 		{"merge without --out", []string{"batch", "merge", out}, exitUsage, "batch merge: --out DIR and the shards' output directories are required"},
@@ -116,6 +117,24 @@ func checkDocs(t *testing.T, ndjson string, want map[string]screening.Screening)
 
 // TestBatchToDirectory: the demo Bundles screened into a directory give the documents
 // `screen` gives, a CSV summary, the funnel (table on stdout, JSON and HTML files), and
+// A patient born after the run's --as-of is not screened: problems.txt says why, and
+// the others are screened.
+func TestBatchAsOfBeforeBirth(t *testing.T) {
+	out := t.TempDir()
+	// The demo patients were born 1958-01-17, 1960-07-07, 1964-05-02 and 1968-09-30.
+	code, _, stderr := runCLI(t, "batch", "--out", out, "--as-of", "1965-01-01T00:00:00Z", demoDir)
+	if code == exitUsage {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "batch: 3 patients screened") || !strings.Contains(stderr, "1 not screened") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	problems := readFile(t, filepath.Join(out, "problems.txt"))
+	if !strings.Contains(problems, "as-of 1965-01-01T00:00:00Z is before the patient's birth date 1968-09-30") {
+		t.Errorf("problems.txt:\n%s\nwant the labs patient's birth date named", problems)
+	}
+}
+
 // a resume of the finished run changes nothing.
 func TestBatchToDirectory(t *testing.T) {
 	out := t.TempDir()

@@ -60,6 +60,17 @@ func runWithEnv(env map[string]string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// --as-of before the fetched patient's birth date (1960-01-01) is a usage error.
+func TestScreenPatientFromServerAsOfBeforeBirth(t *testing.T) {
+	var token syncString
+	base := fakeFHIR(t, 0, &token)
+	code, stdout, stderr := runWithEnv(map[string]string{envFHIRURL: base, envFHIRToken: "s3cret"},
+		"screen", "--patient", "p1", "--format", "json", "--as-of", "1959-12-31T12:00:00Z")
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "screen: --as-of 1959-12-31T12:00:00Z is before the patient's birth date 1960-01-01") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want a usage error naming the birth date", code, stdout, stderr)
+	}
+}
+
 func TestScreenPatientFromServer(t *testing.T) {
 	var token syncString
 	base := fakeFHIR(t, 0, &token)

@@ -95,6 +95,9 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, n
 		}
 		return fmt.Errorf("screen %s: %w", name, err)
 	}
+	if err := f.checkBirth(rec, settings); err != nil {
+		return err
+	}
 	return write(stdout, f.format, proto.Evaluate(rec, settings))
 }
 
@@ -115,7 +118,23 @@ func screenFromServer(ctx context.Context, f screenFlags, settings screening.Set
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)
 	}
+	if err := f.checkBirth(rec, settings); err != nil {
+		return err
+	}
 	return write(stdout, f.format, proto.Evaluate(rec, settings))
+}
+
+// checkBirth refuses a --as-of before the patient's birth date (screening.CheckBirth).
+// Without --as-of the instant is now (or the demo instant), not the user's choice, and
+// the record is screened as it is.
+func (f screenFlags) checkBirth(rec *screening.Record, settings screening.Settings) error {
+	if f.asOf == "" {
+		return nil
+	}
+	if err := screening.CheckBirth(rec, settings); err != nil {
+		return usagef("screen: --as-of %v", err)
+	}
+	return nil
 }
 
 // write prints a verdict document as JSON (the REST API's document) or as a table.
@@ -141,6 +160,9 @@ func (f screenFlags) settings(now time.Time) (screening.Settings, error) {
 		t, err := time.Parse(time.RFC3339, f.asOf)
 		if err != nil {
 			return s, usagef("screen: --as-of %q is not an RFC3339 instant (e.g. 2026-11-20T12:00:00Z)", f.asOf)
+		}
+		if err := screening.CheckAsOf(t); err != nil {
+			return s, usagef("screen: --as-of %v", err)
 		}
 		s.AsOf = t
 	}

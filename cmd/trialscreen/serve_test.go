@@ -81,6 +81,47 @@ func TestServeConfigReplicaAddr(t *testing.T) {
 	}
 }
 
+// TRIALSCREEN_API_JWT_MAX_LIFETIME caps REST JWTs' lifetime: a positive duration of at
+// most 24h, default 1h, meaningful only with JWT bearer auth.
+func TestServeConfigJWTMaxLifetime(t *testing.T) {
+	jwt := map[string]string{envAPIJWTIssuer: "https://idp.example.org", envAPIJWTAudience: "https://trialscreen.example.org", envAPIJWKSURL: "https://idp.example.org/jwks"}
+	tests := []struct {
+		value   string
+		withJWT bool
+		want    time.Duration
+		wantErr string
+	}{
+		{"", true, time.Hour, ""},
+		{"15m", true, 15 * time.Minute, ""},
+		{"24h", true, 24 * time.Hour, ""},
+		{"0s", true, 0, `TRIALSCREEN_API_JWT_MAX_LIFETIME: "0s" is not a positive duration`},
+		{"-5m", true, 0, `TRIALSCREEN_API_JWT_MAX_LIFETIME: "-5m" is not a positive duration`},
+		{"1 hour", true, 0, `TRIALSCREEN_API_JWT_MAX_LIFETIME: "1 hour" is not a positive duration`},
+		{"87600h", true, 0, "TRIALSCREEN_API_JWT_MAX_LIFETIME: 87600h0m0s is longer than 24h0m0s"},
+		{"15m", false, 0, "TRIALSCREEN_API_JWT_MAX_LIFETIME: is set without JWT bearer auth"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			env := map[string]string{envAPIJWTMaxLife: tt.value}
+			if tt.withJWT {
+				for k, v := range jwt {
+					env[k] = v
+				}
+			}
+			c, err := readServeConfig(func(k string) string { return env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || c.jwtMaxLifetime != tt.want {
+				t.Fatalf("max lifetime %s, err %v; want %s", c.jwtMaxLifetime, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestServeRefusesAnOpenServiceOverRealPatientData(t *testing.T) {
 	env := map[string]string{envFHIRURL: "https://fhir.example.org/r4"}
 	_, err := readServeConfig(func(k string) string { return env[k] })

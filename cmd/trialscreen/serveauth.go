@@ -39,7 +39,7 @@ func configureAuth(acfg *api.Config, cfg serveConfig, m *api.Metrics, log *slog.
 		auths = append(auths, st)
 	}
 	if cfg.jwtIssuer != "" {
-		ja, err := api.NewJWTAuth(api.JWTAuthConfig{Issuer: cfg.jwtIssuer, Audience: cfg.jwtAudience, JWKSURL: cfg.jwksURL, Logger: log, Now: acfg.Now})
+		ja, err := api.NewJWTAuth(api.JWTAuthConfig{Issuer: cfg.jwtIssuer, Audience: cfg.jwtAudience, JWKSURL: cfg.jwksURL, Logger: log, Now: acfg.Now, MaxLifetime: cfg.jwtMaxLifetime})
 		if err != nil {
 			return closeAll, fmt.Errorf("serve: %s: %w", envAPIJWKSURL, err)
 		}

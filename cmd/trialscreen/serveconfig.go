@@ -17,20 +17,21 @@ import (
 // Environment variables of trialscreen serve (the FHIR server's are in fhir.go). Flags
 // of the same meaning override them.
 const (
-	envListen          = "TRIALSCREEN_LISTEN"           // host:port; default :8080
-	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"       // how callers reach the service; default http://localhost:<port>
-	envProtocol        = "TRIALSCREEN_PROTOCOL"         // a protocol file; default the built-in one
-	envTimeZone        = "TRIALSCREEN_TIMEZONE"         // IANA zone for calendar dates; default UTC
-	envAuditLog        = "TRIALSCREEN_AUDIT_LOG"        // audit sink: a file path, or - for stdout (default)
-	envLogLevel        = "TRIALSCREEN_LOG_LEVEL"        // debug, info (default), warn, error
-	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"  // per request; default 20s
-	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT" // drain on SIGTERM; default 25s
-	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"   // default 16777216
-	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"  // REST callers' static tokens: lines "name token"
-	envAPIJWTIssuer    = "TRIALSCREEN_API_JWT_ISSUER"   // or JWT bearer tokens from this issuer...
-	envAPIJWTAudience  = "TRIALSCREEN_API_JWT_AUDIENCE" // ...for this audience...
-	envAPIJWKSURL      = "TRIALSCREEN_API_JWKS_URL"     // ...signed with keys from this JWKS
-	envCDSConfig       = "TRIALSCREEN_CDS_CONFIG"       // the EHRs allowed to call CDS Hooks (YAML/JSON file)
+	envListen          = "TRIALSCREEN_LISTEN"               // host:port; default :8080
+	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"           // how callers reach the service; default http://localhost:<port>
+	envProtocol        = "TRIALSCREEN_PROTOCOL"             // a protocol file; default the built-in one
+	envTimeZone        = "TRIALSCREEN_TIMEZONE"             // IANA zone for calendar dates; default UTC
+	envAuditLog        = "TRIALSCREEN_AUDIT_LOG"            // audit sink: a file path, or - for stdout (default)
+	envLogLevel        = "TRIALSCREEN_LOG_LEVEL"            // debug, info (default), warn, error
+	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"      // per request; default 20s
+	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT"     // drain on SIGTERM; default 25s
+	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"       // default 16777216
+	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"      // REST callers' static tokens: lines "name token"
+	envAPIJWTIssuer    = "TRIALSCREEN_API_JWT_ISSUER"       // or JWT bearer tokens from this issuer...
+	envAPIJWTAudience  = "TRIALSCREEN_API_JWT_AUDIENCE"     // ...for this audience...
+	envAPIJWKSURL      = "TRIALSCREEN_API_JWKS_URL"         // ...signed with keys from this JWKS
+	envAPIJWTMaxLife   = "TRIALSCREEN_API_JWT_MAX_LIFETIME" // ...valid for at most this long (exp - iat); default 1h
+	envCDSConfig       = "TRIALSCREEN_CDS_CONFIG"           // the EHRs allowed to call CDS Hooks (YAML/JSON file)
 	envReportKeyFile   = "TRIALSCREEN_REPORT_LINK_KEY_FILE"
 	// envReplicaAddr is this replica's IP (and port; default the listen port) as the
 	// other replicas reach it, e.g. the pod IP: report links then work on any replica.
@@ -44,6 +45,10 @@ const (
 	envDataDir              = "TRIALSCREEN_DATA_DIR"               // the service's own files (the expansions' disk cache); default ./trialscreen-data
 )
 
+// maxJWTMaxLifetime bounds TRIALSCREEN_API_JWT_MAX_LIFETIME: REST callers' tokens are
+// access tokens, which an issuer keeps short-lived.
+const maxJWTMaxLifetime = 24 * time.Hour
+
 // serveConfig is trialscreen serve's configuration, read from the environment and flags.
 type serveConfig struct {
 	listen, publicURL, protocol, timeZone string
@@ -52,6 +57,7 @@ type serveConfig struct {
 	maxBodyBytes                          int64
 	apiTokensFile                         string
 	jwtIssuer, jwtAudience, jwksURL       string
+	jwtMaxLifetime                        time.Duration
 	cdsConfig, reportKeyFile              string
 	replicaAddr                           string // IP:port; "" for a lone replica
 	fhirURL                               string // empty: demo mode
@@ -98,6 +104,7 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		jwtIssuer:       getenv(envAPIJWTIssuer),
 		jwtAudience:     getenv(envAPIJWTAudience),
 		jwksURL:         getenv(envAPIJWKSURL),
+		jwtMaxLifetime:  duration(envAPIJWTMaxLife, api.DefaultJWTMaxLifetime),
 		cdsConfig:       getenv(envCDSConfig),
 		reportKeyFile:   getenv(envReportKeyFile),
 		fhirURL:         getenv(envFHIRURL),
@@ -146,6 +153,12 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	jwtSet := c.jwtIssuer != "" || c.jwtAudience != "" || c.jwksURL != ""
 	if jwtSet && (c.jwtIssuer == "" || c.jwtAudience == "" || c.jwksURL == "") {
 		bad(envAPIJWTIssuer, "JWT bearer auth needs all of %s, %s and %s", envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL)
+	}
+	if getenv(envAPIJWTMaxLife) != "" && !jwtSet {
+		bad(envAPIJWTMaxLife, "is set without JWT bearer auth (%s, %s, %s)", envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL)
+	}
+	if c.jwtMaxLifetime > maxJWTMaxLifetime {
+		bad(envAPIJWTMaxLife, "%s is longer than %s: a leaked token would stay usable that long", c.jwtMaxLifetime, maxJWTMaxLifetime)
 	}
 	if c.fhirURL != "" && c.apiTokensFile == "" && !jwtSet {
 		bad(envAPITokensFile, "with a FHIR server (%s) REST callers must be authenticated: set %s or %s/%s/%s",
