@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/trialscreen/trialscreen/batch"
+	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -330,7 +331,7 @@ func parsePatientIDs(raw json.RawMessage, maxIDs int) ([]string, error) {
 		}
 		if checkFHIRID("patient_ids", ids[i]) != nil {
 			// The value is not quoted: it may be anything a caller sent.
-			return nil, invalid("patient_ids", "item %d (from 0) is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got %d bytes)", i, len(ids[i]))
+			return nil, invalid("patient_ids", "item %d (from 0) is not a FHIR resource id (%s; got %d bytes)", i, fhirid.Rule, len(ids[i]))
 		}
 	}
 	slices.Sort(ids)

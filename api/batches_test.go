@@ -332,7 +332,7 @@ func TestBatchBadRequests(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprintf(`"p-%d"`, i)
 	}
-	idRule := "is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got %d bytes)"
+	idRule := "is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got %d bytes)"
 	cases := []struct {
 		name, target, ct, body string
 		want                   Problem

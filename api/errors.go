@@ -21,6 +21,8 @@ type Problem struct {
 	// Field names the request field at fault, for 400s.
 	Field string `json:"field,omitempty"`
 	// Upstream is the FHIR server's OperationOutcome text, when it explains the failure.
+	// It is server free text that may describe the patient, so only an authenticated
+	// caller asking about that patient gets it, and it is never logged.
 	Upstream string `json:"upstream,omitempty"`
 }
 
@@ -78,8 +80,18 @@ func problemFor(err error) Problem {
 	return Problem{Type: "about:blank", Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the service failed; the log has the details"}
 }
 
+// entitledToUpstream reports whether the caller of c may see the FHIR server's text
+// about the patient asked for: an authenticated REST caller (whose request named the
+// patient). Anyone else, an open demo service's caller included, gets the status only.
+func entitledToUpstream(c echo.Context) bool {
+	caller := callerOf(c)
+	return caller.ID != "" && caller != callerAnonymous
+}
+
 // handleError is Echo's error handler: every error becomes a problem document. A 5xx is
-// logged with its error, which never holds patient data (fhirclient errors are redacted).
+// logged with its error, which never holds patient data: fhirclient errors name the
+// kind, status and operation, are redacted of ids, values and tokens, and leave the
+// server's own text out (it goes only to an entitled caller, as upstream).
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -87,6 +99,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p := problemFor(err)
 	if p.Status >= 500 {
 		s.log.Error("request failed", "route", c.Path(), "status", p.Status, "error", err.Error())
+	}
+	if !entitledToUpstream(c) {
+		p.Upstream = ""
 	}
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	if c.Request().Method == http.MethodHead {

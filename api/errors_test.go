@@ -30,7 +30,8 @@ func (stuckSource) Record(ctx context.Context, _ string) (*screening.Record, err
 
 // Every failure of the record source reaches the caller as one problem document with
 // the status that tells what to do: 404 no such patient, 502 the FHIR server failed,
-// 504 it did not answer in time. OperationOutcome text is passed through.
+// 504 it did not answer in time. OperationOutcome text is passed through to the
+// authenticated caller, as upstream only (never in detail, never in the log).
 func TestRESTSourceErrors(t *testing.T) {
 	unavailable := &fhirclient.Error{Kind: fhirclient.KindUnavailable, Op: "search Observation", Status: 503, Attempts: 3,
 		Outcome: "error: the server is under maintenance"}
@@ -49,26 +50,26 @@ func TestRESTSourceErrors(t *testing.T) {
 	}{
 		{"FHIR server unavailable with an OperationOutcome", sourceOf(failingSource{unavailable}),
 			Problem{Type: "about:blank", Title: "The FHIR server could not provide the record", Status: 502,
-				Detail:   "fhirclient: search Observation: unavailable (HTTP 503, 3 attempts); the server says: error: the server is under maintenance",
+				Detail:   "fhirclient: search Observation: unavailable (HTTP 503, 3 attempts)",
 				Upstream: "error: the server is under maintenance"}, true, "4"},
 		{"FHIR server unreachable", sourceOf(failingSource{refused}),
 			Problem{Type: "about:blank", Title: "The FHIR server could not provide the record", Status: 502,
 				Detail: "fhirclient: read Patient: unavailable (3 attempts): dial tcp 127.0.0.1:9: connect: connection refused"}, true, "4"},
 		{"FHIR server refuses the service's token", sourceOf(failingSource{forbidden}),
 			Problem{Type: "about:blank", Title: "The FHIR server could not provide the record", Status: 502,
-				Detail:   "fhirclient: search Condition: not authorized (HTTP 403); the server says: error: insufficient scope",
+				Detail:   "fhirclient: search Condition: not authorized (HTTP 403)",
 				Upstream: "error: insufficient scope"}, true, "4"},
 		{"FHIR server sends a broken page", sourceOf(failingSource{badJSON}),
 			Problem{Type: "about:blank", Title: "The FHIR server could not provide the record", Status: 502,
 				Detail: "fhirclient: search Procedure: bad response (HTTP 200, page 2): truncated JSON: the body ends after 17 bytes"}, true, "4"},
 		{"FHIR server has no such patient", sourceOf(failingSource{gone}),
 			Problem{Type: "about:blank", Title: "Patient not found", Status: 404,
-				Detail: "fhirclient: read Patient: not found (HTTP 404); the server says: error: resource Patient/[redacted] is not known"}, false, "4"},
+				Detail: "fhirclient: read Patient: not found (HTTP 404)"}, false, "4"},
 		{"source says patient not found", sourceOf(failingSource{fmt.Errorf("demo: %w", screening.ErrPatientNotFound)}),
 			Problem{Type: "about:blank", Title: "Patient not found", Status: 404, Detail: "demo: patient not found"}, false, "4"},
 		{"FHIR client timed out", sourceOf(failingSource{slow}),
 			Problem{Type: "about:blank", Title: "The FHIR server did not answer in time", Status: 504,
-				Detail:   "fhirclient: search Observation: unavailable (page 1): context deadline exceeded; the server says: warning: slow query",
+				Detail:   "fhirclient: search Observation: unavailable (page 1): context deadline exceeded",
 				Upstream: "warning: slow query"}, true, "4"},
 		{"request deadline passes while fetching", func(c *Config) { c.Source = stuckSource{}; c.RequestTimeout = 20 * time.Millisecond },
 			Problem{Type: "about:blank", Title: "The FHIR server did not answer in time", Status: 504,
@@ -80,7 +81,11 @@ func TestRESTSourceErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newRESTEnv(t, tc.src)
+			env := newRESTEnv(t, func(c *Config) {
+				tc.src(c)
+				// An authenticated caller asking about the patient: entitled to upstream.
+				c.Auth = authFunc(func(*http.Request) (Caller, error) { return Caller{ID: "portal-7"}, nil })
+			})
 			for _, how := range []string{"GET", "POST"} {
 				var rec *httptest.ResponseRecorder
 				if how == "GET" {
@@ -107,6 +112,11 @@ func TestRESTSourceErrors(t *testing.T) {
 			log := env.log.String()
 			if logged := strings.Contains(log, `"msg":"request failed"`); logged != tc.logged {
 				t.Errorf("logged %v, want %v:\n%s", logged, tc.logged, log)
+			}
+			for _, text := range []string{"maintenance", "insufficient scope", "is not known", "slow query"} {
+				if strings.Contains(log, text) {
+					t.Errorf("the application log holds the FHIR server's text %q:\n%s", text, log)
+				}
 			}
 			if strings.Contains(log, "p-1") {
 				t.Errorf("the application log names the patient:\n%s", log)

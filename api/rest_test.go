@@ -308,11 +308,17 @@ func TestRESTBadRequests(t *testing.T) {
 		detail string // the whole detail
 	}{
 		{"id too long", "GET", "/v1/patients/" + strings.Repeat("a", 65) + "/screening", "",
-			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got 65 bytes)"},
+			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 65 bytes)"},
 		{"id with underscore", "GET", "/v1/patients/demo_candidate/screening", "",
-			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got 14 bytes)"},
+			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 14 bytes)"},
 		{"id with escaped slash", "GET", "/v1/patients/a%2Fb/screening", "",
-			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got 5 bytes)"},
+			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 5 bytes)"},
+		{"id a dot", "GET", "/v1/patients/./screening", "", // would be GET [base]/Patient: every patient
+			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 1 bytes)"},
+		{"id two dots", "GET", "/v1/patients/../screening", "", // would be GET [base]
+			"id", "id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 2 bytes)"},
+		{"POST patient_id two dots", "POST", "/v1/screenings", `{"patient_id": ".."}`,
+			"patient_id", "patient_id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 2 bytes)"},
 		{"GET as_of not RFC 3339", "GET", "/v1/patients/demo-candidate/screening?as_of=2026-11-20", "",
 			"as_of", `as_of: "2026-11-20" is not an RFC 3339 instant (e.g. 2026-11-20T12:00:00Z)`},
 		{"GET as_of the zero time", "GET", "/v1/patients/demo-candidate/screening?as_of=0001-01-01T00:00:00Z", "",
@@ -326,7 +332,7 @@ func TestRESTBadRequests(t *testing.T) {
 		{"POST patient_id null", "POST", "/v1/screenings", `{"patient_id": null}`,
 			"patient_id", "patient_id: is required (or send the patient's record as bundle)"},
 		{"POST patient_id not an id", "POST", "/v1/screenings", `{"patient_id": "Patient/demo-candidate"}`,
-			"patient_id", "patient_id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.'; got 22 bytes)"},
+			"patient_id", "patient_id: is not a FHIR resource id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone; got 22 bytes)"},
 		{"POST patient_id a number", "POST", "/v1/screenings", `{"patient_id": 42}`,
 			"patient_id", "patient_id: must be a string"},
 		{"POST unknown field", "POST", "/v1/screenings", `{"patient_id": "demo-candidate", "asOf": "2026-11-20T12:00:00Z"}`,

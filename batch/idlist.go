@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -82,8 +83,9 @@ func (in IDList) Patients(ctx context.Context, env *Env, yield func(Patient) err
 			continue
 		case id == "" || strings.HasPrefix(id, "#"):
 			continue
-		case strings.ContainsAny(id, " \t/?#,"):
-			report(lr.line, "not a patient id (one id a line, e.g. 123 or Patient/123)")
+		case !fhirid.Valid(id):
+			// Never fetched: "." or ".." would be cleaned into another request path.
+			report(lr.line, "not a patient id (one id a line, e.g. 123 or Patient/123; an id is %s)", fhirid.Rule)
 			continue
 		case !env.Keep(id):
 			continue

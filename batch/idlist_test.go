@@ -25,6 +25,7 @@ func TestIDListFetchesThroughTheSource(t *testing.T) {
 	os.WriteFile(list, []byte(strings.Join([]string{
 		"demo-insufficient-data", "# a comment", "Patient/demo-candidate", "", "no-such-patient",
 		"demo-ineligible-labs", "demo-candidate", "two ids", "demo-ineligible-exclusion",
+		".", "Patient/..", "%2e", "a/b",
 	}, "\n")+"\n"), 0o644)
 	var probs problems
 	c := &collect{}
@@ -33,8 +34,13 @@ func TestIDListFetchesThroughTheSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	notID := " not a patient id (one id a line, e.g. 123 or Patient/123; an id is 1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone)"
 	want := []string{
-		list + " line 8: not a patient id (one id a line, e.g. 123 or Patient/123)",
+		list + " line 8:" + notID,
+		list + " line 10:" + notID, // "." and ".." are never fetched: Patient/.. is the server's base
+		list + " line 11:" + notID,
+		list + " line 12:" + notID,
+		list + " line 13:" + notID,
 		list + " line 5: not screened: patient not found on the FHIR server",
 	}
 	if !slices.Equal(probs.list, want) {

@@ -50,10 +50,10 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest) ([]BatchRespons
 	for i, r := range reqs {
 		var u *url.URL
 		if r.ID != "" {
-			if !typePattern.MatchString(r.ResourceType) || !idPattern.MatchString(r.ID) {
+			if !typePattern.MatchString(r.ResourceType) || !ValidID(r.ID) {
 				return nil, fmt.Errorf("fhirclient: batch: entry %d: not a FHIR resource type and id", i)
 			}
-			u = c.base.JoinPath(r.ResourceType, r.ID)
+			u = c.resourceURL(r.ResourceType, r.ID)
 			sec.words = appendForms(sec.words, r.ID)
 		} else {
 			su, ssec, err := c.searchURL(r.ResourceType, r.Params)

@@ -1,6 +1,7 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/internal/origin"
 
 	"context"
@@ -114,15 +115,15 @@ func (c *Client) exportURL(req ExportRequest) (*url.URL, *secrets, error) {
 	case req.Group != "" && req.Patient:
 		return nil, nil, errors.New("fhirclient: export: give Group or Patient, not both")
 	case req.Group != "":
-		if !idPattern.MatchString(req.Group) {
+		if !ValidID(req.Group) {
 			// Not quoted: a Group id can name a ward or a study.
-			return nil, nil, errors.New("fhirclient: export: Group is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
+			return nil, nil, errors.New("fhirclient: export: Group is not a FHIR id (" + fhirid.Rule + ")")
 		}
-		u = c.base.JoinPath("Group", req.Group, "$export")
+		u = c.resourceURL("Group", req.Group, "$export")
 	case req.Patient:
-		u = c.base.JoinPath("Patient", "$export")
+		u = c.resourceURL("Patient", "$export")
 	default:
-		u = c.base.JoinPath("$export")
+		u = c.resourceURL("$export")
 	}
 	if req.MaxPollWait < 0 {
 		return nil, nil, fmt.Errorf("fhirclient: export: MaxPollWait is %s; want 0 (the default, %s) or more", req.MaxPollWait, defaultMaxPollWait)

@@ -176,10 +176,10 @@ var bulkNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 func checkBulkError(t *testing.T, err error, want Kind, op, msg string) {
 	t.Helper()
 	checkError(t, err, want, op)
-	if got := err.Error(); got != msg {
+	if got := withOutcome(err); got != msg {
 		t.Errorf("message\n got %q\nwant %q", got, msg)
 	}
-	if strings.Contains(err.Error(), bulkGroup) {
+	if strings.Contains(withOutcome(err), bulkGroup) {
 		t.Errorf("message leaks the Group id: %s", err)
 	}
 }
@@ -325,7 +325,7 @@ func TestExportRequestInvalid(t *testing.T) {
 		msg  string
 	}{
 		{"group and patient", ExportRequest{Group: "g", Patient: true}, "fhirclient: export: give Group or Patient, not both"},
-		{"group not an id", ExportRequest{Group: bulkGroup + "/../x"}, "fhirclient: export: Group is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)"},
+		{"group not an id", ExportRequest{Group: bulkGroup + "/../x"}, "fhirclient: export: Group is not a FHIR id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone)"},
 		{"bad type", ExportRequest{Types: []string{"Patient", "observation"}}, `fhirclient: export: Types[1] "observation" is not a FHIR resource type name`},
 		{"filter without query", ExportRequest{TypeFilters: []string{"Observation"}}, "fhirclient: export: TypeFilters[0] is not a search of the form Type?params"},
 		{"filter for a type not exported", ExportRequest{Types: []string{"Observation"}, TypeFilters: []string{"Observation?code=x", "Condition?code=y"}},

@@ -24,7 +24,7 @@ func (c *Capabilities) Supports(resourceType, param string) bool {
 // Capabilities reads GET [base]/metadata. A server without one (404, 405, 501) gives
 // Capabilities with Known false and no error.
 func (c *Client) Capabilities(ctx context.Context) (*Capabilities, error) {
-	rq := &request{op: "read CapabilityStatement", url: c.base.JoinPath("metadata")}
+	rq := &request{op: "read CapabilityStatement", url: c.resourceURL("metadata")}
 	body, err := c.get(ctx, rq)
 	if err != nil {
 		var fe *Error

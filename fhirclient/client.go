@@ -1,6 +1,7 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/internal/origin"
 
 	"bytes"
@@ -200,8 +201,35 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 var (
 	typePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{1,63}$`)
-	idPattern   = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 )
+
+// ValidID reports whether id is a FHIR resource id this client will put into a URL: 1 to
+// 64 of A-Z a-z 0-9 - . and not "." or ".." (see fhirid.Valid).
+func ValidID(id string) bool { return fhirid.Valid(id) }
+
+// notAnID is the error for an id ValidID refuses. The id is not quoted: it may identify
+// a patient.
+func notAnID(op string) error {
+	return fmt.Errorf("fhirclient: %s: the id is not a FHIR id (%s)", op, fhirid.Rule)
+}
+
+// resourceURL is [base]/seg/seg/...: each segment path-escaped on its own and appended as
+// it is, never cleaned (url.JoinPath would turn "Patient/.." into the base). Callers
+// check ids with ValidID first; escaping is the second line.
+func (c *Client) resourceURL(segments ...string) *url.URL {
+	u := *c.base
+	raw := strings.TrimRight(c.base.EscapedPath(), "/")
+	for _, s := range segments {
+		raw += "/" + url.PathEscape(s)
+	}
+	path, err := url.PathUnescape(raw)
+	if err != nil { // cannot happen: raw is escaped above and by EscapedPath
+		path = raw
+	}
+	u.Path, u.RawPath = path, raw
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	return &u
+}
 
 // Read fetches one resource by type and id and returns its JSON.
 func (c *Client) Read(ctx context.Context, resourceType, id string) (json.RawMessage, error) {
@@ -209,11 +237,10 @@ func (c *Client) Read(ctx context.Context, resourceType, id string) (json.RawMes
 		return nil, fmt.Errorf("fhirclient: read: %q is not a FHIR resource type name", resourceType)
 	}
 	op := "read " + resourceType
-	if !idPattern.MatchString(id) {
-		// The id is not quoted: it may identify a patient.
-		return nil, fmt.Errorf("fhirclient: %s: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)", op)
+	if !ValidID(id) {
+		return nil, notAnID(op)
 	}
-	u := c.base.JoinPath(resourceType, id)
+	u := c.resourceURL(resourceType, id)
 	rq := &request{op: op, url: u, secrets: newSecrets(id)}
 	body, err := c.get(ctx, rq)
 	if err != nil {

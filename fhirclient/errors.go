@@ -46,17 +46,23 @@ func (k Kind) String() string {
 
 func (k Kind) Error() string { return "fhirclient: " + k.String() }
 
-// Error is a failed Read or Search. Its message is safe to log: it names the operation
-// and resource type, not the URL, and server text is cleaned of the ids and search
-// values of the request and of the token.
+// Error is a failed Read or Search. Its message is safe to log: it names the operation,
+// resource type, kind, status and what the client found wrong, never the URL and never
+// free text from the server. The server's own words (an OperationOutcome's diagnostics
+// or details text) are in Outcome only, which is not part of the message: they can name
+// the patient ("Patient Jane Doe, MRN ...") and belong to a caller entitled to that
+// patient's data, never in a log.
 type Error struct {
 	Kind     Kind
 	Op       string // e.g. "search Observation", "read Patient"
 	Status   int    // HTTP status; 0 when there was no response
 	Page     int    // the searchset page (from 1) that failed; 0 for a Read
 	Attempts int    // attempts made
-	Outcome  string // the OperationOutcome issue text of the server's response, if any
-	Err      error  // the cause, or what exactly is wrong; nil for a plain HTTP status
+	// Outcome is the OperationOutcome issue text of the server's response, if any,
+	// cleaned of the request's ids, search values and tokens. It is server free text:
+	// never log it.
+	Outcome string
+	Err     error // the cause, or what exactly is wrong, in the client's words; nil for a plain HTTP status
 
 	retryable bool
 }
@@ -86,10 +92,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
-	if e.Outcome != "" {
-		b.WriteString("; the server says: ")
-		b.WriteString(e.Outcome)
-	}
+	// Not e.Outcome: see the type's comment.
 	return b.String()
 }
 

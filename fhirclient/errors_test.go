@@ -20,7 +20,7 @@ func TestErrorMessageAndIs(t *testing.T) {
 			"fhirclient: read Patient: not found (HTTP 404)"},
 		{"everything", &Error{Kind: KindUnavailable, Op: "search Observation", Status: 503, Page: 2, Attempts: 3, Outcome: "fatal: down",
 			Err: errors.New("retrying after 2s would pass the deadline")},
-			"fhirclient: search Observation: unavailable (HTTP 503, page 2, 3 attempts): retrying after 2s would pass the deadline; the server says: fatal: down"},
+			"fhirclient: search Observation: unavailable (HTTP 503, page 2, 3 attempts): retrying after 2s would pass the deadline"}, // never Outcome: messages are logged
 		{"no response", &Error{Kind: KindUnavailable, Op: "read Patient", Err: fmt.Errorf("the deadline passed: %w", context.DeadlineExceeded)},
 			"fhirclient: read Patient: unavailable: the deadline passed: context deadline exceeded"},
 	}
@@ -150,12 +150,12 @@ func TestServerTextIsCleanedOnEveryPath(t *testing.T) {
 		if err == nil {
 			return "no error"
 		}
-		return err.Error()
+		return withOutcome(err)
 	}
 	search := func(c *Client) string {
 		res, err := c.Search(context.Background(), "Observation", searchParams())
 		if err != nil {
-			return err.Error()
+			return withOutcome(err)
 		}
 		return res.PartialReason
 	}

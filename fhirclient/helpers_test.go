@@ -101,7 +101,10 @@ func checkError(t *testing.T, err error, want Kind, op string, msgs ...string) *
 			t.Errorf("errors.Is(err, %v) = %v; error: %v", k, got, err)
 		}
 	}
-	msg := err.Error()
+	if e.Outcome != "" && strings.Contains(err.Error(), e.Outcome) {
+		t.Errorf("message %q holds the server's text %q: messages are logged", err, e.Outcome)
+	}
+	msg := withOutcome(err)
 	t.Logf("message: %s", msg)
 	if e.Op != op || !strings.Contains(msg, op) {
 		t.Errorf("Op = %q, message %q; want op %q named", e.Op, msg, op)
@@ -120,3 +123,14 @@ func checkError(t *testing.T, err error, want Kind, op string, msgs ...string) *
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// withOutcome is err's message and, for an *Error with server text, "; the server says: "
+// and that text (Outcome): what a caller entitled to it is shown. The message alone never
+// holds it, since messages are logged.
+func withOutcome(err error) string {
+	var e *Error
+	if !errors.As(err, &e) || e.Outcome == "" {
+		return err.Error()
+	}
+	return err.Error() + "; the server says: " + e.Outcome
+}

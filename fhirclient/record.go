@@ -55,9 +55,9 @@ var medicationInclude = map[string]string{
 // never reads as "no records". An unknown patient, or a Patient read that fails, is an
 // error.
 func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening.Record, error) {
-	if !idPattern.MatchString(patientID) {
+	if !ValidID(patientID) {
 		// Checked before any search goes out: the id is put into every search.
-		return nil, fmt.Errorf("fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)")
+		return nil, notAnID("read Patient")
 	}
 	start := time.Now()
 	caps := s.caps.get(ctx)

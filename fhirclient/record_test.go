@@ -324,6 +324,9 @@ func TestRecordChecksThePatientIDFirst(t *testing.T) {
 		{"a search value list", "p1,p2"},
 		{"a space", "p 1"},
 		{"65 characters", strings.Repeat("a", 65)},
+		{"dot", "."},      // Patient/. would be cleaned into a search of every patient
+		{"dot dot", ".."}, // Patient/.. into the server's base
+		{"escaped dot", "%2e"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := newFakeServer(t, "candidate")
@@ -331,7 +334,7 @@ func TestRecordChecksThePatientIDFirst(t *testing.T) {
 			defer srv.Close()
 			src := recordSource(t, srv.URL+"/fhir", fhirclient.Config{})
 			rec, err := src.Record(context.Background(), tc.id)
-			const want = "fhirclient: read Patient: the id is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)"
+			const want = "fhirclient: read Patient: the id is not a FHIR id (1-64 characters of A-Z, a-z, 0-9, '-', '.', and not '.' or '..' alone)"
 			if rec != nil || err == nil || err.Error() != want {
 				t.Errorf("Record = %v, %v; want the error %q", rec, err, want)
 			}

@@ -4,6 +4,7 @@ import (
 	"github.com/trialscreen/trialscreen/internal/origin"
 
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,7 +64,7 @@ func (c *Client) searchURL(resourceType string, params url.Values) (*url.URL, *s
 	if q.Get("_count") == "" {
 		q.Set("_count", fmt.Sprint(c.cfg.PageSize))
 	}
-	u := c.base.JoinPath(resourceType)
+	u := c.resourceURL(resourceType)
 	u.RawQuery = q.Encode()
 	return u, sec, nil
 }
@@ -97,7 +98,14 @@ func (c *Client) collect(ctx context.Context, resourceType string, u *url.URL, s
 			}
 			e := bad("not a searchset Bundle")
 			if errors.Is(err, fhirbundle.ErrNotBundle) {
-				e = bad("%s", sec.clean(err.Error())) // it may quote the body's resourceType
+				// Not the splitter's message: it may quote the body's resourceType, which is
+				// server text, and an Error's message is logged.
+				var head struct {
+					ResourceType any `json:"resourceType"`
+				}
+				_ = json.Unmarshal(body, &head)
+				rt, _ := head.ResourceType.(string)
+				e = bad("not a FHIR Bundle: the body is %s", describeType(rt))
 			}
 			e.(*Error).Outcome = sec.clean(outcomeText(body))
 			return nil, e

@@ -131,7 +131,7 @@ func TestSearchErrors(t *testing.T) {
 			handler: func(string) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, patient(patientID)) }
 			},
-			want: KindBadResponse, msgs: []string{"page 1", `not a FHIR Bundle: resourceType is "Patient"`}, hits: 1},
+			want: KindBadResponse, msgs: []string{"page 1", "not a FHIR Bundle: the body is Patient"}, hits: 1},
 		{name: "OperationOutcome instead of a Bundle",
 			handler: func(string) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {

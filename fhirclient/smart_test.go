@@ -781,7 +781,7 @@ func TestSMARTRefusedTokenIsRenewed(t *testing.T) {
 				switch {
 				case want.err == "" && err != nil:
 					t.Errorf("call %d: %v", i+1, err)
-				case want.err != "" && (err == nil || !strings.Contains(err.Error(), want.err)):
+				case want.err != "" && (err == nil || !strings.Contains(outcomeText(err), want.err)):
 					t.Errorf("call %d: error %v; want one saying %q", i+1, err, want.err)
 				case err != nil && strings.Contains(err.Error(), "tok-"):
 					t.Errorf("call %d: error %q shows a token", i+1, err)
@@ -828,4 +828,14 @@ func TestSMARTConfigErrorsNameOnlySchemeAndHost(t *testing.T) {
 	if s := fmt.Sprint(cfg); !strings.Contains(s, "TokenURL: https://auth.example,") {
 		t.Errorf("String() = %q; want the TokenURL's scheme and host", s)
 	}
+}
+
+// outcomeText is err's message and, for a *fhirclient.Error with server text, "; the
+// server says: " and that text (never in the message itself: messages are logged).
+func outcomeText(err error) string {
+	var e *fhirclient.Error
+	if !errors.As(err, &e) || e.Outcome == "" {
+		return err.Error()
+	}
+	return err.Error() + "; the server says: " + e.Outcome
 }

@@ -49,6 +49,9 @@ func TestBatchErrorsACallerGets(t *testing.T) {
 		{"both inputs", []string{"batch", "--out", out, "--ids", "ids.txt", demoDir}, exitUsage, "give one of input files, --ids or --export"},
 		{"export and files", []string{"batch", "--out", out, "--export", "Group/g1", demoDir}, exitUsage, "give one of input files, --ids or --export"},
 		{"export target", []string{"batch", "--out", out, "--export", "Practitioner/x"}, exitUsage, `--export must be Group/ID, Patient or system, not "Practitioner/x"`},
+		{"export Group ..", []string{"batch", "--out", out, "--export", "Group/.."}, exitUsage, "--export Group/ID: the ID is not a FHIR id"}, // would be GET [base]/$export
+		{"export Group .", []string{"batch", "--out", out, "--export", "Group/."}, exitUsage, "--export Group/ID: the ID is not a FHIR id"},
+		{"export Group a/b", []string{"batch", "--out", out, "--export", "Group/a/b"}, exitUsage, "--export Group/ID: the ID is not a FHIR id"},
 		{"export to stdout", []string{"batch", "--out", "-", "--export", "system"}, exitUsage, "--export with --out - needs --export-dir"},
 		{"export without a server", []string{"batch", "--out", out, "--export", "system"}, exitUsage, "set TRIALSCREEN_FHIR_URL"},
 		{"resume to stdout", []string{"batch", "--out", "-", "--resume", demoDir}, exitUsage, "--resume needs an output directory, not stdout"},

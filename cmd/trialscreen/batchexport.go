@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -23,6 +25,10 @@ func exportRequest(target string, p *screening.Protocol) (fhirclient.ExportReque
 	switch {
 	case strings.HasPrefix(target, "Group/") && len(target) > len("Group/"):
 		req.Group = strings.TrimPrefix(target, "Group/")
+		if !fhirclient.ValidID(req.Group) {
+			// Not quoted: a Group id can name a ward or a study.
+			return req, usagef("batch: --export Group/ID: the ID is not a FHIR id (%s)", fhirid.Rule)
+		}
 	case target == "Patient":
 		req.Patient = true
 	case target == "system":
@@ -79,9 +85,16 @@ func runExport(ctx context.Context, c *fhirclient.Client, req fhirclient.ExportR
 	return paths, nil
 }
 
+// progressShare is the part of an X-Progress the log may show: a percentage or a count
+// of a total ("50%", "3/10"). The rest is the server's free text, which is never logged.
+var progressShare = regexp.MustCompile(`\d{1,3}(\.\d+)?\s?%|\d{1,9}\s?/\s?\d{1,9}`)
+
 func progressText(s string) string {
+	if m := progressShare.FindString(s); m != "" {
+		return m + " done"
+	}
 	if s == "" {
 		return "no progress given"
 	}
-	return s
+	return "the server's progress text is not logged"
 }

@@ -65,7 +65,7 @@ func (b *bulkServer) serve(w http.ResponseWriter, r *http.Request) {
 		b.polls++
 		if b.polls == 1 {
 			w.Header().Set("Retry-After", "0")
-			w.Header().Set("X-Progress", "50% done")
+			w.Header().Set("X-Progress", "50% done, now at Jane Q. Doe")
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
@@ -116,6 +116,9 @@ func TestBatchFromBulkExport(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "export running (50% done)") || !strings.Contains(stderr, "export downloaded") {
 		t.Errorf("stderr does not follow the export:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "Jane") {
+		t.Errorf("stderr holds the server's progress text beyond its percentage:\n%s", stderr)
 	}
 	// A resumed run screens the export it already has.
 	polls := srv.polls

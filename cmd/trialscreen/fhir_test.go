@@ -107,6 +107,8 @@ func TestScreenPatientServerErrors(t *testing.T) {
 	}{
 		{"server unavailable", map[string]string{envFHIRURL: down}, "p1", exitError, "unavailable (HTTP 503"},
 		{"unknown patient", map[string]string{envFHIRURL: up}, "nobody", exitError, "not found"},
+		{"id ..", map[string]string{envFHIRURL: up}, "..", exitUsage, "screen: --patient is not a FHIR id"}, // would be GET [base]
+		{"id .", map[string]string{envFHIRURL: up}, ".", exitUsage, "screen: --patient is not a FHIR id"},
 		{"bad base URL", map[string]string{envFHIRURL: "ftp://x"}, "p1", exitUsage, "TRIALSCREEN_FHIR_URL"},
 		{"two token sources", map[string]string{envFHIRURL: up, envFHIRToken: "a", envFHIRTokenFile: "/x"}, "p1", exitUsage, "not both"},
 		{"missing token file", map[string]string{envFHIRURL: up, envFHIRTokenFile: "/nonexistent/token"}, "p1", exitError, "TRIALSCREEN_FHIR_TOKEN_FILE"},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/trialscreen/trialscreen/demo"
 	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -103,6 +105,10 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, n
 
 // screenFromServer screens a patient fetched from the configured FHIR server.
 func screenFromServer(ctx context.Context, f screenFlags, settings screening.Settings, site *siteTerms, getenv func(string) string, stdout io.Writer) error {
+	if !fhirclient.ValidID(f.patient) {
+		// Not quoted: it may identify a patient. "." and ".." would be other paths.
+		return usagef("screen: --patient is not a FHIR id (%s)", fhirid.Rule)
+	}
 	proto, err := loadProtocol(f.protocol, site)
 	if err != nil {
 		return err
