@@ -706,15 +706,8 @@ func (bt *batch) addEncounterDiagnoses(i int, ref string) {
 			bt.unreadable(i, nil, fmt.Sprintf("diagnosis %s names no contained Condition", d.Condition.Reference))
 			continue
 		}
-		if mp, _ := peekResource(raw); mp.patientRef() != "" {
-			switch bt.whose(&mp) {
-			case otherPatient:
-				bt.rec.OtherPatients++
-				continue
-			case unattributed:
-				bt.unreadable(i, mp.codes(), fmt.Sprintf("contained Condition %s names a subject that is not this patient", d.Condition.Reference))
-				continue
-			}
+		if !bt.containedIsOurs(i, raw, "Condition", d.Condition.Reference) {
+			continue
 		}
 		cr, err := bt.parse(raw)
 		if err != nil {
@@ -723,6 +716,26 @@ func (bt *batch) addEncounterDiagnoses(i int, ref string) {
 		}
 		bt.rec.Conditions = append(bt.rec.Conditions, convertCondition(cr.GetCondition(), ref+d.Condition.Reference))
 	}
+}
+
+// containedIsOurs reports whether a resource contained in entry i (named ref there) is
+// this patient's. One with no subject is its container's; one naming a subject must be
+// this patient: another patient's is not this record's (counted), and one whose patient
+// cannot be told is unreadable, as a resource of its own would be.
+func (bt *batch) containedIsOurs(i int, raw json.RawMessage, what, ref string) bool {
+	mp, _ := peekResource(raw)
+	if mp.patientRef() == "" {
+		return true
+	}
+	switch bt.whose(&mp) {
+	case otherPatient:
+		bt.rec.OtherPatients++
+		return false
+	case unattributed:
+		bt.unreadable(i, mp.codes(), fmt.Sprintf("contained %s %s names a subject that is not this patient", what, ref))
+		return false
+	}
+	return true
 }
 
 // retracted are the Observation statuses that withdraw a result and what it reported.
@@ -760,18 +773,8 @@ func (bt *batch) addContainedMembers(i int, panel *screening.Observation) {
 			bt.unreadable(i, panel.Code, fmt.Sprintf("contained Observation %s cannot be read: %v", hm.Reference, err))
 			continue
 		}
-		// A contained member with no subject is the panel's; one naming a subject must be
-		// this patient: another patient's result is not this record's, and one whose
-		// patient cannot be told is unreadable, as a resource of its own would be.
-		if mp, _ := peekResource(raw); mp.patientRef() != "" {
-			switch bt.whose(&mp) {
-			case otherPatient:
-				bt.rec.OtherPatients++
-				continue
-			case unattributed:
-				bt.unreadable(i, panel.Code, fmt.Sprintf("contained Observation %s names a subject that is not this patient", hm.Reference))
-				continue
-			}
+		if !bt.containedIsOurs(i, raw, "Observation", hm.Reference) {
+			continue
 		}
 		m := convertObservation(cr.GetObservation(), panel.Ref+hm.Reference)
 		if m.Status == "" || retracted[panel.Status] {
