@@ -205,3 +205,16 @@ func TestDeceasedAndStraddlingDates(t *testing.T) {
 			outcome: screening.Pass},
 	})
 }
+
+// A rule that counts an observation only with certain coded values reads a value given
+// as text as something a person must read, never as no finding.
+func TestObservationValuesGivenAsText(t *testing.T) {
+	bf := "loinc|63895-7"
+	runCriterion(t, "lactation", []criterionCase{
+		{name: "breastfeeding status as text is review", patient: exWoman().incText(bf, "Currently breastfeeding", daysAgo(3)),
+			outcome: screening.Review, reason: screening.ReasonFreeText},
+		{name: "no breastfeeding record passes", patient: exWoman(), outcome: screening.Pass},
+		{name: "a breastfeeding finding coded as an observation is review", patient: exWoman().obs(screening.Observation{Status: "final", Code: codes("snomed|169750002"), Effective: daysAgo(3)}),
+			outcome: screening.Review},
+	})
+}

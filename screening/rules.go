@@ -1,6 +1,8 @@
 package screening
 
 import (
+	"github.com/trialscreen/trialscreen/terminology"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -192,6 +194,16 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 			var value Coding
 			if !r.values.empty() {
 				if value, _, ok = r.values.match(o.ValueCode); !ok {
+					// A value given as text, or in codes of no known system, may be one of
+					// the values: a person reads it (a coded other value is no finding).
+					if text := valueText(o); text != "" {
+						if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
+							h.outcome, h.reason = Review, ReasonFreeText
+							h.ev[0].Text = text
+							h.summary = fmt.Sprintf("%s on %s has a value that cannot be read as a code (%q)", c, orNone(o.Effective.String()), text)
+							hits = append(hits, h)
+						}
+					}
 					return
 				}
 			}
@@ -330,6 +342,26 @@ func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, w
 	}
 	return hit{outcome: r.outcome, reason: foundReason(r.outcome), ev: []Evidence{ev}, code: c,
 		summary: c.String() + " " + what + " " + orNone(when.String())}, true
+}
+
+// valueText is what an observation's value says when it cannot be matched as a code: its
+// text, or the codes of unknown systems it gives; "" when it is coded (or absent).
+func valueText(o *Observation) string {
+	if o.ValueText != "" {
+		return o.ValueText
+	}
+	for _, c := range o.ValueCode {
+		if terminology.Known(c.System) {
+			return ""
+		}
+	}
+	if len(o.ValueCode) > 0 {
+		if o.ValueCodeText != "" {
+			return o.ValueCodeText
+		}
+		return o.ValueCode[0].Key()
+	}
+	return ""
 }
 
 // straddles reports whether a date known only to the month or year may lie on either
