@@ -14,9 +14,9 @@ import (
 
 // liftResults adds each component of a panel that carries a value as an Observation of
 // its own ("Observation/cbc#component[2]"), with the panel's status and time. Components
-// of a result the protocol reads itself (an SpO2 reading with its oxygen flow, say) stay
-// where they are: that result's criterion reads them in place. The input is returned as
-// it is when there is nothing to lift.
+// of a result the protocol reads itself and that has a value of its own (an SpO2 reading
+// with its oxygen flow, say) stay where they are: that result's criterion reads them in
+// place. The input is returned as it is when there is nothing to lift.
 func (p *Protocol) liftResults(obs []Observation) []Observation {
 	out := obs
 	for i := range obs {
@@ -25,8 +25,8 @@ func (p *Protocol) liftResults(obs []Observation) []Observation {
 			continue
 		}
 		own, _ := p.placeCodes(TypeObservation, o.Code)
-		if p.masks.of(own) != (codesetMask{}) {
-			continue
+		if p.masks.of(own) != (codesetMask{}) && hasValue(o) {
+			continue // a result read itself, its components read in place (SpO2 and its oxygen)
 		}
 		for j, c := range o.Components {
 			if c.Value == nil && c.ValueBound == nil && len(c.ValueCode) == 0 && c.ValueText == "" {
@@ -50,6 +50,10 @@ func (p *Protocol) liftResults(obs []Observation) []Observation {
 		}
 	}
 	return out
+}
+
+func hasValue(o *Observation) bool {
+	return o.Value != nil || o.ValueBound != nil || len(o.ValueCode) > 0 || o.ValueText != ""
 }
 
 // standardWords are the words a qualitative result may be written in, and the coded
