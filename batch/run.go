@@ -57,6 +57,30 @@ type Stats struct {
 	Problems   int64 // every problem reported, lines and patients
 }
 
+// env is what reading an input for cfg needs: the protocol and its reader, which patients
+// to keep, where problems go (counted by counted first) and the spill budget. Run and
+// Walk read alike through it.
+func (cfg Config) env(reader *fhirbundle.Reader, counted func()) *Env {
+	env := &Env{
+		Protocol: cfg.Protocol,
+		Reader:   reader,
+		Keep:     func(id string) bool { return id > cfg.After && cfg.Shard.Keeps(id) },
+		Report: func(p Problem) {
+			counted()
+			if cfg.Report != nil {
+				cfg.Report(p)
+			}
+		},
+		Progress:     cfg.Progress,
+		TempDir:      cfg.TempDir,
+		MemoryBudget: cfg.MemoryBudget,
+	}
+	if env.MemoryBudget <= 0 {
+		env.MemoryBudget = DefaultMemoryBudget
+	}
+	return env
+}
+
 // Run screens every patient the input yields and hands the results to sink in patient
 // id order. A patient that cannot be read or fetched is reported and the run goes on;
 // the returned error is fatal (the input or the sink failed, or ctx ended), and what
@@ -75,24 +99,10 @@ func Run(ctx context.Context, cfg Config, in Input, sink Sink) (Stats, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var problems atomic.Int64
-	env := &Env{
-		Protocol: cfg.Protocol,
-		Reader:   reader,
-		Keep:     func(id string) bool { return id > cfg.After && cfg.Shard.Keeps(id) },
-		Report: func(p Problem) {
-			problems.Add(1)
-			cfg.Progress.problem()
-			if cfg.Report != nil {
-				cfg.Report(p)
-			}
-		},
-		Progress:     cfg.Progress,
-		TempDir:      cfg.TempDir,
-		MemoryBudget: cfg.MemoryBudget,
-	}
-	if env.MemoryBudget <= 0 {
-		env.MemoryBudget = DefaultMemoryBudget
-	}
+	env := cfg.env(reader, func() {
+		problems.Add(1)
+		cfg.Progress.problem()
+	})
 	cfg.Progress.setPhase(PhaseReading)
 
 	type outcome struct {

@@ -24,23 +24,7 @@ func Walk(ctx context.Context, cfg Config, in Input, fn func(id string, rec *scr
 	if err != nil {
 		return st, err
 	}
-	env := &Env{
-		Protocol: cfg.Protocol,
-		Reader:   reader,
-		Keep:     func(id string) bool { return id > cfg.After && cfg.Shard.Keeps(id) },
-		Report: func(p Problem) {
-			st.Problems++
-			if cfg.Report != nil {
-				cfg.Report(p)
-			}
-		},
-		Progress:     cfg.Progress,
-		TempDir:      cfg.TempDir,
-		MemoryBudget: cfg.MemoryBudget,
-	}
-	if env.MemoryBudget <= 0 {
-		env.MemoryBudget = DefaultMemoryBudget
-	}
+	env := cfg.env(reader, func() { st.Problems++ })
 	defer env.done()
 	last := ""
 	err = in.Patients(ctx, env, func(p Patient) error {

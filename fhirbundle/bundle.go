@@ -683,20 +683,8 @@ func (bt *batch) addReportResults(i int, ref string) {
 // diagnoses, as Conditions of the record ("Encounter/e1#dx1"); one about another patient
 // is not this record's.
 func (bt *batch) addEncounterDiagnoses(i int, ref string) {
-	var e struct {
-		Contained []json.RawMessage `json:"contained"`
-		Diagnosis []struct {
-			Condition peekRef `json:"condition"`
-		} `json:"diagnosis"`
-	}
-	_ = json.Unmarshal(bt.entries[i].Resource, &e) // the peek read it already
-	byID := map[string]json.RawMessage{}
-	for _, x := range e.Contained {
-		if m, err := peekResource(x); err == nil && m.ResourceType == screening.TypeCondition && m.ID != "" {
-			byID[m.ID] = x
-		}
-	}
-	for _, d := range e.Diagnosis {
+	byID := containedByID(bt.containedOf(i), screening.TypeCondition)
+	for _, d := range bt.peeks[i].Diagnosis {
 		id, ok := strings.CutPrefix(d.Condition.Reference, "#")
 		if !ok {
 			continue // a Condition of its own elsewhere in the input
@@ -745,20 +733,9 @@ var retracted = map[string]bool{"entered-in-error": true, "cancelled": true}
 // results of their own ("Observation/panel#member"). A member that gives no status or
 // time takes the panel's: it was reported with it.
 func (bt *batch) addContainedMembers(i int, panel *screening.Observation) {
-	var c struct {
-		Contained []json.RawMessage `json:"contained"`
-		HasMember []peekRef         `json:"hasMember"`
-		Result    []peekRef         `json:"result"` // a DiagnosticReport's
-	}
-	_ = json.Unmarshal(bt.entries[i].Resource, &c) // the peek and the parser read it already
-	c.HasMember = append(c.HasMember, c.Result...)
-	byID := map[string]json.RawMessage{}
-	for _, x := range c.Contained {
-		if m, err := peekResource(x); err == nil && m.ResourceType == screening.TypeObservation && m.ID != "" {
-			byID[m.ID] = x
-		}
-	}
-	for _, hm := range c.HasMember {
+	byID := containedByID(bt.containedOf(i), screening.TypeObservation)
+	p := &bt.peeks[i]
+	for _, hm := range slices.Concat(p.HasMember, p.Result) { // a panel's members, a report's results
 		id, ok := strings.CutPrefix(hm.Reference, "#")
 		if !ok {
 			continue // a member of its own elsewhere in the input
@@ -835,6 +812,17 @@ func (bt *batch) resolveMedication(raw json.RawMessage, ref string) (codes []scr
 		return nil, "", fmt.Sprintf("Medication %s (entry %d) is %s by the sender: the drug cannot be told", ref, bt.entries[j].Index, l)
 	}
 	return bt.drugCodes(m, bt.containedOf(j)), m.Code.text(), ""
+}
+
+// containedByID indexes the contained resources of type rt by their id.
+func containedByID(contained []json.RawMessage, rt string) map[string]json.RawMessage {
+	byID := map[string]json.RawMessage{}
+	for _, x := range contained {
+		if m, err := peekResource(x); err == nil && m.ResourceType == rt && m.ID != "" {
+			byID[m.ID] = x
+		}
+	}
+	return byID
 }
 
 // containedOf is the contained resources of entry j, read only when asked for.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/screening"
@@ -128,8 +127,12 @@ func (c *peekConcept) text() string {
 // members (results) contained in it,
 // which are read as results of their own.
 func (p *peeked) hasContainedMembers() bool {
-	for _, m := range slices.Concat(p.HasMember, p.Result) {
-		if strings.HasPrefix(m.Reference, "#") {
+	return anyContained(p.HasMember) || anyContained(p.Result)
+}
+
+func anyContained(refs []peekRef) bool {
+	for _, r := range refs {
+		if strings.HasPrefix(r.Reference, "#") {
 			return true
 		}
 	}

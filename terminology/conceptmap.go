@@ -25,62 +25,61 @@ func (s *SiteMap) Len() int { return len(s.byCode) }
 // does not use are kept raw; modifierExtension is refused, since it may change what a
 // mapping means.
 type conceptMap struct {
-	ResourceType      string            `json:"resourceType"`
-	ID                string            `json:"id"`
-	Meta              json.RawMessage   `json:"meta"`
-	ImplicitRules     string            `json:"implicitRules"`
-	Language          string            `json:"language"`
-	Text              json.RawMessage   `json:"text"`
-	Contained         []json.RawMessage `json:"contained"`
-	Extension         []json.RawMessage `json:"extension"`
-	ModifierExtension []json.RawMessage `json:"modifierExtension"`
-	URL               string            `json:"url"`
-	Identifier        json.RawMessage   `json:"identifier"`
-	Version           string            `json:"version"`
-	Name              string            `json:"name"`
-	Title             string            `json:"title"`
-	Status            string            `json:"status"`
-	Experimental      *bool             `json:"experimental"`
-	Date              string            `json:"date"`
-	Publisher         string            `json:"publisher"`
-	Contact           []json.RawMessage `json:"contact"`
-	Description       string            `json:"description"`
-	UseContext        []json.RawMessage `json:"useContext"`
-	Jurisdiction      []json.RawMessage `json:"jurisdiction"`
-	Purpose           string            `json:"purpose"`
-	Copyright         string            `json:"copyright"`
-	SourceURI         string            `json:"sourceUri"`
-	SourceCanonical   string            `json:"sourceCanonical"`
-	TargetURI         string            `json:"targetUri"`
-	TargetCanonical   string            `json:"targetCanonical"`
-	Group             []struct {
-		ID                string            `json:"id"`
-		Extension         []json.RawMessage `json:"extension"`
-		ModifierExtension []json.RawMessage `json:"modifierExtension"`
-		Source            string            `json:"source"`
-		SourceVersion     string            `json:"sourceVersion"`
-		Target            string            `json:"target"`
-		TargetVersion     string            `json:"targetVersion"`
-		Element           []struct {
-			ID                string            `json:"id"`
-			Extension         []json.RawMessage `json:"extension"`
-			ModifierExtension []json.RawMessage `json:"modifierExtension"`
-			Code              string            `json:"code"`
-			Display           string            `json:"display"`
-			Target            []struct {
-				ID                string            `json:"id"`
-				Extension         []json.RawMessage `json:"extension"`
-				ModifierExtension []json.RawMessage `json:"modifierExtension"`
-				Code              string            `json:"code"`
-				Display           string            `json:"display"`
-				Equivalence       string            `json:"equivalence"`
-				Comment           string            `json:"comment"`
-				DependsOn         []json.RawMessage `json:"dependsOn"`
-				Product           []json.RawMessage `json:"product"`
+	ResourceType string `json:"resourceType"`
+	element
+	Meta            json.RawMessage   `json:"meta"`
+	ImplicitRules   string            `json:"implicitRules"`
+	Language        string            `json:"language"`
+	Text            json.RawMessage   `json:"text"`
+	Contained       []json.RawMessage `json:"contained"`
+	URL             string            `json:"url"`
+	Identifier      json.RawMessage   `json:"identifier"`
+	Version         string            `json:"version"`
+	Name            string            `json:"name"`
+	Title           string            `json:"title"`
+	Status          string            `json:"status"`
+	Experimental    *bool             `json:"experimental"`
+	Date            string            `json:"date"`
+	Publisher       string            `json:"publisher"`
+	Contact         []json.RawMessage `json:"contact"`
+	Description     string            `json:"description"`
+	UseContext      []json.RawMessage `json:"useContext"`
+	Jurisdiction    []json.RawMessage `json:"jurisdiction"`
+	Purpose         string            `json:"purpose"`
+	Copyright       string            `json:"copyright"`
+	SourceURI       string            `json:"sourceUri"`
+	SourceCanonical string            `json:"sourceCanonical"`
+	TargetURI       string            `json:"targetUri"`
+	TargetCanonical string            `json:"targetCanonical"`
+	Group           []struct {
+		element
+		Source        string `json:"source"`
+		SourceVersion string `json:"sourceVersion"`
+		Target        string `json:"target"`
+		TargetVersion string `json:"targetVersion"`
+		Element       []struct {
+			element
+			Code    string `json:"code"`
+			Display string `json:"display"`
+			Target  []struct {
+				element
+				Code        string            `json:"code"`
+				Display     string            `json:"display"`
+				Equivalence string            `json:"equivalence"`
+				Comment     string            `json:"comment"`
+				DependsOn   []json.RawMessage `json:"dependsOn"`
+				Product     []json.RawMessage `json:"product"`
 			} `json:"target"`
 		} `json:"element"`
 		Unmapped json.RawMessage `json:"unmapped"`
 	} `json:"group"`
+}
+
+// element is what every FHIR element and backbone element may carry.
+type element struct {
+	ID                string            `json:"id"`
+	Extension         []json.RawMessage `json:"extension"`
+	ModifierExtension []json.RawMessage `json:"modifierExtension"`
 }
 
 // equivalences are R4's ConceptMap equivalence codes; placing says which of them say the

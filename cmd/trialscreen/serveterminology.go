@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
 	"github.com/trialscreen/trialscreen/terminology"
 	"github.com/trialscreen/trialscreen/terminology/txclient"
@@ -58,16 +57,7 @@ func serveProtocol(ctx context.Context, cfg serveConfig, site *siteTerms, reg pr
 		Log:     log,
 		Now:     now,
 	}
-	compile := func(opts screening.Options) (*screening.Protocol, error) {
-		if cfg.protocol == "" {
-			return screening.LoadProtocol(protocols.AntiBCMA, opts)
-		}
-		p, err := screening.LoadProtocolFile(cfg.protocol, opts)
-		if err != nil {
-			return nil, fmt.Errorf("protocol %s:\n%w", cfg.protocol, err)
-		}
-		return p, nil
-	}
+	compile := func(opts screening.Options) (*screening.Protocol, error) { return compileProtocol(cfg.protocol, opts) }
 	var voc *terminology.Vocabulary
 	if site.custom() {
 		voc = site.voc

@@ -197,6 +197,11 @@ func loadProtocol(path string, site *siteTerms) (*screening.Protocol, error) {
 	if site.custom() {
 		opts.Vocabulary = site.voc
 	}
+	return compileProtocol(path, opts)
+}
+
+// compileProtocol compiles the protocol file at path (the shipped one when path is "").
+func compileProtocol(path string, opts screening.Options) (*screening.Protocol, error) {
 	if path == "" {
 		return protocols.Load(opts)
 	}
