@@ -12,7 +12,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/internal/jsonscan"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -92,7 +94,9 @@ type hookRequest struct {
 		PatientID string `json:"patientId"`
 		UserID    string `json:"userId"`
 	} `json:"context"`
-	Prefetch map[string]json.RawMessage `json:"prefetch"`
+	// Prefetch is read apart from the rest (decodePrefetch): its values are slices of
+	// the body, not copies.
+	Prefetch map[string]json.RawMessage `json:"-"`
 }
 
 var cdsHookInstancePattern = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`) // a UUID in practice; bounded, printable
@@ -104,11 +108,7 @@ func decodeHookRequest(c echo.Context) (*hookRequest, error) {
 	// crossed the body limit, and an oversize body must be refused however it ends.
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var he *echo.HTTPError
-		if errors.As(err, &he) { // the body limit: a 413, not a malformed body
-			return nil, he
-		}
-		return nil, invalid("body", "could not be read: %v", err)
+		return nil, bodyReadError(c.Request(), err)
 	}
 	if err := json.Unmarshal(data, &rq); err != nil {
 		var te *json.UnmarshalTypeError
@@ -116,6 +116,9 @@ func decodeHookRequest(c echo.Context) (*hookRequest, error) {
 			return nil, invalid(te.Field, "is JSON %s, not %s", te.Value, te.Type.Kind())
 		}
 		return nil, invalid("body", "is not a JSON CDS Hooks request: %v", err)
+	}
+	if rq.Prefetch, err = decodePrefetch(data); err != nil {
+		return nil, err
 	}
 	switch {
 	case rq.Hook == "":
@@ -154,6 +157,26 @@ func decodeHookRequest(c echo.Context) (*hookRequest, error) {
 	return &rq, nil
 }
 
+// decodePrefetch reads the prefetch of a valid JSON request body, as a decode of it
+// would (the member's name in any case, the last one given winning) but without copying
+// its values, which are most of a body of up to MaxBodyBytes.
+func decodePrefetch(data []byte) (map[string]json.RawMessage, error) {
+	var raw []byte
+	jsonscan.Members(data, func(name, val []byte) bool {
+		if strings.EqualFold(memberName(name), "prefetch") {
+			raw = val
+		}
+		return true
+	})
+	switch {
+	case raw == nil || isJSONNull(raw):
+		return nil, nil
+	case raw[0] != '{':
+		return nil, invalid("prefetch", "is JSON %s, not map", jsonKind(raw))
+	}
+	return decodeObject(raw)
+}
+
 // patientView answers the hook: authenticate the EHR, read the request, screen the
 // patient from the prefetch or (only on an allowed server) the EHR's FHIR server, keep
 // the result for the card's report link, and return one card.
@@ -183,7 +206,7 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 		Audit: map[string]string{"cds-card-uuid": cardUUID, "cds-hook-instance": rq.HookInstance},
 	}
 
-	prefetched, missing, incomplete, err := h.readPrefetch(rq)
+	prefetched, missing, incomplete, err := h.readPrefetch(c.Request(), rq)
 	if err != nil {
 		return err
 	}
@@ -232,8 +255,10 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 
 // readPrefetch reads the prefetch: the record when every key is there and the Patient
 // usable (else the keys missing), and the needed types whose prefetched search failed
-// or is partial.
-func (h *cdsHandler) readPrefetch(rq *hookRequest) (rec *screening.Record, missing, incomplete []string, err error) {
+// or is partial. The searches' entries together are one patient's record: over the cap
+// they are a 413, and under it the request's share of the memory budget grows to what
+// they cost before any is read.
+func (h *cdsHandler) readPrefetch(r *http.Request, rq *hookRequest) (rec *screening.Record, missing, incomplete []string, err error) {
 	p := h.s.cfg.Protocol
 	if missing = missingPrefetch(p, rq.Prefetch); len(missing) > 0 {
 		return nil, missing, nil, nil
@@ -245,7 +270,18 @@ func (h *cdsHandler) readPrefetch(rq *hookRequest) (rec *screening.Record, missi
 	if !ok {
 		return nil, []string{prefetchPatientKey}, nil, nil
 	}
-	if rec, err = h.s.recordFromPrefetch(rq.Prefetch, rq.Context.PatientID); err != nil {
+	entries, size := 0, 0
+	for _, t := range p.NeededTypes() {
+		n, _ := fhirbundle.CountEntries(rq.Prefetch[t])
+		entries, size = entries+n, size+len(rq.Prefetch[t])
+	}
+	if max := h.s.reader.MaxEntries(); entries > max {
+		return nil, nil, nil, &tooLarge{field: "prefetch", msg: (&fhirbundle.TooManyEntriesError{What: "the prefetch (its searches together)", Count: entries, Max: max}).Error()}
+	}
+	if err := payForEntries(r, size, entries); err != nil {
+		return nil, nil, nil, err
+	}
+	if rec, err = h.s.recordFromPrefetch(r.Context(), rq.Prefetch, rq.Context.PatientID); err != nil {
 		return nil, nil, nil, err
 	}
 	for _, t := range p.NeededTypes() {

@@ -151,7 +151,8 @@ type cdsTestConfig struct {
 	client       *CDSClient // nil: the test issuer with the key inline
 	fhirServers  []string
 	noNewSource  bool
-	maxBodyBytes int64 // 0: the default
+	maxBodyBytes int64         // 0: the default
+	mod          func(*Config) // changes the Config last, when given
 }
 
 func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
@@ -181,11 +182,15 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 			return fhirclient.NewRecordSource(c, p)
 		}
 	}
-	env.s, err = New(Config{
+	cfg := Config{
 		Protocol: p, Source: src, Demo: true, PublicURL: cdsTestPublicURL, DefaultAsOf: demo.DefaultAsOf, Now: env.clock.Now,
 		Audit: NewAuditLog(env.audit, "test"), Metrics: m, CDS: cds, MaxBodyBytes: tc.maxBodyBytes,
 		Logger: slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if tc.mod != nil {
+		tc.mod(&cfg)
+	}
+	env.s, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +377,7 @@ func TestCDSPrefetchMatchesDemoSource(t *testing.T) {
 			want := p.Evaluate(rec, screening.Settings{AsOf: demo.AsOf(), Location: time.UTC})
 
 			pf := cdsDemoPrefetch(t, name)
-			got, err := env.s.recordFromPrefetch(pf, id)
+			got, err := env.s.recordFromPrefetch(t.Context(), pf, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,11 +427,11 @@ func TestCDSNullPrefetchMeansNoData(t *testing.T) {
 	withNull["Procedure"] = json.RawMessage("null")
 	withEmpty["Procedure"] = cdsSearchset(nil)
 	st := screening.Settings{AsOf: demo.AsOf(), Location: time.UTC}
-	a, err := env.s.recordFromPrefetch(withNull, "demo-candidate")
+	a, err := env.s.recordFromPrefetch(t.Context(), withNull, "demo-candidate")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := env.s.recordFromPrefetch(withEmpty, "demo-candidate")
+	b, err := env.s.recordFromPrefetch(t.Context(), withEmpty, "demo-candidate")
 	if err != nil {
 		t.Fatal(err)
 	}

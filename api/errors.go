@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/internal/bodymem"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -38,6 +39,41 @@ func invalid(field, format string, args ...any) error {
 	return &badRequest{field: field, msg: fmt.Sprintf(format, args...)}
 }
 
+// tooLarge is input over one of the service's size caps (a Bundle's entries): a 413
+// naming the field, the count seen and the cap.
+type tooLarge struct {
+	field string
+	msg   string
+}
+
+func (e *tooLarge) Error() string { return e.field + ": " + e.msg }
+
+// deadlinePassed is the request's deadline passing during the service's own work
+// (reading a Bundle or a prefetch), not while it waited on a FHIR server.
+type deadlinePassed struct {
+	during string
+	err    error
+}
+
+func (e *deadlinePassed) Error() string {
+	return "the request's time limit passed while " + e.during + ": " + e.err.Error()
+}
+
+func (e *deadlinePassed) Unwrap() error { return e.err }
+
+// ownWork words a context error ending the service's own work: a deadline as such, a
+// cancellation as it is (the caller went away). Other errors pass unchanged.
+func ownWork(err error, during string) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &deadlinePassed{during: during, err: err}
+	}
+	return err
+}
+
+// busyRetryAfter is the Retry-After of a 503 for a busy memory budget: the time a large
+// body takes to read and screen, after which its share is free again.
+const busyRetryAfter = "2"
+
 // errUnauthenticated answers a REST request without valid credentials. It says nothing
 // more on purpose: why a token was refused goes to the log, not to whoever sent it.
 var errUnauthenticated = errors.New("authentication required")
@@ -50,11 +86,22 @@ const statusClientClosed = 499
 // kinds become HTTP statuses.
 func problemFor(err error) Problem {
 	var br *badRequest
+	var tl *tooLarge
+	var dp *deadlinePassed
 	var he *echo.HTTPError
 	var fe *fhirclient.Error
 	switch {
 	case errors.As(err, &br):
 		return Problem{Type: "about:blank", Title: "Invalid request", Status: http.StatusBadRequest, Detail: br.Error(), Field: br.field}
+	case errors.As(err, &tl):
+		return Problem{Type: "about:blank", Title: "Content Too Large", Status: http.StatusRequestEntityTooLarge, Detail: tl.Error(), Field: tl.field}
+	case errors.Is(err, bodymem.ErrTooLarge):
+		return Problem{Type: "about:blank", Title: "Content Too Large", Status: http.StatusRequestEntityTooLarge, Detail: err.Error()}
+	case errors.Is(err, bodymem.ErrBusy):
+		// Retry-After is set by handleError.
+		return Problem{Type: "about:blank", Title: "The service is busy", Status: http.StatusServiceUnavailable, Detail: err.Error()}
+	case errors.As(err, &dp):
+		return Problem{Type: "about:blank", Title: "The request did not finish in time", Status: http.StatusGatewayTimeout, Detail: dp.Error()}
 	case errors.Is(err, errUnauthenticated):
 		return Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: errUnauthenticated.Error()}
 	case errors.Is(err, screening.ErrPatientNotFound):
@@ -97,6 +144,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := problemFor(err)
+	if errors.Is(err, bodymem.ErrBusy) {
+		c.Response().Header().Set("Retry-After", busyRetryAfter)
+	}
 	if p.Status >= 500 {
 		s.log.Error("request failed", "route", c.Path(), "status", p.Status, "error", err.Error())
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -83,10 +84,13 @@ func patientPrefetched(raw json.RawMessage, patientID string) (bool, error) {
 // it failed. The criteria that read such a type are then unknown, never pass, unless
 // the record can be fetched from the EHR's FHIR server instead (patientView). The caller has checked
 // that every key is present (missingPrefetch) and the Patient usable.
-func (s *Server) recordFromPrefetch(prefetch map[string]json.RawMessage, patientID string) (*screening.Record, error) {
+func (s *Server) recordFromPrefetch(ctx context.Context, prefetch map[string]json.RawMessage, patientID string) (*screening.Record, error) {
 	rec := fhirbundle.NewRecord()
 	patient := []fhirbundle.Entry{{FullURL: "Patient/" + patientID, Resource: prefetch[prefetchPatientKey]}}
-	if err := s.reader.AddResources(rec, patientID, patient); err != nil {
+	if err := s.reader.AddResourcesContext(ctx, rec, patientID, patient); err != nil {
+		if ctx.Err() != nil {
+			return nil, ownWork(ctx.Err(), "reading the prefetch")
+		}
 		return nil, invalid("prefetch.patient", "%v", err)
 	}
 	rec.Sources[screening.TypePatient] = fhirbundle.PatientSource(prefetch[prefetchPatientKey])
@@ -96,7 +100,10 @@ func (s *Server) recordFromPrefetch(prefetch map[string]json.RawMessage, patient
 			return nil, err
 		}
 		if st.State != screening.FetchFailed {
-			if err := s.reader.AddResources(rec, patientID, entries); err != nil {
+			if err := s.reader.AddResourcesContext(ctx, rec, patientID, entries); err != nil {
+				if ctx.Err() != nil {
+					return nil, ownWork(ctx.Err(), "reading the prefetch")
+				}
 				st = screening.SourceStatus{State: screening.FetchFailed, Detail: "the prefetched " + t + " could not be read: " + err.Error()}
 			}
 		}
@@ -124,7 +131,7 @@ func readPrefetchedSearch(t string, raw json.RawMessage) (screening.SourceStatus
 	default:
 		return screening.SourceStatus{}, nil, invalid(field, "is a %q resource, not a searchset Bundle", h.ResourceType)
 	}
-	b, err := fhirbundle.SplitBundle(raw)
+	b, err := fhirbundle.SplitBundleMax(raw, 0) // the caller has counted the entries of every search
 	if err != nil {
 		return screening.SourceStatus{}, nil, invalid(field, "%v", err)
 	}

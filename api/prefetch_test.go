@@ -19,7 +19,7 @@ func TestCDSPrefetchNextLinkIsPartial(t *testing.T) {
 	pf := cdsDemoPrefetch(t, "candidate")
 	pf["Condition"] = cdsSearchset(res["Condition"], map[string]string{"relation": "next", "url": "https://ehr.example.org/fhir/Condition?page=2"})
 
-	rec, err := env.s.recordFromPrefetch(pf, "demo-candidate")
+	rec, err := env.s.recordFromPrefetch(t.Context(), pf, "demo-candidate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestCDSPrefetchOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pf := cdsDemoPrefetch(t, "candidate")
 			pf[tt.key] = tt.value
-			rec, err := env.s.recordFromPrefetch(pf, "demo-candidate")
+			rec, err := env.s.recordFromPrefetch(t.Context(), pf, "demo-candidate")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +135,7 @@ func TestCDSPrefetchResolvesIncludedMedication(t *testing.T) {
 	  {"fullUrl":"https://ehr.example.org/fhir/Medication/m1","search":{"mode":"include"},
 	   "resource":{"resourceType":"Medication","id":"m1",
 	     "code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"3002"}]}}}]}`)
-	rec, err := env.s.recordFromPrefetch(pf, "demo-candidate")
+	rec, err := env.s.recordFromPrefetch(t.Context(), pf, "demo-candidate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestCDSPrefetchMaskedPatient(t *testing.T) {
 	env := newCDSTestEnv(t, cdsTestConfig{})
 	pf := cdsDemoPrefetch(t, "candidate")
 	pf[prefetchPatientKey] = json.RawMessage(strings.Replace(string(pf[prefetchPatientKey]), `"resourceType"`, `"meta":{"security":[{"code":"REDACTED"}]},"resourceType"`, 1))
-	rec, err := env.s.recordFromPrefetch(pf, "demo-candidate")
+	rec, err := env.s.recordFromPrefetch(t.Context(), pf, "demo-candidate")
 	if err != nil {
 		t.Fatal(err)
 	}

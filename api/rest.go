@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/screening"
 )
 
 // REST routes, as Echo registers them (and as the OpenAPI document names them, with
@@ -148,9 +151,9 @@ func (s *Server) postScreening(c echo.Context) error {
 		PatientID: req.PatientID, SourceName: s.sourceName(), Settings: st,
 	}
 	if req.Bundle != nil {
-		rec, err := s.reader.ReadBundle(req.Bundle, req.PatientID)
+		rec, err := s.readBundle(r, len(data), req.Bundle, req.PatientID)
 		if err != nil {
-			return invalid("bundle", "%v", err)
+			return err
 		}
 		rq.Record, rq.SourceName = rec, "bundle"
 		if rq.PatientID == "" && rec.Patient != nil {
@@ -166,6 +169,27 @@ func (s *Server) postScreening(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(http.StatusOK, result)
+}
+
+// readBundle reads the record a caller sent as a Bundle (of a body of n bytes). Its
+// entries are counted first: over the cap it is a 413, and under it the request's share
+// of the memory budget grows to what they cost before any is read.
+func (s *Server) readBundle(r *http.Request, n int, bundle json.RawMessage, patientID string) (*screening.Record, error) {
+	entries, _ := fhirbundle.CountEntries(bundle)
+	if max := s.reader.MaxEntries(); entries > max {
+		return nil, &tooLarge{field: "bundle", msg: (&fhirbundle.TooManyEntriesError{What: "the Bundle", Count: entries, Max: max}).Error()}
+	}
+	if err := payForEntries(r, n, entries); err != nil {
+		return nil, err
+	}
+	rec, err := s.reader.ReadBundleContext(r.Context(), bundle, patientID)
+	switch {
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		return nil, ownWork(err, "reading the bundle")
+	case err != nil:
+		return nil, invalid("bundle", "%v", err)
+	}
+	return rec, nil
 }
 
 // checkJSONContentType accepts application/json (with parameters such as charset).

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/internal/bodymem"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -67,6 +68,13 @@ type Config struct {
 
 	RequestTimeout time.Duration // per request, fetch included; default 30s
 	MaxBodyBytes   int64         // request bodies; default 16 MiB
+	// MaxBundleEntries caps the entries of one patient's record a caller sends: a Bundle,
+	// or a CDS prefetch's searches together. Default fhirbundle.DefaultMaxEntries.
+	MaxBundleEntries int
+	// BodyMemory is the memory budget of the request bodies being read, parsed and
+	// screened at once (internal/bodymem); a request that cannot get its share within
+	// the budget's wait gets a 503 with Retry-After. Nil: no budget.
+	BodyMemory *bodymem.Limiter
 	// MaxBatchesPerCaller is how many REST batches (queued, running or finished) the
 	// service holds for one caller; default 10. At the limit the caller's oldest finished
 	// batch makes room for a new one, and with none finished a new one is a 429, so one
@@ -134,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
+	if cfg.MaxBundleEntries <= 0 {
+		cfg.MaxBundleEntries = fhirbundle.DefaultMaxEntries
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.DefaultAsOf = func(_ string, now time.Time) time.Time { return now }
 	}
 	cfg.Audit.failed = cfg.Metrics.auditFailures.Inc // a lost audit record must show on a dashboard
-	reader, err := fhirbundle.NewReader(cfg.Protocol)
+	reader, err := fhirbundle.NewReader(cfg.Protocol, fhirbundle.MaxEntries(cfg.MaxBundleEntries))
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +189,7 @@ func (s *Server) routes() {
 	}))
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
 	e.Use(s.timeout)
+	e.Use(s.payForBody) // within the timeout: a wait for memory counts against it
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

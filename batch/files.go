@@ -156,7 +156,7 @@ func (in Files) Patients(ctx context.Context, env *Env, yield func(Patient) erro
 	env.Progress.addSortRuns(s.sort.Runs())
 	env.Progress.setPatientsTotal(s.patients)
 	env.Progress.setPhase(PhaseScreening)
-	return walkGroups(ctx, it, func(g *group) error {
+	return walkGroups(ctx, it, env.Reader.MaxEntries(), func(g *group) error {
 		if p, ok := s.filesPatient(g); ok {
 			return yield(p)
 		}

@@ -260,7 +260,7 @@ func (s *scanner) scanBundle(idx int) error {
 		return fmt.Errorf("batch: input %w", err)
 	}
 	s.env.Progress.addBytes(int64(len(data)))
-	b, err := fhirbundle.SplitBundle(data)
+	b, err := fhirbundle.SplitBundleMax(data, s.env.Reader.MaxEntries())
 	if err != nil {
 		s.problem(idx, 0, "%v", err)
 		return nil

@@ -23,6 +23,7 @@ type group struct {
 	bundles []uint32 // files
 	ids     []uint64 // lines of an id list
 	first   record   // where the patient first appears (file, line)
+	over    int      // resources past the cap on a record's entries, counted and not kept
 }
 
 type groupLine struct {
@@ -34,8 +35,10 @@ type groupLine struct {
 	resource   []byte
 }
 
-// walkGroups reads the sorted records and calls emit with each patient's group.
-func walkGroups(ctx context.Context, it iterator, emit func(*group) error) error {
+// walkGroups reads the sorted records and calls emit with each patient's group. A
+// group keeps at most maxLines resource lines (the cap on a record's entries): the rest
+// are only counted, so that one patient of a million lines is refused, not read.
+func walkGroups(ctx context.Context, it iterator, maxLines int, emit func(*group) error) error {
 	var g *group
 	for n := 0; ; n++ {
 		r, err := it.Next()
@@ -58,6 +61,10 @@ func walkGroups(ctx context.Context, it iterator, emit func(*group) error) error
 		}
 		switch r.kind {
 		case kindResource, kindPatient, kindUnreadable:
+			if len(g.lines) >= maxLines {
+				g.over++
+				continue
+			}
 			g.lines = append(g.lines, groupLine{file: r.file, line: r.line, medRef: string(r.aux), patient: r.kind == kindPatient,
 				unreadable: r.kind == kindUnreadable, resource: clone(r.payload)})
 		case kindBundle:
@@ -100,6 +107,11 @@ func (s *scanner) filesPatient(g *group) (Patient, bool) {
 			rec.Unreadable = append(rec.Unreadable, anyone...)
 			return rec, nil
 		}
+		return p, true
+	}
+	if g.over > 0 {
+		err := &fhirbundle.TooManyEntriesError{What: "the patient's record", Count: len(g.lines) + g.over, Max: reader.MaxEntries()}
+		p.Load = func(context.Context) (*screening.Record, error) { return nil, err }
 		return p, true
 	}
 	if err := samePatient(g); err != nil {

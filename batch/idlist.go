@@ -107,7 +107,7 @@ func (in IDList) Patients(ctx context.Context, env *Env, yield func(Patient) err
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	return walkGroups(ctx, it, func(g *group) error {
+	return walkGroups(ctx, it, env.Reader.MaxEntries(), func(g *group) error {
 		line := g.ids[0]
 		return yield(Patient{ID: g.key, Where: Problem{File: name, Line: line}, Load: func(ctx context.Context) (*screening.Record, error) {
 			ctx, cancel := context.WithTimeout(ctx, timeout)

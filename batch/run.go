@@ -28,6 +28,10 @@ type Config struct {
 	MemoryBudget int
 	TempDir      string
 	Shard        Shard
+	// MaxEntries caps one patient's record: the entries of a Bundle file, the resources
+	// of one patient in an export (default fhirbundle.DefaultMaxEntries). A record over
+	// it is reported and not screened: reading it could exhaust the memory.
+	MaxEntries int
 	// After resumes a run: patients with ids up to and including After (byte order) were
 	// screened already and are skipped.
 	After string
@@ -55,6 +59,15 @@ type Stats struct {
 	Screened   int64 // verdict documents produced
 	Unscreened int64 // patients reported and not screened
 	Problems   int64 // every problem reported, lines and patients
+}
+
+// newReader is the Bundle reader of cfg's protocol, with its cap on a record's entries.
+func (cfg Config) newReader() (*fhirbundle.Reader, error) {
+	n := cfg.MaxEntries
+	if n <= 0 {
+		n = fhirbundle.DefaultMaxEntries
+	}
+	return fhirbundle.NewReader(cfg.Protocol, fhirbundle.MaxEntries(n))
 }
 
 // env is what reading an input for cfg needs: the protocol and its reader, which patients
@@ -90,7 +103,7 @@ func Run(ctx context.Context, cfg Config, in Input, sink Sink) (Stats, error) {
 	if cfg.Protocol == nil {
 		return st, errors.New("batch: a compiled protocol is required")
 	}
-	reader, err := fhirbundle.NewReader(cfg.Protocol)
+	reader, err := cfg.newReader()
 	if err != nil {
 		return st, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -20,7 +19,7 @@ func Walk(ctx context.Context, cfg Config, in Input, fn func(id string, rec *scr
 	if cfg.Protocol == nil {
 		return st, errors.New("batch: a compiled protocol is required")
 	}
-	reader, err := fhirbundle.NewReader(cfg.Protocol)
+	reader, err := cfg.newReader()
 	if err != nil {
 		return st, err
 	}

@@ -5,6 +5,7 @@
 package fhirbundle
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,14 +52,29 @@ var RecordTypes = []string{
 // Reader reads bundles for one compiled protocol. It is safe for concurrent use: the
 // jsonformat Unmarshaller keeps no state between calls (checked with -race in the tests).
 type Reader struct {
-	p  *screening.Protocol
-	um *jsonformat.Unmarshaller
+	p          *screening.Protocol
+	um         *jsonformat.Unmarshaller
+	maxEntries int
 }
 
+// Option sets up a Reader.
+type Option func(*Reader)
+
+// MaxEntries caps the entries of one Bundle, and of the entries given to one
+// ReadResources call, at n (DefaultMaxEntries by default).
+func MaxEntries(n int) Option { return func(r *Reader) { r.maxEntries = n } }
+
 // NewReader returns a Reader that parses what p's criteria read.
-func NewReader(p *screening.Protocol) (*Reader, error) {
+func NewReader(p *screening.Protocol, opts ...Option) (*Reader, error) {
 	if p == nil {
 		return nil, errors.New("fhirbundle: a compiled protocol is required")
+	}
+	r := &Reader{p: p, maxEntries: DefaultMaxEntries}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.maxEntries <= 0 {
+		return nil, fmt.Errorf("fhirbundle: MaxEntries is %d; want at least 1", r.maxEntries)
 	}
 	// Without extended validation: both parsers accept all the Synthea files, this one is
 	// about 20% faster, and the validating one would also reject resources for missing
@@ -67,8 +83,12 @@ func NewReader(p *screening.Protocol) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fhirbundle: %w", err)
 	}
-	return &Reader{p: p, um: um}, nil
+	r.um = um
+	return r, nil
 }
+
+// MaxEntries is the cap on the entries of one record that r reads.
+func (r *Reader) MaxEntries() int { return r.maxEntries }
 
 // Bundle is a FHIR Bundle split into its entries, with what a FHIR client needs to page.
 type Bundle struct {
@@ -102,124 +122,6 @@ type Entry struct {
 	Problem  string          // set when the entry itself is malformed (then Resource is nil)
 }
 
-// SplitBundle splits a Bundle into entries without parsing the resources. It fails only
-// when data is not JSON or not a Bundle; a malformed entry is returned with its Problem.
-func SplitBundle(data []byte) (*Bundle, error) {
-	// Fast path: one decode of the whole bundle. Any type mismatch (an entry that is not an
-	// object, a fullUrl that is not a string) falls back to splitting entry by entry.
-	var fast struct {
-		ResourceType json.RawMessage `json:"resourceType"`
-		Type         json.RawMessage `json:"type"`
-		Total        json.RawMessage `json:"total"`
-		Link         json.RawMessage `json:"link"`
-		Entry        []struct {
-			FullURL  string          `json:"fullUrl"`
-			Resource json.RawMessage `json:"resource"`
-		} `json:"entry"`
-	}
-	err := json.Unmarshal(data, &fast)
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return nil, errorf(ErrNotJSON, "not FHIR JSON: %v at offset %d", se, se.Offset)
-	}
-	if !isObject(data) {
-		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: the input is a JSON %s, not an object", jsonKind(data))
-	}
-	b := &Bundle{Total: -1}
-	var entryRaw json.RawMessage
-	if err == nil {
-		b.Entries = make([]Entry, len(fast.Entry))
-		for i, e := range fast.Entry {
-			b.Entries[i] = Entry{Index: i, FullURL: e.FullURL, Resource: nullAsNil(e.Resource)}
-		}
-	} else {
-		var slow struct {
-			ResourceType json.RawMessage `json:"resourceType"`
-			Type         json.RawMessage `json:"type"`
-			Total        json.RawMessage `json:"total"`
-			Link         json.RawMessage `json:"link"`
-			Entry        json.RawMessage `json:"entry"`
-		}
-		if err := json.Unmarshal(data, &slow); err != nil {
-			return nil, errorf(ErrNotBundle, "not a FHIR Bundle: %v", describeJSONError(err))
-		}
-		fast.ResourceType, fast.Type, fast.Total, fast.Link = slow.ResourceType, slow.Type, slow.Total, slow.Link
-		entryRaw = slow.Entry
-	}
-	var rt string
-	if len(fast.ResourceType) == 0 {
-		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: there is no resourceType")
-	}
-	if err := json.Unmarshal(fast.ResourceType, &rt); err != nil {
-		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: resourceType is JSON %s, not a string", jsonKind(fast.ResourceType))
-	}
-	if rt != "Bundle" {
-		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: resourceType is %q", rt)
-	}
-	_ = json.Unmarshal(fast.Type, &b.Type)
-	if len(fast.Total) > 0 {
-		_ = json.Unmarshal(fast.Total, &b.Total)
-	}
-	if len(fast.Link) > 0 {
-		var links []json.RawMessage
-		_ = json.Unmarshal(fast.Link, &links)
-		for _, l := range links {
-			var x Link
-			if json.Unmarshal(l, &x) == nil {
-				b.Links = append(b.Links, x)
-			}
-		}
-	}
-	if entryRaw != nil {
-		entries, err := splitEntries(entryRaw)
-		if err != nil {
-			return nil, err
-		}
-		b.Entries = entries
-	}
-	return b, nil
-}
-
-// splitEntries is the careful path: each entry on its own, so one bad entry is reported
-// and the others are kept.
-func splitEntries(raw json.RawMessage) ([]Entry, error) {
-	if string(raw) == "null" {
-		return nil, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, errorf(ErrNotBundle, "not a FHIR Bundle: entry is JSON %s, not an array", jsonKind(raw))
-	}
-	out := make([]Entry, len(items))
-	for i, it := range items {
-		out[i].Index = i
-		if !isObject(it) {
-			out[i].Problem = fmt.Sprintf("entry is JSON %s, not an object", jsonKind(it))
-			continue
-		}
-		var e struct {
-			FullURL  json.RawMessage `json:"fullUrl"`
-			Resource json.RawMessage `json:"resource"`
-		}
-		_ = json.Unmarshal(it, &e) // cannot fail: it is a valid object and the fields are raw
-		if len(e.FullURL) > 0 && string(e.FullURL) != "null" {
-			if err := json.Unmarshal(e.FullURL, &out[i].FullURL); err != nil {
-				out[i].Problem = fmt.Sprintf("fullUrl is JSON %s, not a string", jsonKind(e.FullURL))
-				continue
-			}
-		}
-		out[i].Resource = nullAsNil(e.Resource)
-	}
-	return out, nil
-}
-
-func nullAsNil(r json.RawMessage) json.RawMessage {
-	if len(r) == 0 || string(r) == "null" {
-		return nil
-	}
-	return r
-}
-
 // NewRecord returns an empty record with its maps made, for AddResources.
 func NewRecord() *screening.Record {
 	return &screening.Record{Sources: map[string]screening.SourceStatus{}, Seen: map[string]int{}}
@@ -228,9 +130,15 @@ func NewRecord() *screening.Record {
 // ReadBundle reads a Bundle holding one patient's record (any Bundle type). patientID
 // chooses the patient when the bundle holds several Patient resources. The bundle counts
 // as the patient's full record: every type in RecordTypes is marked complete, unless
-// the Bundle itself says it is not (withheld.go).
+// the Bundle itself says it is not (withheld.go). A Bundle of more entries than the
+// Reader's MaxEntries is refused (a TooManyEntriesError) before any entry is read.
 func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, error) {
-	b, err := SplitBundle(data)
+	return r.ReadBundleContext(context.Background(), data, patientID)
+}
+
+// ReadBundleContext is ReadBundle that stops, with ctx's error, once ctx is done.
+func (r *Reader) ReadBundleContext(ctx context.Context, data []byte, patientID string) (*screening.Record, error) {
+	b, err := SplitBundleMax(data, r.maxEntries)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +152,7 @@ func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, e
 		return nil, errorf(ErrIncomplete, "the Bundle says its search matched %d resources but holds %d entries: give the patient's whole record", b.Total, len(b.Entries))
 	}
 	rec := NewRecord()
-	done, err := r.add(rec, patientID, b.Entries, true)
+	done, err := r.add(ctx, rec, patientID, b.Entries, true)
 	if err != nil {
 		return nil, err
 	}
@@ -259,8 +167,13 @@ func (r *Reader) ReadBundle(data []byte, patientID string) (*screening.Record, e
 // search with _include=MedicationRequest:medication and the like. Resources already in
 // rec (same Type/id) are skipped. AddResources leaves rec.Sources to the caller, who
 // judges completeness (a searchset's total and next link, its OperationOutcome entries,
-// masked resources).
+// masked resources). The caller caps the entries of a record it adds in several calls.
 func (r *Reader) AddResources(rec *screening.Record, patientID string, entries []Entry) error {
+	return r.AddResourcesContext(context.Background(), rec, patientID, entries)
+}
+
+// AddResourcesContext is AddResources that stops, with ctx's error, once ctx is done.
+func (r *Reader) AddResourcesContext(ctx context.Context, rec *screening.Record, patientID string, entries []Entry) error {
 	if rec == nil {
 		return errors.New("fhirbundle: AddResources needs a record (see NewRecord)")
 	}
@@ -270,7 +183,7 @@ func (r *Reader) AddResources(rec *screening.Record, patientID string, entries [
 	if rec.Sources == nil {
 		rec.Sources = map[string]screening.SourceStatus{}
 	}
-	_, err := r.add(rec, patientID, entries, false)
+	_, err := r.add(ctx, rec, patientID, entries, false)
 	return err
 }
 
@@ -291,11 +204,22 @@ type batch struct {
 	done    completeness    // what says the input is not the whole record
 }
 
-func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) (*completeness, error) {
+// checkEvery is how many entries are read between two looks at the caller's context: a
+// record of the largest size is read in about a second, and a request whose deadline
+// has passed must stop taking the CPU from those that can still be answered.
+const checkEvery = 512
+
+func (r *Reader) add(ctx context.Context, rec *screening.Record, patientID string, entries []Entry, wholeBundle bool) (*completeness, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	bt := &batch{r: r, rec: rec, entries: entries, peeks: make([]peeked, len(entries)), perrs: make([]error, len(entries)),
 		keys: patientKeys{}, others: patientKeys{}, meds: map[string]int{}, subs: map[string]int{}, have: existingRefs(rec), firstAt: map[string]int{}}
 	var patients []int
 	for i, e := range entries {
+		if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if e.Resource == nil {
 			continue
 		}
@@ -315,6 +239,9 @@ func (r *Reader) add(rec *screening.Record, patientID string, entries []Entry, w
 	}
 	bt.chosen = chosen
 	for i := range entries {
+		if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		bt.addEntry(i, i == chosen)
 	}
 	return &bt.done, nil

@@ -1,6 +1,7 @@
 package fhirbundle
 
 import (
+	"context"
 	"strings"
 
 	"github.com/trialscreen/trialscreen/screening"
@@ -10,10 +11,14 @@ import (
 // a Bundle, e.g. the lines of a FHIR Bulk Data export grouped by patient. It is
 // AddResources on a new record followed by what ReadBundle does: the resources count as
 // the patient's full record, so every type in RecordTypes is marked complete unless
-// they say otherwise (withheld.go).
+// they say otherwise (withheld.go). More entries than the Reader's MaxEntries are
+// refused (a TooManyEntriesError).
 func (r *Reader) ReadResources(patientID string, entries []Entry) (*screening.Record, error) {
+	if len(entries) > r.maxEntries {
+		return nil, &TooManyEntriesError{What: "the patient's record", Count: len(entries), Max: r.maxEntries}
+	}
 	rec := NewRecord()
-	done, err := r.add(rec, patientID, entries, false)
+	done, err := r.add(context.Background(), rec, patientID, entries, false)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
 )
 
 // BatchRequest is one read or search in a batch.
@@ -121,6 +123,11 @@ func batchEntries(rq *request, body []byte, n int) ([]batchEntry, error) {
 	}
 	if p := jsonProblem(body); p != "" {
 		return nil, bad("%s", p)
+	}
+	// Counted before it is read: a batch-response padded with entries must not be
+	// decoded into them.
+	if got, ok := fhirbundle.CountEntries(body); ok && got != n {
+		return nil, bad("the batch-response has %d entries for %d requests", got, n)
 	}
 	var b struct {
 		ResourceType string       `json:"resourceType"`

@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/trialscreen/trialscreen/fhirbundle"
 )
 
 // Config says which server to talk to and how carefully. Zero values take the defaults.
@@ -24,8 +26,13 @@ type Config struct {
 	HTTPClient *http.Client // nil: a client of its own (see Client.CloseIdleConnections)
 	Token      TokenSource  // nil: no Authorization header; a TokenInvalidator is told of a token refused with 401
 
-	MaxBodyBytes   int64         // per response; default 32 MiB
-	MaxPages       int           // per search; default 50
+	MaxBodyBytes int64 // per response; default 32 MiB
+	MaxPages     int   // per search; default 50
+	// MaxEntries caps the entries of one patient's record: all the pages of the searches
+	// of one RecordSource.Record together, or of one Search. A page that would take the
+	// count over it fails its search as a bad response. Default
+	// fhirbundle.DefaultMaxEntries.
+	MaxEntries     int
 	PageSize       int           // sent as _count unless the search gives one; default 200
 	MaxConcurrent  int           // requests in flight to this server; default 8, enough for one screening in one round trip
 	Attempts       int           // per GET, the first included; default 3 (plus one after a 401 when the token was renewed)
@@ -154,6 +161,7 @@ func (cfg *Config) setDefaults() error {
 		name string
 	}{
 		{&cfg.MaxPages, defaultMaxPages, "MaxPages"},
+		{&cfg.MaxEntries, fhirbundle.DefaultMaxEntries, "MaxEntries"},
 		{&cfg.PageSize, defaultPageSize, "PageSize"},
 		{&cfg.MaxConcurrent, defaultMaxConcurrent, "MaxConcurrent"},
 		{&cfg.Attempts, defaultAttempts, "Attempts"},

@@ -307,6 +307,7 @@ func TestNewValidates(t *testing.T) {
 		{"credentials in base", Config{BaseURL: "http://u:pw-42@h/fhir"}, "Config.BaseURL must not hold credentials"},
 		{"negative MaxPages", Config{BaseURL: "http://h", MaxPages: -1}, "Config.MaxPages is -1"},
 		{"negative MaxBodyBytes", Config{BaseURL: "http://h", MaxBodyBytes: -5}, "Config.MaxBodyBytes is -5"},
+		{"negative MaxEntries", Config{BaseURL: "http://h", MaxEntries: -5}, "Config.MaxEntries is -5"},
 		{"negative AttemptTimeout", Config{BaseURL: "http://h", AttemptTimeout: -time.Second}, "Config.AttemptTimeout is -1s"},
 		{"negative BreakerCooldown", Config{BaseURL: "http://h", BreakerCooldown: -time.Second}, "Config.BreakerCooldown is -1s"},
 		{"backoff upside down", Config{BaseBackoff: time.Second, MaxBackoff: time.Millisecond, BaseURL: "http://h"}, "Config.MaxBackoff (1ms) is less than Config.BaseBackoff (1s)"},
@@ -329,7 +330,7 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{BaseURL: "https://h/fhir/r4/", MaxBodyBytes: 32 << 20, MaxPages: 50, PageSize: 200, MaxConcurrent: 8, Attempts: 3,
+	want := Config{BaseURL: "https://h/fhir/r4/", MaxBodyBytes: 32 << 20, MaxPages: 50, MaxEntries: 100_000, PageSize: 200, MaxConcurrent: 8, Attempts: 3,
 		BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second, AttemptTimeout: 30 * time.Second,
 		BreakerFailures: 5, BreakerCooldown: 30 * time.Second}
 	if c.cfg != want {

@@ -316,8 +316,14 @@ func jsonProblem(body []byte) string {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "the body is empty"
 	}
-	var v json.RawMessage
-	err := json.Unmarshal(body, &v)
+	if json.Valid(body) { // no copy of a body that is fine, as decoding it would make
+		if t := bytes.TrimSpace(body); t[0] != '{' {
+			return "the body is JSON but not an object"
+		}
+		return ""
+	}
+	var v struct{}
+	err := json.Unmarshal(body, &v) // for the syntax error's words and offset
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		if strings.Contains(se.Error(), "unexpected end of JSON input") {
@@ -325,11 +331,5 @@ func jsonProblem(body []byte) string {
 		}
 		return fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, se.Error())
 	}
-	if err != nil {
-		return "malformed JSON"
-	}
-	if t := bytes.TrimSpace(body); t[0] != '{' {
-		return "the body is JSON but not an object"
-	}
-	return ""
+	return "malformed JSON"
 }

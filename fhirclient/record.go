@@ -50,7 +50,8 @@ var medicationInclude = map[string]string{
 
 // Record reads the Patient and searches every needed resource type by patient: in one
 // batch request where the server accepts batches, otherwise concurrently (the client
-// caps requests per server). A type whose search fails or comes back partial is marked
+// caps requests per server). The pages of all the searches together may hold at most
+// Config.MaxEntries entries: the search whose page goes over fails. A type whose search fails or comes back partial is marked
 // so in Record.Sources, and the criteria that read it become unknown: a failed search
 // never reads as "no records". An unknown patient, or a Patient read that fails, is an
 // error.
@@ -72,16 +73,16 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 		err     error
 	)
 	if caps.Batch && !s.noBatch.Load() {
-		patient, results, errs, err = s.fetchBatch(ctx, patientID, params)
+		patient, results, errs, err = s.fetchBatch(withRecordBudget(ctx, s.client.cfg.MaxEntries), patientID, params)
 		var fe *Error
 		if errors.As(err, &fe) && (fe.Kind == KindRejected || fe.Kind == KindBadResponse || fe.Kind == KindNotFound) {
 			// The server declares batch but does not handle ours: fetch the usual way,
 			// now and from now on.
 			s.noBatch.Store(true)
-			patient, results, errs, err = s.fetchConcurrently(ctx, patientID, params)
+			patient, results, errs, err = s.fetchConcurrently(withRecordBudget(ctx, s.client.cfg.MaxEntries), patientID, params)
 		}
 	} else {
-		patient, results, errs, err = s.fetchConcurrently(ctx, patientID, params)
+		patient, results, errs, err = s.fetchConcurrently(withRecordBudget(ctx, s.client.cfg.MaxEntries), patientID, params)
 	}
 	reportWait(ctx, time.Since(start)) // parsing, below, is the caller's own work
 	if err != nil {

@@ -77,6 +77,7 @@ func (c *Client) collect(ctx context.Context, resourceType string, u *url.URL, s
 	seen := map[string]int{} // URL -> page, to tell a loop
 	var reasons []string
 	redacted, matches, lastMatches := 0, 0, 0
+	budget := c.budgetFor(ctx)
 	for page := 1; ; page++ {
 		rq := &request{op: op, url: u, page: page, secrets: sec}
 		seen[u.String()] = page
@@ -91,7 +92,12 @@ func (c *Client) collect(ctx context.Context, resourceType string, u *url.URL, s
 		bad := func(format string, args ...any) error {
 			return c.newError(rq, KindBadResponse, http.StatusOK, fmt.Errorf(format, args...))
 		}
-		b, err := fhirbundle.SplitBundle(body)
+		if n, ok := fhirbundle.CountEntries(body); ok {
+			if err := budget.take(n); err != nil {
+				return nil, bad("%v", err)
+			}
+		}
+		b, err := fhirbundle.SplitBundleMax(body, 0) // counted above
 		if err != nil {
 			if p := jsonProblem(body); p != "" {
 				return nil, bad("%s", p)

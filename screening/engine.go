@@ -306,20 +306,15 @@ func sexNotShown(c *criterion, rec *Record, r *Result) {
 		r.Summary = fmt.Sprintf("the Patient record is %s (%s), so its sex is not shown; the result would otherwise have been: %s", st.State, st.Detail, r.Summary)
 		return
 	}
-	var bad []UnreadableEntry
-	for _, u := range rec.Unreadable {
-		if u.ResourceType == TypePatient || u.ResourceType == "" {
-			bad = append(bad, u)
-		}
-	}
-	if len(bad) == 0 {
+	n, notes := unreadableEvidence(rec.Unreadable, func(u UnreadableEntry) bool {
+		return u.ResourceType == TypePatient || u.ResourceType == ""
+	}, orNone)
+	if n == 0 {
 		return
 	}
 	r.Outcome, r.Reason = Unknown, ReasonUnreadable
-	r.Summary = fmt.Sprintf("%d unreadable entr%s may be a Patient giving another sex; the result would otherwise have been: %s", len(bad), plural(len(bad), "y", "ies"), r.Summary)
-	for _, u := range bad {
-		r.Evidence = append(r.Evidence, Evidence{Note: fmt.Sprintf("unreadable entry %d (%s): %s", u.Index, orNone(u.ResourceType), u.Problem)})
-	}
+	r.Summary = fmt.Sprintf("%d unreadable entr%s may be a Patient giving another sex; the result would otherwise have been: %s", n, plural(n, "y", "ies"), r.Summary)
+	r.Evidence = append(r.Evidence, notes...)
 }
 
 // downgradeForData turns a pass, a review or a fail for want of a finding into unknown when
@@ -340,18 +335,12 @@ func (p *Protocol) downgradeForData(c *criterion, rec *Record, r *Result) {
 			return
 		}
 	}
-	var bad []UnreadableEntry
-	for _, u := range rec.Unreadable {
-		if p.mayNeed(c, u) {
-			bad = append(bad, u)
-		}
-	}
-	if len(bad) > 0 {
+	n, notes := unreadableEvidence(rec.Unreadable, func(u UnreadableEntry) bool { return p.mayNeed(c, u) },
+		func(t string) string { return t })
+	if n > 0 {
 		r.Outcome, r.Reason = Unknown, ReasonUnreadable
-		r.Summary = fmt.Sprintf("%d unreadable entr%s might hold data for this criterion; the result would otherwise have been: %s", len(bad), plural(len(bad), "y", "ies"), r.Summary)
-		for _, u := range bad {
-			r.Evidence = append(r.Evidence, Evidence{Note: fmt.Sprintf("unreadable entry %d (%s): %s", u.Index, u.ResourceType, u.Problem)})
-		}
+		r.Summary = fmt.Sprintf("%d unreadable entr%s might hold data for this criterion; the result would otherwise have been: %s", n, plural(n, "y", "ies"), r.Summary)
+		r.Evidence = append(r.Evidence, notes...)
 	}
 }
 

@@ -99,11 +99,16 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, no
 	if err != nil {
 		return err
 	}
-	cfg := batch.Config{Protocol: proto, Settings: settings, Workers: f.workers, MemoryBudget: f.memoryMB << 20, TempDir: f.tmp, Shard: shard, Progress: batch.NewProgress()}
+	maxEntries, err := cliMaxEntries(getenv)
+	if err != nil {
+		return err
+	}
+	cfg := batch.Config{Protocol: proto, Settings: settings, Workers: f.workers, MemoryBudget: f.memoryMB << 20, TempDir: f.tmp, Shard: shard, Progress: batch.NewProgress(),
+		MaxEntries: maxEntries}
 	var in batch.Input
 	manifestInputs := inputs
 	if f.ids != "" {
-		src, _, closeIdle, err := fhirSource(getenv, proto, nil)
+		src, _, closeIdle, err := fhirSource(getenv, proto, nil, fhirLimits{maxEntries: maxEntries})
 		if err != nil {
 			return usagef("batch: --ids %s", strings.TrimPrefix(err.Error(), "screen: "))
 		}
@@ -118,7 +123,7 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, no
 		if err != nil {
 			return err
 		}
-		_, client, closeIdle, err := fhirSource(getenv, proto, nil)
+		_, client, closeIdle, err := fhirSource(getenv, proto, nil, fhirLimits{})
 		if err != nil {
 			return usagef("batch: --export %s", strings.TrimPrefix(err.Error(), "screen: "))
 		}

@@ -31,12 +31,13 @@ const (
 // fhirSource builds the record source of the configured FHIR server, and returns its
 // client too (for readiness checks). obs receives the client's metrics; nil: none.
 // Secrets come from the environment or a file and never appear in messages.
-func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclient.Observer) (*fhirclient.RecordSource, *fhirclient.Client, func(), error) {
+func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclient.Observer, lim fhirLimits) (*fhirclient.RecordSource, *fhirclient.Client, func(), error) {
 	base := getenv(envFHIRURL)
 	if base == "" {
 		return nil, nil, nil, usagef("screen: --patient needs a FHIR server: set %s (and %s or %s if it needs a token)", envFHIRURL, envFHIRToken, envFHIRTokenFile)
 	}
 	cfg := fhirclient.Config{BaseURL: base, Observer: obs}
+	lim.apply(&cfg)
 	if v := getenv(envFHIRBreakerCooldown); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -86,6 +87,22 @@ func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclien
 		}
 	}
 	return src, c, closeIdle, nil
+}
+
+// fhirLimits bound what a FHIR server's answers may make the service hold: one
+// response's bytes, one record's entries. Zero: fhirclient's defaults (the CLI's).
+type fhirLimits struct {
+	maxBodyBytes int64
+	maxEntries   int
+}
+
+func (l fhirLimits) apply(cfg *fhirclient.Config) {
+	cfg.MaxBodyBytes, cfg.MaxEntries = l.maxBodyBytes, l.maxEntries
+}
+
+// fhir is what serve's limits allow a FHIR server's answers.
+func (l serveLimits) fhir() fhirLimits {
+	return fhirLimits{maxBodyBytes: l.fhirMaxBodyBytes, maxEntries: l.maxEntries}
 }
 
 // smartFromEnv configures SMART Backend Services from the environment; the private key

@@ -85,7 +85,11 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, n
 	if err != nil {
 		return err
 	}
-	reader, err := fhirbundle.NewReader(proto)
+	maxEntries, err := cliMaxEntries(getenv)
+	if err != nil {
+		return err
+	}
+	reader, err := fhirbundle.NewReader(proto, fhirbundle.MaxEntries(maxEntries))
 	if err != nil {
 		return err
 	}
@@ -113,7 +117,11 @@ func screenFromServer(ctx context.Context, f screenFlags, settings screening.Set
 	if err != nil {
 		return err
 	}
-	src, _, closeIdle, err := fhirSource(getenv, proto, nil)
+	maxEntries, err := cliMaxEntries(getenv)
+	if err != nil {
+		return err
+	}
+	src, _, closeIdle, err := fhirSource(getenv, proto, nil, fhirLimits{maxEntries: maxEntries})
 	if err != nil {
 		return err
 	}

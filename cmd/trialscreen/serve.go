@@ -47,6 +47,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, no
 		return err
 	}
 	log := newLogger(stderr, cfg.logLevel)
+	if cfg.limits, err = serveMemoryLimits(cfg, log); err != nil {
+		return err
+	}
 	svc, closeAll, err := buildService(ctx, cfg, env, now, log, stdout)
 	if err != nil {
 		return err
@@ -159,10 +162,14 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		Audit:          api.NewAuditLog(auditW, "trialscreen@"+host),
 		Metrics:        metrics,
 		RequestTimeout: cfg.requestTimeout,
-		MaxBodyBytes:   cfg.maxBodyBytes,
+		MaxBodyBytes:   cfg.limits.maxBodyBytes,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		ReplicaAddr:    cfg.replicaAddr,
 		Now:            now,
+	}
+	acfg.MaxBundleEntries = cfg.limits.maxEntries
+	if acfg.BodyMemory, err = cfg.limits.plan.Limiter(); err != nil {
+		return fail(fmt.Errorf("serve: %w", err))
 	}
 	if cfg.demo() {
 		src, err := demo.NewSource(proto)
@@ -174,7 +181,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		// Every surface screens them as of it, whoever sends their record.
 		acfg.DefaultAsOf = demo.DefaultAsOf
 	} else {
-		src, ready, closeSrc, err := fhirRecordSource(getenv, proto, metrics)
+		src, ready, closeSrc, err := fhirRecordSource(getenv, proto, metrics, cfg.limits.fhir())
 		if err != nil {
 			return fail(err)
 		}

@@ -58,7 +58,7 @@ func configureAuth(acfg *api.Config, cfg serveConfig, m *api.Metrics, log *slog.
 		if err != nil {
 			return closeAll, fmt.Errorf("serve: %s: %w", envCDSConfig, err)
 		}
-		sources := &cdsSources{protocol: acfg.Protocol, metrics: m, byURL: map[string]*fhirclient.RecordSource{}, names: upstreamNames(cds)}
+		sources := &cdsSources{protocol: acfg.Protocol, metrics: m, limits: cfg.limits.fhir(), byURL: map[string]*fhirclient.RecordSource{}, names: upstreamNames(cds)}
 		closers = append(closers, sources.close)
 		cds.NewSource = sources.get
 		acfg.CDS = cds
@@ -129,6 +129,7 @@ func (f firstOf) Authenticate(r *http.Request) (api.Caller, error) {
 type cdsSources struct {
 	protocol *screening.Protocol
 	metrics  *api.Metrics
+	limits   fhirLimits
 
 	names map[string]string // allowed server URL -> its metrics label, "cds-1"...
 
@@ -163,7 +164,9 @@ func (c *cdsSources) get(fhirServer string) (screening.Source, error) {
 	if !ok {
 		name = "cds" // the handler allows only configured servers; never a URL in a label
 	}
-	fc, err := fhirclient.New(fhirclient.Config{BaseURL: fhirServer, Token: fhirclient.ContextToken(), Observer: c.metrics.FHIRObserver(name)})
+	cfg := fhirclient.Config{BaseURL: fhirServer, Token: fhirclient.ContextToken(), Observer: c.metrics.FHIRObserver(name)}
+	c.limits.apply(&cfg)
+	fc, err := fhirclient.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,8 @@ const (
 	envLogLevel        = "TRIALSCREEN_LOG_LEVEL"            // debug, info (default), warn, error
 	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"      // per request; default 20s
 	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT"     // drain on SIGTERM; default 25s
-	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"       // default 16777216
+	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"       // default from the memory limit (memlimits.go), at most 16 MiB
+	envMaxEntries      = "TRIALSCREEN_MAX_BUNDLE_ENTRIES"   // entries of one record; default from the memory limit, at most 100000
 	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"      // REST callers' static tokens: lines "name token"
 	envAPIJWTIssuer    = "TRIALSCREEN_API_JWT_ISSUER"       // or JWT bearer tokens from this issuer...
 	envAPIJWTAudience  = "TRIALSCREEN_API_JWT_AUDIENCE"     // ...for this audience...
@@ -54,7 +55,8 @@ type serveConfig struct {
 	listen, publicURL, protocol, timeZone string
 	auditLog, logLevel                    string
 	requestTimeout, shutdownTimeout       time.Duration
-	maxBodyBytes                          int64
+	maxBodyBytes                          int64 // set explicitly; 0: derived from the memory limit
+	maxEntries                            int   // set explicitly; 0: derived from the memory limit
 	apiTokensFile                         string
 	jwtIssuer, jwtAudience, jwksURL       string
 	jwtMaxLifetime                        time.Duration
@@ -64,6 +66,7 @@ type serveConfig struct {
 	terminologyURL, terminologyTokenFile  string // empty URL: no terminology server
 	terminologyRefresh                    time.Duration
 	dataDir                               string
+	limits                                serveLimits // from the memory limit (memlimits.go), set by serve
 }
 
 // readServeConfig reads the environment and checks every value, naming each problem by
@@ -99,7 +102,6 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		logLevel:        or(envLogLevel, "info"),
 		requestTimeout:  duration(envRequestTimeout, 20*time.Second),
 		shutdownTimeout: duration(envShutdownTimeout, 25*time.Second),
-		maxBodyBytes:    16 << 20,
 		apiTokensFile:   getenv(envAPITokensFile),
 		jwtIssuer:       getenv(envAPIJWTIssuer),
 		jwtAudience:     getenv(envAPIJWTAudience),
@@ -136,6 +138,14 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 			bad(envMaxBodyBytes, "%q is not a byte count of at least 1024", v)
 		} else {
 			c.maxBodyBytes = n
+		}
+	}
+	if v := getenv(envMaxEntries); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad(envMaxEntries, "%q is not a count of at least 1", v)
+		} else {
+			c.maxEntries = n
 		}
 	}
 	if c.shutdownTimeout < c.requestTimeout {

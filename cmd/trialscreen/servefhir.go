@@ -12,8 +12,8 @@ import (
 
 // fhirRecordSource is the configured FHIR server as the service's record source (its
 // metrics under the upstream name "default"), with a readiness check and a cleanup.
-func fhirRecordSource(getenv func(string) string, p *screening.Protocol, m *api.Metrics) (screening.Source, func(context.Context) error, func(), error) {
-	src, client, closeIdle, err := fhirSource(getenv, p, m.FHIRObserver("default"))
+func fhirRecordSource(getenv func(string) string, p *screening.Protocol, m *api.Metrics, lim fhirLimits) (screening.Source, func(context.Context) error, func(), error) {
+	src, client, closeIdle, err := fhirSource(getenv, p, m.FHIRObserver("default"), lim)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -271,6 +271,7 @@ func TestServeProtocolEmptyTokenFile(t *testing.T) {
 func TestBuildServiceExportsTerminologyMetrics(t *testing.T) {
 	base, _ := startTxStub(t, nil)
 	cfg := txConfig(t, base)
+	cfg.limits = nominalLimits(t, cfg)
 	svc, closeAll, err := buildService(context.Background(), cfg, func(string) string { return "" }, func() time.Time { return txClock }, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)

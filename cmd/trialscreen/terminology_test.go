@@ -241,6 +241,7 @@ func TestSiteTerminologyProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
+	cfg.limits = nominalLimits(t, cfg)
 	_, _, err = buildService(context.Background(), cfg, func(k string) string { return env[k] }, func() time.Time { return txClock }, newLogger(&logs, "info"), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), wants[3]) {
 		t.Errorf("serve: %v", err)
@@ -257,6 +258,7 @@ func TestServeLogsAndUsesSiteTerminology(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
+	cfg.limits = nominalLimits(t, cfg)
 	svc, closeAll, err := buildService(context.Background(), cfg, getenv, func() time.Time { return txClock }, slog.New(slog.NewJSONHandler(&logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,40 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trialscreen/trialscreen/internal/bodymem"
+)
+
+// payForBody makes a request with a body hold its share of the memory budget for
+// bodies (Config.BodyMemory) from before its body is read until its answer is written:
+// read, parsed and screened, a large body takes several times its size. A body of
+// declared length pays for it at once; a chunked one as it is read. A request whose
+// share is not free within the budget's short wait gets a 503 with Retry-After.
+func (s *Server) payForBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if s.cfg.BodyMemory == nil || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			return next(c)
+		}
+		share, err := s.cfg.BodyMemory.Take(r.Context(), max(r.ContentLength, 0))
+		if err != nil {
+			return ownWork(err, "waiting for memory to read the body")
+		}
+		defer share.Release()
+		ctx := bodymem.WithShare(r.Context(), share)
+		r = r.WithContext(ctx)
+		r.Body = share.Body(ctx, r.Body, r.ContentLength)
+		c.SetRequest(r)
+		return next(c)
+	}
+}
+
+// payForEntries makes the request's share pay for a body of n bytes holding entries
+// entries, once they are counted and before they are read: a body of tiny entries
+// costs more than its bytes say.
+func payForEntries(r *http.Request, n, entries int) error {
+	return bodymem.ShareOf(r.Context()).Grow(r.Context(), int64(n), int64(entries))
+}
