@@ -19,6 +19,7 @@ import (
 
 	"github.com/trialscreen/trialscreen/batch"
 	"github.com/trialscreen/trialscreen/internal/fhirid"
+	"github.com/trialscreen/trialscreen/internal/jsonscan"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -314,15 +315,21 @@ func parsePatientIDs(raw json.RawMessage, maxIDs int) ([]string, error) {
 	if raw == nil || bytes.Equal(raw, []byte("null")) {
 		return nil, invalid("patient_ids", "is required: a list of 1 to %d patient ids", maxIDs)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
+	// Counted before they are read: a list of millions of one-byte items must be
+	// refused for the price of a scan, not of the items.
+	n := 0
+	if !jsonscan.Elements(raw, func([]byte) bool { n++; return true }) {
 		return nil, invalid("patient_ids", "must be an array of patient ids (strings)")
 	}
 	switch {
-	case len(items) == 0:
+	case n == 0:
 		return nil, invalid("patient_ids", "is empty: give 1 to %d patient ids", maxIDs)
-	case len(items) > maxIDs:
-		return nil, invalid("patient_ids", "holds %d ids; a batch takes at most %d (split the list)", len(items), maxIDs)
+	case n > maxIDs:
+		return nil, invalid("patient_ids", "holds %d ids; a batch takes at most %d (split the list)", n, maxIDs)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, invalid("patient_ids", "must be an array of patient ids (strings)")
 	}
 	ids := make([]string, len(items))
 	for i, item := range items {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/internal/bodymem"
 )
 
 func loadOpenAPI(t *testing.T) *openapi3.T {
@@ -178,6 +179,14 @@ func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 	small := newFullEnv(t, func(c *Config) { c.MaxBodyBytes = 1 << 10 })
 	unreachable := newFullEnv(t, sourceOf(failingSource{refused}))
 	timedOut := newFullEnv(t, sourceOf(failingSource{slow}))
+	few := newFullEnv(t, func(c *Config) { c.MaxBundleEntries = 5 })
+	budget := newBudget(t, 1<<20, bodymem.Costs{PerBodyByte: 1, PerEntry: 1})
+	held, err := budget.Take(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	busy := newFullEnv(t, func(c *Config) { c.BodyMemory = budget })
 	ct := "application/json"
 
 	var ex []exchange
@@ -198,6 +207,8 @@ func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 		send(t, open, "404 GET", 404, "GET", "/v1/patients/nobody/screening", ""),
 		send(t, open, "404 POST", 404, "POST", "/v1/screenings", `{"patient_id": "nobody"}`, "Content-Type", ct),
 		send(t, small, "413", 413, "POST", "/v1/screenings", `{"bundle": {"resourceType": "Bundle", "id": "`+strings.Repeat("x", 2<<10)+`"}}`, "Content-Type", ct),
+		send(t, few, "413 entries", 413, "POST", "/v1/screenings", `{"bundle": `+demoBundle(t, "candidate")+`}`, "Content-Type", ct),
+		send(t, busy, "503", 503, "POST", "/v1/screenings", `{"patient_id": "demo-candidate"}`, "Content-Type", ct),
 		send(t, open, "415", 415, "POST", "/v1/screenings", `{"patient_id": "demo-candidate"}`, "Content-Type", "application/fhir+json"),
 		send(t, unreachable, "502", 502, "GET", "/v1/patients/p-1/screening", ""),
 		send(t, timedOut, "504", 504, "POST", "/v1/screenings", `{"patient_id": "p-1"}`, "Content-Type", ct),

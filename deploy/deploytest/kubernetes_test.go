@@ -242,7 +242,8 @@ func mountFor(ms map[string]any, path string) (string, any) {
 }
 
 // serveEnvVars lists the TRIALSCREEN_* variables cmd/trialscreen reads: the names in
-// its source, so that a renamed variable breaks this test, not a deployment.
+// its source, so that a renamed variable breaks this test, not a deployment; and
+// GOMEMLIMIT.
 func serveEnvVars(t *testing.T) map[string]bool {
 	t.Helper()
 	paths, _ := filepath.Glob(filepath.Join(deployDir(t), "..", "cmd", "trialscreen", "*.go"))
@@ -259,6 +260,7 @@ func serveEnvVars(t *testing.T) map[string]bool {
 	if !vars["TRIALSCREEN_FHIR_URL"] || !vars["TRIALSCREEN_SHUTDOWN_TIMEOUT"] {
 		t.Fatalf("could not read the variables of cmd/trialscreen (found %d)", len(vars))
 	}
+	vars["GOMEMLIMIT"] = true // the Go runtime's; serve sizes its limits from it
 	return vars
 }
 

@@ -38,3 +38,33 @@ func TestWalksStopOnBrokenInput(t *testing.T) {
 		t.Errorf("elements %d", n)
 	}
 }
+
+// stringEndByByte is CompleteStringEnd as it was, a byte at a time: the reference the
+// quote-to-quote version is held to.
+func stringEndByByte(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// CompleteStringEnd finds the same end as a walk byte by byte, escaped quotes and runs
+// of backslashes included, on any input.
+func FuzzCompleteStringEnd(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"a\\"b"`, `"a\\\"b"`, `"\\\\"`, `"unclosed`, `"ends in \`, `"\"`, `""`, `"é\u0022"x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '"' {
+			return
+		}
+		if got, want := CompleteStringEnd(b, 0), stringEndByByte(b, 0); got != want {
+			t.Errorf("CompleteStringEnd(%q) = %d, want %d", b, got, want)
+		}
+	})
+}
