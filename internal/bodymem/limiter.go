@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // Costs convert what a request holds into bytes of heap.
@@ -30,11 +28,20 @@ type Costs struct {
 func (c Costs) of(n, entries int64) int64 { return max(n*c.PerBodyByte, entries*c.PerEntry) }
 
 // Limiter is the budget. It is safe for concurrent use.
+//
+// It is not a FIFO queue (as golang.org/x/sync/semaphore is): a request whose share is
+// free now takes it, even while a larger one waits for more to be released. A small
+// screening is then never held up behind a large body, and the large one, if the
+// budget never frees up enough for it, is refused after its wait like any other.
 type Limiter struct {
-	sem      *semaphore.Weighted
 	capacity int64
 	wait     time.Duration
 	costs    Costs
+
+	mu      sync.Mutex
+	free    int64
+	waiting int           // requests waiting for their share
+	changed chan struct{} // closed (and replaced) whenever shares are released
 }
 
 // NewLimiter returns a budget of capacity bytes of heap, whose requests wait at most
@@ -43,7 +50,48 @@ func NewLimiter(capacity int64, wait time.Duration, costs Costs) (*Limiter, erro
 	if capacity <= 0 || wait <= 0 || costs.PerBodyByte <= 0 || costs.PerEntry <= 0 {
 		return nil, fmt.Errorf("bodymem: capacity %d, wait %s and costs %+v must all be positive", capacity, wait, costs)
 	}
-	return &Limiter{sem: semaphore.NewWeighted(capacity), capacity: capacity, wait: wait, costs: costs}, nil
+	return &Limiter{capacity: capacity, wait: wait, costs: costs, free: capacity, changed: make(chan struct{})}, nil
+}
+
+// acquire takes n bytes of the budget, waiting until ctx ends for them to be free.
+func (l *Limiter) acquire(ctx context.Context, n int64) error {
+	for {
+		l.mu.Lock()
+		if l.free >= n {
+			l.free -= n
+			l.mu.Unlock()
+			return nil
+		}
+		changed := l.changed
+		l.waiting++
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		}
+		l.mu.Lock()
+		l.waiting--
+		l.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// Waiting is how many requests wait for their share now.
+func (l *Limiter) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting
+}
+
+// release gives n bytes back and wakes the requests waiting for some.
+func (l *Limiter) release(n int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.free += n
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // Capacity is the budget in bytes of heap.
@@ -117,7 +165,7 @@ func (s *Share) Grow(ctx context.Context, n, entries int64) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.l.wait)
 	defer cancel()
-	if err := s.l.sem.Acquire(wctx, more); err != nil {
+	if err := s.l.acquire(wctx, more); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // the request's own end, not the budget's
 		}
@@ -135,7 +183,7 @@ func (s *Share) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held > 0 {
-		s.l.sem.Release(s.held)
+		s.l.release(s.held)
 		s.held = 0
 	}
 }

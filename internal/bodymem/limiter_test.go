@@ -141,3 +141,38 @@ func TestNilShare(t *testing.T) {
 		t.Error("a context without a share has one")
 	}
 }
+
+// A request whose share is free now takes it while a larger one waits for more: a small
+// body is never held up behind a large one.
+func TestSmallSharesPassALargeOneWaiting(t *testing.T) {
+	l, err := NewLimiter(100, time.Hour, Costs{PerBodyByte: 1, PerEntry: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := l.Take(context.Background(), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		s, err := l.Take(ctx, 80) // waits: 40 are free
+		if err == nil {
+			s.Release()
+		}
+		waiting <- err
+	}()
+	for l.Waiting() == 0 {
+		time.Sleep(time.Millisecond) // until the large one waits
+	}
+	small, err := l.Take(context.Background(), 30)
+	if err != nil {
+		t.Fatalf("a share that fits now, while a larger one waits: %v", err)
+	}
+	small.Release()
+	held.Release()
+	if err := <-waiting; err != nil {
+		t.Errorf("the large share, once the budget is free: %v", err)
+	}
+	cancel()
+}
