@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,6 +25,9 @@ type Problem struct {
 	// It is server free text that may describe the patient, so only an authenticated
 	// caller asking about that patient gets it, and it is never logged.
 	Upstream string `json:"upstream,omitempty"`
+	// RetryAfter, when set, is sent as the Retry-After header (seconds): the request
+	// was refused for capacity and may be sent again then.
+	RetryAfter int `json:"-"`
 }
 
 // badRequest is invalid input: a 400 that names the field at fault.
@@ -55,6 +59,8 @@ func problemFor(err error) Problem {
 	switch {
 	case errors.As(err, &br):
 		return Problem{Type: "about:blank", Title: "Invalid request", Status: http.StatusBadRequest, Detail: br.Error(), Field: br.field}
+	case shedReason(err) != "":
+		return Problem{Type: "about:blank", Title: "The service is busy", Status: http.StatusServiceUnavailable, Detail: err.Error(), RetryAfter: retryAfterSeconds}
 	case errors.Is(err, errUnauthenticated):
 		return Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: errUnauthenticated.Error()}
 	case errors.Is(err, screening.ErrPatientNotFound):
@@ -97,7 +103,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := problemFor(err)
-	if p.Status >= 500 {
+	if reason := shedReason(err); reason != "" {
+		// Expected under overload, and counted: one log line per refusal would flood.
+		s.cfg.Metrics.shed.WithLabelValues(c.Path(), reason).Inc()
+		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	} else if p.Status >= 500 {
 		s.log.Error("request failed", "route", c.Path(), "status", p.Status, "error", err.Error())
 	}
 	if !entitledToUpstream(c) {

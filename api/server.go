@@ -67,6 +67,10 @@ type Config struct {
 
 	RequestTimeout time.Duration // per request, fetch included; default 30s
 	MaxBodyBytes   int64         // request bodies; default 16 MiB
+	// MaxScreenings is how many screening requests (REST, CDS Hooks, report pages) this
+	// replica works on at once; default 64. One more is answered 503 with Retry-After at
+	// once (admission.go). Batches have their own workers and are not counted.
+	MaxScreenings int
 	// MaxBatchesPerCaller is how many REST batches (queued, running or finished) the
 	// service holds for one caller; default 10. At the limit the caller's oldest finished
 	// batch makes room for a new one, and with none finished a new one is a 429, so one
@@ -84,6 +88,11 @@ type Config struct {
 const (
 	defaultRequestTimeout = 30 * time.Second
 	defaultMaxBodyBytes   = 16 << 20
+	// DefaultMaxScreenings carries about 200 REST screenings a second at 20 ms per FHIR
+	// request with room for bursts: each takes one FHIR round trip (its searches go out
+	// at once), so a healthy replica has a handful in progress, and 64 are reached only
+	// when the FHIR server or the CPU has fallen behind.
+	DefaultMaxScreenings = 64
 )
 
 // Server is the HTTP service. Handler serves it.
@@ -93,7 +102,8 @@ type Server struct {
 	reader *fhirbundle.Reader // reads Bundles that callers send
 	log    *slog.Logger
 
-	batches *batchStore // asynchronous REST batches (batches.go); CloseBatches ends them
+	batches   *batchStore // asynchronous REST batches (batches.go); CloseBatches ends them
+	admission *admission  // caps the screenings in progress (admission.go)
 }
 
 // New checks cfg and builds the service. Its errors name the field at fault.
@@ -134,6 +144,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
+	if cfg.MaxScreenings <= 0 {
+		cfg.MaxScreenings = DefaultMaxScreenings
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -151,7 +164,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, echo: echo.New(), reader: reader, log: cfg.Logger}
+	s := &Server{cfg: cfg, echo: echo.New(), reader: reader, log: cfg.Logger, admission: newAdmission(cfg.MaxScreenings)}
 	s.routes()
 	return s, nil
 }

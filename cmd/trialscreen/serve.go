@@ -160,6 +160,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		Metrics:        metrics,
 		RequestTimeout: cfg.requestTimeout,
 		MaxBodyBytes:   cfg.maxBodyBytes,
+		MaxScreenings:  cfg.maxScreenings,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		ReplicaAddr:    cfg.replicaAddr,
 		Now:            now,

@@ -20,14 +20,16 @@ import (
 
 func TestServeConfigNamesEveryProblem(t *testing.T) {
 	env := map[string]string{
-		envListen:          "8080", // no colon
-		envRequestTimeout:  "soon",
-		envShutdownTimeout: "5s", // shorter than the (default) request timeout
-		envLogLevel:        "chatty",
-		envTimeZone:        "Mars/Olympus",
-		envMaxBodyBytes:    "12",
-		envAPIJWTIssuer:    "https://idp.example.org", // without audience and JWKS
-		envPublicURL:       "trialscreen.example.org", // not absolute
+		envListen:            "8080", // no colon
+		envRequestTimeout:    "soon",
+		envShutdownTimeout:   "5s", // shorter than the (default) request timeout
+		envLogLevel:          "chatty",
+		envTimeZone:          "Mars/Olympus",
+		envMaxBodyBytes:      "12",
+		envAPIJWTIssuer:      "https://idp.example.org", // without audience and JWKS
+		envPublicURL:         "trialscreen.example.org", // not absolute
+		envMaxScreenings:     "0",
+		envFHIRMaxConcurrent: "lots",
 	}
 	_, err := readServeConfig(func(k string) string { return env[k] })
 	if err == nil {
@@ -42,9 +44,39 @@ func TestServeConfigNamesEveryProblem(t *testing.T) {
 		`TRIALSCREEN_API_JWT_ISSUER: JWT bearer auth needs all of`,
 		`TRIALSCREEN_PUBLIC_URL: is not an absolute http(s) URL`,
 		`TRIALSCREEN_SHUTDOWN_TIMEOUT: 5s is shorter than TRIALSCREEN_REQUEST_TIMEOUT (20s): in-flight requests would be cut off`,
+		`TRIALSCREEN_MAX_SCREENINGS: "0" is not a whole number from 1 to 4096`,
+		`TRIALSCREEN_FHIR_MAX_CONCURRENT: "lots" is not a whole number from 1 to 1024`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// The capacity settings default to what the README's load figures were measured with,
+// and take whole numbers within their bounds.
+func TestServeConfigCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		env                 map[string]string
+		screenings, fhirMax int
+		problem             string
+	}{
+		{env: nil, screenings: 64, fhirMax: 64},
+		{env: map[string]string{envMaxScreenings: "200", envFHIRMaxConcurrent: " 16 "}, screenings: 200, fhirMax: 16},
+		{env: map[string]string{envMaxScreenings: "5000"}, problem: `TRIALSCREEN_MAX_SCREENINGS: "5000" is not a whole number from 1 to 4096`},
+		{env: map[string]string{envFHIRMaxConcurrent: "2048"}, problem: `TRIALSCREEN_FHIR_MAX_CONCURRENT: "2048" is not a whole number from 1 to 1024`},
+		{env: map[string]string{envFHIRMaxConcurrent: "-3"}, problem: `TRIALSCREEN_FHIR_MAX_CONCURRENT: "-3" is not a whole number`},
+	} {
+		c, err := readServeConfig(func(k string) string { return tc.env[k] })
+		switch {
+		case tc.problem != "":
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%v: error %v, want %q", tc.env, err, tc.problem)
+			}
+		case err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case c.maxScreenings != tc.screenings || c.fhirMaxConcurrent != tc.fhirMax:
+			t.Errorf("%v: max screenings %d, FHIR requests in flight %d; want %d and %d", tc.env, c.maxScreenings, c.fhirMaxConcurrent, tc.screenings, tc.fhirMax)
 		}
 	}
 }

@@ -26,6 +26,7 @@ const (
 	envRequestTimeout  = "TRIALSCREEN_REQUEST_TIMEOUT"      // per request; default 20s
 	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT"     // drain on SIGTERM; default 25s
 	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"       // default 16777216
+	envMaxScreenings   = "TRIALSCREEN_MAX_SCREENINGS"       // screenings in progress at once; default 64, then 503
 	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"      // REST callers' static tokens: lines "name token"
 	envAPIJWTIssuer    = "TRIALSCREEN_API_JWT_ISSUER"       // or JWT bearer tokens from this issuer...
 	envAPIJWTAudience  = "TRIALSCREEN_API_JWT_AUDIENCE"     // ...for this audience...
@@ -49,12 +50,18 @@ const (
 // access tokens, which an issuer keeps short-lived.
 const maxJWTMaxLifetime = 24 * time.Hour
 
+// maxMaxScreenings bounds TRIALSCREEN_MAX_SCREENINGS: each screening in progress holds
+// a patient's record in memory.
+const maxMaxScreenings = 4096
+
 // serveConfig is trialscreen serve's configuration, read from the environment and flags.
 type serveConfig struct {
 	listen, publicURL, protocol, timeZone string
 	auditLog, logLevel                    string
 	requestTimeout, shutdownTimeout       time.Duration
 	maxBodyBytes                          int64
+	maxScreenings                         int // screening requests in progress at once
+	fhirMaxConcurrent                     int // requests in flight per FHIR server
 	apiTokensFile                         string
 	jwtIssuer, jwtAudience, jwksURL       string
 	jwtMaxLifetime                        time.Duration
@@ -137,6 +144,20 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		} else {
 			c.maxBodyBytes = n
 		}
+	}
+	c.maxScreenings = api.DefaultMaxScreenings
+	if v := strings.TrimSpace(getenv(envMaxScreenings)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMaxScreenings {
+			bad(envMaxScreenings, "%q is not a whole number from 1 to %d", v, maxMaxScreenings)
+		} else {
+			c.maxScreenings = n
+		}
+	}
+	if n, err := readFHIRMaxConcurrent(getenv); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.fhirMaxConcurrent = n
 	}
 	if c.shutdownTimeout < c.requestTimeout {
 		// A drain shorter than a request would cut off screenings still waiting on FHIR.
