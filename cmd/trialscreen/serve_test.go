@@ -181,9 +181,13 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startServe runs trialscreen serve in-process on a free loopback port, on the tests'
-// clock, and returns its base URL, its log (stderr) and audit (stdout) buffers, and a
-// stop function that returns the command's exit status.
+// serveArgs run trialscreen serve on free loopback ports, the API's and the operators'
+// (opsBase finds the latter).
+var serveArgs = []string{"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"}
+
+// startServe runs trialscreen serve in-process on free loopback ports, on the tests'
+// clock, and returns its API's base URL, its log (stderr) and audit (stdout) buffers,
+// and a stop function that returns the command's exit status.
 func startServe(t *testing.T, env map[string]string) (base string, logs, audit *lockedBuffer, stop func() int) {
 	t.Helper()
 	return startServeAt(t, env, testClock)
@@ -196,7 +200,7 @@ func startServeAt(t *testing.T, env map[string]string, now func() time.Time) (ba
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	getenv := func(k string) string { return env[k] }
-	go func() { code <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, getenv, now, audit, logs) }()
+	go func() { code <- run(ctx, serveArgs, getenv, now, audit, logs) }()
 	addr := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 	timeout := time.After(30 * time.Second) // a guard against a hang, not a timing
 	for {
@@ -225,6 +229,17 @@ func startServeAt(t *testing.T, env map[string]string, now func() time.Time) (ba
 	}
 }
 
+// opsBase is the base URL of the operators' port (metrics and probes) of the service
+// whose log startServe returned: it logs that address before the API's.
+func opsBase(t *testing.T, logs *lockedBuffer) string {
+	t.Helper()
+	m := regexp.MustCompile(`"msg":"listening for metrics and probes","addr":"([^"]+)"`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("serve did not log the operators' address:\n%s", logs.String())
+	}
+	return "http://" + m[1]
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -246,7 +261,7 @@ func TestServeDemoModeHealthMetricsAndCleanStop(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &ready); err != nil || code != 200 || ready["source"] != "demo" {
 		t.Errorf("/readyz: %d %s; want 200 with source demo", code, body)
 	}
-	code, body = get(t, base+"/metrics")
+	code, body = get(t, opsBase(t, logs)+"/metrics")
 	for _, name := range []string{"trialscreen_http_request_duration_seconds", "trialscreen_service_own_duration_seconds", "go_goroutines", "process_cpu_seconds_total"} {
 		if code != 200 || !strings.Contains(body, name) {
 			t.Errorf("/metrics (%d) lacks %s", code, name)
@@ -414,7 +429,7 @@ func TestServeKeepsPatientDataOutOfLogsAndMetrics(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d: %.300s", s.method, s.path, code, s.want, body)
 		}
 	}
-	_, metrics := get(t, base+"/metrics")
+	_, metrics := get(t, opsBase(t, logs)+"/metrics")
 	if c := stop(); c != exitOK {
 		t.Errorf("serve exited with %d", c)
 	}
@@ -464,7 +479,7 @@ func TestServeTokensFileProblems(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{envFHIRURL: "http://127.0.0.1:1/fhir", envAPITokensFile: writeFile(t, "tokens", tc.content)}
 			var out, errOut bytes.Buffer
-			code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, testClock, &out, &errOut)
+			code := run(context.Background(), serveArgs, func(k string) string { return env[k] }, testClock, &out, &errOut)
 			if code != exitError || !strings.Contains(errOut.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut.String(), tc.want)
 			}

@@ -18,6 +18,7 @@ import (
 // of the same meaning override them.
 const (
 	envListen          = "TRIALSCREEN_LISTEN"               // host:port; default :8080
+	envMetricsListen   = "TRIALSCREEN_METRICS_LISTEN"       // host:port of /metrics and the probes; default :9090 (serveops.go)
 	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"           // how callers reach the service; default http://localhost:<port>
 	envProtocol        = "TRIALSCREEN_PROTOCOL"             // a protocol file; default the built-in one
 	envTimeZone        = "TRIALSCREEN_TIMEZONE"             // IANA zone for calendar dates; default UTC
@@ -57,6 +58,7 @@ const maxMaxScreenings = 4096
 // serveConfig is trialscreen serve's configuration, read from the environment and flags.
 type serveConfig struct {
 	listen, publicURL, protocol, timeZone string
+	metricsListen                         string // the operators' port: /metrics, /healthz, /readyz
 	auditLog, logLevel                    string
 	requestTimeout, shutdownTimeout       time.Duration
 	maxBodyBytes                          int64
@@ -100,6 +102,7 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	c := serveConfig{
 		listen:          or(envListen, ":8080"),
+		metricsListen:   or(envMetricsListen, ":9090"),
 		protocol:        getenv(envProtocol),
 		timeZone:        or(envTimeZone, "UTC"),
 		auditLog:        or(envAuditLog, "-"),
@@ -124,6 +127,9 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	_, port, err := net.SplitHostPort(c.listen)
 	if err != nil {
 		bad(envListen, "%q is not host:port (e.g. :8080)", c.listen)
+	}
+	if problem := checkMetricsListen(c.metricsListen, port); problem != "" {
+		bad(envMetricsListen, "%s", problem)
 	}
 	if v := strings.TrimSpace(getenv(envReplicaAddr)); v != "" {
 		c.replicaAddr = replicaAddr(v, port)
