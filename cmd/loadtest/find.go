@@ -23,8 +23,9 @@ func (r result) passes() bool {
 // overloaded, and a backlog would spill into the next step. It reports the highest rate
 // that met the objective; failed says whether any step missed it.
 func find(ctx context.Context, w io.Writer, o options, m meter) (failed bool, err error) {
-	fmt.Fprintf(w, "find: mode %s (%s), each step %s, until p99 >= %s or an error\n", o.mode, m.gen.describe(), o.duration, p99Objective)
-	fmt.Fprintf(w, "%6s %7s %8s %8s %8s %8s %6s %5s %8s %8s %6s %s\n",
+	fmt.Fprintf(w, "find: mode %s (%s), FHIR stub latency %s, each step %s, until p99 >= %s or an error; CPU per request from /proc at %d ticks/s%s\n",
+		o.mode, m.gen.describe(), o.latency, o.duration, p99Objective, m.clk.perSecond, assumedNote(m.clk))
+	fmt.Fprintf(w, "%6s %7s %10s %10s %10s %10s %6s %5s %8s %8s %6s %s\n",
 		"rate", "ok/s", "p50", "p90", "p99", "max", "errors", "503", "fhir/req", "cpu/req", "load", "failures")
 	best := 0
 	for _, rate := range o.steps {
@@ -51,8 +52,7 @@ func find(ctx context.Context, w io.Writer, o options, m meter) (failed bool, er
 // stepLine is one step's figures in find's table.
 func (r result) stepLine() string {
 	t := r.totals()
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms" }
-	return fmt.Sprintf("%6d %7.1f %8s %8s %8s %8s %6d %5d %8.2f %6.2fms %6s %s",
+	return fmt.Sprintf("%6d %7.1f %10s %10s %10s %10s %6d %5d %8.2f %6.2fms %6s %s",
 		r.rate, r.achieved(), ms(q(t, 0.5)), ms(q(t, 0.9)), ms(q(t, 0.99)), ms(q(t, 1)),
 		r.errors(), r.status(503), r.perRequest(float64(r.upstream)), 1000*r.perRequest(r.serviceCPU), r.load,
 		strings.Join(r.failureLines(), "; "))

@@ -135,8 +135,8 @@ func (r result) print(w io.Writer, o options, what string) {
 	t, own := r.totals(), r.owns()
 	fmt.Fprintf(w, "mode %s: %d requests at %d/s for %s; %s; FHIR stub latency %s\n", o.mode, len(r.samples), r.rate, r.duration, what, o.latency)
 	fmt.Fprintf(w, "achieved: %.1f answers 200 per second (the sender at worst %s behind its schedule)\n", r.achieved(), r.lag.Round(time.Millisecond))
-	fmt.Fprintf(w, "end to end:       p50 %8s  p90 %8s  p99 %8s  max %8s\n", q(t, 0.50), q(t, 0.90), q(t, 0.99), q(t, 1))
-	fmt.Fprintf(w, "service own time: p50 %8s  p90 %8s  p99 %8s  max %8s  (end to end less its FHIR wait)\n", q(own, 0.50), q(own, 0.90), q(own, 0.99), q(own, 1))
+	fmt.Fprintf(w, "end to end:       p50 %10s  p90 %10s  p99 %10s  max %10s\n", ms(q(t, 0.50)), ms(q(t, 0.90)), ms(q(t, 0.99)), ms(q(t, 1)))
+	fmt.Fprintf(w, "service own time: p50 %10s  p90 %10s  p99 %10s  max %10s  (end to end less its FHIR wait)\n", ms(q(own, 0.50)), ms(q(own, 0.90)), ms(q(own, 0.99)), ms(q(own, 1)))
 	fmt.Fprintf(w, "errors: %d\n", r.errors())
 	for _, line := range r.failureLines() {
 		fmt.Fprintf(w, "  %s\n", line)
@@ -188,11 +188,11 @@ func (r result) retryAfterSummary() string {
 // line is the run's figures on one line of key=value pairs, for scripts.
 func (r result) line(mode string) string {
 	t := r.totals()
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
+	num := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
 	ra := strings.ReplaceAll(r.retryAfterSummary(), " ", "")
 	return fmt.Sprintf("result mode=%s rate=%d duration=%s requests=%d ok=%d achieved=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s errors=%d status_503=%d retry_after=%s upstream_per_request=%.2f cpu_ms_per_request=%.3f tool_cpu_s=%.2f loadavg=%s",
 		mode, r.rate, r.duration, len(r.samples), r.ok(), r.achieved(),
-		ms(q(t, 0.50)), ms(q(t, 0.90)), ms(q(t, 0.99)), ms(q(t, 1)),
+		num(q(t, 0.50)), num(q(t, 0.90)), num(q(t, 0.99)), num(q(t, 1)),
 		r.errors(), r.status(http.StatusServiceUnavailable), ra,
 		r.perRequest(float64(r.upstream)), 1000*r.perRequest(r.serviceCPU), r.toolCPU, r.load)
 }
@@ -203,6 +203,9 @@ func assumedNote(c clock) string {
 	}
 	return ""
 }
+
+// ms shows d in milliseconds: one unit for every figure, so columns compare at a glance.
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + "ms" }
 
 // q is the p-quantile (nearest rank) of ds.
 func q(ds []time.Duration, p float64) time.Duration {
