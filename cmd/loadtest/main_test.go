@@ -45,6 +45,7 @@ func TestShortRunAgainstTheBinary(t *testing.T) {
 		t.Run(c.mode, func(t *testing.T) {
 			var out bytes.Buffer
 			err := run(context.Background(), []string{"-binary", binary, "-mode", c.mode, "-rate", "10", "-duration", "1s", "-latency", "2ms"}, &out)
+			cleanKept(t, out.String())
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
@@ -72,6 +73,7 @@ func TestShortRunAgainstTheBinary(t *testing.T) {
 func TestFindPrintsEveryStepAndTheBest(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-binary", binary, "-find", "-steps", "5,8", "-duration", "1s", "-latency", "2ms"}, &out)
+	cleanKept(t, out.String())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -79,10 +81,35 @@ func TestFindPrintsEveryStepAndTheBest(t *testing.T) {
 	if best := r["best_rate"]; best != "0" && best != "5" && best != "8" {
 		t.Errorf("best_rate %q is not one of the steps (or 0)", best)
 	}
-	steps := regexp.MustCompile(`(?m)^\s+[58] `).FindAllString(out.String(), -1)
-	if len(steps) == 0 {
-		t.Errorf("no step lines:\n%s", out.String())
+	if steps := stepLines(out.String()); len(steps) == 0 || len(steps) > 2 {
+		t.Errorf("%d step lines, want 1 or 2:\n%s", len(steps), out.String())
 	}
+}
+
+// With the stub slower than the objective, every REST screening (at least one round
+// trip to it) misses the objective however fast the machine: -find stops at the first
+// step, finds no rate, and, no request having failed, keeps nothing.
+func TestFindStopsAtTheFirstStepThatMissesTheObjective(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-binary", binary, "-find", "-steps", "2,4", "-duration", "1s", "-latency", "110ms"}, &out)
+	cleanKept(t, out.String())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if r := parseResultLine(t, out.String(), "find"); r["best_rate"] != "0" {
+		t.Errorf("best_rate %q; want 0", r["best_rate"])
+	}
+	if steps := stepLines(out.String()); len(steps) != 1 || !strings.HasPrefix(strings.TrimSpace(steps[0]), "2 ") {
+		t.Errorf("step lines %q; want only the first", steps)
+	}
+	if !strings.Contains(out.String(), "no step met p99 < 100ms with no errors") || strings.Contains(out.String(), "kept for inspection") {
+		t.Errorf("want no rate found and nothing kept:\n%s", out.String())
+	}
+}
+
+// stepLines are -find's table rows: they start with the rate.
+func stepLines(out string) []string {
+	return regexp.MustCompile(`(?m)^ +\d+ .*$`).FindAllString(out, -1)
 }
 
 // A service that cannot start (here: a setting it refuses) is an error naming its log,
