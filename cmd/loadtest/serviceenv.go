@@ -16,6 +16,7 @@ import (
 // the figures are those of the shipped configuration and follow it when it changes.
 const (
 	envListen     = "TRIALSCREEN_LISTEN"
+	envMetrics    = "TRIALSCREEN_METRICS_LISTEN" // any free port: two runs (or a local Prometheus) must not collide on :9090
 	envPublicURL  = "TRIALSCREEN_PUBLIC_URL"
 	envFHIRURL    = "TRIALSCREEN_FHIR_URL"
 	envTokensFile = "TRIALSCREEN_API_TOKENS_FILE"
@@ -65,6 +66,7 @@ func serviceEnv(work, fhirURL string, c *credentials) (serviceSettings, error) {
 	return serviceSettings{
 		vars: map[string]string{
 			envListen:     addr,
+			envMetrics:    "127.0.0.1:0",
 			envPublicURL:  "http://" + addr,
 			envFHIRURL:    fhirURL,
 			envTokensFile: tokens,

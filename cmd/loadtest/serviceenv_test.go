@@ -28,7 +28,7 @@ func TestServiceEnvIsOnlyWhatTheServiceNeeds(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{envTokensFile, envAuditLog, envCDSConfig, envDataDir, envFHIRURL, envListen, envLogLevel, envPublicURL}
+	want := []string{envTokensFile, envAuditLog, envCDSConfig, envDataDir, envFHIRURL, envListen, envMetrics, envLogLevel, envPublicURL}
 	slices.Sort(want)
 	if !slices.Equal(keys, want) {
 		t.Errorf("the service's environment sets %v; want exactly %v", keys, want)
