@@ -6,7 +6,8 @@
 # Base images are build arguments, so that a registry mirror can be used:
 #   --build-arg GO_IMAGE=mirror.example.org/library/golang:1.26-bookworm
 #   --build-arg RUNTIME_IMAGE=mirror.example.org/distroless/static-debian12:nonroot
-# No HEALTHCHECK: Kubernetes probes /healthz and /readyz (deploy/kubernetes).
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz on the metrics port
+# (deploy/kubernetes).
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
@@ -38,6 +39,8 @@ COPY protocols/*.yaml /protocols/
 COPY demo/patients/ /demo/patients/
 # distroless's nonroot user; numeric so that runAsNonRoot can verify it.
 USER 65532:65532
-EXPOSE 8080
+# 8080: the API (TRIALSCREEN_LISTEN). 9090: /metrics and the probes
+# (TRIALSCREEN_METRICS_LISTEN), for the monitoring system only.
+EXPOSE 8080 9090
 ENTRYPOINT ["/trialscreen"]
 CMD ["serve"]

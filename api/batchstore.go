@@ -94,7 +94,9 @@ type batchStore struct {
 }
 
 func newBatchStore(s *Server) *batchStore {
-	base, stop := context.WithCancel(context.Background())
+	// Batches are background work on the FHIR server: they get a share of its request
+	// slots, never those of the screenings someone is waiting for.
+	base, stop := context.WithCancel(fhirclient.AsBackground(context.Background()))
 	perCaller := s.cfg.MaxBatchesPerCaller
 	if perCaller <= 0 {
 		perCaller = defaultMaxPerCaller

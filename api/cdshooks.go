@@ -39,7 +39,7 @@ func (s *Server) registerCDS(e *echo.Echo) {
 		peers:   newPeerClient(),
 	}
 	e.GET("/cds-services", h.discovery)
-	e.POST("/cds-services/"+cdsServiceID, h.patientView)
+	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit)
 	e.GET(routeReport, h.report)
 }
 
@@ -229,8 +229,8 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 	res, fhirBase, err := h.screenFrom(c, sr, rq, src, prefetched)
 	if err != nil {
 		var br *badRequest
-		if errors.As(err, &br) {
-			return err
+		if errors.As(err, &br) || shedReason(err) != "" {
+			return err // a 400, or a 503 busy: the data may be fetchable a moment later
 		}
 		// fhirclient errors hold no patient data or token (they are redacted).
 		s.log.Warn("cds record fetch failed", "error", err.Error())

@@ -151,8 +151,9 @@ type cdsTestConfig struct {
 	client       *CDSClient // nil: the test issuer with the key inline
 	fhirServers  []string
 	noNewSource  bool
-	maxBodyBytes int64         // 0: the default
-	mod          func(*Config) // changes the Config last, when given
+	fhirSource   screening.Source // non-nil: the source NewSource gives for any allowed server
+	maxBodyBytes int64            // 0: the default
+	mod          func(*Config)    // changes the Config last, when given
 }
 
 func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
@@ -175,6 +176,9 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 	if !tc.noNewSource {
 		cds.NewSource = func(base string) (screening.Source, error) {
 			env.newSources.Add(1)
+			if tc.fhirSource != nil {
+				return tc.fhirSource, nil
+			}
 			c, err := fhirclient.New(fhirclient.Config{BaseURL: base, Token: fhirclient.ContextToken(), Attempts: 1})
 			if err != nil {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,6 +26,9 @@ type Problem struct {
 	// It is server free text that may describe the patient, so only an authenticated
 	// caller asking about that patient gets it, and it is never logged.
 	Upstream string `json:"upstream,omitempty"`
+	// RetryAfter, when set, is sent as the Retry-After header (seconds): the request
+	// was refused for capacity and may be sent again then.
+	RetryAfter int `json:"-"`
 }
 
 // badRequest is invalid input: a 400 that names the field at fault.
@@ -70,9 +74,10 @@ func ownWork(err error, during string) error {
 	return err
 }
 
-// busyRetryAfter is the Retry-After of a 503 for a busy memory budget: the time a large
-// body takes to read and screen, after which its share is free again.
-const busyRetryAfter = "2"
+// bodyMemoryRetryAfter is the Retry-After (seconds) of a 503 for a busy memory budget
+// for bodies: the time a large body takes to read and screen, after which its share is
+// free again.
+const bodyMemoryRetryAfter = 2
 
 // errUnauthenticated answers a REST request without valid credentials. It says nothing
 // more on purpose: why a token was refused goes to the log, not to whoever sent it.
@@ -97,9 +102,12 @@ func problemFor(err error) Problem {
 		return Problem{Type: "about:blank", Title: "Content Too Large", Status: http.StatusRequestEntityTooLarge, Detail: tl.Error(), Field: tl.field}
 	case errors.Is(err, bodymem.ErrTooLarge):
 		return Problem{Type: "about:blank", Title: "Content Too Large", Status: http.StatusRequestEntityTooLarge, Detail: err.Error()}
-	case errors.Is(err, bodymem.ErrBusy):
-		// Retry-After is set by handleError.
-		return Problem{Type: "about:blank", Title: "The service is busy", Status: http.StatusServiceUnavailable, Detail: err.Error()}
+	case shedReason(err) != "":
+		p := Problem{Type: "about:blank", Title: "The service is busy", Status: http.StatusServiceUnavailable, Detail: err.Error(), RetryAfter: retryAfterSeconds}
+		if errors.Is(err, bodymem.ErrBusy) {
+			p.RetryAfter = bodyMemoryRetryAfter
+		}
+		return p
 	case errors.As(err, &dp):
 		return Problem{Type: "about:blank", Title: "The request did not finish in time", Status: http.StatusGatewayTimeout, Detail: dp.Error()}
 	case errors.Is(err, errUnauthenticated):
@@ -144,10 +152,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := problemFor(err)
-	if errors.Is(err, bodymem.ErrBusy) {
-		c.Response().Header().Set("Retry-After", busyRetryAfter)
-	}
-	if p.Status >= 500 {
+	if reason := shedReason(err); reason != "" {
+		// Expected under overload, and counted: one log line per refusal would flood.
+		s.cfg.Metrics.shed.WithLabelValues(c.Path(), reason).Inc()
+		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	} else if p.Status >= 500 {
 		s.log.Error("request failed", "route", c.Path(), "status", p.Status, "error", err.Error())
 	}
 	if !entitledToUpstream(c) {

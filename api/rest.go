@@ -25,8 +25,10 @@ const (
 
 // registerREST adds the REST surface for referral portals and its OpenAPI document.
 func (s *Server) registerREST(e *echo.Echo) {
-	e.GET(routePatientScreening, s.getScreening, s.authenticate())
-	e.POST(routeScreenings, s.postScreening, s.authenticate())
+	// Admission before authentication: under overload, a refusal costs less than a
+	// token check.
+	e.GET(routePatientScreening, s.getScreening, s.admit, s.authenticate())
+	e.POST(routeScreenings, s.postScreening, s.admit, s.authenticate())
 	e.GET("/openapi.json", s.openAPI)
 }
 

@@ -49,7 +49,7 @@ func (b *syncBuffer) String() string {
 }
 
 // newRESTEnv builds a demo service; mod, when given, changes its Config first.
-func newRESTEnv(t *testing.T, mod func(*Config)) *restEnv {
+func newRESTEnv(t testing.TB, mod func(*Config)) *restEnv {
 	t.Helper()
 	p, err := protocols.LoadDefault()
 	if err != nil {

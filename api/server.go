@@ -1,6 +1,7 @@
 // Package api serves trialscreen over HTTP with Echo: REST for referral portals, CDS
-// Hooks for EHRs, the coordinator's report page, health and metrics. It adapts the
-// screening engine and a record source (the FHIR client, or the demo patients) to HTTP;
+// Hooks for EHRs, the coordinator's report page and health on the API port (Handler),
+// and metrics with health on the operators' port (OpsHandler). It adapts the screening
+// engine and a record source (the FHIR client, or the demo patients) to HTTP;
 // cmd/trialscreen builds its Config.
 package api
 
@@ -75,13 +76,20 @@ type Config struct {
 	// screened at once (internal/bodymem); a request that cannot get its share within
 	// the budget's wait gets a 503 with Retry-After. Nil: no budget.
 	BodyMemory *bodymem.Limiter
+	// MaxScreenings is how many screening requests (REST, CDS Hooks, report pages) this
+	// replica works on at once; default 64. One more is answered 503 with Retry-After at
+	// once (admission.go). Batches have their own workers and are not counted.
+	MaxScreenings int
 	// MaxBatchesPerCaller is how many REST batches (queued, running or finished) the
 	// service holds for one caller; default 10. At the limit the caller's oldest finished
 	// batch makes room for a new one, and with none finished a new one is a 429, so one
 	// caller cannot take every slot of the batch store.
 	MaxBatchesPerCaller int
 
-	// MetricsHandler serves GET /metrics: the registry main created. Nil: no route.
+	// MetricsHandler serves GET /metrics on OpsHandler, never on Handler: the
+	// per-criterion counters move with each screening, so whoever can scrape them
+	// around one call learns that patient's outcomes. It is the registry main created.
+	// Nil: no /metrics route.
 	MetricsHandler http.Handler
 
 	// Ready reports whether the record source can serve (e.g. the FHIR server answers).
@@ -92,16 +100,23 @@ type Config struct {
 const (
 	defaultRequestTimeout = 30 * time.Second
 	defaultMaxBodyBytes   = 16 << 20
+	// DefaultMaxScreenings carries about 200 REST screenings a second at 20 ms per FHIR
+	// request with room for bursts: each takes one FHIR round trip (its searches go out
+	// at once), so a healthy replica has a handful in progress, and 64 are reached only
+	// when the FHIR server or the CPU has fallen behind.
+	DefaultMaxScreenings = 64
 )
 
-// Server is the HTTP service. Handler serves it.
+// Server is the HTTP service. Handler serves the API; OpsHandler serves operators.
 type Server struct {
 	cfg    Config
-	echo   *echo.Echo
+	echo   *echo.Echo         // the API port: REST, CDS Hooks, reports, probes
+	ops    *echo.Echo         // the operators' port: metrics, probes (ops.go)
 	reader *fhirbundle.Reader // reads Bundles that callers send
 	log    *slog.Logger
 
-	batches *batchStore // asynchronous REST batches (batches.go); CloseBatches ends them
+	batches   *batchStore // asynchronous REST batches (batches.go); CloseBatches ends them
+	admission *admission  // caps the screenings in progress (admission.go)
 }
 
 // New checks cfg and builds the service. Its errors name the field at fault.
@@ -145,6 +160,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBundleEntries <= 0 {
 		cfg.MaxBundleEntries = fhirbundle.DefaultMaxEntries
 	}
+	if cfg.MaxScreenings <= 0 {
+		cfg.MaxScreenings = DefaultMaxScreenings
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -162,40 +180,29 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, echo: echo.New(), reader: reader, log: cfg.Logger}
+	s := &Server{cfg: cfg, echo: echo.New(), ops: echo.New(), reader: reader, log: cfg.Logger, admission: newAdmission(cfg.MaxScreenings)}
 	s.routes()
+	s.opsRoutes()
 	return s, nil
 }
 
-// Handler is the service as an http.Handler.
+// Handler is the service's API (REST, CDS Hooks, reports, probes) as an http.Handler. It
+// has no /metrics: that is OpsHandler's.
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // routes wires every surface. Middleware order matters: timing and metrics see the
 // final status; the body limit and timeout apply before any handler reads.
 func (s *Server) routes() {
 	e := s.echo
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = s.handleError
-	// Echo's own logger writes plain text to stdout, where the audit sink may be: off.
-	e.Logger.SetOutput(io.Discard)
-	e.Use(s.observe) // outermost: a request that panics is still timed and counted (as a 500)
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			// The stack holds code positions and raw words, not request data.
-			s.log.Error("panic", "route", c.Path(), "error", err.Error(), "stack", string(stack))
-			return err
-		},
-	}))
+	s.base(e)
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
 	e.Use(s.timeout)
 	e.Use(s.payForBody) // within the timeout: a wait for memory counts against it
 
+	// The probes stay here too: the compose demo and load balancers in front of the API
+	// port check it. They tell nothing about patients.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	if s.cfg.MetricsHandler != nil {
-		e.GET("/metrics", echo.WrapHandler(s.cfg.MetricsHandler))
-	}
 	s.registerREST(e)
 	s.registerCDS(e)
 	s.registerBatches(e)
@@ -215,3 +222,21 @@ func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
 // bodyLimit renders a byte count in the form Echo's BodyLimit takes. Plain bytes: its
 // "M" and "K" are decimal (1 MB = 1,000,000), which is not what a byte count means.
 func bodyLimit(n int64) string { return fmt.Sprintf("%dB", n) }
+
+// base sets up what both ports share: errors as problem documents, no Echo logging, and
+// every request timed and counted, a panic included.
+func (s *Server) base(e *echo.Echo) {
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	// Echo's own logger writes plain text to stdout, where the audit sink may be: off.
+	e.Logger.SetOutput(io.Discard)
+	e.Use(s.observe) // outermost: a request that panics is still timed and counted (as a 500)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			// The stack holds code positions and raw words, not request data.
+			s.log.Error("panic", "route", c.Path(), "error", err.Error(), "stack", string(stack))
+			return err
+		},
+	}))
+}

@@ -35,6 +35,8 @@ type Config struct {
 	MaxEntries     int
 	PageSize       int           // sent as _count unless the search gives one; default 200
 	MaxConcurrent  int           // requests in flight to this server; default 8, enough for one screening in one round trip
+	MaxBackground  int           // of MaxConcurrent, what background work (AsBackground) may hold; default a quarter, at least 1
+	SlotWait       time.Duration // how long an interactive request waits for a slot before failing KindBusy; default 1s
 	Attempts       int           // per GET, the first included; default 3 (plus one after a 401 when the token was renewed)
 	BaseBackoff    time.Duration // before the second attempt, doubling; default 200ms
 	MaxBackoff     time.Duration // default 2s
@@ -60,14 +62,15 @@ const (
 	defaultMaxBackoff     = 2 * time.Second
 	defaultMaxRetryAfter  = 10 * time.Second
 	defaultAttemptTimeout = 30 * time.Second
+	defaultSlotWait       = time.Second
 )
 
 // Client talks to one FHIR server. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	hc   *http.Client
-	sem  chan struct{} // caps requests in flight: a hospital server is shared and fragile
+	cfg   Config
+	base  *url.URL
+	hc    *http.Client
+	slots *slots // caps requests in flight: a hospital server is shared and fragile
 
 	obs     Observer // never nil
 	breaker *breaker // nil when disabled
@@ -109,7 +112,7 @@ func New(cfg Config) (*Client, error) {
 		obs = nopObserver{}
 	}
 	return &Client{
-		cfg: cfg, base: base, hc: hc, sem: make(chan struct{}, cfg.MaxConcurrent),
+		cfg: cfg, base: base, hc: hc, slots: newSlots(cfg.MaxConcurrent, cfg.MaxBackground, cfg.SlotWait),
 		obs: obs, breaker: newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown, obs),
 	}, nil
 }
@@ -180,10 +183,17 @@ func (cfg *Config) setDefaults() error {
 		{&cfg.MaxRetryAfter, defaultMaxRetryAfter, "MaxRetryAfter"},
 		{&cfg.AttemptTimeout, defaultAttemptTimeout, "AttemptTimeout"},
 		{&cfg.BreakerCooldown, defaultBreakerCooldown, "BreakerCooldown"},
+		{&cfg.SlotWait, defaultSlotWait, "SlotWait"},
 	} {
 		if err := orDefault(f.p, f.def, f.name); err != nil {
 			return err
 		}
+	}
+	if err := orDefault(&cfg.MaxBackground, max(cfg.MaxConcurrent/4, 1), "MaxBackground"); err != nil {
+		return err
+	}
+	if cfg.MaxBackground > cfg.MaxConcurrent {
+		return fmt.Errorf("fhirclient: Config.MaxBackground (%d) is more than Config.MaxConcurrent (%d)", cfg.MaxBackground, cfg.MaxConcurrent)
 	}
 	if cfg.BreakerFailures == 0 {
 		cfg.BreakerFailures = defaultBreakerFailures
@@ -332,12 +342,15 @@ func (c *Client) newError(rq *request, kind Kind, status int, err error) *Error 
 
 // attempt makes one GET. retryAfter is the server's Retry-After, or -1.
 func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Error, retryAfter time.Duration) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
+	release, err := c.slots.acquire(ctx)
+	switch {
+	case err == nil:
+		defer release()
+	case ctx.Err() != nil:
 		return nil, c.ctxError(rq, ctx.Err(), "while waiting for a free request slot (MaxConcurrent)"), -1
+	default:
+		return nil, c.newError(rq, KindBusy, 0, err), -1
 	}
-	defer func() { <-c.sem }()
 
 	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(rq))
 	defer cancel()

@@ -330,7 +330,7 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{BaseURL: "https://h/fhir/r4/", MaxBodyBytes: 32 << 20, MaxPages: 50, MaxEntries: 100_000, PageSize: 200, MaxConcurrent: 8, Attempts: 3,
+	want := Config{BaseURL: "https://h/fhir/r4/", MaxBodyBytes: 32 << 20, MaxPages: 50, MaxEntries: 100_000, PageSize: 200, MaxConcurrent: 8, MaxBackground: 2, SlotWait: time.Second, Attempts: 3,
 		BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second, AttemptTimeout: 30 * time.Second,
 		BreakerFailures: 5, BreakerCooldown: 30 * time.Second}
 	if c.cfg != want {

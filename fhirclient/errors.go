@@ -24,6 +24,7 @@ const (
 	KindUnavailable                 // 5xx, 408, connection failures, timeouts, cancellation
 	KindBadResponse                 // not what FHIR promises: see the Error's message
 	KindRejected                    // any other 4xx: the server refused the request itself
+	KindBusy                        // no request slot came free in time: this client's own cap (Config.MaxConcurrent), not the server's answer
 )
 
 func (k Kind) String() string {
@@ -40,6 +41,8 @@ func (k Kind) String() string {
 		return "bad response"
 	case KindRejected:
 		return "request rejected"
+	case KindBusy:
+		return "busy"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }

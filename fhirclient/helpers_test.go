@@ -23,7 +23,7 @@ const (
 	token     = "s3cret-token" // nor this
 )
 
-var allKinds = []Kind{KindNotFound, KindAuth, KindThrottled, KindUnavailable, KindBadResponse, KindRejected}
+var allKinds = []Kind{KindNotFound, KindAuth, KindThrottled, KindUnavailable, KindBadResponse, KindRejected, KindBusy}
 
 // server is an httptest server on 127.0.0.1 that counts its requests.
 type server struct {

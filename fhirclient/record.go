@@ -153,9 +153,18 @@ func (s *RecordSource) fetchConcurrently(ctx context.Context, patientID string, 
 		go func() {
 			defer wg.Done()
 			results[i], errs[i] = s.client.Search(ctx, t, params[i])
+			if errors.Is(errs[i], KindBusy) {
+				cancel() // the screening will be answered busy: free the others' slots now
+			}
 		}()
 	}
 	wg.Wait()
+	if err := busy(append(errs, patientErr)); err != nil {
+		// This replica is at its own cap on the server: a search was never sent, so
+		// there is nothing to mark partial (and the others were cancelled for it). The
+		// caller is told to come back, not handed a screening of unknowns.
+		return nil, nil, nil, err
+	}
 	if patientErr != nil {
 		return nil, nil, nil, patientErr
 	}
@@ -186,4 +195,15 @@ func (s *RecordSource) assemble(patientID string, patient json.RawMessage, resul
 		}
 	}
 	return rec, nil
+}
+
+// busy is the first KindBusy error among errs, or nil: one search that found no slot
+// makes the whole screening busy (its record would lack that type).
+func busy(errs []error) error {
+	for _, err := range errs {
+		if errors.Is(err, KindBusy) {
+			return err
+		}
+	}
+	return nil
 }

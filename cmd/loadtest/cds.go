@@ -3,10 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,53 +10,41 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/trialscreen/trialscreen/api"
 	"github.com/trialscreen/trialscreen/demo"
 	"github.com/trialscreen/trialscreen/fhirbundle"
+	"github.com/trialscreen/trialscreen/protocols"
 )
 
-const (
-	cdsIssuer    = "https://ehr.loadtest.invalid"
-	cdsPublicURL = "https://trialscreen.loadtest.invalid"
-	cdsEndpoint  = "/cds-services/trialscreen-patient-view"
-)
+// cdsTokenMargin is how long a CDS JWT stays valid past the window it was signed for.
+// Short, because the service remembers every jti until its token expires (and caps how
+// many it remembers per EHR); the service refuses more than an hour in any case.
+const cdsTokenMargin = 2 * time.Minute
 
-// configureCDS trusts one test EHR, whose ES384 key is made here and given inline.
-func (e *environment) configureCDS(cfg *api.Config) error {
-	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	e.ehrKey = key
-	pub, err := key.PublicKey.Bytes() // 0x04 || X || Y
-	if err != nil {
-		return err
-	}
-	n := (len(pub) - 1) / 2
-	b64 := base64.RawURLEncoding.EncodeToString
-	jwks, _ := json.Marshal(map[string]any{"keys": []any{map[string]string{
-		"kty": "EC", "crv": "P-384", "kid": "loadtest", "alg": "ES384", "use": "sig",
-		"x": b64(pub[1 : 1+n]), "y": b64(pub[1+n:]),
-	}}})
-	cfg.PublicURL = cdsPublicURL
-	cfg.CDS = api.CDSConfig{Clients: []api.CDSClient{{Issuer: cdsIssuer, JWKS: jwks}}}
-	return nil
+// cdsLoad sends patient-view calls with every prefetch key filled from one patient's
+// Bundle, as an EHR that honours the prefetch templates does, so the service fetches
+// nothing. Each call has a fresh JWT, signed before the clock starts.
+type cdsLoad struct {
+	*caller
+	creds    *credentials
+	audience string
+	body     []byte
+	tokens   []string
+	next     atomic.Int64
 }
 
-// cdsRequests sends patient-view calls with every prefetch key filled from one patient's
-// Bundle, as an EHR that honours the prefetch templates does. Each call has a fresh JWT
-// (the service refuses a replayed jti), signed before the clock starts.
-func (e *environment) cdsRequests(o options) (func(context.Context, int) sample, error) {
+func newCDSLoad(h *caller, c *credentials, bundle string) (*cdsLoad, error) {
 	data, err := demo.Bundle("candidate")
-	if o.bundle != "" {
-		data, err = os.ReadFile(o.bundle)
+	if bundle != "" {
+		data, err = os.ReadFile(bundle)
 	}
 	if err != nil {
 		return nil, err
 	}
-	patientID, prefetch, err := prefetchOf(data, e.svcNeeds)
+	proto, err := protocols.LoadDefault()
+	if err != nil {
+		return nil, err
+	}
+	patientID, prefetch, err := prefetchOf(data, proto.NeededTypes())
 	if err != nil {
 		return nil, err
 	}
@@ -72,31 +56,37 @@ func (e *environment) cdsRequests(o options) (func(context.Context, int) sample,
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("cds: full prefetch of one patient, request body %d KB\n", len(body)/1024)
-	n := int(o.duration.Seconds()*float64(o.rate)) + 64
-	tokens := make([]string, n)
-	for i := range tokens {
-		if tokens[i], err = e.ehrToken(i); err != nil {
-			return nil, err
-		}
-	}
-	var next atomic.Int64 // each call its own token: warm-up calls included
-	return func(ctx context.Context, _ int) sample {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.base+cdsEndpoint, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tokens[int(next.Add(1)-1)%len(tokens)])
-		return e.do(req)
-	}, nil
+	// The audience is the service endpoint as the service knows itself (its public URL,
+	// which the tool sets to the address it listens on).
+	return &cdsLoad{caller: h, creds: c, audience: h.base + cdsEndpoint, body: body}, nil
 }
 
-func (e *environment) ehrToken(i int) (string, error) {
-	now := time.Now()
-	t := jwt.NewWithClaims(jwt.SigningMethodES384, jwt.MapClaims{
-		"iss": cdsIssuer, "sub": "loadtest", "aud": cdsPublicURL + cdsEndpoint,
-		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": fmt.Sprintf("loadtest-%d-%d", now.UnixNano(), i),
-	})
-	t.Header["kid"] = "loadtest"
-	return t.SignedString(e.ehrKey)
+func (l *cdsLoad) describe() string {
+	return fmt.Sprintf("full prefetch of one patient, request body %d KB", len(l.body)/1024)
+}
+
+// prepare signs n JWTs, valid for the window d and a margin.
+func (l *cdsLoad) prepare(n int, d time.Duration) error {
+	l.tokens = make([]string, n)
+	for i := range l.tokens {
+		var err error
+		if l.tokens[i], err = l.creds.ehrToken(l.audience, i, d+cdsTokenMargin); err != nil {
+			return err
+		}
+	}
+	l.next.Store(0)
+	return nil
+}
+
+func (l *cdsLoad) send(ctx context.Context, _ int) sample {
+	i := int(l.next.Add(1) - 1)
+	if i >= len(l.tokens) {
+		return sample{err: fmt.Errorf("loadtest: only %d JWTs were prepared", len(l.tokens)), own: -1}
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.base+cdsEndpoint, bytes.NewReader(l.body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+l.tokens[i])
+	return l.do(req)
 }
 
 // prefetchOf splits a patient's Bundle into the prefetch an EHR would send: the Patient,

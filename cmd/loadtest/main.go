@@ -1,45 +1,36 @@
-// Command loadtest measures trialscreen under a constant arrival rate, on this machine:
-// the service runs in-process behind a real loopback HTTP server, backed by a FHIR stub
-// with a fixed latency per request, and requests arrive on a fixed schedule whether or
-// not earlier ones have finished (an open loop, so a slow service cannot slow the load
-// down and hide its own latency).
+// Command loadtest measures the shipped service under a constant arrival rate, on this
+// machine: it starts the real `trialscreen serve` process as a child, with its shipped
+// defaults, against an in-process FHIR stub with a fixed latency per request, and sends
+// requests over loopback on a fixed schedule whether or not earlier ones have finished
+// (an open loop, so a slow service cannot slow the load down and hide its own latency).
 //
 //	go run ./cmd/loadtest -mode rest -rate 100 -duration 30s -latency 20ms
-//	go run ./cmd/loadtest -mode cds -rate 20 -duration 30s
+//	go run ./cmd/loadtest -mode cds -rate 200 -duration 10s
+//	go run ./cmd/loadtest -mode rest -find -duration 10s
+//	go run ./cmd/loadtest -env TRIALSCREEN_FHIR_MAX_CONCURRENT=32 -rate 300
 //
-// It prints p50/p99 of the end-to-end latency and of the service's own time (the
-// end-to-end time less the FHIR wait the service reports in Server-Timing), and the
-// error count.
+// The child gets only the settings it needs to run against the stub (printed at the
+// start); everything else stays at the binary's defaults, so when a default changes, the
+// figures follow. -env overrides or adds one variable for an experiment.
+//
+// Per run it reports the achieved rate, p50/p90/p99/max end to end, errors by status
+// (503s and the Retry-After they carried apart), upstream FHIR requests per request, and
+// the service process's CPU per request (from /proc: Linux only).
 package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
+	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/trialscreen/trialscreen/api"
-	"github.com/trialscreen/trialscreen/demo"
-	"github.com/trialscreen/trialscreen/fhirclient"
-	"github.com/trialscreen/trialscreen/internal/fhirstub"
-	"github.com/trialscreen/trialscreen/protocols"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -53,267 +44,129 @@ type options struct {
 	duration time.Duration
 	latency  time.Duration
 	bundle   string // cds: the prefetched patient's Bundle file; default the demo candidate
+	binary   string // a built trialscreen; empty: build one
+	env      envOverrides
+	find     bool
+	steps    rateList
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
-	var o options
+func parseOptions(args []string) (options, error) {
+	o := options{steps: defaultSteps()}
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.StringVar(&o.mode, "mode", "rest", "rest (GET a screening; the record comes from the FHIR stub) or cds (patient-view with full prefetch)")
-	fs.IntVar(&o.rate, "rate", 100, "requests per second")
-	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to send")
+	fs.IntVar(&o.rate, "rate", 100, "requests per second (one run)")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to send (each step, with -find)")
 	fs.DurationVar(&o.latency, "latency", 20*time.Millisecond, "the FHIR stub's latency per request")
 	fs.StringVar(&o.bundle, "bundle", "", "cds: a patient Bundle file to prefetch (default: the demo candidate)")
+	fs.StringVar(&o.binary, "binary", "", "the trialscreen binary to run (default: go build ./cmd/trialscreen into a temporary directory)")
+	fs.Var(&o.env, "env", "KEY=VALUE for the service's environment, over the tool's own settings (repeatable)")
+	fs.BoolVar(&o.find, "find", false, "step the rate up (see -steps) and report the highest with p99 < 100ms and no errors")
+	fs.Var(&o.steps, "steps", "-find: the rates to try, comma-separated, ascending")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return o, err
 	}
-	if o.rate < 1 || o.duration <= 0 {
-		return fmt.Errorf("-rate and -duration must be positive")
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	env, err := newEnvironment(o)
+	if o.rate < 1 || o.duration <= 0 || o.latency < 0 {
+		return o, fmt.Errorf("-rate and -duration must be positive, -latency not negative")
+	}
+	if o.mode != "rest" && o.mode != "cds" {
+		return o, fmt.Errorf("-mode must be rest or cds, not %q", o.mode)
+	}
+	if o.mode == "cds" && o.duration+cdsTokenMargin > time.Hour {
+		return o, fmt.Errorf("-duration %s is too long for -mode cds: the service refuses JWTs valid for more than an hour", o.duration)
+	}
+	if o.bundle != "" && o.mode != "cds" {
+		return o, fmt.Errorf("-bundle is for -mode cds (REST screens the stub's demo patients)")
+	}
+	return o, nil
+}
+
+// run starts the stub and the service, warms up, measures, and stops the service. The
+// working directory (binary, settings files, the service's log) is removed unless
+// something went wrong, when its path is printed.
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
+	o, err := parseOptions(args)
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	var send func(context.Context, int) sample
-	switch o.mode {
-	case "rest":
-		send = env.restRequest
-	case "cds":
-		if send, err = env.cdsRequests(o); err != nil {
+	work, err := os.MkdirTemp("", "loadtest-")
+	if err != nil {
+		return err
+	}
+	failed := false
+	defer func() {
+		if err != nil || failed {
+			fmt.Fprintf(out, "kept for inspection: %s (the service's log: %s)\n", work, logPath(work))
+			return
+		}
+		os.RemoveAll(work)
+	}()
+
+	up, err := startUpstream(o.latency)
+	if err != nil {
+		return err
+	}
+	defer up.close()
+	binary := o.binary
+	if binary == "" {
+		if binary, err = buildService(ctx, work, out); err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("-mode must be rest or cds, not %q", o.mode)
 	}
-	// Warm up connections and caches, as a running service would be.
-	for i := 0; i < 20; i++ {
-		send(ctx, i)
+	creds, err := newCredentials()
+	if err != nil {
+		return err
 	}
-	samples := openLoop(ctx, o.rate, o.duration, send)
-	report(out, o, samples, env.stub.Requests())
-	return nil
-}
-
-// sample is one request's result.
-type sample struct {
-	status int
-	err    error
-	total  time.Duration
-	own    time.Duration // total less Server-Timing fhir;dur; -1 when absent
-}
-
-// openLoop starts request i at start + i/rate, each in its own goroutine.
-func openLoop(ctx context.Context, rate int, d time.Duration, send func(context.Context, int) sample) []sample {
-	n := int(d.Seconds() * float64(rate))
-	samples := make([]sample, n)
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				n = i
-			}
+	own, err := serviceEnv(work, up.url, creds)
+	if err != nil {
+		return err
+	}
+	env := own.with(o.env)
+	svc, err := startService(ctx, binary, env.list(), logPath(work))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := svc.stop(); serr != nil && err == nil {
+			err = serr
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			samples[i] = send(ctx, i)
-		}()
+	}()
+	fmt.Fprintf(out, "service: %s serve (pid %d) with this environment and nothing else (every other setting at its default):\n", binary, svc.pid())
+	env.print(out)
+	if err := svc.waitReady(ctx, env.base); err != nil {
+		return err
 	}
-	wg.Wait()
-	return samples[:n]
-}
+	gen, err := newLoad(o, env.base, creds, up.ids)
+	if err != nil {
+		return err
+	}
+	defer gen.close()
 
-// environment is the FHIR stub and the service under test, on loopback.
-type environment struct {
-	stub    *fhirstub.Server
-	stubSrv *http.Server
-	svc     *api.Server
-	svcSrv  *http.Server
-	base    string // the service's URL
-	token   string
-	client  *http.Client
-	closers []func()
-	ids     []string
-
-	ehrKey   *ecdsa.PrivateKey // cds mode: the test EHR's signing key
-	svcNeeds []string          // the resource types the protocol reads (prefetch keys)
-}
-
-func newEnvironment(o options) (*environment, error) {
-	var bundles [][]byte
-	for _, n := range demo.Names() {
-		b, err := demo.Bundle(n)
-		if err != nil {
-			return nil, err
-		}
-		bundles = append(bundles, b)
+	m := meter{svc: svc, up: up.stub, clk: clockTicks(), gen: gen}
+	// Warm up connections and caches (the FHIR CapabilityStatement among them), as a
+	// running service would be.
+	if err := gen.prepare(warmup, time.Minute); err != nil {
+		return err
 	}
-	stub, err := fhirstub.New(o.latency, bundles...)
-	if err != nil {
-		return nil, err
+	for i := 0; i < warmup; i++ {
+		gen.send(ctx, i)
 	}
-	env := &environment{stub: stub, token: "loadtest-token-0123456789", ids: demo.PatientIDs()}
-	stubURL, stubSrv, err := listen(stub)
-	if err != nil {
-		return nil, err
-	}
-	env.stubSrv = stubSrv
-	env.closers = append(env.closers, func() { stubSrv.Close() })
-
-	proto, err := protocols.LoadDefault()
-	if err != nil {
-		return nil, err
-	}
-	env.svcNeeds = proto.NeededTypes()
-	metrics, err := api.NewMetrics(prometheus.NewRegistry())
-	if err != nil {
-		return nil, err
-	}
-	fc, err := fhirclient.New(fhirclient.Config{BaseURL: stubURL + "/fhir", Observer: metrics.FHIRObserver("default"), MaxConcurrent: 64})
-	if err != nil {
-		return nil, err
-	}
-	env.closers = append(env.closers, fc.CloseIdleConnections)
-	src, err := fhirclient.NewRecordSource(fc, proto)
-	if err != nil {
-		return nil, err
-	}
-	auth, err := api.NewStaticTokens(map[string]string{"loadtest": env.token})
-	if err != nil {
-		return nil, err
-	}
-	cfg := api.Config{
-		// The stub serves the demo patients: screen them as of their own instant.
-		Protocol: proto, Source: src, DefaultAsOf: demo.DefaultAsOf,
-		Logger:  slog.New(slog.DiscardHandler),
-		Audit:   api.NewAuditLog(io.Discard, "loadtest"),
-		Metrics: metrics, Auth: auth,
-	}
-	if o.mode == "cds" {
-		if err := env.configureCDS(&cfg); err != nil {
-			return nil, err
+	if o.find {
+		failed, err = find(ctx, out, o, m)
+	} else {
+		var r result
+		if r, err = m.measure(ctx, o.rate, o.duration); err == nil {
+			r.print(out, o, gen.describe())
+			failed = r.errors() > 0
 		}
 	}
-	svc, err := api.New(cfg)
-	if err != nil {
-		return nil, err
+	if err == nil && !svc.running() {
+		return fmt.Errorf("the service exited during the run; its log: %s", logPath(work))
 	}
-	base, svcSrv, err := listen(svc.Handler())
-	if err != nil {
-		return nil, err
-	}
-	env.svc, env.svcSrv, env.base = svc, svcSrv, base
-	env.closers = append(env.closers, func() { svcSrv.Close() })
-	env.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 30 * time.Second}
-	env.closers = append(env.closers, env.client.CloseIdleConnections)
-	return env, nil
+	return err
 }
 
-func (e *environment) close() {
-	for i := len(e.closers) - 1; i >= 0; i-- {
-		e.closers[i]()
-	}
-}
-
-func listen(h http.Handler) (string, *http.Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), srv, nil
-}
-
-// restRequest screens one of the demo patients through the FHIR stub.
-func (e *environment) restRequest(ctx context.Context, i int) sample {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/v1/patients/"+e.ids[i%len(e.ids)]+"/screening", nil)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	return e.do(req)
-}
-
-func (e *environment) do(req *http.Request) sample {
-	start := time.Now()
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return sample{err: err, total: time.Since(start), own: -1}
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	// Own time is the end-to-end time less the wait on the FHIR server that the service
-	// reports (Server-Timing fhir;dur): an upper bound, as it includes writing the body
-	// and loopback transport, which the service's app;dur does not.
-	total := time.Since(start)
-	own := time.Duration(-1)
-	if up := serverTiming(resp.Header.Get("Server-Timing"), "fhir"); up >= 0 {
-		own = max(total-up, 0)
-	}
-	s := sample{status: resp.StatusCode, err: err, total: total, own: own}
-	if s.err == nil && s.status != http.StatusOK {
-		s.err = fmt.Errorf("HTTP %d", s.status)
-	}
-	return s
-}
-
-// serverTiming reads one metric's dur (milliseconds) from a Server-Timing header.
-func serverTiming(h, name string) time.Duration {
-	for _, m := range strings.Split(h, ",") {
-		fields := strings.Split(strings.TrimSpace(m), ";")
-		if fields[0] != name {
-			continue
-		}
-		for _, f := range fields[1:] {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(f), "dur="); ok {
-				ms, err := strconv.ParseFloat(v, 64)
-				if err == nil {
-					return time.Duration(ms * float64(time.Millisecond))
-				}
-			}
-		}
-	}
-	return -1
-}
-
-func report(w io.Writer, o options, samples []sample, upstream int64) {
-	var totals, owns []time.Duration
-	errs := map[string]int{}
-	for _, s := range samples {
-		totals = append(totals, s.total)
-		if s.own >= 0 {
-			owns = append(owns, s.own)
-		}
-		if s.err != nil {
-			errs[s.err.Error()]++
-		}
-	}
-	nErr := 0
-	for _, n := range errs {
-		nErr += n
-	}
-	fmt.Fprintf(w, "mode %s: %d requests at %d/s for %s, FHIR stub latency %s (%d upstream requests)\n", o.mode, len(samples), o.rate, o.duration, o.latency, upstream)
-	fmt.Fprintf(w, "end to end:       p50 %8s  p90 %8s  p99 %8s  max %8s\n", q(totals, 0.50), q(totals, 0.90), q(totals, 0.99), q(totals, 1))
-	fmt.Fprintf(w, "service own time: p50 %8s  p90 %8s  p99 %8s  max %8s\n", q(owns, 0.50), q(owns, 0.90), q(owns, 0.99), q(owns, 1))
-	fmt.Fprintf(w, "achieved: %.1f requests/s; errors: %d\n", float64(len(samples))/o.duration.Seconds(), nErr)
-	for msg, n := range errs {
-		fmt.Fprintf(w, "  %d x %s\n", n, msg)
-	}
-}
-
-// q is the p-quantile (nearest rank) of ds.
-func q(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(p*float64(len(s))+0.999999) - 1
-	i = min(max(i, 0), len(s)-1)
-	return s[i].Round(10 * time.Microsecond)
-}
+// warmup is how many requests go, one at a time, before the clock starts.
+const warmup = 20

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ const (
 	// How long the circuit breaker stays open after the FHIR server kept failing, before
 	// one probe call (default 30s).
 	envFHIRBreakerCooldown = "TRIALSCREEN_FHIR_BREAKER_COOLDOWN"
+	// How many requests this process keeps in flight to one FHIR server (default 64); a
+	// quarter of them at most for batches. See readFHIRMaxConcurrent.
+	envFHIRMaxConcurrent = "TRIALSCREEN_FHIR_MAX_CONCURRENT"
 
 	// SMART Backend Services: a signed client assertion exchanged for access tokens.
 	envSMARTTokenURL = "TRIALSCREEN_SMART_TOKEN_URL"
@@ -36,7 +40,11 @@ func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclien
 	if base == "" {
 		return nil, nil, nil, usagef("screen: --patient needs a FHIR server: set %s (and %s or %s if it needs a token)", envFHIRURL, envFHIRToken, envFHIRTokenFile)
 	}
-	cfg := fhirclient.Config{BaseURL: base, Observer: obs}
+	maxConc, err := readFHIRMaxConcurrent(getenv)
+	if err != nil {
+		return nil, nil, nil, usagef("screen: %v", err)
+	}
+	cfg := fhirclient.Config{BaseURL: base, Observer: obs, MaxConcurrent: maxConc}
 	lim.apply(&cfg)
 	if v := getenv(envFHIRBreakerCooldown); v != "" {
 		d, err := time.ParseDuration(v)
@@ -103,6 +111,32 @@ func (l fhirLimits) apply(cfg *fhirclient.Config) {
 // fhir is what serve's limits allow a FHIR server's answers.
 func (l serveLimits) fhir() fhirLimits {
 	return fhirLimits{maxBodyBytes: l.fhirMaxBodyBytes, maxEntries: l.maxEntries}
+}
+
+// defaultFHIRMaxConcurrent is the requests in flight per FHIR server by default. A
+// screening sends its nine reads and searches at once, so at 20 ms per FHIR request 64
+// slots carry about 350 screenings a second; a hospital FHIR server, which serves the
+// EHR's own clinicians, takes that from one client, and the site lowers it (and runs
+// fewer replicas) where its FHIR team asks. Past the cap, screenings are refused with 503
+// rather than queued (fhirclient.KindBusy).
+const defaultFHIRMaxConcurrent = 64
+
+// maxFHIRMaxConcurrent bounds the setting: beyond it, a typo would aim a flood at the
+// hospital's server.
+const maxFHIRMaxConcurrent = 1024
+
+// readFHIRMaxConcurrent reads TRIALSCREEN_FHIR_MAX_CONCURRENT, for the configured FHIR
+// server and for each FHIR server an EHR names in CDS Hooks calls.
+func readFHIRMaxConcurrent(getenv func(string) string) (int, error) {
+	v := strings.TrimSpace(getenv(envFHIRMaxConcurrent))
+	if v == "" {
+		return defaultFHIRMaxConcurrent, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxFHIRMaxConcurrent {
+		return 0, fmt.Errorf("%s: %q is not a whole number from 1 to %d", envFHIRMaxConcurrent, v, maxFHIRMaxConcurrent)
+	}
+	return n, nil
 }
 
 // smartFromEnv configures SMART Backend Services from the environment; the private key

@@ -2,7 +2,7 @@
 //
 //	trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date DATE] [--format json|table]
 //	trialscreen screen --demo NAME ...
-//	trialscreen serve [--listen HOST:PORT]
+//	trialscreen serve [--listen HOST:PORT] [--metrics-listen HOST:PORT]
 //	trialscreen batch --out DIR|- [--resume] [--shard i/n] INPUT... | --ids FILE
 //	trialscreen batch merge --out DIR SHARD_DIR...
 //	trialscreen protocol check FILE
@@ -46,7 +46,8 @@ const usage = `usage:
   trialscreen screen --bundle FILE [--as-of RFC3339] [--lymphodepletion-date YYYY-MM-DD] [--format json|table]
   trialscreen screen --demo NAME   (a built-in demo patient; --demo list names them)
   trialscreen screen --patient ID  (from the FHIR server in TRIALSCREEN_FHIR_URL)
-  trialscreen serve [--listen HOST:PORT]   (demo patients unless TRIALSCREEN_FHIR_URL is set)
+  trialscreen serve [--listen HOST:PORT] [--metrics-listen HOST:PORT]
+                   (demo patients unless TRIALSCREEN_FHIR_URL is set; /metrics on --metrics-listen only)
   trialscreen batch --out DIR|- [--resume] [--shard i/n|auto/n] [--as-of ...] INPUT...
                    (NDJSON / Bundle files or directories; --ids FILE fetches from the FHIR server)
   trialscreen batch merge --out DIR SHARD_DIR...

@@ -96,6 +96,7 @@ func TestPeakMemoryOfTheWorstRequests(t *testing.T) {
 		envAPITokensFile:              writeFile(t, "tokens", "peak "+apiToken+"\n"),
 		envCDSConfig:                  key.cdsConfigFile(t),
 		envPublicURL:                  peakPublicURL,
+		"TRIALSCREEN_METRICS_LISTEN":  "127.0.0.1:0", // not the default :9090 on every interface
 		envAuditLog:                   filepath.Join(t.TempDir(), "audit.log"),
 		envDataDir:                    t.TempDir(),
 		"TMPDIR":                      t.TempDir(),

@@ -21,26 +21,26 @@ import (
 	"github.com/trialscreen/trialscreen/screening"
 )
 
-// serveCmd runs the HTTP service until ctx ends (SIGTERM, SIGINT), then drains
-// in-flight requests for up to the shutdown timeout.
+// serveCmd runs the HTTP service, on the API port and the operators' port
+// (serveops.go), until ctx ends (SIGTERM, SIGINT), then drains in-flight requests for
+// up to the shutdown timeout.
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "", "host:port to listen on (overrides "+envListen+")")
+	metricsListen := fs.String("metrics-listen", "", "host:port of /metrics and the probes (overrides "+envMetricsListen+")")
 	if err := fs.Parse(args); err != nil {
 		return usagef("serve: %v", err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
-	env := getenv
-	if *listen != "" {
-		env = func(k string) string {
-			if k == envListen {
-				return *listen
-			}
-			return getenv(k)
+	flags := map[string]string{envListen: *listen, envMetricsListen: *metricsListen}
+	env := func(k string) string {
+		if v := flags[k]; v != "" {
+			return v
 		}
+		return getenv(k)
 	}
 	cfg, err := readServeConfig(env)
 	if err != nil {
@@ -60,6 +60,11 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, no
 	if err != nil {
 		return fmt.Errorf("serve: %s: %w", envListen, err)
 	}
+	opsLn, err := net.Listen("tcp", cfg.metricsListen)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("serve: %s: %w", envMetricsListen, err)
+	}
 	hs := &http.Server{
 		Handler:           svc.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -68,13 +73,20 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, no
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	ops := newOpsServer(svc.OpsHandler(), log)
+	log.Info("listening for metrics and probes", "addr", opsLn.Addr().String())
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.publicURL)
-	served := make(chan error, 1)
+	served, opsServed := make(chan error, 1), make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
+	go func() { opsServed <- ops.Serve(opsLn) }()
 
 	select {
 	case err := <-served:
+		_ = ops.Close()
 		return fmt.Errorf("serve: %w", err)
+	case err := <-opsServed:
+		_ = hs.Close()
+		return fmt.Errorf("serve: %s: %w", envMetricsListen, err)
 	case <-ctx.Done():
 	}
 	// Stop accepting, let in-flight screenings finish: a coordinator's answer is not
@@ -90,11 +102,19 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, no
 	if cerr := svc.CloseBatches(sctx); cerr != nil {
 		log.Warn("batches did not stop within the shutdown timeout", "error", cerr.Error())
 	}
+	// The operators' port closes last: probes and scrapes answer while screenings drain.
+	if oerr := ops.Shutdown(sctx); oerr != nil {
+		_ = ops.Close()
+		err = errors.Join(err, fmt.Errorf("%s: %w", envMetricsListen, oerr))
+	}
 	if err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if err := <-opsServed; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %s: %w", envMetricsListen, err)
 	}
 	log.Info("stopped")
 	return nil
@@ -163,7 +183,8 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		Metrics:        metrics,
 		RequestTimeout: cfg.requestTimeout,
 		MaxBodyBytes:   cfg.limits.maxBodyBytes,
-		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		MaxScreenings:  cfg.maxScreenings,
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), // on the operators' port only
 		ReplicaAddr:    cfg.replicaAddr,
 		Now:            now,
 	}

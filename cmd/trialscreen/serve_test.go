@@ -20,14 +20,16 @@ import (
 
 func TestServeConfigNamesEveryProblem(t *testing.T) {
 	env := map[string]string{
-		envListen:          "8080", // no colon
-		envRequestTimeout:  "soon",
-		envShutdownTimeout: "5s", // shorter than the (default) request timeout
-		envLogLevel:        "chatty",
-		envTimeZone:        "Mars/Olympus",
-		envMaxBodyBytes:    "12",
-		envAPIJWTIssuer:    "https://idp.example.org", // without audience and JWKS
-		envPublicURL:       "trialscreen.example.org", // not absolute
+		envListen:            "8080", // no colon
+		envRequestTimeout:    "soon",
+		envShutdownTimeout:   "5s", // shorter than the (default) request timeout
+		envLogLevel:          "chatty",
+		envTimeZone:          "Mars/Olympus",
+		envMaxBodyBytes:      "12",
+		envAPIJWTIssuer:      "https://idp.example.org", // without audience and JWKS
+		envPublicURL:         "trialscreen.example.org", // not absolute
+		envMaxScreenings:     "0",
+		envFHIRMaxConcurrent: "lots",
 	}
 	_, err := readServeConfig(func(k string) string { return env[k] })
 	if err == nil {
@@ -42,9 +44,39 @@ func TestServeConfigNamesEveryProblem(t *testing.T) {
 		`TRIALSCREEN_API_JWT_ISSUER: JWT bearer auth needs all of`,
 		`TRIALSCREEN_PUBLIC_URL: is not an absolute http(s) URL`,
 		`TRIALSCREEN_SHUTDOWN_TIMEOUT: 5s is shorter than TRIALSCREEN_REQUEST_TIMEOUT (20s): in-flight requests would be cut off`,
+		`TRIALSCREEN_MAX_SCREENINGS: "0" is not a whole number from 1 to 4096`,
+		`TRIALSCREEN_FHIR_MAX_CONCURRENT: "lots" is not a whole number from 1 to 1024`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// The capacity settings default to what the README's load figures were measured with,
+// and take whole numbers within their bounds.
+func TestServeConfigCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		env                 map[string]string
+		screenings, fhirMax int
+		problem             string
+	}{
+		{env: nil, screenings: 64, fhirMax: 64},
+		{env: map[string]string{envMaxScreenings: "200", envFHIRMaxConcurrent: " 16 "}, screenings: 200, fhirMax: 16},
+		{env: map[string]string{envMaxScreenings: "5000"}, problem: `TRIALSCREEN_MAX_SCREENINGS: "5000" is not a whole number from 1 to 4096`},
+		{env: map[string]string{envFHIRMaxConcurrent: "2048"}, problem: `TRIALSCREEN_FHIR_MAX_CONCURRENT: "2048" is not a whole number from 1 to 1024`},
+		{env: map[string]string{envFHIRMaxConcurrent: "-3"}, problem: `TRIALSCREEN_FHIR_MAX_CONCURRENT: "-3" is not a whole number`},
+	} {
+		c, err := readServeConfig(func(k string) string { return tc.env[k] })
+		switch {
+		case tc.problem != "":
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%v: error %v, want %q", tc.env, err, tc.problem)
+			}
+		case err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case c.maxScreenings != tc.screenings || c.fhirMaxConcurrent != tc.fhirMax:
+			t.Errorf("%v: max screenings %d, FHIR requests in flight %d; want %d and %d", tc.env, c.maxScreenings, c.fhirMaxConcurrent, tc.screenings, tc.fhirMax)
 		}
 	}
 }
@@ -149,9 +181,13 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startServe runs trialscreen serve in-process on a free loopback port, on the tests'
-// clock, and returns its base URL, its log (stderr) and audit (stdout) buffers, and a
-// stop function that returns the command's exit status.
+// serveArgs run trialscreen serve on free loopback ports, the API's and the operators'
+// (opsBase finds the latter).
+var serveArgs = []string{"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"}
+
+// startServe runs trialscreen serve in-process on free loopback ports, on the tests'
+// clock, and returns its API's base URL, its log (stderr) and audit (stdout) buffers,
+// and a stop function that returns the command's exit status.
 func startServe(t *testing.T, env map[string]string) (base string, logs, audit *lockedBuffer, stop func() int) {
 	t.Helper()
 	return startServeAt(t, env, testClock)
@@ -164,7 +200,7 @@ func startServeAt(t *testing.T, env map[string]string, now func() time.Time) (ba
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	getenv := func(k string) string { return env[k] }
-	go func() { code <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, getenv, now, audit, logs) }()
+	go func() { code <- run(ctx, serveArgs, getenv, now, audit, logs) }()
 	addr := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 	timeout := time.After(30 * time.Second) // a guard against a hang, not a timing
 	for {
@@ -193,6 +229,17 @@ func startServeAt(t *testing.T, env map[string]string, now func() time.Time) (ba
 	}
 }
 
+// opsBase is the base URL of the operators' port (metrics and probes) of the service
+// whose log startServe returned: it logs that address before the API's.
+func opsBase(t *testing.T, logs *lockedBuffer) string {
+	t.Helper()
+	m := regexp.MustCompile(`"msg":"listening for metrics and probes","addr":"([^"]+)"`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("serve did not log the operators' address:\n%s", logs.String())
+	}
+	return "http://" + m[1]
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -214,7 +261,7 @@ func TestServeDemoModeHealthMetricsAndCleanStop(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &ready); err != nil || code != 200 || ready["source"] != "demo" {
 		t.Errorf("/readyz: %d %s; want 200 with source demo", code, body)
 	}
-	code, body = get(t, base+"/metrics")
+	code, body = get(t, opsBase(t, logs)+"/metrics")
 	for _, name := range []string{"trialscreen_http_request_duration_seconds", "trialscreen_service_own_duration_seconds", "go_goroutines", "process_cpu_seconds_total"} {
 		if code != 200 || !strings.Contains(body, name) {
 			t.Errorf("/metrics (%d) lacks %s", code, name)
@@ -382,7 +429,7 @@ func TestServeKeepsPatientDataOutOfLogsAndMetrics(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d: %.300s", s.method, s.path, code, s.want, body)
 		}
 	}
-	_, metrics := get(t, base+"/metrics")
+	_, metrics := get(t, opsBase(t, logs)+"/metrics")
 	if c := stop(); c != exitOK {
 		t.Errorf("serve exited with %d", c)
 	}
@@ -432,7 +479,7 @@ func TestServeTokensFileProblems(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{envFHIRURL: "http://127.0.0.1:1/fhir", envAPITokensFile: writeFile(t, "tokens", tc.content)}
 			var out, errOut bytes.Buffer
-			code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, testClock, &out, &errOut)
+			code := run(context.Background(), serveArgs, func(k string) string { return env[k] }, testClock, &out, &errOut)
 			if code != exitError || !strings.Contains(errOut.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut.String(), tc.want)
 			}

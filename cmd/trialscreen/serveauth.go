@@ -58,7 +58,7 @@ func configureAuth(acfg *api.Config, cfg serveConfig, m *api.Metrics, log *slog.
 		if err != nil {
 			return closeAll, fmt.Errorf("serve: %s: %w", envCDSConfig, err)
 		}
-		sources := &cdsSources{protocol: acfg.Protocol, metrics: m, limits: cfg.limits.fhir(), byURL: map[string]*fhirclient.RecordSource{}, names: upstreamNames(cds)}
+		sources := &cdsSources{protocol: acfg.Protocol, metrics: m, maxConcurrent: cfg.fhirMaxConcurrent, limits: cfg.limits.fhir(), byURL: map[string]*fhirclient.RecordSource{}, names: upstreamNames(cds)}
 		closers = append(closers, sources.close)
 		cds.NewSource = sources.get
 		acfg.CDS = cds
@@ -127,9 +127,10 @@ func (f firstOf) Authenticate(r *http.Request) (api.Caller, error) {
 // breaker and concurrency cap hold across calls. The EHR's token travels in the
 // request context (fhirclient.ContextToken).
 type cdsSources struct {
-	protocol *screening.Protocol
-	metrics  *api.Metrics
-	limits   fhirLimits
+	protocol      *screening.Protocol
+	metrics       *api.Metrics
+	maxConcurrent int        // per server, as for the configured one
+	limits        fhirLimits // a response's bytes, a record's entries
 
 	names map[string]string // allowed server URL -> its metrics label, "cds-1"...
 
@@ -164,7 +165,7 @@ func (c *cdsSources) get(fhirServer string) (screening.Source, error) {
 	if !ok {
 		name = "cds" // the handler allows only configured servers; never a URL in a label
 	}
-	cfg := fhirclient.Config{BaseURL: fhirServer, Token: fhirclient.ContextToken(), Observer: c.metrics.FHIRObserver(name)}
+	cfg := fhirclient.Config{BaseURL: fhirServer, Token: fhirclient.ContextToken(), Observer: c.metrics.FHIRObserver(name), MaxConcurrent: c.maxConcurrent}
 	c.limits.apply(&cfg)
 	fc, err := fhirclient.New(cfg)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 // of the same meaning override them.
 const (
 	envListen          = "TRIALSCREEN_LISTEN"               // host:port; default :8080
+	envMetricsListen   = "TRIALSCREEN_METRICS_LISTEN"       // host:port of /metrics and the probes; default :9090 (serveops.go)
 	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"           // how callers reach the service; default http://localhost:<port>
 	envProtocol        = "TRIALSCREEN_PROTOCOL"             // a protocol file; default the built-in one
 	envTimeZone        = "TRIALSCREEN_TIMEZONE"             // IANA zone for calendar dates; default UTC
@@ -27,6 +28,7 @@ const (
 	envShutdownTimeout = "TRIALSCREEN_SHUTDOWN_TIMEOUT"     // drain on SIGTERM; default 25s
 	envMaxBodyBytes    = "TRIALSCREEN_MAX_BODY_BYTES"       // default from the memory limit (memlimits.go), at most 16 MiB
 	envMaxEntries      = "TRIALSCREEN_MAX_BUNDLE_ENTRIES"   // entries of one record; default from the memory limit, at most 100000
+	envMaxScreenings   = "TRIALSCREEN_MAX_SCREENINGS"       // screenings in progress at once; default 64, then 503
 	envAPITokensFile   = "TRIALSCREEN_API_TOKENS_FILE"      // REST callers' static tokens: lines "name token"
 	envAPIJWTIssuer    = "TRIALSCREEN_API_JWT_ISSUER"       // or JWT bearer tokens from this issuer...
 	envAPIJWTAudience  = "TRIALSCREEN_API_JWT_AUDIENCE"     // ...for this audience...
@@ -50,13 +52,20 @@ const (
 // access tokens, which an issuer keeps short-lived.
 const maxJWTMaxLifetime = 24 * time.Hour
 
+// maxMaxScreenings bounds TRIALSCREEN_MAX_SCREENINGS: each screening in progress holds
+// a patient's record in memory.
+const maxMaxScreenings = 4096
+
 // serveConfig is trialscreen serve's configuration, read from the environment and flags.
 type serveConfig struct {
 	listen, publicURL, protocol, timeZone string
+	metricsListen                         string // the operators' port: /metrics, /healthz, /readyz
 	auditLog, logLevel                    string
 	requestTimeout, shutdownTimeout       time.Duration
 	maxBodyBytes                          int64 // set explicitly; 0: derived from the memory limit
 	maxEntries                            int   // set explicitly; 0: derived from the memory limit
+	maxScreenings                         int   // screening requests in progress at once
+	fhirMaxConcurrent                     int   // requests in flight per FHIR server
 	apiTokensFile                         string
 	jwtIssuer, jwtAudience, jwksURL       string
 	jwtMaxLifetime                        time.Duration
@@ -96,6 +105,7 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	c := serveConfig{
 		listen:          or(envListen, ":8080"),
+		metricsListen:   or(envMetricsListen, ":9090"),
 		protocol:        getenv(envProtocol),
 		timeZone:        or(envTimeZone, "UTC"),
 		auditLog:        or(envAuditLog, "-"),
@@ -119,6 +129,9 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	_, port, err := net.SplitHostPort(c.listen)
 	if err != nil {
 		bad(envListen, "%q is not host:port (e.g. :8080)", c.listen)
+	}
+	if problem := checkMetricsListen(c.metricsListen, port); problem != "" {
+		bad(envMetricsListen, "%s", problem)
 	}
 	if v := strings.TrimSpace(getenv(envReplicaAddr)); v != "" {
 		c.replicaAddr = replicaAddr(v, port)
@@ -147,6 +160,20 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		} else {
 			c.maxEntries = n
 		}
+	}
+	c.maxScreenings = api.DefaultMaxScreenings
+	if v := strings.TrimSpace(getenv(envMaxScreenings)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMaxScreenings {
+			bad(envMaxScreenings, "%q is not a whole number from 1 to %d", v, maxMaxScreenings)
+		} else {
+			c.maxScreenings = n
+		}
+	}
+	if n, err := readFHIRMaxConcurrent(getenv); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.fhirMaxConcurrent = n
 	}
 	if c.shutdownTimeout < c.requestTimeout {
 		// A drain shorter than a request would cut off screenings still waiting on FHIR.

@@ -266,8 +266,9 @@ func TestServeProtocolEmptyTokenFile(t *testing.T) {
 	}
 }
 
-// The service built with a terminology server exports its metrics at /metrics (the
-// registry main creates) and its refresh loop stops with the service.
+// The service built with a terminology server exports its metrics at /metrics on the
+// operators' port (the registry main creates) and its refresh loop stops with the
+// service.
 func TestBuildServiceExportsTerminologyMetrics(t *testing.T) {
 	base, _ := startTxStub(t, nil)
 	cfg := txConfig(t, base)
@@ -278,7 +279,7 @@ func TestBuildServiceExportsTerminologyMetrics(t *testing.T) {
 	}
 	defer closeAll()
 	rr := httptest.NewRecorder()
-	svc.Handler().ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	svc.OpsHandler().ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := rr.Body.String()
 	for _, want := range []string{
 		`trialscreen_terminology_expansion_source{source="server"} 1`,

@@ -35,9 +35,14 @@ type answer struct {
 	err         error // no HTTP answer at all
 }
 
-// get sends GET base+path, with the caller's token when auth is set.
+// get sends GET base+path to the API port, with the caller's token when auth is set.
 func (sv *service) get(ctx context.Context, path string, auth bool) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sv.base+path, nil)
+	return sv.getAt(ctx, sv.base, path, auth)
+}
+
+// getAt sends GET base+path to one of the service's ports (sv.base, sv.ops).
+func (sv *service) getAt(ctx context.Context, base, path string, auth bool) answer {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
 		return answer{err: err}
 	}

@@ -66,10 +66,12 @@ func (s *suite) startStubLogged(ctx context.Context, alias string, logs testcont
 	return &fhirServer{docker: s.docker, ctr: c, kind: "fhirstub", base: "http://" + alias + ":8080/fhir"}, nil
 }
 
-// service is a trialscreen container, reached from the tests at base on 127.0.0.1.
+// service is a trialscreen container, reached from the tests at base (the API) and
+// ops (metrics and probes) on 127.0.0.1.
 type service struct {
 	ctr   testcontainers.Container
 	base  string
+	ops   string
 	port  string
 	token string
 }
@@ -84,8 +86,9 @@ type serviceOptions struct {
 const tokensPath = "/run/secrets/trialscreen/api-tokens"
 
 // startService runs `trialscreen serve` on the FHIR server at o.fhirURL, with caller
-// auth by a fresh static token. Its port is published on 127.0.0.1 only. Request
-// timeout and breaker cooldown are short so that the drills take seconds.
+// auth by a fresh static token. Its ports (the API's and the operators') are published
+// on 127.0.0.1 only. Request timeout and breaker cooldown are short so that the drills
+// take seconds.
 func (s *suite) startService(ctx context.Context, o serviceOptions) (*service, error) {
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
@@ -106,14 +109,17 @@ func (s *suite) startService(ctx context.Context, o serviceOptions) (*service, e
 		Cmd:                []string{"serve"},
 		Env:                env,
 		Networks:           []string{s.net.Name},
-		ExposedPorts:       []string{"8080/tcp"},
-		HostConfigModifier: loopbackPort("8080/tcp"),
+		ExposedPorts:       []string{"8080/tcp", "9090/tcp"},
+		HostConfigModifier: loopbackPort("8080/tcp", "9090/tcp"),
 		Files: []testcontainers.ContainerFile{{
 			Reader:            strings.NewReader("containertest " + token + "\n"),
 			ContainerFilePath: tokensPath,
 			FileMode:          0o444,
 		}},
-		WaitingFor: wait.ForHTTP("/healthz").WithPort("8080/tcp").WithStartupTimeout(30 * time.Second),
+		WaitingFor: wait.ForAll(
+			wait.ForHTTP("/healthz").WithPort("8080/tcp"),
+			wait.ForHTTP("/healthz").WithPort("9090/tcp"),
+		).WithDeadline(30 * time.Second),
 	}
 	if o.logs != nil {
 		req.LogConsumerCfg = &testcontainers.LogConsumerConfig{Consumers: []testcontainers.LogConsumer{o.logs}}
@@ -134,7 +140,11 @@ func (s *suite) startService(ctx context.Context, o serviceOptions) (*service, e
 	if err != nil {
 		return nil, err
 	}
-	return &service{ctr: c, base: "http://127.0.0.1:" + port.Port(), port: port.Port(), token: token}, nil
+	opsPort, err := c.MappedPort(ctx, "9090/tcp")
+	if err != nil {
+		return nil, err
+	}
+	return &service{ctr: c, base: "http://127.0.0.1:" + port.Port(), ops: "http://127.0.0.1:" + opsPort.Port(), port: port.Port(), token: token}, nil
 }
 
 // readLast reads r to the end and keeps its last n bytes.
@@ -146,11 +156,12 @@ func readLast(r io.Reader, n int) ([]byte, error) {
 	return b, err
 }
 
-// loopbackPort publishes a container port on 127.0.0.1 only, at a free host port.
-func loopbackPort(port string) func(*container.HostConfig) {
+// loopbackPort publishes container ports on 127.0.0.1 only, each at a free host port.
+func loopbackPort(ports ...string) func(*container.HostConfig) {
 	return func(hc *container.HostConfig) {
-		hc.PortBindings = mobynet.PortMap{
-			mobynet.MustParsePort(port): {{HostIP: netip.MustParseAddr("127.0.0.1")}},
+		hc.PortBindings = mobynet.PortMap{}
+		for _, p := range ports {
+			hc.PortBindings[mobynet.MustParsePort(p)] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 )
@@ -99,6 +100,11 @@ func TestReleaseDockerfile(t *testing.T) {
 		}
 		if strings.Join(cfg.Cmd, " ") != "serve" {
 			t.Errorf("CMD %q, want serve", cfg.Cmd)
+		}
+		for _, p := range []string{"8080/tcp", "9090/tcp"} { // the API; metrics and probes
+			if _, ok := cfg.ExposedPorts[mobynet.MustParsePort(p)]; !ok {
+				t.Errorf("the image does not EXPOSE %s (it exposes %v)", p, cfg.ExposedPorts)
+			}
 		}
 		for _, l := range []string{"title", "description", "version", "revision", "created", "source", "licenses"} {
 			if cfg.Labels["org.opencontainers.image."+l] == "" {

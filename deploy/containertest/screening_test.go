@@ -52,25 +52,34 @@ func TestScreeningOverHTTP(t *testing.T) {
 		{"healthz", "/healthz", map[string]string{"status": "ok"}},
 		{"readyz", "/readyz", map[string]string{"status": "ready", "source": "fhir"}},
 	}
+	// The probes answer on both ports: the API's, and the operators' (Kubernetes').
 	for _, h := range health {
-		t.Run(h.name, func(t *testing.T) {
-			a := s.service.get(ctx, h.path, false)
-			var body map[string]string
-			if a.status != 200 || json.Unmarshal([]byte(a.body), &body) != nil {
-				t.Fatalf("GET %s: %d %v %s", h.path, a.status, a.err, a.body)
-			}
-			for k, v := range h.want {
-				if body[k] != v {
-					t.Errorf("GET %s: %s = %q, want %q (body %s)", h.path, k, body[k], v, a.body)
+		for port, base := range map[string]string{"api": s.service.base, "ops": s.service.ops} {
+			t.Run(h.name+" on "+port, func(t *testing.T) {
+				a := s.service.getAt(ctx, base, h.path, false)
+				var body map[string]string
+				if a.status != 200 || json.Unmarshal([]byte(a.body), &body) != nil {
+					t.Fatalf("GET %s: %d %v %s", h.path, a.status, a.err, a.body)
 				}
-			}
-		})
+				for k, v := range h.want {
+					if body[k] != v {
+						t.Errorf("GET %s: %s = %q, want %q (body %s)", h.path, k, body[k], v, a.body)
+					}
+				}
+			})
+		}
 	}
 
-	t.Run("metrics count the screenings", func(t *testing.T) {
+	t.Run("the API port has no metrics", func(t *testing.T) {
 		a := s.service.get(ctx, "/metrics", false)
+		if a.status != 404 || strings.Contains(a.body, "trialscreen_") {
+			t.Errorf("GET /metrics on the API port: %d %v %.300s; want 404 without metrics", a.status, a.err, a.body)
+		}
+	})
+	t.Run("metrics count the screenings", func(t *testing.T) {
+		a := s.service.getAt(ctx, s.service.ops, "/metrics", false)
 		if a.status != 200 {
-			t.Fatalf("GET /metrics: %d %v", a.status, a.err)
+			t.Fatalf("GET /metrics on the operators' port: %d %v", a.status, a.err)
 		}
 		for _, want := range []string{
 			`trialscreen_screenings_total{surface="rest",verdict="potentially-eligible"}`,

@@ -76,7 +76,19 @@ func TestComposeDemo(t *testing.T) {
 		t.Errorf("the loader's command %q does not load into HAPI", cmd)
 	}
 
-	// Prometheus: scrapes trialscreen:8080/metrics as job trialscreen, loads the rules.
+	// Only the API port is published: the metrics port stays on the compose network.
+	metricsPort := "9090"
+	if v := str(ts, "environment", "TRIALSCREEN_METRICS_LISTEN"); v != "" {
+		_, metricsPort, _ = strings.Cut(v, ":")
+	}
+	for _, p := range anyStrings(list(ts, "ports")) {
+		if p == metricsPort || strings.HasSuffix(p, ":"+metricsPort) || strings.HasSuffix(p, ":"+metricsPort+"/tcp") {
+			t.Errorf("trialscreen publishes its metrics port (%s) to the host", p)
+		}
+	}
+
+	// Prometheus: scrapes trialscreen's metrics port at /metrics as job trialscreen,
+	// loads the rules.
 	pv := volumeSources(t, services["prometheus"])
 	promConfig := pv["/etc/prometheus/prometheus.yml"]
 	if promConfig == "" {
@@ -90,11 +102,14 @@ func TestComposeDemo(t *testing.T) {
 	for _, sc := range list(pc[0], "scrape_configs") {
 		targets := anyStrings(list(sc, "static_configs", "0", "targets"))
 		if slices.Contains(targets, "trialscreen:8080") {
+			t.Error("prometheus.yml scrapes the API port trialscreen:8080, which has no /metrics")
+		}
+		if slices.Contains(targets, "trialscreen:"+metricsPort) {
 			scrapesService = str(sc, "job_name") == "trialscreen" && (str(sc, "metrics_path") == "" || str(sc, "metrics_path") == "/metrics")
 		}
 	}
 	if !scrapesService {
-		t.Error("prometheus.yml does not scrape trialscreen:8080/metrics as job trialscreen (the alerts' job)")
+		t.Errorf("prometheus.yml does not scrape trialscreen:%s/metrics as job trialscreen (the alerts' job)", metricsPort)
 	}
 	rulesDir := pv["/etc/prometheus/rules"]
 	if rulesDir != filepath.Join(deployDir(t), "prometheus", "rules") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -281,12 +282,16 @@ func TestDeployment(t *testing.T) {
 	if ports["http"] != 8080 {
 		t.Errorf("container port http is %d, want 8080 (the service's default listen address)", ports["http"])
 	}
+	if ports["metrics"] != 9090 {
+		t.Errorf("container port metrics is %d, want 9090 (the default of TRIALSCREEN_METRICS_LISTEN)", ports["metrics"])
+	}
+	// The probes use the metrics port, which the API's load does not touch.
 	for probe, want := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"} {
 		if got := str(c, probe, "httpGet", "path"); got != want {
 			t.Errorf("%s path is %q, want %q", probe, got, want)
 		}
-		if port := get(c, probe, "httpGet", "port"); port != "http" && port != 8080 {
-			t.Errorf("%s port is %v, want http (8080)", probe, port)
+		if port := get(c, probe, "httpGet", "port"); port != "metrics" && port != 9090 {
+			t.Errorf("%s port is %v, want metrics (9090)", probe, port)
 		}
 	}
 
@@ -325,6 +330,16 @@ func TestDeployment(t *testing.T) {
 	for _, v := range []string{"TRIALSCREEN_FHIR_URL", "TRIALSCREEN_API_TOKENS_FILE", "TRIALSCREEN_SMART_KEY_FILE", "TRIALSCREEN_REPORT_LINK_KEY_FILE", "TRIALSCREEN_PUBLIC_URL"} {
 		if config[v] == "" {
 			t.Errorf("%s is not configured", v)
+		}
+	}
+	// The addresses the service listens on are the container's named ports.
+	for v, port := range map[string]string{"TRIALSCREEN_LISTEN": "http", "TRIALSCREEN_METRICS_LISTEN": "metrics"} {
+		addr := config[v]
+		if addr == "" {
+			addr = map[string]string{"http": ":8080", "metrics": ":9090"}[port]
+		}
+		if _, p, err := net.SplitHostPort(addr); err != nil || p != strconv.Itoa(ports[port]) {
+			t.Errorf("%s is %q, but the container port %s is %d", v, addr, port, ports[port])
 		}
 	}
 
@@ -412,8 +427,15 @@ func TestServiceHPAAndPDBTargetTheDeployment(t *testing.T) {
 	}
 	svc := one(t, ms, "Service", "trialscreen")
 	selects("Service", get(svc.obj, "spec", "selector"))
-	if tp := get(svc.obj, "spec", "ports", "0", "targetPort"); tp != "http" && tp != 8080 {
-		t.Errorf("Service targetPort %v, want http", tp)
+	svcPorts := map[any]string{} // target port -> the Service port's name
+	for _, p := range list(svc.obj, "spec", "ports") {
+		svcPorts[get(p, "targetPort")] = str(p, "name")
+	}
+	if svcPorts["http"] == "" {
+		t.Errorf("the Service has no port to the container's http port (%v)", svcPorts)
+	}
+	if svcPorts["metrics"] == "" {
+		t.Errorf("the Service has no port to the container's metrics port (%v): the ServiceMonitor scrapes it", svcPorts)
 	}
 	pdb := one(t, ms, "PodDisruptionBudget", "trialscreen")
 	selects("PodDisruptionBudget", get(pdb.obj, "spec", "selector", "matchLabels"))
@@ -434,8 +456,9 @@ func TestServiceHPAAndPDBTargetTheDeployment(t *testing.T) {
 	if str(sm.obj, "apiVersion") != "monitoring.coreos.com/v1" {
 		t.Errorf("ServiceMonitor apiVersion %s", str(sm.obj, "apiVersion"))
 	}
-	if str(sm.obj, "spec", "endpoints", "0", "port") != str(svc.obj, "spec", "ports", "0", "name") || str(sm.obj, "spec", "endpoints", "0", "path") != "/metrics" {
-		t.Error("ServiceMonitor does not scrape the Service's http port at /metrics")
+	endpoints := list(sm.obj, "spec", "endpoints")
+	if len(endpoints) != 1 || str(endpoints[0], "port") != svcPorts["metrics"] || str(endpoints[0], "path") != "/metrics" {
+		t.Errorf("ServiceMonitor endpoints %v: want one, scraping the Service's port %q (to the metrics port) at /metrics; the API port has no /metrics", endpoints, svcPorts["metrics"])
 	}
 	svcLabels := get(svc.obj, "metadata", "labels").(map[string]any)
 	for k, v := range get(sm.obj, "spec", "selector", "matchLabels").(map[string]any) {
@@ -450,8 +473,12 @@ func TestServiceHPAAndPDBTargetTheDeployment(t *testing.T) {
 	}
 }
 
-// TestNetworkPolicies: the server takes connections on 8080 only and connects only to
-// DNS, the FHIR server and its peer replicas' 8080; the batch job has no network.
+// monitoringNamespace is the namespace networkpolicy.yaml lets scrape the metrics port.
+const monitoringNamespace = "monitoring"
+
+// TestNetworkPolicies: the server takes connections on 8080, and on 9090 (metrics and
+// probes) from the monitoring namespace only, and connects only to DNS, the FHIR server
+// and its peer replicas' 8080; the batch job has no network.
 func TestNetworkPolicies(t *testing.T) {
 	ms := manifests(t)
 	server := one(t, ms, "NetworkPolicy", "trialscreen")
@@ -462,15 +489,26 @@ func TestNetworkPolicies(t *testing.T) {
 	if !slices.Contains(types, any("Ingress")) || !slices.Contains(types, any("Egress")) {
 		t.Errorf("policyTypes %v, want Ingress and Egress", types)
 	}
-	for _, r := range list(server.obj, "spec", "ingress") {
+	metricsOpen := false
+	for i, r := range list(server.obj, "spec", "ingress") {
 		for _, p := range list(r, "ports") {
-			if n, _ := num(p, "port"); n != 8080 {
-				t.Errorf("ingress to port %v, want only 8080", get(p, "port"))
+			switch n, _ := num(p, "port"); n {
+			case 8080:
+			case 9090:
+				metricsOpen = true
+				if !fromMonitoringOnly(r) {
+					t.Errorf("ingress rule %d opens the metrics port 9090 to %v, want the %s namespace only: its counters show each screening's outcomes", i, get(r, "from"), monitoringNamespace)
+				}
+			default:
+				t.Errorf("ingress to port %v, want only 8080 and 9090", get(p, "port"))
 			}
 		}
 		if len(list(r, "ports")) == 0 {
 			t.Error("an ingress rule without ports opens every port")
 		}
+	}
+	if !metricsOpen {
+		t.Errorf("no ingress rule opens the metrics port 9090 to the %s namespace: Prometheus could not scrape", monitoringNamespace)
 	}
 	// Peers reach each other by a rule of their own, so narrowing the catch-all rule (as
 	// its comment invites) does not break report links.
@@ -546,6 +584,50 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 	if !slices.Contains(list(batch.obj, "spec", "policyTypes"), any("Egress")) || len(list(batch.obj, "spec", "egress")) > 0 || len(list(batch.obj, "spec", "ingress")) > 0 {
 		t.Error("the batch policy must deny all ingress and egress")
+	}
+}
+
+// fromMonitoringOnly says whether an ingress rule admits only pods of the monitoring
+// namespace: every source selects that namespace by its name label, and none is an
+// ipBlock or a pod selector of this namespace. A rule with no sources admits everyone.
+func fromMonitoringOnly(rule any) bool {
+	from := list(rule, "from")
+	for _, f := range from {
+		if get(f, "ipBlock") != nil || str(f, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") != monitoringNamespace ||
+			len(list(f, "namespaceSelector", "matchExpressions")) > 0 {
+			return false
+		}
+	}
+	return len(from) > 0
+}
+
+// TestFromMonitoringOnly: the check of the metrics rule refuses sources wider than the
+// monitoring namespace (else passing it would prove nothing).
+func TestFromMonitoringOnly(t *testing.T) {
+	monitoring := map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "monitoring"}}}
+	prometheus := map[string]any{"namespaceSelector": monitoring["namespaceSelector"], "podSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "prometheus"}}}
+	for _, tc := range []struct {
+		name string
+		from []any
+		want bool
+	}{
+		{"the monitoring namespace", []any{monitoring}, true},
+		{"Prometheus's pods in it", []any{prometheus}, true},
+		{"no sources: everyone", nil, false},
+		{"every namespace", []any{map[string]any{"namespaceSelector": map[string]any{}}}, false},
+		{"another namespace", []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "default"}}}}, false},
+		{"pods of this namespace", []any{map[string]any{"podSelector": map[string]any{}}}, false},
+		{"and an address range", []any{monitoring, map[string]any{"ipBlock": map[string]any{"cidr": "10.0.0.0/8"}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rule := map[string]any{"ports": []any{map[string]any{"port": 9090}}}
+			if tc.from != nil {
+				rule["from"] = tc.from
+			}
+			if got := fromMonitoringOnly(rule); got != tc.want {
+				t.Errorf("fromMonitoringOnly = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 

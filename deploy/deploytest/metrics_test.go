@@ -41,7 +41,8 @@ const testToken = "deploytest-token-0123456789"
 // with the Go and process collectors, the service's metrics, a FHIR server as record
 // source), makes it serve a REST screening through a FHIR server whose first answer
 // is a 503 (so that retries are counted too), CDS Hooks discovery and a refused CDS
-// call, the probes, and returns what /metrics then shows.
+// call, the probes on both ports, and returns what /metrics on the operators' port
+// then shows.
 func scrapeService(t *testing.T) exported {
 	t.Helper()
 	var bundles [][]byte
@@ -104,10 +105,12 @@ func scrapeService(t *testing.T) exported {
 	}
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
+	ops := httptest.NewServer(svc.OpsHandler())
+	t.Cleanup(ops.Close)
 
-	do := func(method, path string, wantStatus int) {
+	do := func(method, url string, wantStatus int) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader("{}"))
+		req, _ := http.NewRequest(method, url, strings.NewReader("{}"))
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("Content-Type", "application/json")
@@ -118,17 +121,20 @@ func scrapeService(t *testing.T) exported {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != wantStatus {
-			t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, wantStatus, body)
+			t.Fatalf("%s %s: status %d, want %d: %s", method, url, resp.StatusCode, wantStatus, body)
 		}
 	}
-	do("GET", "/v1/patients/demo-candidate/screening", 200)
-	do("GET", "/cds-services", 200)
-	do("POST", "/cds-services/trialscreen-patient-view", 401) // no EHR is configured
-	do("GET", "/healthz", 200)
-	do("GET", "/readyz", 200)
-	do("GET", "/metrics", 200) // so that the scrape route is in the next scrape
+	do("GET", srv.URL+"/v1/patients/demo-candidate/screening", 200)
+	do("GET", srv.URL+"/cds-services", 200)
+	do("POST", srv.URL+"/cds-services/trialscreen-patient-view", 401) // no EHR is configured
+	do("GET", srv.URL+"/healthz", 200)
+	do("GET", srv.URL+"/readyz", 200)
+	do("GET", srv.URL+"/metrics", 404) // metrics are on the operators' port only
+	do("GET", ops.URL+"/healthz", 200)
+	do("GET", ops.URL+"/readyz", 200)
+	do("GET", ops.URL+"/metrics", 200) // so that the scrape route is in the next scrape
 
-	resp, err := srv.Client().Get(srv.URL + "/metrics")
+	resp, err := ops.Client().Get(ops.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

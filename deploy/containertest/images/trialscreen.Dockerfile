@@ -3,6 +3,6 @@
 FROM scratch
 COPY trialscreen /trialscreen
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8080 9090
 ENTRYPOINT ["/trialscreen"]
 CMD ["serve"]
