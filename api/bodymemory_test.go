@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/trialscreen/trialscreen/internal/bodymem"
 )
 
@@ -26,7 +28,8 @@ func newBudget(t *testing.T, capacity int64, costs bodymem.Costs) *bodymem.Limit
 }
 
 // TestBodiesWaitForTheirShareOfMemory: while the budget for bodies is taken, a request
-// with a body, declared or chunked, is a 503 problem with Retry-After, not queued; a
+// with a body, declared or chunked, is a 503 problem with Retry-After, not queued, and
+// counted as shed for body memory; a
 // request without one (GET) is served; and once the budget is free again the same
 // request is screened, its share given back when it is answered.
 func TestBodiesWaitForTheirShareOfMemory(t *testing.T) {
@@ -54,6 +57,9 @@ func TestBodiesWaitForTheirShareOfMemory(t *testing.T) {
 		if p.Title != "The service is busy" || !strings.Contains(p.Detail, "the service is busy with other large requests") {
 			t.Errorf("%s: problem %+v", name, p)
 		}
+	}
+	if got := testutil.ToFloat64(env.s.cfg.Metrics.shed.WithLabelValues(routeScreenings, "body-memory")); got != 2 {
+		t.Errorf("shed counter (body-memory) = %v, want 2", got)
 	}
 	if rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil); rec.Code != http.StatusOK {
 		t.Errorf("GET without a body: status %d, want 200", rec.Code)
