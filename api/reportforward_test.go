@@ -27,15 +27,24 @@ type replica struct {
 	srv      *httptest.Server
 	requests atomic.Int32 // requests that reached this replica
 	handler  atomic.Value // http.Handler
+	onConn   atomic.Value // func(net.Conn, http.ConnState), optional
 }
 
 func newReplica(t testing.TB) *replica {
 	t.Helper()
 	r := &replica{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		r.handler.Load().(http.Handler).ServeHTTP(w, req)
 	}))
+	// Set before the server starts (its connections read it); a test hooks in through
+	// onConn, which it may set at any time.
+	r.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if f, ok := r.onConn.Load().(func(net.Conn, http.ConnState)); ok {
+			f(c, s)
+		}
+	}
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	r.restart(t)
 	return r
@@ -321,11 +330,11 @@ func TestReportLinkHolderHangs(t *testing.T) {
 func TestReportLinkGoneForwardsReuseTheConnection(t *testing.T) {
 	a, b := newReplica(t), newReplica(t)
 	var conns atomic.Int32
-	a.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+	a.onConn.Store(func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
-	}
+	})
 	path := a.card(t)
 	a.restart(t)
 	before := conns.Load()
@@ -343,11 +352,11 @@ func TestReportLinkGoneForwardsReuseTheConnection(t *testing.T) {
 func TestReportLinkRelayedViewAuditsTheBrowser(t *testing.T) {
 	a, b := newReplica(t), newReplica(t)
 	var relayer atomic.Value
-	a.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+	a.onConn.Store(func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			relayer.Store(c.RemoteAddr().String())
 		}
-	}
+	})
 	path := a.card(t)
 	var browser string
 	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
