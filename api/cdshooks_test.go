@@ -153,6 +153,7 @@ type cdsTestConfig struct {
 	noNewSource  bool
 	fhirSource   screening.Source // non-nil: the source NewSource gives for any allowed server
 	maxBodyBytes int64            // 0: the default
+	mod          func(*Config)    // non-nil: changes the configuration last
 }
 
 func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
@@ -185,11 +186,15 @@ func newCDSTestEnv(t testing.TB, tc cdsTestConfig) *cdsTestEnv {
 			return fhirclient.NewRecordSource(c, p)
 		}
 	}
-	env.s, err = New(Config{
+	cfg := Config{
 		Protocol: p, Source: src, Demo: true, PublicURL: cdsTestPublicURL, DefaultAsOf: demo.DefaultAsOf, Now: env.clock.Now,
 		Audit: NewAuditLog(env.audit, "test"), Metrics: m, CDS: cds, MaxBodyBytes: tc.maxBodyBytes,
 		Logger: slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if tc.mod != nil {
+		tc.mod(&cfg)
+	}
+	env.s, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
