@@ -32,11 +32,17 @@ func openSQLite(dir string) (*Store, error) {
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(normal)") // with WAL: durable at checkpoints, never corrupt
 	q.Add("_pragma", "foreign_keys(on)")
+	// No checkpoint on the writer's path: a commit that crosses SQLite's threshold would
+	// copy the WAL into the database (milliseconds) while a screening waits for it. The
+	// checkpointer does it in the background instead (checkpoint.go).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 	}
 	// One file, one writer at a time: more connections only queue on SQLite's lock.
 	db.SetMaxOpenConns(4)
-	return &Store{db: db, backend: BackendSQLite, where: path, rebind: func(q string) string { return q }}, nil
+	s := &Store{db: db, backend: BackendSQLite, where: path, rebind: func(q string) string { return q }}
+	s.stopCheckpoints = startCheckpointer(db, sqliteCheckpointEvery)
+	return s, nil
 }

@@ -39,6 +39,8 @@ type Store struct {
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time // the last sweep of expired jtis (jti.go)
+
+	stopCheckpoints func() // SQLite: stops the WAL checkpointer (checkpoint.go); nil otherwise
 }
 
 // ErrNotFound is what Get gives for an id the store does not hold.
@@ -95,5 +97,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the database (and stops the SQLite checkpointer first).
+func (s *Store) Close() error {
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
+	return s.db.Close()
+}
