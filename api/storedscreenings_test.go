@@ -19,7 +19,7 @@ import (
 
 // openStore opens a fresh store: SQLite in a temporary directory, or the PostgreSQL
 // database url names. It is closed when the test ends.
-func openStore(t *testing.T, url string) *store.Store {
+func openStore(t testing.TB, url string) *store.Store {
 	t.Helper()
 	cfg := store.Config{DataDir: t.TempDir(), Now: fixedClock(testNow)}
 	if url != "" {

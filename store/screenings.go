@@ -3,9 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -52,55 +52,34 @@ type Page struct {
 // MaxPageSize bounds ListByPatient's limit.
 const MaxPageSize = 100
 
-// evidenceRowsPerInsert keeps one INSERT's parameters well under SQLite's and
-// PostgreSQL's limits.
-const evidenceRowsPerInsert = 200
+// evidenceJSON is an EvidenceRef as the evidence column holds it.
+type evidenceJSON struct {
+	Resource    string `json:"resource"`
+	VersionID   string `json:"version_id,omitempty"`
+	LastUpdated string `json:"last_updated,omitempty"`
+}
 
-// Save stores a screening and its evidence references in one transaction.
+// Save stores a screening: one INSERT, so one round trip to PostgreSQL.
 func (s *Store) Save(ctx context.Context, sc Screening) error {
 	if sc.ID == "" || sc.PatientID == "" {
 		return errors.New("store: save screening: id and patient id are required")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: save screening: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }() // after Commit, a no-op
-	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO screenings
-		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID, sc.ProtocolVersion,
-		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document))
-	if err != nil {
-		return fmt.Errorf("store: save screening: %w", err)
-	}
 	refs := uniqueRefs(sc.Evidence)
-	for len(refs) > 0 {
-		n := min(len(refs), evidenceRowsPerInsert)
-		if err := s.insertEvidence(ctx, tx, sc.ID, refs[:n]); err != nil {
-			return err
-		}
-		refs = refs[n:]
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: save screening: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) insertEvidence(ctx context.Context, tx *sql.Tx, id string, refs []EvidenceRef) error {
-	var q strings.Builder
-	q.WriteString("INSERT INTO screening_evidence (screening_id, resource, version_id, last_updated) VALUES ")
-	args := make([]any, 0, 4*len(refs))
+	ev := make([]evidenceJSON, len(refs))
 	for i, r := range refs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?)")
-		args = append(args, id, r.Resource, r.VersionID, r.LastUpdated)
+		ev[i] = evidenceJSON(r)
 	}
-	if _, err := tx.ExecContext(ctx, s.rebind(q.String()), args...); err != nil {
-		return fmt.Errorf("store: save screening evidence: %w", err)
+	evidence, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("store: save screening: evidence: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO screenings
+		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID, sc.ProtocolVersion,
+		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), string(evidence))
+	if err != nil {
+		return fmt.Errorf("store: save screening: %w", err)
 	}
 	return nil
 }
@@ -124,11 +103,11 @@ func uniqueRefs(refs []EvidenceRef) []EvidenceRef {
 func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 	var sc Screening
 	var created, asOf int64
-	var doc string
+	var doc, evidence string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, patient_id, created_us, surface, caller_id, protocol_id,
-		protocol_version, as_of_us, lymphodepletion_date, verdict, document FROM screenings WHERE id = ?`), id).
+		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence FROM screenings WHERE id = ?`), id).
 		Scan(&sc.ID, &sc.PatientID, &created, &sc.Surface, &sc.CallerID, &sc.ProtocolID, &sc.ProtocolVersion,
-			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc)
+			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Screening{}, ErrNotFound
 	}
@@ -136,21 +115,12 @@ func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 		return Screening{}, fmt.Errorf("store: get screening: %w", err)
 	}
 	sc.Created, sc.AsOf, sc.Document = time.UnixMicro(created).UTC(), time.UnixMicro(asOf).UTC(), []byte(doc)
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT resource, version_id, last_updated FROM screening_evidence
-		WHERE screening_id = ? ORDER BY resource`), id)
-	if err != nil {
-		return Screening{}, fmt.Errorf("store: get screening evidence: %w", err)
+	var ev []evidenceJSON
+	if err := json.Unmarshal([]byte(evidence), &ev); err != nil {
+		return Screening{}, fmt.Errorf("store: get screening: evidence: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r EvidenceRef
-		if err := rows.Scan(&r.Resource, &r.VersionID, &r.LastUpdated); err != nil {
-			return Screening{}, fmt.Errorf("store: get screening evidence: %w", err)
-		}
-		sc.Evidence = append(sc.Evidence, r)
-	}
-	if err := rows.Err(); err != nil {
-		return Screening{}, fmt.Errorf("store: get screening evidence: %w", err)
+	for _, e := range ev {
+		sc.Evidence = append(sc.Evidence, EvidenceRef(e))
 	}
 	return sc, nil
 }

@@ -54,7 +54,7 @@ func runSuite(t *testing.T, fresh newConfig) {
 			t.Fatalf("Get: %v", err)
 		}
 		want := in
-		want.Evidence = []store.EvidenceRef{{Resource: "Condition/1"}, in.Evidence[0]}
+		want.Evidence = []store.EvidenceRef{in.Evidence[0], {Resource: "Condition/1"}}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("Get (-want +got):\n%s", d)
 		}

@@ -14,21 +14,17 @@ CREATE TABLE screenings (
     as_of_us             BIGINT NOT NULL,
     lymphodepletion_date TEXT NOT NULL DEFAULT '',
     verdict              TEXT NOT NULL,
-    document             TEXT NOT NULL
+    document             TEXT NOT NULL,
+    -- The resources the evidence names, with meta.versionId and meta.lastUpdated when the
+    -- record gave them, so that a later screening can tell what changed: a JSON array of
+    -- {"resource", "version_id", "last_updated"}. In the row, not a table of its own: a
+    -- row per resource made a PostgreSQL write three times as slow, and the list is only
+    -- ever read whole, with its screening.
+    evidence             TEXT NOT NULL DEFAULT '[]'
 );
 -- A patient's screenings, newest first (ListByPatient's order and cursor).
 CREATE INDEX screenings_patient_created ON screenings (patient_id, created_us DESC, id DESC);
 
--- The resources a screening's evidence names: with their versionId and lastUpdated when
--- the record gave them, so that a later screening can tell what changed.
-CREATE TABLE screening_evidence (
-    screening_id TEXT NOT NULL REFERENCES screenings (id) ON DELETE CASCADE,
-    resource     TEXT NOT NULL,
-    version_id   TEXT NOT NULL DEFAULT '',
-    last_updated TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (screening_id, resource)
-);
 
 -- +goose Down
-DROP TABLE screening_evidence;
 DROP TABLE screenings;
