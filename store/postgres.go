@@ -25,12 +25,14 @@ func CheckDatabaseURL(raw string) error {
 	return nil
 }
 
-// RedactURL is the URL with its password replaced, for logs.
+// RedactURL is the URL for logs: its password replaced, and its query dropped (libpq
+// URLs may carry password=, sslpassword= or a key file there).
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable URL)"
 	}
+	u.RawQuery, u.Fragment = "", ""
 	return u.Redacted()
 }
 
