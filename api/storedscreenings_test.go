@@ -344,3 +344,17 @@ func TestCDSJTIStoreDown(t *testing.T) {
 		t.Errorf("log lacks the store failure:\n%s", env.logs)
 	}
 }
+
+// A coordinator's report page is a screening too: stored, with its surface.
+func TestReportPageScreeningStored(t *testing.T) {
+	env := newRESTEnv(t, withStore(openStore(t, "")))
+	rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil, "Accept", "text/html")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("report page: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	list := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screenings", nil)
+	var l screeningList
+	if err := json.Unmarshal(list.Body.Bytes(), &l); err != nil || len(l.Screenings) != 1 || l.Screenings[0].Surface != surfaceReport {
+		t.Errorf("list after a report page: %v %s; want one screening, surface report", err, list.Body)
+	}
+}
