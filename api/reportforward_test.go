@@ -27,15 +27,25 @@ type replica struct {
 	srv      *httptest.Server
 	requests atomic.Int32 // requests that reached this replica
 	handler  atomic.Value // http.Handler
+	// connState is a test's hook on the replica's connections (func(net.Conn,
+	// http.ConnState)): set through this, since the server's own field may not be
+	// written once it serves (a data race).
+	connState atomic.Value
 }
 
 func newReplica(t testing.TB) *replica {
 	t.Helper()
 	r := &replica{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		r.handler.Load().(http.Handler).ServeHTTP(w, req)
 	}))
+	r.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if f, ok := r.connState.Load().(func(net.Conn, http.ConnState)); ok {
+			f(c, s)
+		}
+	}
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	r.restart(t)
 	return r
@@ -321,11 +331,11 @@ func TestReportLinkHolderHangs(t *testing.T) {
 func TestReportLinkGoneForwardsReuseTheConnection(t *testing.T) {
 	a, b := newReplica(t), newReplica(t)
 	var conns atomic.Int32
-	a.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+	a.connState.Store(func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
-	}
+	})
 	path := a.card(t)
 	a.restart(t)
 	before := conns.Load()
@@ -343,11 +353,11 @@ func TestReportLinkGoneForwardsReuseTheConnection(t *testing.T) {
 func TestReportLinkRelayedViewAuditsTheBrowser(t *testing.T) {
 	a, b := newReplica(t), newReplica(t)
 	var relayer atomic.Value
-	a.srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+	a.connState.Store(func(c net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			relayer.Store(c.RemoteAddr().String())
 		}
-	}
+	})
 	path := a.card(t)
 	var browser string
 	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
