@@ -56,6 +56,10 @@ type cdsVerifier struct {
 	clients  map[string]*ehrClient
 	now      func() time.Time
 	log      *slog.Logger
+	// shared is the replicas' jti set (nil: each client's own, jtis); storeCall measures
+	// its operations (cdsjti.go).
+	shared    JTIStore
+	storeCall func(ctx context.Context, op string, f func(ctx context.Context) error) error
 }
 
 // newCDSVerifier builds the allow-list. A client whose configuration is wrong is left
@@ -137,7 +141,7 @@ func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
 	if err := checkLifetime(claims.RegisteredClaims, now, cdsMaxLifetime); err != nil {
 		return nil, err
 	}
-	if err := client.jtis.use(claims.ID, claims.ExpiresAt.Add(cdsLeeway), now); err != nil {
+	if err := v.useJTI(r.Context(), client, claims.ID, claims.ExpiresAt.Add(cdsLeeway), now); err != nil {
 		return nil, err
 	}
 	return client, nil

@@ -38,6 +38,7 @@ func (s *Server) registerCDS(e *echo.Echo) {
 		reports: newReportCache(reportLinkTTL, reportCacheEntries, reportCacheBytes, s.cfg.Now),
 		peers:   newPeerClient(),
 	}
+	h.verifier.shared, h.verifier.storeCall = s.cfg.JTIs, s.storeCall
 	e.GET("/cds-services", h.discovery)
 	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit)
 	e.GET(routeReport, h.report)

@@ -112,6 +112,8 @@ func problemFor(err error) Problem {
 		return Problem{Type: "about:blank", Title: "The request did not finish in time", Status: http.StatusGatewayTimeout, Detail: dp.Error()}
 	case errors.Is(err, errUnauthenticated):
 		return Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: errUnauthenticated.Error()}
+	case errors.As(err, new(*storeUnavailable)):
+		return Problem{Type: "about:blank", Title: "The screening store is unavailable", Status: http.StatusServiceUnavailable, Detail: "stored screenings cannot be read just now; screening itself still works"}
 	case errors.Is(err, screening.ErrPatientNotFound):
 		return Problem{Type: "about:blank", Title: "Patient not found", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, context.Canceled):

@@ -25,6 +25,7 @@ type Metrics struct {
 	reportForwards  *prometheus.CounterVec // outcome: report links passed to the replica holding the report
 	shed            *prometheus.CounterVec // route, reason: requests refused 503 for capacity
 	inProgress      prometheus.Gauge       // screenings admitted and not yet answered
+	store           *storeMetrics          // the screening store (storemetrics.go)
 }
 
 // ownBuckets resolve 100 µs at the low end: the service's own work is sub-millisecond
@@ -79,6 +80,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, err
 		}
 	}
+	store, err := newStoreMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.store = store
 	return m, nil
 }
 

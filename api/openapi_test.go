@@ -167,7 +167,7 @@ func send(t *testing.T, env *restEnv, name string, want int, method, target, bod
 // operational routes.
 func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 	doc := loadOpenAPI(t)
-	strictSchemas(doc, "Screening", "Problem", "Health", "Readiness")
+	strictSchemas(doc, "Screening", "Problem", "Health", "Readiness", "ScreeningList")
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +192,8 @@ func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 	defer held.Release()
 	busy := newFullEnv(t, func(c *Config) { c.BodyMemory = budget })
 	ct := "application/json"
+	stored := newFullEnv(t, withStore(openStore(t, "")))
+	storedID := docOf(t, send(t, stored, "store one", 200, "GET", "/v1/patients/demo-candidate/screening", "").rec.Body.Bytes()).ScreeningID
 
 	var ex []exchange
 	for _, id := range []string{"demo-candidate", "demo-ineligible-labs", "demo-ineligible-exclusion", "demo-insufficient-data"} {
@@ -216,6 +218,12 @@ func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 		send(t, open, "415", 415, "POST", "/v1/screenings", `{"patient_id": "demo-candidate"}`, "Content-Type", "application/fhir+json"),
 		send(t, unreachable, "502", 502, "GET", "/v1/patients/p-1/screening", ""),
 		send(t, timedOut, "504", 504, "POST", "/v1/screenings", `{"patient_id": "p-1"}`, "Content-Type", ct),
+		send(t, stored, "stored GET", 200, "GET", "/v1/patients/demo-candidate/screening", ""),
+		send(t, stored, "stored POST", 200, "POST", "/v1/screenings", `{"patient_id": "demo-candidate"}`, "Content-Type", ct),
+		send(t, stored, "stored screening", 200, "GET", "/v1/screenings/"+storedID, ""),
+		send(t, stored, "stored list", 200, "GET", "/v1/patients/demo-candidate/screenings?limit=1", ""),
+		send(t, stored, "stored 404", 404, "GET", "/v1/screenings/AAAAAAAAAAAAAAAAAAAAAA", ""),
+		send(t, stored, "stored 400 limit", 400, "GET", "/v1/patients/demo-candidate/screenings?limit=0", ""),
 		send(t, open, "healthz", 200, "GET", "/healthz", ""),
 		send(t, open, "readyz", 200, "GET", "/readyz", ""),
 		send(t, open, "openapi.json", 200, "GET", "/openapi.json", ""),

@@ -69,6 +69,7 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 	}
 	result := s.cfg.Protocol.Evaluate(rec, rq.Settings)
 	s.cfg.Metrics.ObserveScreening(rq.Surface, result)
+	s.storeScreening(ctx, rq, result)
 	return result, nil
 }
 

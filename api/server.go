@@ -95,6 +95,15 @@ type Config struct {
 	// Ready reports whether the record source can serve (e.g. the FHIR server answers).
 	// Nil: always ready.
 	Ready func(ctx context.Context) error
+
+	// Screenings stores every screening answered (storedscreenings.go). Nil: none is
+	// stored, the documents carry no screening_id, and the stored-screening routes 404.
+	Screenings Screenings
+	// JTIs is the CDS Hooks jti replay set shared by the replicas (cdsjti.go). Nil: each
+	// replica keeps its own in memory.
+	JTIs JTIStore
+	// StoreTimeout bounds each store operation; default DefaultStoreTimeout.
+	StoreTimeout time.Duration
 }
 
 const (
@@ -163,6 +172,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxScreenings <= 0 {
 		cfg.MaxScreenings = DefaultMaxScreenings
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -206,6 +218,7 @@ func (s *Server) routes() {
 	s.registerREST(e)
 	s.registerCDS(e)
 	s.registerBatches(e)
+	s.registerStored(e)
 }
 
 // timeout bounds a request's context, so a slow FHIR server ends in a 504 rather than a

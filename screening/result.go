@@ -50,6 +50,13 @@ const (
 // Screening is the verdict document: what the CLI prints with --format json and what
 // the REST API returns.
 type Screening struct {
+	// ScreeningID is the id the service stored this screening under (GET
+	// /v1/screenings/{id}); empty where screenings are not stored (the CLI, batch files).
+	ScreeningID string `json:"screening_id,omitempty"`
+	// Stored is set by a service that stores screenings: false when the store failed or
+	// was too slow (the verdict stands; it was only not kept). Absent where nothing is
+	// stored, so the CLI's document is as it was.
+	Stored      *bool          `json:"stored,omitempty"`
 	Patient     PatientRef     `json:"patient"`
 	Verdict     Verdict        `json:"verdict"`
 	AsOf        time.Time      `json:"as_of"`

@@ -6,6 +6,7 @@
 //	trialscreen batch --out DIR|- [--resume] [--shard i/n] INPUT... | --ids FILE
 //	trialscreen batch merge --out DIR SHARD_DIR...
 //	trialscreen protocol check FILE
+//	trialscreen db migrate
 //	trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE]
 //	trialscreen terminology report [--format table|json] DIR_OR_FILE...
 package main
@@ -52,6 +53,8 @@ const usage = `usage:
                    (NDJSON / Bundle files or directories; --ids FILE fetches from the FHIR server)
   trialscreen batch merge --out DIR SHARD_DIR...
   trialscreen protocol check FILE
+  trialscreen db migrate           (the store's schema: PostgreSQL at TRIALSCREEN_DATABASE_URL, else
+                                    SQLite under TRIALSCREEN_DATA_DIR; serve also migrates at start)
   trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE] [--version NAME] [--rxnsat RXNSAT.RRF]
   trialscreen terminology report [--format table|json] [--protocol FILE] DIR_OR_FILE...
                    (trialscreen terminology help explains both)
@@ -98,6 +101,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, no
 		return protocolCheckCmd(args[2:], getenv, stdout)
 	case "terminology":
 		return terminologyCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "db":
+		return dbCmd(ctx, args[1:], getenv, now, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

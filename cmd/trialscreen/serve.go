@@ -222,6 +222,11 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		log.Warn("DEMO MODE: no FHIR server is configured (" + envFHIRURL + "); serving the built-in synthetic patients " +
 			fmt.Sprint(demo.PatientIDs()) + "; " + open)
 	}
+	// The store (stored screenings, the CDS jti replay set), in demo mode too; opened
+	// last, so that a configuration refused above never touches the database.
+	st := openServeStore(ctx, cfg, now, log, metrics)
+	closers = append(closers, st.close)
+	acfg.Screenings, acfg.JTIs = st, st
 	svc, err := api.New(acfg)
 	if err != nil {
 		return fail(fmt.Errorf("serve: %w", err))

@@ -199,6 +199,7 @@ func startServeAt(t *testing.T, env map[string]string, now func() time.Time) (ba
 	logs, audit = &lockedBuffer{}, &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
+	env = withDataDir(t, env)
 	getenv := func(k string) string { return env[k] }
 	go func() { code <- run(ctx, serveArgs, getenv, now, audit, logs) }()
 	addr := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)

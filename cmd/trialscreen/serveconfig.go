@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trialscreen/trialscreen/api"
+	"github.com/trialscreen/trialscreen/store"
 	"github.com/trialscreen/trialscreen/terminology/txclient"
 )
 
@@ -45,8 +46,14 @@ const (
 	envTerminologyURL       = "TRIALSCREEN_TERMINOLOGY_URL"        // its base URL; unset: the shipped expansions only
 	envTerminologyTokenFile = "TRIALSCREEN_TERMINOLOGY_TOKEN_FILE" // a file holding its bearer token (optional)
 	envTerminologyRefresh   = "TRIALSCREEN_TERMINOLOGY_REFRESH"    // how often to re-expand into the disk cache; default 24h
-	envDataDir              = "TRIALSCREEN_DATA_DIR"               // the service's own files (the expansions' disk cache); default ./trialscreen-data
+	envDataDir              = "TRIALSCREEN_DATA_DIR"               // the service's own files (the SQLite store, the expansions' disk cache); default ./trialscreen-data
+	// envDatabaseURL selects PostgreSQL for the store (postgres://...), what several
+	// replicas share; unset: SQLite under TRIALSCREEN_DATA_DIR.
+	envDatabaseURL = "TRIALSCREEN_DATABASE_URL"
 )
+
+// defaultDataDir is TRIALSCREEN_DATA_DIR's default.
+const defaultDataDir = "./trialscreen-data"
 
 // maxJWTMaxLifetime bounds TRIALSCREEN_API_JWT_MAX_LIFETIME: REST callers' tokens are
 // access tokens, which an issuer keeps short-lived.
@@ -76,6 +83,7 @@ type serveConfig struct {
 	terminologyRefresh                    time.Duration
 	dataDir                               string
 	limits                                serveLimits // from the memory limit (memlimits.go), set by serve
+	databaseURL                           string      // "": SQLite under dataDir
 }
 
 // readServeConfig reads the environment and checks every value, naming each problem by
@@ -124,7 +132,13 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		terminologyURL:       strings.TrimSpace(getenv(envTerminologyURL)),
 		terminologyTokenFile: getenv(envTerminologyTokenFile),
 		terminologyRefresh:   duration(envTerminologyRefresh, 24*time.Hour),
-		dataDir:              or(envDataDir, "./trialscreen-data"),
+		dataDir:              or(envDataDir, defaultDataDir),
+		databaseURL:          strings.TrimSpace(getenv(envDatabaseURL)),
+	}
+	if c.databaseURL != "" {
+		if err := store.CheckDatabaseURL(c.databaseURL); err != nil {
+			bad(envDatabaseURL, "%v (e.g. postgres://user:password@host:5432/trialscreen)", err)
+		}
 	}
 	_, port, err := net.SplitHostPort(c.listen)
 	if err != nil {

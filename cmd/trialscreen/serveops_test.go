@@ -54,6 +54,7 @@ func TestServeConfigMetricsListen(t *testing.T) {
 func runServe(t *testing.T, env map[string]string, args ...string) (int, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
+	env = withDataDir(t, env)
 	code := run(context.Background(), append([]string{"serve"}, args...), func(k string) string { return env[k] }, testClock, &out, &errOut)
 	return code, errOut.String()
 }

@@ -251,7 +251,7 @@ func TestSiteTerminologyProblems(t *testing.T) {
 // TestServeLogsAndUsesSiteTerminology: serve logs what it loaded (no patient data) and
 // its screenings name the site's vocabulary.
 func TestServeLogsAndUsesSiteTerminology(t *testing.T) {
-	env := siteFiles(t)
+	env := withDataDir(t, siteFiles(t))
 	getenv := func(k string) string { return env[k] }
 	cfg, err := readServeConfig(getenv)
 	if err != nil {

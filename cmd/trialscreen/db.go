@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/trialscreen/trialscreen/store"
+)
+
+// dbCmd runs the store's maintenance commands. Today: migrate, which applies the
+// pending schema versions (serve does the same at start, under the same lock) and says
+// what it did, for operators who migrate before rolling out.
+func dbCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "migrate" {
+		return usagef("db: the only subcommand is migrate")
+	}
+	cfg := store.Config{DataDir: strings.TrimSpace(getenv(envDataDir)), DatabaseURL: strings.TrimSpace(getenv(envDatabaseURL)), Now: now}
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataDir
+	}
+	if cfg.DatabaseURL != "" {
+		if err := store.CheckDatabaseURL(cfg.DatabaseURL); err != nil {
+			return fmt.Errorf("db migrate: %s: %v", envDatabaseURL, err)
+		}
+	}
+	st, err := store.OpenUnmigrated(cfg)
+	if err != nil {
+		return fmt.Errorf("db migrate: %w", err)
+	}
+	defer st.Close()
+	applied, err := st.MigrateReport(ctx)
+	if err != nil {
+		return fmt.Errorf("db migrate: %w", err)
+	}
+	for _, m := range applied {
+		fmt.Fprintf(stdout, "applied %d %s\n", m.Version, m.Source)
+	}
+	v, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("db migrate: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s %s: schema version %d (%d applied now)\n", st.Backend(), st.Where(), v, len(applied))
+	return nil
+}

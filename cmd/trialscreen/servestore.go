@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/trialscreen/trialscreen/api"
+	"github.com/trialscreen/trialscreen/store"
+)
+
+const (
+	// storeStartTimeout bounds the first opening (and migration) of the store at start:
+	// past it the service starts without and keeps trying in the background.
+	storeStartTimeout = 30 * time.Second
+	// storeCheckEvery is how often the store is checked (trialscreen_store_up) once open,
+	// or tried again while it is not.
+	storeCheckEvery = 15 * time.Second
+)
+
+// errStoreNotOpen is what the store answers while the database has not been opened: the
+// service screens, and says each screening was not stored.
+var errStoreNotOpen = errors.New("the store is not open: the database could not be reached or migrated yet; retrying")
+
+// serveStore is the store as serve holds it. It is opened and migrated at start; when
+// the database cannot be reached then, the service starts anyway (a screening does not
+// depend on storage) and a background loop opens it as soon as it can, so that recovery
+// needs no restart. Once open, the loop checks it for trialscreen_store_up.
+type serveStore struct {
+	cur     atomic.Pointer[store.Store]
+	cfg     store.Config
+	log     *slog.Logger
+	metrics *api.Metrics
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+var (
+	_ api.Screenings = (*serveStore)(nil)
+	_ api.JTIStore   = (*serveStore)(nil)
+)
+
+// openServeStore opens the configured store and starts its check loop; close stops
+// both. It logs which backend it uses, never a password.
+func openServeStore(ctx context.Context, cfg serveConfig, now func() time.Time, log *slog.Logger, metrics *api.Metrics) *serveStore {
+	s := &serveStore{
+		cfg: store.Config{DatabaseURL: cfg.databaseURL, DataDir: cfg.dataDir, Now: now},
+		log: log, metrics: metrics, done: make(chan struct{}),
+	}
+	if cfg.databaseURL != "" {
+		log.Info("store: PostgreSQL", "database", store.RedactURL(cfg.databaseURL))
+	} else {
+		log.Info("store: SQLite", "data_dir", cfg.dataDir, "file", store.SQLiteFile)
+	}
+	sctx, cancel := context.WithTimeout(ctx, storeStartTimeout)
+	s.tryOpen(sctx)
+	cancel()
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	go s.loop(lctx)
+	return s
+}
+
+// tryOpen opens and migrates the store, reporting whether it could.
+func (s *serveStore) tryOpen(ctx context.Context) bool {
+	st, err := store.Open(ctx, s.cfg)
+	if err != nil {
+		s.metrics.SetStoreUp(false)
+		s.log.Error("store unavailable: screenings are answered but not stored until it opens", "error", err.Error())
+		return false
+	}
+	s.cur.Store(st)
+	s.metrics.SetStoreUp(true)
+	v, _ := st.SchemaVersion(ctx)
+	s.log.Info("store open", "backend", st.Backend(), "where", st.Where(), "schema_version", v)
+	return true
+}
+
+// loop opens the store while it is not open, and checks it while it is.
+func (s *serveStore) loop(ctx context.Context) {
+	defer close(s.done)
+	t := time.NewTicker(storeCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, storeStartTimeout)
+		if st := s.cur.Load(); st == nil {
+			s.tryOpen(cctx)
+		} else {
+			s.metrics.SetStoreUp(st.Ping(cctx) == nil)
+		}
+		cancel()
+	}
+}
+
+// close stops the loop and closes the database.
+func (s *serveStore) close() {
+	s.stop()
+	<-s.done
+	if st := s.cur.Load(); st != nil {
+		_ = st.Close()
+	}
+}
+
+func (s *serveStore) Save(ctx context.Context, sc store.Screening) error {
+	if st := s.cur.Load(); st != nil {
+		return st.Save(ctx, sc)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) Get(ctx context.Context, id string) (store.Screening, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.Get(ctx, id)
+	}
+	return store.Screening{}, errStoreNotOpen
+}
+
+func (s *serveStore) ListByPatient(ctx context.Context, patientID, cursor string, limit int) (store.Page, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.ListByPatient(ctx, patientID, cursor, limit)
+	}
+	return store.Page{}, errStoreNotOpen
+}
+
+func (s *serveStore) UseJTI(ctx context.Context, issuer, jti string, until time.Time) error {
+	if st := s.cur.Load(); st != nil {
+		return st.UseJTI(ctx, issuer, jti, until)
+	}
+	return errStoreNotOpen
+}

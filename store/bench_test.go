@@ -1,0 +1,59 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trialscreen/trialscreen/store"
+)
+
+// benchDocument is about the size of a real verdict document (39 criteria): ~24 KB.
+var benchDocument = []byte(`{"criteria":[` + strings.Repeat(`{"id":"x","outcome":"pass","evidence":[{"resource":"Observation/1"}]},`, 340) + `{}]}`)
+
+func benchSave(b *testing.B, cfg store.Config) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	refs := make([]store.EvidenceRef, 30)
+	for i := range refs {
+		refs[i] = store.EvidenceRef{Resource: fmt.Sprintf("Observation/%d", i), VersionID: "1"}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		sc := store.Screening{ID: store.NewID(), PatientID: fmt.Sprintf("p%d", i%50), Created: t0.Add(time.Duration(i) * time.Second),
+			Surface: "rest", CallerID: "bench", ProtocolID: "p", ProtocolVersion: "1", AsOf: t0, Verdict: "ineligible",
+			Document: benchDocument, Evidence: refs}
+		start := time.Now()
+		if err := s.Save(ctx, sc); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	if n := len(lat); n > 0 {
+		b.ReportMetric(float64(lat[n/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
+	}
+}
+
+// BenchmarkSaveSQLite is a screening write on SQLite (WAL, synchronous=normal).
+func BenchmarkSaveSQLite(b *testing.B) {
+	benchSave(b, store.Config{DataDir: b.TempDir()})
+}
+
+// BenchmarkSavePostgres is a screening write on PostgreSQL over loopback. The test
+// cluster pgtest starts runs with fsync off; a server given by
+// TRIALSCREEN_TEST_DATABASE_URL runs with its own settings.
+func BenchmarkSavePostgres(b *testing.B) {
+	benchSave(b, store.Config{DatabaseURL: pg.Database(b)})
+}

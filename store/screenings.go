@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Screening is one stored screening: the verdict document as answered, with the facts a
+// listing, a search or a later comparison need.
+type Screening struct {
+	ID                  string // random, URL-safe (NewID)
+	PatientID           string
+	Created             time.Time
+	Surface             string // rest, cds-hooks, report
+	CallerID            string
+	ProtocolID          string
+	ProtocolVersion     string
+	AsOf                time.Time
+	LymphodepletionDate string // YYYY-MM-DD, or ""
+	Verdict             string
+	Document            []byte // the verdict document (JSON), screening_id included
+	Evidence            []EvidenceRef
+}
+
+// EvidenceRef is a resource a screening's evidence names ("Observation/123"), with its
+// meta.versionId and meta.lastUpdated when the record gave them ("" otherwise).
+type EvidenceRef struct {
+	Resource    string
+	VersionID   string
+	LastUpdated string
+}
+
+// Summary is a screening as a patient's list shows it.
+type Summary struct {
+	ID      string
+	Created time.Time
+	Verdict string
+	Surface string
+}
+
+// Page is one page of a patient's screenings, newest first; Next is the cursor of the
+// following page, "" at the end.
+type Page struct {
+	Items []Summary
+	Next  string
+}
+
+// MaxPageSize bounds ListByPatient's limit.
+const MaxPageSize = 100
+
+// evidenceJSON is an EvidenceRef as the evidence column holds it.
+type evidenceJSON struct {
+	Resource    string `json:"resource"`
+	VersionID   string `json:"version_id,omitempty"`
+	LastUpdated string `json:"last_updated,omitempty"`
+}
+
+// Save stores a screening: one INSERT, so one round trip to PostgreSQL.
+func (s *Store) Save(ctx context.Context, sc Screening) error {
+	if sc.ID == "" || sc.PatientID == "" {
+		return errors.New("store: save screening: id and patient id are required")
+	}
+	refs := uniqueRefs(sc.Evidence)
+	ev := make([]evidenceJSON, len(refs))
+	for i, r := range refs {
+		ev[i] = evidenceJSON(r)
+	}
+	evidence, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("store: save screening: evidence: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO screenings
+		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID, sc.ProtocolVersion,
+		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), string(evidence))
+	if err != nil {
+		return fmt.Errorf("store: save screening: %w", err)
+	}
+	return nil
+}
+
+// uniqueRefs keeps the first reference to each resource, in order: a resource often
+// decides several criteria.
+func uniqueRefs(refs []EvidenceRef) []EvidenceRef {
+	seen := make(map[string]bool, len(refs))
+	out := make([]EvidenceRef, 0, len(refs))
+	for _, r := range refs {
+		if r.Resource == "" || seen[r.Resource] {
+			continue
+		}
+		seen[r.Resource] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+// Get reads a stored screening by id; ErrNotFound when there is none.
+func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
+	var sc Screening
+	var created, asOf int64
+	var doc, evidence string
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, patient_id, created_us, surface, caller_id, protocol_id,
+		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence FROM screenings WHERE id = ?`), id).
+		Scan(&sc.ID, &sc.PatientID, &created, &sc.Surface, &sc.CallerID, &sc.ProtocolID, &sc.ProtocolVersion,
+			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Screening{}, ErrNotFound
+	}
+	if err != nil {
+		return Screening{}, fmt.Errorf("store: get screening: %w", err)
+	}
+	sc.Created, sc.AsOf, sc.Document = time.UnixMicro(created).UTC(), time.UnixMicro(asOf).UTC(), []byte(doc)
+	var ev []evidenceJSON
+	if err := json.Unmarshal([]byte(evidence), &ev); err != nil {
+		return Screening{}, fmt.Errorf("store: get screening: evidence: %w", err)
+	}
+	for _, e := range ev {
+		sc.Evidence = append(sc.Evidence, EvidenceRef(e))
+	}
+	return sc, nil
+}
+
+// ListByPatient gives a patient's screenings, newest first, limit at a time (1 to
+// MaxPageSize), from the page a cursor (Page.Next) names; "" is the first page.
+func (s *Store) ListByPatient(ctx context.Context, patientID, cursor string, limit int) (Page, error) {
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, fmt.Errorf("store: list screenings: limit %d is not 1 to %d", limit, MaxPageSize)
+	}
+	q := `SELECT id, created_us, verdict, surface FROM screenings WHERE patient_id = ?`
+	args := []any{patientID}
+	if cursor != "" {
+		c, err := parseCursor(cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		q += ` AND (created_us < ? OR (created_us = ? AND id < ?))`
+		args = append(args, c.createdUS, c.createdUS, c.id)
+	}
+	q += ` ORDER BY created_us DESC, id DESC LIMIT ?`
+	args = append(args, limit+1) // one more tells whether a next page exists
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("store: list screenings: %w", err)
+	}
+	defer rows.Close()
+	var page Page
+	var last cursorPos
+	for rows.Next() {
+		var it Summary
+		var created int64
+		if err := rows.Scan(&it.ID, &created, &it.Verdict, &it.Surface); err != nil {
+			return Page{}, fmt.Errorf("store: list screenings: %w", err)
+		}
+		if len(page.Items) == limit {
+			page.Next = last.String()
+			break
+		}
+		it.Created = time.UnixMicro(created).UTC()
+		page.Items = append(page.Items, it)
+		last = cursorPos{createdUS: created, id: it.ID}
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("store: list screenings: %w", err)
+	}
+	return page, nil
+}
