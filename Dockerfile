@@ -39,6 +39,11 @@ COPY protocols/*.yaml /protocols/
 COPY demo/patients/ /demo/patients/
 # distroless's nonroot user; numeric so that runAsNonRoot can verify it.
 USER 65532:65532
+# The service's own files (the SQLite store, the terminology cache) under /tmp, which
+# the image's user may write (and the Deployment mounts as an emptyDir): the working
+# directory, /, is read-only to it. Several replicas share a store only through
+# TRIALSCREEN_DATABASE_URL (PostgreSQL).
+ENV TRIALSCREEN_DATA_DIR=/tmp/trialscreen-data
 # 8080: the API (TRIALSCREEN_LISTEN). 9090: /metrics and the probes
 # (TRIALSCREEN_METRICS_LISTEN), for the monitoring system only.
 EXPOSE 8080 9090
