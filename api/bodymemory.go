@@ -12,7 +12,10 @@ import (
 // bodies (Config.BodyMemory) from before its body is read until its answer is written:
 // read, parsed and screened, a large body takes several times its size. A body of
 // declared length pays for it at once; a chunked one as it is read. A request whose
-// share is not free within the budget's short wait gets a 503 with Retry-After.
+// share is not free within the budget's short wait gets a 503 with Retry-After. It is
+// the middleware of the routes that read a body, within the request's timeout (a wait
+// for memory counts against it): a path without a route, or a method the route does
+// not take, is a 404 or 405 whatever the budget holds.
 func (s *Server) payForBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()

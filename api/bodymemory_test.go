@@ -131,3 +131,28 @@ func TestReadingStopsAtTheDeadline(t *testing.T) {
 		t.Errorf("CDS: status %d, problem\n got %+v\nwant %+v", status, p, want)
 	}
 }
+
+// TestBodyMemoryOnlyForRoutesThatReadABody: while the budget is taken, a request with a
+// body to a path without a route, or with a method its route does not take, gets its
+// 404 or 405, not a 503 counted as shed under no route.
+func TestBodyMemoryOnlyForRoutesThatReadABody(t *testing.T) {
+	budget := newBudget(t, 1<<20, bodymem.Costs{PerBodyByte: 4, PerEntry: 100})
+	env := newRESTEnv(t, func(c *Config) { c.BodyMemory = budget })
+	held, err := budget.Take(context.Background(), 1<<18) // the whole budget
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	for path, want := range map[string]int{"/v1/nothing-here": http.StatusNotFound, "/v1/patients/demo-candidate/screening": http.StatusMethodNotAllowed} {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"patient_id":"demo-candidate"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		env.s.Handler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("POST %s: status %d, want %d: %.200s", path, rec.Code, want, rec.Body)
+		}
+	}
+	if n := testutil.CollectAndCount(env.s.cfg.Metrics.shed); n != 0 {
+		t.Errorf("%d shed series; want none", n)
+	}
+}

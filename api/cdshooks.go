@@ -39,7 +39,7 @@ func (s *Server) registerCDS(e *echo.Echo) {
 		peers:   newPeerClient(),
 	}
 	e.GET("/cds-services", h.discovery)
-	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit)
+	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit, s.payForBody)
 	e.GET(routeReport, h.report)
 }
 

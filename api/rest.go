@@ -28,7 +28,7 @@ func (s *Server) registerREST(e *echo.Echo) {
 	// Admission before authentication: under overload, a refusal costs less than a
 	// token check.
 	e.GET(routePatientScreening, s.getScreening, s.admit, s.authenticate())
-	e.POST(routeScreenings, s.postScreening, s.admit, s.authenticate())
+	e.POST(routeScreenings, s.postScreening, s.admit, s.payForBody, s.authenticate())
 	e.GET("/openapi.json", s.openAPI)
 }
 

@@ -196,8 +196,7 @@ func (s *Server) routes() {
 	e := s.echo
 	s.base(e)
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
-	e.Use(s.timeout)
-	e.Use(s.payForBody) // within the timeout: a wait for memory counts against it
+	e.Use(s.timeout) // the routes that read a body pay for it within it (payForBody)
 
 	// The probes stay here too: the compose demo and load balancers in front of the API
 	// port check it. They tell nothing about patients.
