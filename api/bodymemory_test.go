@@ -156,3 +156,22 @@ func TestBodyMemoryOnlyForRoutesThatReadABody(t *testing.T) {
 		t.Errorf("%d shed series; want none", n)
 	}
 }
+
+// TestBatchBodyWaitsForItsShareOfMemory: a batch's id list is a body too; while the
+// budget is taken the POST is the 503 with Retry-After that the OpenAPI document names.
+func TestBatchBodyWaitsForItsShareOfMemory(t *testing.T) {
+	budget := newBudget(t, 1<<20, bodymem.Costs{PerBodyByte: 4, PerEntry: 100})
+	env := newBatchEnv(t, func(c *Config) { c.BodyMemory = budget })
+	held, err := budget.Take(context.Background(), 1<<18) // the whole budget
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	rec := env.do(t, http.MethodPost, routeBatches, strings.NewReader(`{"patient_ids":["demo-candidate"]}`), "Content-Type", "application/json")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After 2: %.300s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if got := testutil.ToFloat64(env.s.cfg.Metrics.shed.WithLabelValues(routeBatches, "body-memory")); got != 1 {
+		t.Errorf("shed counter (body-memory) = %v, want 1", got)
+	}
+}
