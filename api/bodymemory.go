@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/trialscreen/trialscreen/fhirbundle"
 	"github.com/trialscreen/trialscreen/internal/bodymem"
 )
 
@@ -35,9 +36,13 @@ func (s *Server) payForBody(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// payForEntries makes the request's share pay for a body of n bytes holding entries
-// entries, once they are counted and before they are read: a body of tiny entries
-// costs more than its bytes say.
-func payForEntries(r *http.Request, n, entries int) error {
+// payForEntries checks the entries of the record a caller sent (field, worded as what),
+// counted and not yet read, against the cap on a record's entries (a 413 naming the
+// count and the cap), then makes the request's share pay for a body of n bytes holding
+// them: a body of tiny entries costs more than its bytes say.
+func (s *Server) payForEntries(r *http.Request, field, what string, n, entries int) error {
+	if max := s.reader.MaxEntries(); entries > max {
+		return &tooLarge{field: field, msg: (&fhirbundle.TooManyEntriesError{What: what, Count: entries, Max: max}).Error()}
+	}
 	return bodymem.ShareOf(r.Context()).Grow(r.Context(), int64(n), int64(entries))
 }
