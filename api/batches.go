@@ -44,7 +44,7 @@ var batchFields = []string{"patient_ids", "as_of", "lymphodepletion_date"}
 func (s *Server) registerBatches(e *echo.Echo) {
 	s.batches = newBatchStore(s)
 	auth := s.authenticate()
-	e.POST(routeBatches, s.postBatch, auth)
+	e.POST(routeBatches, s.postBatch, s.payForBody, auth)
 	e.GET(routeBatch, s.getBatch, auth)
 	e.DELETE(routeBatch, s.deleteBatch, auth)
 	e.GET(routeBatchResults, s.getBatchResults, auth)

@@ -131,3 +131,47 @@ func TestReadingStopsAtTheDeadline(t *testing.T) {
 		t.Errorf("CDS: status %d, problem\n got %+v\nwant %+v", status, p, want)
 	}
 }
+
+// TestBodyMemoryOnlyForRoutesThatReadABody: while the budget is taken, a request with a
+// body to a path without a route, or with a method its route does not take, gets its
+// 404 or 405, not a 503 counted as shed under no route.
+func TestBodyMemoryOnlyForRoutesThatReadABody(t *testing.T) {
+	budget := newBudget(t, 1<<20, bodymem.Costs{PerBodyByte: 4, PerEntry: 100})
+	env := newRESTEnv(t, func(c *Config) { c.BodyMemory = budget })
+	held, err := budget.Take(context.Background(), 1<<18) // the whole budget
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	for path, want := range map[string]int{"/v1/nothing-here": http.StatusNotFound, "/v1/patients/demo-candidate/screening": http.StatusMethodNotAllowed} {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"patient_id":"demo-candidate"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		env.s.Handler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("POST %s: status %d, want %d: %.200s", path, rec.Code, want, rec.Body)
+		}
+	}
+	if n := testutil.CollectAndCount(env.s.cfg.Metrics.shed); n != 0 {
+		t.Errorf("%d shed series; want none", n)
+	}
+}
+
+// TestBatchBodyWaitsForItsShareOfMemory: a batch's id list is a body too; while the
+// budget is taken the POST is the 503 with Retry-After that the OpenAPI document names.
+func TestBatchBodyWaitsForItsShareOfMemory(t *testing.T) {
+	budget := newBudget(t, 1<<20, bodymem.Costs{PerBodyByte: 4, PerEntry: 100})
+	env := newBatchEnv(t, func(c *Config) { c.BodyMemory = budget })
+	held, err := budget.Take(context.Background(), 1<<18) // the whole budget
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	rec := env.do(t, http.MethodPost, routeBatches, strings.NewReader(`{"patient_ids":["demo-candidate"]}`), "Content-Type", "application/json")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After 2: %.300s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if got := testutil.ToFloat64(env.s.cfg.Metrics.shed.WithLabelValues(routeBatches, "body-memory")); got != 1 {
+		t.Errorf("shed counter (body-memory) = %v, want 1", got)
+	}
+}

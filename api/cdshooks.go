@@ -40,7 +40,7 @@ func (s *Server) registerCDS(e *echo.Echo) {
 	}
 	h.verifier.shared, h.verifier.storeCall = s.cfg.JTIs, s.storeCall
 	e.GET("/cds-services", h.discovery)
-	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit)
+	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit, s.payForBody)
 	e.GET(routeReport, h.report)
 }
 
@@ -276,10 +276,7 @@ func (h *cdsHandler) readPrefetch(r *http.Request, rq *hookRequest) (rec *screen
 		n, _ := fhirbundle.CountEntries(rq.Prefetch[t])
 		entries, size = entries+n, size+len(rq.Prefetch[t])
 	}
-	if max := h.s.reader.MaxEntries(); entries > max {
-		return nil, nil, nil, &tooLarge{field: "prefetch", msg: (&fhirbundle.TooManyEntriesError{What: "the prefetch (its searches together)", Count: entries, Max: max}).Error()}
-	}
-	if err := payForEntries(r, size, entries); err != nil {
+	if err := h.s.payForEntries(r, "prefetch", "the prefetch (its searches together)", size, entries); err != nil {
 		return nil, nil, nil, err
 	}
 	if rec, err = h.s.recordFromPrefetch(r.Context(), rq.Prefetch, rq.Context.PatientID); err != nil {

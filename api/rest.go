@@ -28,7 +28,7 @@ func (s *Server) registerREST(e *echo.Echo) {
 	// Admission before authentication: under overload, a refusal costs less than a
 	// token check.
 	e.GET(routePatientScreening, s.getScreening, s.admit, s.authenticate())
-	e.POST(routeScreenings, s.postScreening, s.admit, s.authenticate())
+	e.POST(routeScreenings, s.postScreening, s.admit, s.payForBody, s.authenticate())
 	e.GET("/openapi.json", s.openAPI)
 }
 
@@ -178,10 +178,7 @@ func (s *Server) postScreening(c echo.Context) error {
 // of the memory budget grows to what they cost before any is read.
 func (s *Server) readBundle(r *http.Request, n int, bundle json.RawMessage, patientID string) (*screening.Record, error) {
 	entries, _ := fhirbundle.CountEntries(bundle)
-	if max := s.reader.MaxEntries(); entries > max {
-		return nil, &tooLarge{field: "bundle", msg: (&fhirbundle.TooManyEntriesError{What: "the Bundle", Count: entries, Max: max}).Error()}
-	}
-	if err := payForEntries(r, n, entries); err != nil {
+	if err := s.payForEntries(r, "bundle", "the Bundle", n, entries); err != nil {
 		return nil, err
 	}
 	rec, err := s.reader.ReadBundleContext(r.Context(), bundle, patientID)

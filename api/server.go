@@ -76,9 +76,10 @@ type Config struct {
 	// screened at once (internal/bodymem); a request that cannot get its share within
 	// the budget's wait gets a 503 with Retry-After. Nil: no budget.
 	BodyMemory *bodymem.Limiter
-	// MaxScreenings is how many screening requests (REST, CDS Hooks, report pages) this
-	// replica works on at once; default 64. One more is answered 503 with Retry-After at
-	// once (admission.go). Batches have their own workers and are not counted.
+	// MaxScreenings is how many screening requests (REST, CDS Hooks) this replica works
+	// on at once; default 64. One more is answered 503 with Retry-After at once
+	// (admission.go). Report pages (a screening already made) and batches (their own
+	// workers) are not counted.
 	MaxScreenings int
 	// MaxBatchesPerCaller is how many REST batches (queued, running or finished) the
 	// service holds for one caller; default 10. At the limit the caller's oldest finished
@@ -208,8 +209,7 @@ func (s *Server) routes() {
 	e := s.echo
 	s.base(e)
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
-	e.Use(s.timeout)
-	e.Use(s.payForBody) // within the timeout: a wait for memory counts against it
+	e.Use(s.timeout) // the routes that read a body pay for it within it (payForBody)
 
 	// The probes stay here too: the compose demo and load balancers in front of the API
 	// port check it. They tell nothing about patients.

@@ -88,6 +88,12 @@ func (s *RecordSource) Record(ctx context.Context, patientID string) (*screening
 	if err != nil {
 		return nil, err
 	}
+	if err := busy(errs); err != nil {
+		// This replica is at its own cap on the server: that search (or one of its next
+		// pages) was never sent, so there is nothing to mark partial. The caller is told
+		// to come back, not handed a screening of unknowns.
+		return nil, err
+	}
 	return s.assemble(patientID, patient, results, errs)
 }
 
@@ -160,9 +166,7 @@ func (s *RecordSource) fetchConcurrently(ctx context.Context, patientID string, 
 	}
 	wg.Wait()
 	if err := busy(append(errs, patientErr)); err != nil {
-		// This replica is at its own cap on the server: a search was never sent, so
-		// there is nothing to mark partial (and the others were cancelled for it). The
-		// caller is told to come back, not handed a screening of unknowns.
+		// The others were cancelled for it: their errors are not the answer (Record).
 		return nil, nil, nil, err
 	}
 	if patientErr != nil {

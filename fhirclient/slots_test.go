@@ -210,3 +210,54 @@ func TestSlotConfigIsChecked(t *testing.T) {
 		t.Errorf("defaults: MaxBackground %d, SlotWait %s; want 1 (at least one) and 1s", c.cfg.MaxBackground, c.cfg.SlotWait)
 	}
 }
+
+// slotTaker fills a client's slots once the first batch attempt has been answered,
+// before that attempt gives its own slot back: the searches' next pages then find none.
+type slotTaker struct {
+	nopObserver
+	c    *Client
+	done bool
+}
+
+func (o *slotTaker) Request(resourceType, _ string, _ time.Duration) {
+	if resourceType != "Bundle" || o.done {
+		return
+	}
+	// Called in the attempt's goroutine, the only one using the client here: the
+	// attempt releases the slots it took, the later ones ask these (all taken).
+	o.done = true
+	full := newSlots(1, 1, time.Millisecond)
+	full.all <- struct{}{}
+	o.c.slots = full
+}
+
+// Through a batch request too, a search whose next page found no slot makes the
+// screening busy: the type must not come back as a failed fetch (a screening of
+// unknowns where the answer is "come back", a 503).
+func TestRecordIsBusyWhenANextPageFindsNoSlot(t *testing.T) {
+	var srv *batchServer
+	srv = newBatchServer(t, func(u string) (string, string) {
+		if strings.HasPrefix(u, "Observation?") {
+			return "200 OK", bundle(srv.URL+"/Observation?page=2", obs("o1"))
+		}
+		return everyEntryOK(u)
+	}, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, bundle("", obs("o2"))) })
+	taker := &slotTaker{}
+	c := newClient(t, srv.URL, func(cfg *Config) { cfg.Observer = taker })
+	taker.c = c
+	p, err := protocols.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewRecordSource(c, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := src.Record(context.Background(), patientID)
+	if rec != nil || !errors.Is(err, KindBusy) {
+		t.Fatalf("record %v, error %v; want no record and KindBusy", rec != nil, err)
+	}
+	if srv.posts.Load() != 1 {
+		t.Errorf("%d batch requests; want 1", srv.posts.Load())
+	}
+}

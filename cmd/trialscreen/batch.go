@@ -108,7 +108,7 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, no
 	var in batch.Input
 	manifestInputs := inputs
 	if f.ids != "" {
-		src, _, closeIdle, err := fhirSource(getenv, proto, nil, fhirLimits{maxEntries: maxEntries})
+		src, _, closeIdle, err := fhirSource(getenv, proto, nil, cliFHIRLimits(maxEntries))
 		if err != nil {
 			return usagef("batch: --ids %s", strings.TrimPrefix(err.Error(), "screen: "))
 		}
@@ -123,7 +123,7 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, no
 		if err != nil {
 			return err
 		}
-		_, client, closeIdle, err := fhirSource(getenv, proto, nil, fhirLimits{})
+		_, client, closeIdle, err := fhirSource(getenv, proto, nil, cliFHIRLimits(maxEntries))
 		if err != nil {
 			return usagef("batch: --export %s", strings.TrimPrefix(err.Error(), "screen: "))
 		}

@@ -97,15 +97,29 @@ func fhirSource(getenv func(string) string, p *screening.Protocol, obs fhirclien
 	return src, c, closeIdle, nil
 }
 
-// fhirLimits bound what a FHIR server's answers may make the service hold: one
-// response's bytes, one record's entries. Zero: fhirclient's defaults (the CLI's).
+// fhirLimits bound what a FHIR server's answers may make the service hold (one
+// response's bytes, one record's entries) and how long a request waits for one of the
+// server's slots (TRIALSCREEN_FHIR_MAX_CONCURRENT). Zero: fhirclient's defaults.
 type fhirLimits struct {
 	maxBodyBytes int64
 	maxEntries   int
+	slotWait     time.Duration
 }
 
 func (l fhirLimits) apply(cfg *fhirclient.Config) {
-	cfg.MaxBodyBytes, cfg.MaxEntries = l.maxBodyBytes, l.maxEntries
+	cfg.MaxBodyBytes, cfg.MaxEntries, cfg.SlotWait = l.maxBodyBytes, l.maxEntries, l.slotWait
+}
+
+// cliSlotWait is how long a request of screen or batch waits for a slot: in effect
+// until its fetch's own deadline. fhirclient's default (1 s, then KindBusy) is the
+// service's, which answers a screening someone waits on with 503 rather than queue it;
+// a CLI run has no one else's screening to keep slots for, and failing a patient of a
+// batch as busy would only lose it.
+const cliSlotWait = 24 * time.Hour
+
+// cliFHIRLimits are the limits of screen's and batch's FHIR fetches.
+func cliFHIRLimits(maxEntries int) fhirLimits {
+	return fhirLimits{maxEntries: maxEntries, slotWait: cliSlotWait}
 }
 
 // fhir is what serve's limits allow a FHIR server's answers.

@@ -208,3 +208,30 @@ func TestSMARTConnectionsClosedAfterScreening(t *testing.T) {
 		t.Error("the connection to the token endpoint is still open after the command returned")
 	}
 }
+
+// The CLI has no one else's screening to keep slots for: its requests wait for a slot
+// to the FHIR server as long as the fetch may take, and are never refused as busy after
+// the service's 1 s (here one slot, held 1.5 s by the record's first request).
+func TestScreenPatientWaitsForASlot(t *testing.T) {
+	var first sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fhir/metadata" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		first.Do(func() { time.Sleep(1500 * time.Millisecond) })
+		w.Header().Set("Content-Type", "application/fhir+json")
+		switch {
+		case r.URL.Path == "/fhir/Patient/p1":
+			w.Write([]byte(`{"resourceType":"Patient","id":"p1","gender":"male","birthDate":"1960-01-01"}`))
+		default:
+			w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","total":0}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	code, _, stderr := runWithEnv(map[string]string{envFHIRURL: srv.URL + "/fhir", envFHIRMaxConcurrent: "1"},
+		"screen", "--patient", "p1", "--format", "json", "--as-of", "2026-11-20T12:00:00Z")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}

@@ -121,7 +121,7 @@ func screenFromServer(ctx context.Context, f screenFlags, settings screening.Set
 	if err != nil {
 		return err
 	}
-	src, _, closeIdle, err := fhirSource(getenv, proto, nil, fhirLimits{maxEntries: maxEntries})
+	src, _, closeIdle, err := fhirSource(getenv, proto, nil, cliFHIRLimits(maxEntries))
 	if err != nil {
 		return err
 	}

@@ -351,6 +351,17 @@ func TestDeployment(t *testing.T) {
 			t.Fatalf("TRIALSCREEN_SHUTDOWN_TIMEOUT %q: %v", v, err)
 		}
 	}
+	// The service refuses to start with a drain shorter than a request (serveconfig.go).
+	request := 20 * time.Second
+	if v := config["TRIALSCREEN_REQUEST_TIMEOUT"]; v != "" {
+		var err error
+		if request, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("TRIALSCREEN_REQUEST_TIMEOUT %q: %v", v, err)
+		}
+	}
+	if shutdown < request {
+		t.Errorf("TRIALSCREEN_SHUTDOWN_TIMEOUT %s is shorter than TRIALSCREEN_REQUEST_TIMEOUT %s: the service refuses to start", shutdown, request)
+	}
 	sleep, ok := num(c, "lifecycle", "preStop", "sleep", "seconds")
 	if !ok || sleep <= 0 {
 		t.Error("no preStop sleep: endpoints would still route to a pod that stopped accepting")
