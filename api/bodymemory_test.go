@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/trialscreen/trialscreen/internal/bodymem"
+	"github.com/trialscreen/trialscreen/screening"
 )
 
 // newBudget is a memory budget for bodies whose wait is too short to matter: a request
@@ -174,4 +175,45 @@ func TestBatchBodyWaitsForItsShareOfMemory(t *testing.T) {
 	if got := testutil.ToFloat64(env.s.cfg.Metrics.shed.WithLabelValues(routeBatches, "body-memory")); got != 1 {
 		t.Errorf("shed counter (body-memory) = %v, want 1", got)
 	}
+}
+
+// payingSource fetches a record whose responses take n bytes, paid on the screening's
+// tab as the FHIR client pays for what it reads, and checks the budget is held then.
+type payingSource struct {
+	inner  *gateSource
+	budget *bodymem.Limiter
+	n      int64
+	heldOK bool
+}
+
+func (p *payingSource) Record(ctx context.Context, id string) (*screening.Record, error) {
+	if err := bodymem.TabOf(ctx).Pay(ctx, p.n); err != nil {
+		return nil, err
+	}
+	// With the tab paid, the rest of the budget is all another request can have.
+	if s, err := p.budget.Take(ctx, p.budget.Capacity()/4); err == nil {
+		s.Release()
+	} else {
+		p.heldOK = true
+	}
+	p.inner.open()
+	return p.inner.Record(ctx, id)
+}
+
+// TestFetchedRecordPaysFromTheBodyBudget: the responses a screening fetches hold their
+// part of the memory budget while the screening runs (another request cannot have it
+// meanwhile), and give it back when it is answered.
+func TestFetchedRecordPaysFromTheBodyBudget(t *testing.T) {
+	budget := newBudget(t, 1<<20, bodymem.Costs{PerBodyByte: 4, PerEntry: 100})
+	src := &payingSource{inner: newGateSource(t), budget: budget, n: 1 << 10}
+	env := newRESTEnv(t, func(c *Config) { c.BodyMemory, c.Source = budget, src })
+	screeningOf(t, env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil))
+	if !src.heldOK {
+		t.Error("the whole budget was free while the screening's responses were in memory")
+	}
+	s, err := budget.Take(context.Background(), budget.Capacity()/4)
+	if err != nil {
+		t.Fatalf("the budget is not whole again after the screening: %v", err)
+	}
+	s.Release()
 }

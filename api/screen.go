@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/trialscreen/trialscreen/fhirclient"
+	"github.com/trialscreen/trialscreen/internal/bodymem"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -51,7 +52,11 @@ func (s *Server) screen(ctx context.Context, rq screenRequest) (*screening.Scree
 		// Only the wait on a FHIR server counts as upstream; reading what came back is
 		// the service's own work (a source that reports nothing is all own work).
 		wctx := fhirclient.WithWaitReporter(ctx, func(d time.Duration) { addUpstream(ctx, d) })
-		rec, err = src.Record(wctx, rq.PatientID)
+		// The responses fetched stay in memory until the screening is evaluated: they
+		// pay for it from the same budget as the bodies callers send.
+		tab := s.cfg.BodyMemory.NewTab()
+		defer tab.Release()
+		rec, err = src.Record(bodymem.WithTab(wctx, tab), rq.PatientID)
 	}
 	acc := Access{
 		Caller: rq.Caller.ID, User: rq.Caller.User, Surface: rq.Surface, PatientID: rq.PatientID,

@@ -1,6 +1,7 @@
 package fhirclient
 
 import (
+	"github.com/trialscreen/trialscreen/internal/bodymem"
 	"github.com/trialscreen/trialscreen/internal/fhirid"
 	"github.com/trialscreen/trialscreen/internal/origin"
 
@@ -428,7 +429,16 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 	if resp.ContentLength > limit {
 		return nil, c.tooLarge(rq, resp.StatusCode), -1
 	}
-	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// The screening this response is for pays for it from the service's memory budget
+	// (bodymem.Tab) until it is answered; a budget that cannot pay fails the request.
+	r, err := bodymem.TabOf(ctx).Body(ctx, resp.Body, resp.ContentLength)
+	if err == nil {
+		body, err = io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	if e := c.memoryError(rq, resp.StatusCode, err); e != nil {
+		class = classError
+		return nil, e, -1
+	}
 	if err != nil {
 		class = classError // no complete response
 		if ctx.Err() != nil {
@@ -445,6 +455,21 @@ func (c *Client) attempt(ctx context.Context, rq *request) (body []byte, e *Erro
 		return nil, c.tooLarge(rq, resp.StatusCode), -1
 	}
 	return body, nil, -1
+}
+
+// memoryError is the error of a response the memory budget could not pay for, or nil
+// when err is no such refusal: busy (KindBusy: the screening is answered 503, to be sent
+// again) when other requests hold the budget now; a bad response when the screening's
+// responses need more than the whole budget (its types fail, and their criteria are
+// unknown).
+func (c *Client) memoryError(rq *request, status int, err error) *Error {
+	switch {
+	case errors.Is(err, bodymem.ErrBusy):
+		return c.newError(rq, KindBusy, status, fmt.Errorf("no memory came free for the response: %w", err))
+	case errors.Is(err, bodymem.ErrTooLarge):
+		return c.newError(rq, KindBadResponse, status, fmt.Errorf("the screening's responses need more memory than the service's budget: %w", err))
+	}
+	return nil
 }
 
 func (c *Client) tooLarge(rq *request, status int) *Error {
