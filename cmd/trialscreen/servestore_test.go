@@ -49,6 +49,10 @@ func TestServeStoresScreeningsInSQLiteByDefault(t *testing.T) {
 		t.Errorf("no SQLite file under TRIALSCREEN_DATA_DIR: %v", err)
 	}
 	stop()
+	// The screening's audit record went to the store too, flushed at shutdown, chained.
+	if code, out, errOut := auditRun(dir, "verify"); code != exitOK || out != "1 audit records: the chain is intact\n" {
+		t.Errorf("audit verify after serve: %d %q %s", code, out, errOut)
+	}
 	base, _, _, _ = startServe(t, env) // a restart serves what it stored before
 	if code, body := request(t, "GET", base+"/v1/screenings/"+doc.ID, "", "", ""); code != 200 || !strings.Contains(body, doc.ID) {
 		t.Errorf("after a restart, GET /v1/screenings/{id}: %d %.200s", code, body)
