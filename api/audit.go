@@ -64,13 +64,13 @@ func (a *AuditLog) Record(acc Access) {
 		a.failed()
 		return
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// Queued under the sink's lock: the database's chain has the sink's order.
 	if w := a.writer.Load(); w != nil {
 		w.push(auditItem{id: id, created: now, event: line})
 	}
-	line = append(line, '\n')
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, err := a.w.Write(line); err != nil {
+	if _, err := a.w.Write(append(line, '\n')); err != nil {
 		a.failed()
 	}
 }
