@@ -6,7 +6,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/trialscreen/trialscreen/store"
 )
 
 // AuditLog writes one record per access to patient data, as a JSON line shaped like an
@@ -19,6 +22,8 @@ type AuditLog struct {
 	now      func() time.Time
 	observer string // the audit source: this service's name
 	failed   func() // counts a record that could not be written
+	// writer copies each record into the database too (auditstore.go); nil: the sink only.
+	writer atomic.Pointer[auditWriter]
 }
 
 // NewAuditLog writes audit records to w. observer names this service instance in the
@@ -48,18 +53,24 @@ const (
 	auditMinorFailure = "4"
 )
 
-// Record writes one audit record. A write failure is counted (metric) and otherwise
-// ignored: the screening itself has already happened.
+// Record writes one audit record to the sink, and queues it for the database when
+// StoreTo was called. A write failure is counted (metric) and otherwise ignored: the
+// screening itself has already happened. Each record has a random id, the same in the
+// sink and the database, so the two can be matched.
 func (a *AuditLog) Record(acc Access) {
-	line, err := json.Marshal(a.event(acc))
+	id, now := store.NewID(), a.now().UTC()
+	line, err := json.Marshal(a.event(acc, id, now))
 	if err != nil {
 		a.failed()
 		return
 	}
-	line = append(line, '\n')
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, err := a.w.Write(line); err != nil {
+	// Queued under the sink's lock: the database's chain has the sink's order.
+	if w := a.writer.Load(); w != nil {
+		w.push(auditItem{id: id, created: now, event: line})
+	}
+	if _, err := a.w.Write(append(line, '\n')); err != nil {
 		a.failed()
 	}
 }
@@ -67,7 +78,7 @@ func (a *AuditLog) Record(acc Access) {
 // event builds the AuditEvent. Codes follow BALP's PatientQuery: DICOM 110112 Query, a
 // RESTful search, action E(xecute), the client as requestor, the patient entity (role
 // 1 Patient) and the query entity (role 24 Query) listing what was read.
-func (a *AuditLog) event(acc Access) map[string]any {
+func (a *AuditLog) event(acc Access, id string, recorded time.Time) map[string]any {
 	outcome, desc := auditSuccess, ""
 	if acc.Err != nil {
 		outcome, desc = auditMinorFailure, acc.Err.Error()
@@ -94,10 +105,11 @@ func (a *AuditLog) event(acc Access) map[string]any {
 	}
 	ev := map[string]any{
 		"resourceType": "AuditEvent",
+		"id":           id,
 		"type":         codingOnly("http://dicom.nema.org/resources/ontology/DCM", "110112", "Query"),
 		"subtype":      []any{codingOnly("http://hl7.org/fhir/restful-interaction", "search", "search")},
 		"action":       "E",
-		"recorded":     a.now().UTC().Format(time.RFC3339Nano),
+		"recorded":     recorded.Format(time.RFC3339Nano),
 		"outcome":      outcome,
 		"agent":        agents,
 		"source": map[string]any{

@@ -21,6 +21,11 @@ type storeMetrics struct {
 	errors   *prometheus.CounterVec   // op
 	duration *prometheus.HistogramVec // op
 	up       prometheus.Gauge
+
+	auditFailures    prometheus.Counter // audit appends that failed (each attempt)
+	auditPending     prometheus.Gauge   // audit records queued for the database
+	auditDropped     prometheus.Counter // audit records dropped from the full queue (still in the sink)
+	retentionDeleted prometheus.Counter // screenings deleted by the retention job
 }
 
 // storeBuckets cover a local SQLite write (sub-millisecond) to the write timeout (2 s).
@@ -39,7 +44,19 @@ func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
 			Name: "trialscreen_store_up", Help: "1 when the store answered its last operation or health check, 0 when it failed.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.errors, m.duration, m.up} {
+	m.auditFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "trialscreen_audit_store_failures_total", Help: "Attempts to write an audit record to the database that failed. The record is in the audit sink and stays queued, retried until written.",
+	})
+	m.auditPending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "trialscreen_audit_store_pending", Help: "Audit records queued for the database and not yet written.",
+	})
+	m.auditDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "trialscreen_audit_store_dropped_total", Help: "Audit records dropped from the full database queue: they are in the audit sink only, and missing from the database's chain.",
+	})
+	m.retentionDeleted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "trialscreen_store_retention_deleted_total", Help: "Stored screenings deleted by the retention job (older than TRIALSCREEN_RETENTION). Audit records are never deleted.",
+	})
+	for _, c := range []prometheus.Collector{m.errors, m.duration, m.up, m.auditFailures, m.auditPending, m.auditDropped, m.retentionDeleted} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -70,3 +87,6 @@ func (m *Metrics) SetStoreUp(up bool) {
 	}
 	m.store.up.Set(v)
 }
+
+// RetentionDeleted counts screenings the retention job deleted.
+func (m *Metrics) RetentionDeleted(n int64) { m.store.retentionDeleted.Add(float64(n)) }

@@ -169,3 +169,17 @@ func (s *Store) ListByPatient(ctx context.Context, patientID, cursor string, lim
 	}
 	return page, nil
 }
+
+// DeleteScreeningsBefore deletes the screenings created before cutoff (the retention
+// job), saying how many. Audit rows are never touched: they are kept apart, and longer.
+func (s *Store) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM screenings WHERE created_us < ?`), cutoff.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: %w", err)
+	}
+	return n, nil
+}

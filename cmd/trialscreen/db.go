@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/trialscreen/trialscreen/store"
@@ -17,14 +16,9 @@ func dbCmd(ctx context.Context, args []string, getenv func(string) string, now f
 	if len(args) != 1 || args[0] != "migrate" {
 		return usagef("db: the only subcommand is migrate")
 	}
-	cfg := store.Config{DataDir: strings.TrimSpace(getenv(envDataDir)), DatabaseURL: strings.TrimSpace(getenv(envDatabaseURL)), Now: now}
-	if cfg.DataDir == "" {
-		cfg.DataDir = defaultDataDir
-	}
-	if cfg.DatabaseURL != "" {
-		if err := store.CheckDatabaseURL(cfg.DatabaseURL); err != nil {
-			return fmt.Errorf("db migrate: %s: %v", envDatabaseURL, err)
-		}
+	cfg, err := storeConfigFromEnv("db migrate", getenv, now)
+	if err != nil {
+		return err
 	}
 	st, err := store.OpenUnmigrated(cfg)
 	if err != nil {

@@ -7,6 +7,7 @@
 //	trialscreen batch merge --out DIR SHARD_DIR...
 //	trialscreen protocol check FILE
 //	trialscreen db migrate
+//	trialscreen audit verify | export [--since RFC3339]
 //	trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE]
 //	trialscreen terminology report [--format table|json] DIR_OR_FILE...
 package main
@@ -55,6 +56,8 @@ const usage = `usage:
   trialscreen protocol check FILE
   trialscreen db migrate           (the store's schema: PostgreSQL at TRIALSCREEN_DATABASE_URL, else
                                     SQLite under TRIALSCREEN_DATA_DIR; serve also migrates at start)
+  trialscreen audit verify         (walks the audit records' hash chain in the store; exit 1 if broken)
+  trialscreen audit export [--since RFC3339]   (the audit records as FHIR AuditEvent NDJSON)
   trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE] [--version NAME] [--rxnsat RXNSAT.RRF]
   trialscreen terminology report [--format table|json] [--protocol FILE] DIR_OR_FILE...
                    (trialscreen terminology help explains both)
@@ -103,6 +106,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, no
 		return terminologyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "db":
 		return dbCmd(ctx, args[1:], getenv, now, stdout)
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, now, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -227,6 +227,19 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	st := openServeStore(ctx, cfg, now, log, metrics)
 	closers = append(closers, st.close)
 	acfg.Screenings, acfg.JTIs = st, st
+	// Audit records go to the store too, in the background and retried (closers run in
+	// reverse: these stop before the store closes, flushing what they can).
+	stopAudit := acfg.Audit.StoreTo(st, api.AuditStoreOptions{Metrics: metrics, Logger: log})
+	closers = append(closers, func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditFlushTimeout)
+		defer cancel()
+		if left := stopAudit(fctx); left > 0 {
+			log.Error("audit store: records left unwritten at shutdown; they are in the audit sink", "records", left)
+		}
+	})
+	ticker := time.NewTicker(retentionEvery)
+	stopRetention := startRetention(st, cfg.retention, now, ticker.C, metrics, log)
+	closers = append(closers, func() { stopRetention(); ticker.Stop() })
 	svc, err := api.New(acfg)
 	if err != nil {
 		return fail(fmt.Errorf("serve: %w", err))

@@ -50,7 +50,13 @@ const (
 	// envDatabaseURL selects PostgreSQL for the store (postgres://...), what several
 	// replicas share; unset: SQLite under TRIALSCREEN_DATA_DIR.
 	envDatabaseURL = "TRIALSCREEN_DATABASE_URL"
+	// envRetention is how long stored screenings are kept (a duration, e.g. 2160h);
+	// default 90 days. Audit records are not deleted with them.
+	envRetention = "TRIALSCREEN_RETENTION"
 )
+
+// defaultRetention is TRIALSCREEN_RETENTION's default: 90 days.
+const defaultRetention = 90 * 24 * time.Hour
 
 // defaultDataDir is TRIALSCREEN_DATA_DIR's default.
 const defaultDataDir = "./trialscreen-data"
@@ -82,8 +88,9 @@ type serveConfig struct {
 	terminologyURL, terminologyTokenFile  string // empty URL: no terminology server
 	terminologyRefresh                    time.Duration
 	dataDir                               string
-	limits                                serveLimits // from the memory limit (memlimits.go), set by serve
-	databaseURL                           string      // "": SQLite under dataDir
+	limits                                serveLimits   // from the memory limit (memlimits.go), set by serve
+	databaseURL                           string        // "": SQLite under dataDir
+	retention                             time.Duration // stored screenings are deleted past it
 }
 
 // readServeConfig reads the environment and checks every value, naming each problem by
@@ -134,6 +141,7 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		terminologyRefresh:   duration(envTerminologyRefresh, 24*time.Hour),
 		dataDir:              or(envDataDir, defaultDataDir),
 		databaseURL:          strings.TrimSpace(getenv(envDatabaseURL)),
+		retention:            duration(envRetention, defaultRetention),
 	}
 	if c.databaseURL != "" {
 		if err := store.CheckDatabaseURL(c.databaseURL); err != nil {

@@ -18,6 +18,8 @@ const (
 	// storeCheckEvery is how often the store is checked (trialscreen_store_up) once open,
 	// or tried again while it is not.
 	storeCheckEvery = 15 * time.Second
+	// auditFlushTimeout bounds the flush of queued audit records at shutdown.
+	auditFlushTimeout = 5 * time.Second
 )
 
 // errStoreNotOpen is what the store answers while the database has not been opened: the
@@ -40,6 +42,7 @@ type serveStore struct {
 var (
 	_ api.Screenings = (*serveStore)(nil)
 	_ api.JTIStore   = (*serveStore)(nil)
+	_ api.AuditStore = (*serveStore)(nil)
 )
 
 // openServeStore opens the configured store and starts its check loop; close stops
@@ -134,4 +137,18 @@ func (s *serveStore) UseJTI(ctx context.Context, issuer, jti string, until time.
 		return st.UseJTI(ctx, issuer, jti, until)
 	}
 	return errStoreNotOpen
+}
+
+func (s *serveStore) AppendAudit(ctx context.Context, eventID string, created time.Time, event []byte) error {
+	if st := s.cur.Load(); st != nil {
+		return st.AppendAudit(ctx, eventID, created, event)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.DeleteScreeningsBefore(ctx, cutoff)
+	}
+	return 0, errStoreNotOpen
 }

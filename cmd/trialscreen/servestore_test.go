@@ -49,6 +49,10 @@ func TestServeStoresScreeningsInSQLiteByDefault(t *testing.T) {
 		t.Errorf("no SQLite file under TRIALSCREEN_DATA_DIR: %v", err)
 	}
 	stop()
+	// The screening's audit record went to the store too, flushed at shutdown, chained.
+	if code, out, errOut := auditRun(dir, "verify"); code != exitOK || out != "1 audit records: the chain is intact\n" {
+		t.Errorf("audit verify after serve: %d %q %s", code, out, errOut)
+	}
 	base, _, _, _ = startServe(t, env) // a restart serves what it stored before
 	if code, body := request(t, "GET", base+"/v1/screenings/"+doc.ID, "", "", ""); code != 200 || !strings.Contains(body, doc.ID) {
 		t.Errorf("after a restart, GET /v1/screenings/{id}: %d %.200s", code, body)
@@ -105,11 +109,11 @@ func TestDBMigrate(t *testing.T) {
 		return code, out.String(), errOut.String()
 	}
 	code, out, errOut := migrate(map[string]string{envDataDir: dir})
-	if code != exitOK || !strings.Contains(out, "applied 1 00001_screenings.sql") || !strings.Contains(out, "schema version 2 (2 applied now)") {
+	if code != exitOK || !strings.Contains(out, "applied 1 00001_screenings.sql") || !strings.Contains(out, "schema version 4 (4 applied now)") {
 		t.Errorf("first migrate: %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = migrate(map[string]string{envDataDir: dir})
-	if code != exitOK || !strings.Contains(out, "schema version 2 (0 applied now)") {
+	if code != exitOK || !strings.Contains(out, "schema version 4 (0 applied now)") {
 		t.Errorf("second migrate: %d\n%s", code, out)
 	}
 	code, _, errOut = migrate(map[string]string{envDatabaseURL: "http://db/x"})

@@ -141,18 +141,19 @@ func TestDashboardCoversTheIssue(t *testing.T) {
 		}
 	}
 	for what, pattern := range map[string]string{
-		"request rate by route":         `sum by \(route\) \(rate\(trialscreen_http_request_duration_seconds_count`,
-		"errors by route":               `sum by \(route\) \(rate\(trialscreen_http_request_duration_seconds_count\{[^}]*status_class="5xx"`,
-		"latency p99 by route":          `histogram_quantile\(0\.99, sum by \(route, le\) \(rate\(trialscreen_http_request_duration_seconds_bucket`,
-		"latency p50 by route":          `histogram_quantile\(0\.5, sum by \(route, le\) \(rate\(trialscreen_http_request_duration_seconds_bucket`,
-		"service's own time p99":        `histogram_quantile\(0\.99, sum by \(route, le\) \(rate\(trialscreen_service_own_duration_seconds_bucket`,
-		"FHIR latency by resource type": `histogram_quantile\(0\.99, sum by \(resource_type, le\) \(rate\(trialscreen_fhir_request_duration_seconds_bucket`,
-		"FHIR errors by resource type":  `sum by \(resource_type, status_class\) \(rate\(trialscreen_fhir_request_duration_seconds_count\{[^}]*status_class=~"[^"]*5xx`,
-		"verdict mix":                   `sum by \(verdict\) \(rate\(trialscreen_screenings_total`,
-		"unknown rate by criterion":     `outcome="unknown"[^/]*/ sum by \(criterion\) \(increase\(trialscreen_criterion_outcomes_total`,
-		"circuit breaker state":         `trialscreen_fhir_circuit_breaker_state\{[^}]*state="open"`,
-		"CDS latency SLO":               `job:trialscreen_cds_slow_answers:ratio_rate`,
-		"audit write failures":          `trialscreen_audit_write_failures_total`,
+		"request rate by route":                  `sum by \(route\) \(rate\(trialscreen_http_request_duration_seconds_count`,
+		"errors by route":                        `sum by \(route\) \(rate\(trialscreen_http_request_duration_seconds_count\{[^}]*status_class="5xx"`,
+		"latency p99 by route":                   `histogram_quantile\(0\.99, sum by \(route, le\) \(rate\(trialscreen_http_request_duration_seconds_bucket`,
+		"latency p50 by route":                   `histogram_quantile\(0\.5, sum by \(route, le\) \(rate\(trialscreen_http_request_duration_seconds_bucket`,
+		"service's own time p99":                 `histogram_quantile\(0\.99, sum by \(route, le\) \(rate\(trialscreen_service_own_duration_seconds_bucket`,
+		"FHIR latency by resource type":          `histogram_quantile\(0\.99, sum by \(resource_type, le\) \(rate\(trialscreen_fhir_request_duration_seconds_bucket`,
+		"FHIR errors by resource type":           `sum by \(resource_type, status_class\) \(rate\(trialscreen_fhir_request_duration_seconds_count\{[^}]*status_class=~"[^"]*5xx`,
+		"verdict mix":                            `sum by \(verdict\) \(rate\(trialscreen_screenings_total`,
+		"unknown rate by criterion":              `outcome="unknown"[^/]*/ sum by \(criterion\) \(increase\(trialscreen_criterion_outcomes_total`,
+		"circuit breaker state":                  `trialscreen_fhir_circuit_breaker_state\{[^}]*state="open"`,
+		"CDS latency SLO":                        `job:trialscreen_cds_slow_answers:ratio_rate`,
+		"audit write failures":                   `trialscreen_audit_write_failures_total`,
+		"audit records pending for the database": `trialscreen_audit_store_pending`,
 	} {
 		re := regexp.MustCompile(pattern)
 		if !slices.ContainsFunc(exprs, re.MatchString) {
