@@ -47,9 +47,10 @@ func styleHash(src string) string {
 }
 
 // renderReport writes the coordinator's HTML report of a screening of the configured
-// source, its evidence linked to that source's FHIR server when it has one.
+// source, its evidence linked to that source's FHIR server when it has one, and, when it
+// was stored, what changed since the patient's previous screening.
 func (s *Server) renderReport(c echo.Context, result *screening.Screening) error {
-	return renderReportLinked(c, result, s.resourceLink(), nil)
+	return renderReportLinked(c, result, s.resourceLink(), s.sinceAnswered(c.Request().Context(), result))
 }
 
 // renderReportLinked writes the HTML report with evidence linked by link (nil: plain

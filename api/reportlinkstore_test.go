@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -148,5 +150,45 @@ func TestReportLinkUnstoredFallsBackToMemory(t *testing.T) {
 	}
 	if !strings.Contains(b.logs.String(), "report not stored and not held by this replica") {
 		t.Errorf("b's log does not say why:\n%s", b.logs)
+	}
+}
+
+// BenchmarkReportLink opens a card's report page over loopback HTTP: from the memory of
+// the replica that made it (no store), and from the store on another replica (SQLite,
+// PostgreSQL), which reads the screening and the patient's previous one.
+func BenchmarkReportLink(b *testing.B) {
+	benchStore := map[string]func(b *testing.B) Screenings{
+		"memory": func(*testing.B) Screenings { return nil },
+		"sqlite": func(b *testing.B) Screenings { return openStore(b, "") },
+		"postgres": func(b *testing.B) Screenings {
+			return openStore(b, pg.Database(b))
+		},
+	}
+	for _, name := range []string{"memory", "sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			st := benchStore[name](b)
+			mod := func(c *Config) { c.ReportLinkKey = sharedLinkKey; c.Screenings = st }
+			maker := newCDSTestEnv(b, cdsTestConfig{mod: mod})
+			opener := maker
+			if st != nil {
+				opener = newCDSTestEnv(b, cdsTestConfig{mod: mod})
+			}
+			status, body, _ := maker.post(b, maker.key.token(b, nil), cdsHookBody("demo-candidate", cdsDemoPrefetch(b, "candidate")))
+			target := pathOf(b, cdsOneCard(b, status, body).Links[0].URL)
+			srv := httptest.NewServer(opener.h)
+			b.Cleanup(srv.Close)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := http.Get(srv.URL + target)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

@@ -29,6 +29,9 @@ type changeRow struct {
 	InThisScreening    bool // the criteria table has a row to link to
 }
 
+// noteStoreDown stands for the comparison when the store failed.
+const noteStoreDown = "The previous screening could not be read (the screening store is unavailable); reload to try again."
+
 // previousQuery says which stored screenings share sc's record source: a patient id
 // names the same patient only on one FHIR server. A card's record came from its EHR, so
 // only the same EHR's cards compare; REST screenings and report pages read the
@@ -59,7 +62,7 @@ func (s *Server) since(ctx context.Context, sc store.Screening, cur *screening.S
 		return &sinceView{Note: "This is the first stored screening of this patient from this record source."}
 	case err != nil:
 		s.log.Warn("report: previous screening not read", "error", err.Error())
-		return &sinceView{Note: "The previous screening could not be read (the screening store is unavailable); reload to try again."}
+		return &sinceView{Note: noteStoreDown}
 	}
 	var earlier screening.Screening
 	if err := decodeStored(prev.Document, &earlier); err != nil {
@@ -67,6 +70,21 @@ func (s *Server) since(ctx context.Context, sc store.Screening, cur *screening.S
 		return &sinceView{Note: "The previous screening could not be read."}
 	}
 	return sinceWords(prev, screening.Compare(&earlier, cur))
+}
+
+// sinceAnswered is since for a screening just answered (a coordinator's report page):
+// nil when it was not stored. Its stored row is read back for the instant it was stored
+// under, which orders it among the patient's screenings.
+func (s *Server) sinceAnswered(ctx context.Context, res *screening.Screening) *sinceView {
+	if res.ScreeningID == "" || s.cfg.Screenings == nil {
+		return nil
+	}
+	sc, err := s.readStored(ctx, res.ScreeningID)
+	if err != nil {
+		s.log.Warn("report: stored screening not read back", "error", err.Error())
+		return &sinceView{Note: noteStoreDown}
+	}
+	return s.since(ctx, sc, res)
 }
 
 // sinceWords puts the changes in the words the report uses.

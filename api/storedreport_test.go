@@ -101,6 +101,26 @@ func TestStoredScreeningReport(t *testing.T) {
 	})
 }
 
+// A coordinator's report page is stored, and shows what changed since the previous one.
+func TestReportPageShowsChanges(t *testing.T) {
+	env := newRESTEnv(t, withStore(openStore(t, "")))
+	section := func() string {
+		t.Helper()
+		rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil, "Accept", "text/html")
+		doc, err := html.Parse(bytes.NewReader(rec.Body.Bytes()))
+		if rec.Code != http.StatusOK || err != nil {
+			t.Fatalf("report page: %d %v", rec.Code, err)
+		}
+		return nodeText(nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "changes" }))
+	}
+	if got := section(); !strings.Contains(got, "This is the first stored screening of this patient") {
+		t.Errorf("first page: %s", got)
+	}
+	if got := section(); !strings.Contains(got, "Same verdict. No criterion changed outcome.") {
+		t.Errorf("second page: %s", got)
+	}
+}
+
 // failingPrevious is a store whose reads by id work and whose previous-screening query
 // fails.
 type failingPrevious struct{ *store.Store }
