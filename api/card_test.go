@@ -31,7 +31,7 @@ func TestCardDemoPatients(t *testing.T) {
 			}
 			res := p.Evaluate(rec, screening.Settings{AsOf: demo.AsOf(), Location: time.UTC})
 			uuid := newCardUUID()
-			card := env.s.buildCard(res, uuid, env.s.reportLink(uuid))
+			card := env.s.buildCard(res, uuid, env.s.reportLink(uuid, reportLinkClaims{}))
 			if card.UUID != uuid {
 				t.Errorf("card uuid %q, want the one given %q", card.UUID, uuid)
 			}

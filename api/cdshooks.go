@@ -27,8 +27,7 @@ const (
 type cdsHandler struct {
 	s        *Server
 	verifier *cdsVerifier
-	reports  *reportCache // the screenings behind the cards' report links
-	peers    *http.Client // to the replica holding a report (reportforward.go)
+	reports  *reportCache // the screenings behind report links that could not be stored
 }
 
 // registerCDS adds the CDS Hooks surface for EHRs, and the report page its cards link to.
@@ -36,7 +35,6 @@ func (s *Server) registerCDS(e *echo.Echo) {
 	h := &cdsHandler{
 		s: s, verifier: newCDSVerifier(s.cfg.CDS, s.cdsServiceURL(), s.cfg.Now, s.log),
 		reports: newReportCache(reportLinkTTL, reportCacheEntries, reportCacheBytes, s.cfg.Now),
-		peers:   newPeerClient(),
 	}
 	h.verifier.shared, h.verifier.storeCall = s.cfg.JTIs, s.storeCall
 	e.GET("/cds-services", h.discovery)
@@ -239,9 +237,12 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 	}
 	var link string
 	if s.cfg.PublicURL != "" {
-		link = s.reportLink(cardUUID)
-		h.reports.put(&cachedReport{uuid: cardUUID, result: res, patientID: patientID,
-			issuer: ehr.issuer, userID: rq.Context.UserID, fhirBase: fhirBase})
+		// A stored screening is read back by id on whichever replica the browser reaches;
+		// one that could not be stored is kept here, for this replica to serve.
+		link = s.reportLink(cardUUID, reportLinkClaims{ScreeningID: res.ScreeningID, User: rq.Context.UserID, FHIRBase: fhirBase})
+		if res.ScreeningID == "" {
+			h.reports.put(&cachedReport{uuid: cardUUID, result: res, patientID: patientID, issuer: ehr.issuer})
+		}
 	}
 	card := s.buildCard(res, cardUUID, link)
 	from := "prefetch"

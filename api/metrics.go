@@ -22,7 +22,6 @@ type Metrics struct {
 	fhirRetries     *prometheus.CounterVec   // upstream, resource type
 	breakerState    *prometheus.GaugeVec     // upstream, state: 1 for the current state
 	auditFailures   prometheus.Counter
-	reportForwards  *prometheus.CounterVec // outcome: report links passed to the replica holding the report
 	shed            *prometheus.CounterVec // route, reason: requests refused 503 for capacity
 	inProgress      prometheus.Gauge       // screenings admitted and not yet answered
 	store           *storeMetrics          // the screening store (storemetrics.go)
@@ -65,9 +64,6 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trialscreen_audit_write_failures_total", Help: "Audit records that could not be written.",
 		}),
-		reportForwards: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trialscreen_report_forwards_total", Help: "Report links opened on a replica that did not hold the report and passed to the one that did, by outcome (served, gone, unreachable).",
-		}, []string{"outcome"}),
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trialscreen_requests_shed_total", Help: "Requests refused with 503 and Retry-After for capacity, by route template and reason (screenings: the replica's cap on screenings in progress; fhir-slots: no request slot to the FHIR server came free in time; body-memory: the memory budget for request bodies had no room within its wait).",
 		}, []string{"route", "reason"}),
@@ -75,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "trialscreen_screenings_in_progress", Help: "Screening requests admitted and not yet answered on this replica (capped by TRIALSCREEN_MAX_SCREENINGS).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requestDuration, m.ownDuration, m.screenings, m.outcomes, m.fhirDuration, m.fhirRetries, m.breakerState, m.auditFailures, m.reportForwards, m.shed, m.inProgress} {
+	for _, c := range []prometheus.Collector{m.requestDuration, m.ownDuration, m.screenings, m.outcomes, m.fhirDuration, m.fhirRetries, m.breakerState, m.auditFailures, m.shed, m.inProgress} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -47,26 +47,28 @@ func styleHash(src string) string {
 }
 
 // renderReport writes the coordinator's HTML report of a screening of the configured
-// source, its evidence linked to that source's FHIR server when it has one.
+// source, its evidence linked to that source's FHIR server when it has one, and, when it
+// was stored, what changed since the patient's previous screening.
 func (s *Server) renderReport(c echo.Context, result *screening.Screening) error {
-	return renderReportLinked(c, result, s.resourceLink())
+	return renderReportLinked(c, result, s.resourceLink(), s.sinceAnswered(c.Request().Context(), result))
 }
 
 // renderReportLinked writes the HTML report with evidence linked by link (nil: plain
-// references).
-func renderReportLinked(c echo.Context, result *screening.Screening, link func(ref string) string) error {
+// references) and, when since is not nil, what changed since the previous screening.
+func renderReportLinked(c echo.Context, result *screening.Screening, link func(ref string) string, since *sinceView) error {
 	var buf bytes.Buffer
+	page := buildReport(result, link)
+	page.Since = since
 	// Rendered whole before anything is sent, so a template error is a clean 500 and
 	// never half a report.
-	if err := reportTemplate.Execute(&buf, buildReport(result, link)); err != nil {
+	if err := reportTemplate.Execute(&buf, page); err != nil {
 		return fmt.Errorf("report page: %w", err)
 	}
 	setReportPageHeaders(c.Response().Header())
 	return c.Blob(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// setReportPageHeaders sets the headers every report page is served with, by the
-// replica that rendered it or one that relays it.
+// setReportPageHeaders sets the headers every report page is served with.
 func setReportPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", reportCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -132,7 +134,8 @@ type reportPage struct {
 	ToObtain    []itemRow
 	Review      []itemRow
 	Criteria    []criterionRow
-	Linked      bool // evidence references link to the FHIR server
+	Linked      bool       // evidence references link to the FHIR server
+	Since       *sinceView // what changed since the previous stored screening; nil: not shown
 }
 
 type labelled struct{ Label, Value string }

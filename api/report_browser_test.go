@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -233,6 +234,38 @@ func TestReportInBrowser(t *testing.T) {
 			}
 		})
 	}
+
+	// A card's stored report, opened from its link, with the section on what changed
+	// since the previous card: shown, and the criteria table still laid out whole.
+	t.Run("changes since the previous screening", func(t *testing.T) {
+		env := linkReplica(t, openStore(t, ""))
+		noLabs := cdsDemoPrefetch(t, "candidate")
+		noLabs["Observation"] = json.RawMessage("null")
+		status, body, _ := env.post(t, env.key.token(t, nil), cdsHookBody("demo-candidate", noLabs))
+		cdsOneCard(t, status, body)
+		status, body, _ = env.post(t, env.key.token(t, nil), cdsHookBody("demo-candidate", cdsDemoPrefetch(t, "candidate")))
+		card := cdsOneCard(t, status, body)
+		cardSrv := httptest.NewServer(env.h)
+		t.Cleanup(cardSrv.Close)
+		shot, err := checkCriteriaTable(ctx, cardSrv.URL+pathOf(t, card.Links[0].URL), 39)
+		if shot != nil {
+			keepScreenshot(t, "report-changes.png", shot)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`(() => {
+			const s = document.getElementById('changes');
+			if (!s) return {height: 0, rows: 0};
+			return {height: s.getBoundingClientRect().height, rows: s.querySelectorAll('tr[data-criterion]').length};
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changes["rows"] < 3 || changes["height"] < 20*changes["rows"] {
+			t.Errorf("the changes section: %v; want it laid out with the criteria that changed", changes)
+		}
+	})
 
 	t.Run("prints", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/test-report/demo-insufficient-data")); err != nil {

@@ -9,25 +9,27 @@ import (
 	"github.com/trialscreen/trialscreen/screening"
 )
 
-// cachedReport is the screening a CDS Hooks card was built from, kept so that the card's
-// report link shows that very result: the record came from the EHR (its prefetch or its
-// FHIR server, with its token), which the service cannot read again on its own.
+// cachedReport is the screening a CDS Hooks card was built from when it could not be
+// stored, kept so that the card's report link still shows that very result on this
+// replica: the record came from the EHR (its prefetch or its FHIR server, with its
+// token), which the service cannot read again on its own. The EHR's user and FHIR server
+// travel in the link (reportlink.go).
 type cachedReport struct {
 	uuid      string // the card's
 	result    *screening.Screening
 	patientID string
 	issuer    string // the EHR that called, for the audit record of each view
-	userID    string // the EHR's context.userId
-	fhirBase  string // the EHR's FHIR server the record came from; "" for the prefetch
 	expires   time.Time
 	size      int // bytes charged against the cache's budget
 }
 
-// reportCache keeps cards' screenings in memory for a while, least recently used first
-// out. It is bounded three ways: an entry lives ttl (as long as its link), and the cache
-// holds at most maxEntries entries and maxBytes bytes (each charged at its JSON size,
-// a fair proxy for what it holds). Entries are lost on restart and are not shared
-// between replicas: a link then says to reopen the chart, which makes a new card.
+// reportCache keeps the screenings of cards that could not be stored in memory for a
+// while, least recently used first out: the fallback of a service without a store, or
+// whose store was down when the card was made. It is bounded three ways: an entry lives
+// ttl (as long as its link), and the cache holds at most maxEntries entries and maxBytes
+// bytes (each charged at its JSON size, a fair proxy for what it holds). Entries are
+// lost on restart and are not shared between replicas: a link then says to reopen the
+// chart, which makes a new card.
 type reportCache struct {
 	ttl        time.Duration
 	maxEntries int
@@ -58,7 +60,7 @@ func (c *reportCache) put(r *cachedReport) {
 		if err != nil {
 			return
 		}
-		r.size = len(data) + len(r.uuid) + len(r.patientID) + len(r.issuer) + len(r.userID) + len(r.fhirBase)
+		r.size = len(data) + len(r.uuid) + len(r.patientID) + len(r.issuer)
 	}
 	if r.size > c.maxBytes {
 		return

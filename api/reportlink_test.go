@@ -36,10 +36,10 @@ func TestReportLink(t *testing.T) {
 	s := env.s
 	t0 := time.Unix(1_800_000_000, 0)
 	card, other := newCardUUID(), newCardUUID()
-	tok := linkToken(t, s.reportLinkAt(card, t0), card)
+	tok := linkToken(t, s.reportLinkAt(card, reportLinkClaims{}, t0), card)
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(raw) != 36 {
-		t.Fatalf("token %q is not 36 bytes of base64url (nonce, expiry, tag)", tok)
+	if err != nil || len(raw) != 42 {
+		t.Fatalf("token %q is not 42 bytes of base64url (nonce, expiry, three empty fields, tag)", tok)
 	}
 	flip := func(i int) string {
 		b := append([]byte(nil), raw...)
@@ -74,31 +74,38 @@ func TestReportLink(t *testing.T) {
 	}
 }
 
-// A replica's links name it as the report's holder, sealed: the address is not in the
-// URL and cannot be changed or grafted onto another card's token.
-func TestReportLinkNamesHolder(t *testing.T) {
+// A link carries the stored screening's id, the EHR's user and its FHIR server, sealed:
+// none shows in the URL, and none can be changed or grafted onto another card's token.
+func TestReportLinkSealsClaims(t *testing.T) {
 	s := newCDSTestEnv(t, cdsTestConfig{}).s
-	s.cfg.ReplicaAddr = "10.1.2.3:8080"
 	t0 := time.Unix(1_800_000_000, 0)
 	card := newCardUUID()
-	link := s.reportLinkAt(card, t0)
+	want := reportLinkClaims{ScreeningID: "Q2xhaW1lZFNjcmVlbmluZw", User: "Practitioner/dr-who", FHIRBase: "https://ehr.example.org/fhir"}
+	link := s.reportLinkAt(card, want, t0)
 	tok := linkToken(t, link, card)
-	if holder, ok := s.openReportLinkAt(card, tok, t0); !ok || holder != "10.1.2.3:8080" {
-		t.Fatalf("open = %q, %v; want the replica's address", holder, ok)
+	if got, ok := s.openReportLinkAt(card, tok, t0); !ok || got != want {
+		t.Fatalf("open = %+v, %v; want %+v", got, ok, want)
 	}
 	raw, _ := base64.RawURLEncoding.DecodeString(tok)
-	if strings.Contains(link, "10.1.2.3") || bytes.Contains(raw, []byte("10.1.2.3")) {
-		t.Errorf("the holder's address shows in the link %q", link)
+	for _, secret := range []string{want.ScreeningID, "dr-who", "ehr.example.org"} {
+		if strings.Contains(link, secret) || bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("%q shows in the link %q", secret, link)
+		}
 	}
-	for i := 12; i < len(raw)-16; i++ { // every byte of the sealed expiry and address
+	for i := 12; i < len(raw)-16; i++ { // every byte of the sealed expiry and fields
 		b := append([]byte(nil), raw...)
 		b[i] ^= 0x01
-		if h, ok := s.openReportLinkAt(card, base64.RawURLEncoding.EncodeToString(b), t0); ok {
-			t.Fatalf("byte %d altered, token still opens (holder %q)", i, h)
+		if got, ok := s.openReportLinkAt(card, base64.RawURLEncoding.EncodeToString(b), t0); ok {
+			t.Fatalf("byte %d altered, token still opens (%+v)", i, got)
 		}
 	}
 	if _, ok := s.openReportLinkAt(newCardUUID(), tok, t0); ok {
 		t.Error("the token opened for another card")
+	}
+	// A FHIR server too long for a link is left out: its evidence shows as plain text.
+	long := reportLinkClaims{ScreeningID: "id", FHIRBase: "https://ehr.example.org/" + strings.Repeat("x", maxLinkField)}
+	if got, ok := s.openReportLinkAt(card, linkToken(t, s.reportLinkAt(card, long, t0), card), t0); !ok || got.FHIRBase != "" || got.ScreeningID != "id" {
+		t.Errorf("a long FHIR server: open = %+v, %v; want the id without the server", got, ok)
 	}
 }
 
@@ -111,7 +118,7 @@ func TestReportLinkKeys(t *testing.T) {
 	b.cfg.ReportLinkKey = []byte("key B, 32 bytes long, for tests.")
 	now := time.Unix(1_800_000_000, 0)
 	card := newCardUUID()
-	tok := linkToken(t, a.reportLinkAt(card, now), card)
+	tok := linkToken(t, a.reportLinkAt(card, reportLinkClaims{}, now), card)
 	if !a.verifyReportLinkAt(card, tok, now) {
 		t.Fatal("own link refused")
 	}
@@ -119,7 +126,7 @@ func TestReportLinkKeys(t *testing.T) {
 		t.Fatal("a link signed with another key was accepted")
 	}
 	c := newCDSTestEnv(t, cdsTestConfig{}).s // no key configured
-	tok = linkToken(t, c.reportLinkAt(card, now), card)
+	tok = linkToken(t, c.reportLinkAt(card, reportLinkClaims{}, now), card)
 	if !c.verifyReportLinkAt(card, tok, now) {
 		t.Fatal("link with the process key refused")
 	}
@@ -140,7 +147,7 @@ func (cdsRefuseAll) Authenticate(*http.Request) (Caller, error) {
 func TestReportLinkDoesNotOpenRESTScreening(t *testing.T) {
 	env := newCDSTestEnv(t, cdsTestConfig{})
 	env.s.cfg.Auth = cdsRefuseAll{}
-	tok := linkToken(t, env.s.reportLink("demo-candidate"), "demo-candidate")
+	tok := linkToken(t, env.s.reportLink("demo-candidate", reportLinkClaims{}), "demo-candidate")
 	rr := httptest.NewRecorder()
 	env.h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/v1/patients/demo-candidate/screening?link="+tok, nil))
 	if rr.Code != http.StatusUnauthorized {
@@ -274,7 +281,7 @@ func TestReportLinkRefused(t *testing.T) {
 	other := cdsOneCard(t, status, body)
 	tok := linkToken(t, card.Links[0].URL, card.UUID)
 	never := newCardUUID() // a valid link for a card the service never made (or has evicted)
-	neverTok := linkToken(t, env.s.reportLink(never), never)
+	neverTok := linkToken(t, env.s.reportLink(never, reportLinkClaims{}), never)
 	auditBefore := len(env.audit.String())
 
 	tests := []struct{ name, target string }{
@@ -284,7 +291,7 @@ func TestReportLinkRefused(t *testing.T) {
 		{"not a uuid", "/v1/reports/demo-candidate?link=" + tok},
 		{"upper-case uuid", "/v1/reports/" + strings.ToUpper(card.UUID) + "?link=" + tok},
 		{"valid link, report not held", "/v1/reports/" + never + "?link=" + neverTok},
-		{"expired token", "/v1/reports/" + card.UUID + "?link=" + linkToken(t, env.s.reportLinkAt(card.UUID, env.s.cfg.Now().Add(-2*reportLinkTTL)), card.UUID)},
+		{"expired token", "/v1/reports/" + card.UUID + "?link=" + linkToken(t, env.s.reportLinkAt(card.UUID, reportLinkClaims{}, env.s.cfg.Now().Add(-2*reportLinkTTL)), card.UUID)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

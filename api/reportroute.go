@@ -1,25 +1,40 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/trialscreen/trialscreen/screening"
+	"github.com/trialscreen/trialscreen/store"
 )
 
 // errReportGone answers a report link that cannot be served: its token is not valid or
-// has expired, or the report is no longer in memory (older than an hour, evicted, or
-// the service restarted). One answer for all: the remedy is the same, and a caller
-// probing links learns nothing of which uuids exist.
+// has expired, or the report is gone (its stored screening deleted by retention, or, for
+// one kept in memory, older than an hour, evicted, or the replica restarted or another
+// replica reached). One answer for all: the remedy is the same, and a caller probing
+// links learns nothing of which uuids exist.
 func errReportGone() error {
 	return echo.NewHTTPError(http.StatusNotFound,
-		"this report link has expired or is not valid (a card's report is kept for 1 hour); reopen the patient's chart in the EHR for a new card and link")
+		"this report link has expired or is not valid (a card's report link works for 1 hour); reopen the patient's chart in the EHR for a new card and link")
+}
+
+// linkedReport is the screening behind a report link, from the store or from memory.
+type linkedReport struct {
+	stored    *store.Screening     // when it was stored
+	result    *screening.Screening // when it is kept in memory
+	patientID string
+	issuer    string
 }
 
 // report serves the report of one CDS Hooks card (routeReport): the screening the card
 // was built from, as the HTML page (the default: a clinician's browser opens it) or, when
 // the caller prefers application/json, the verdict document. The sealed link is the only
 // credential; every view is audited under the EHR and user the card was made for. A
-// report another replica holds is asked of it (reportforward.go).
+// stored screening is read from the store, so any replica serves it; the store failing
+// is a 503 (the link works again once it is back).
 func (h *cdsHandler) report(c echo.Context) error {
 	s := h.s
 	hd := c.Response().Header()
@@ -27,46 +42,66 @@ func (h *cdsHandler) report(c echo.Context) error {
 	hd.Set("Referrer-Policy", "no-referrer")    // the URL carries the token
 	hd.Add(echo.HeaderVary, echo.HeaderAccept)
 	id, token := c.Param("uuid"), c.QueryParam(reportLinkParam)
-	var holder string
+	var cl reportLinkClaims
 	ok := isCardUUID(id)
 	if ok {
-		holder, ok = s.openReportLinkAt(id, token, s.cfg.Now())
+		cl, ok = s.openReportLinkAt(id, token, s.cfg.Now())
 	}
 	if !ok {
 		s.log.Info("report link refused", "reason", "token not valid or expired")
 		return errReportGone()
 	}
-	if _, nonce, ok := s.forwardedFor(c.Request(), id); ok {
-		// A peer asks: prove this is a replica of the deployment, whatever the answer.
-		hd.Set(headerHolder, s.peerMAC(holderLabel, id, nonce))
-	}
-	r, ok := h.reports.get(id)
-	if !ok {
-		if s.mayForward(c.Request(), holder) {
-			return h.forwardReport(c, id, token, holder)
-		}
-		s.log.Info("report link refused", "reason", "report no longer held", "uuid", id)
-		return errReportGone()
-	}
-	details := map[string]string{"cds-card-uuid": id}
-	addr := remoteAddr(c.Request())
-	if browser, _, ok := s.forwardedFor(c.Request(), id); ok {
-		// Passed on by the replica the browser reached: audit the browser.
-		details["relayed-by"] = addr
-		addr = browser
+	r, err := h.linked(c.Request().Context(), id, cl)
+	if err != nil {
+		return err
 	}
 	s.cfg.Audit.Record(Access{
-		Caller: r.issuer, User: r.userID, Surface: surfaceReport, PatientID: r.patientID,
-		Types: s.cfg.Protocol.NeededTypes(), Source: "cds-card", Address: addr,
-		Details: details,
+		Caller: r.issuer, User: cl.User, Surface: surfaceReport, PatientID: r.patientID,
+		Types: s.cfg.Protocol.NeededTypes(), Source: "cds-card", Address: remoteAddr(c.Request()),
+		Details: map[string]string{"cds-card-uuid": id},
 	})
-	if accept := c.Request().Header.Get(echo.HeaderAccept); accept != "" &&
-		acceptQuality(accept, "application", "json") > acceptQuality(accept, "text", "html") {
-		return c.JSON(http.StatusOK, r.result)
-	}
 	// Evidence links to the EHR's FHIR server when the record came from it; prefetched
 	// data has no server a browser could open, so its references stay plain text.
-	return renderReportLinked(c, r.result, resourceLinkFor(r.fhirBase))
+	link := resourceLinkFor(cl.FHIRBase)
+	if accept := c.Request().Header.Get(echo.HeaderAccept); accept != "" &&
+		acceptQuality(accept, "application", "json") > acceptQuality(accept, "text", "html") {
+		if r.stored != nil {
+			return c.JSONBlob(http.StatusOK, r.stored.Document)
+		}
+		return c.JSON(http.StatusOK, r.result)
+	}
+	if r.stored != nil {
+		return s.renderStoredReport(c, *r.stored, link)
+	}
+	return renderReportLinked(c, r.result, link, nil)
+}
+
+// linked finds the screening a valid link names: in the store by its id, or, for one
+// that could not be stored, in this replica's memory.
+func (h *cdsHandler) linked(ctx context.Context, cardUUID string, cl reportLinkClaims) (linkedReport, error) {
+	s := h.s
+	if cl.ScreeningID == "" {
+		r, ok := h.reports.get(cardUUID)
+		if !ok {
+			s.log.Info("report link refused", "reason", "report not stored and not held by this replica", "uuid", cardUUID)
+			return linkedReport{}, errReportGone()
+		}
+		return linkedReport{result: r.result, patientID: r.patientID, issuer: r.issuer}, nil
+	}
+	if s.cfg.Screenings == nil {
+		// Made by a replica with a store, opened on one without: a configuration error.
+		s.log.Warn("report link refused", "reason", "the link names a stored screening and this replica has no store", "uuid", cardUUID)
+		return linkedReport{}, errReportGone()
+	}
+	sc, err := s.readStored(ctx, cl.ScreeningID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.log.Info("report link refused", "reason", "stored screening no longer kept", "uuid", cardUUID)
+		return linkedReport{}, errReportGone()
+	case err != nil:
+		return linkedReport{}, err
+	}
+	return linkedReport{stored: &sc, patientID: sc.PatientID, issuer: sc.CallerID}, nil
 }
 
 // isCardUUID reports whether s has the shape of the uuids cards get (newCardUUID):

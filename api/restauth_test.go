@@ -185,7 +185,7 @@ func TestRESTAuthentication(t *testing.T) {
 	// card's own report (GET /v1/reports/{uuid}, reportlink_test.go), never a screening
 	// here. Even a token signed over this patient's id is refused.
 	t.Run("report link", func(t *testing.T) {
-		u, err := url.Parse(env.s.reportLink("demo-candidate"))
+		u, err := url.Parse(env.s.reportLink("demo-candidate", reportLinkClaims{}))
 		if err != nil {
 			t.Fatal(err)
 		}

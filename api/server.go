@@ -54,11 +54,6 @@ type Config struct {
 	// can open a patient's report without a REST token, for that patient and briefly.
 	// Every replica needs the same key. Nil: a random key (links break on restart).
 	ReportLinkKey []byte
-	// ReplicaAddr is this replica's address as the other replicas reach it (IP:port, e.g.
-	// the pod's IP). A card's report is kept by the replica that made the card; with
-	// ReplicaAddr set, its link names that replica, and a replica that does not hold a
-	// report asks the one that does. "": one replica, links are served locally only.
-	ReplicaAddr string
 
 	// Auth authenticates REST callers. Nil leaves REST open, which New allows only in
 	// demo mode.
@@ -149,11 +144,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if len(cfg.CDS.Clients) > 0 && cfg.PublicURL == "" {
 		problems = append(problems, errors.New("api: Config.PublicURL is required with CDS clients: it is the audience of their JWTs"))
-	}
-	if cfg.ReplicaAddr != "" {
-		if err := ValidReplicaAddr(cfg.ReplicaAddr); err != nil {
-			problems = append(problems, fmt.Errorf("api: Config.ReplicaAddr: %w", err))
-		}
 	}
 	if cfg.Auth == nil && !cfg.Demo {
 		problems = append(problems, errors.New("api: Config.Auth is required outside demo mode: REST callers must be authenticated"))

@@ -28,7 +28,9 @@ func (s *Server) registerStored(e *echo.Echo) {
 	e.GET(routePatientScreenings, s.listPatientScreenings, s.authenticate())
 }
 
-// getStoredScreening gives a stored verdict document as it was answered.
+// getStoredScreening gives a stored verdict document as it was answered, or, when the
+// caller prefers text/html (a browser), its report page with what changed since the
+// patient's previous screening.
 func (s *Server) getStoredScreening(c echo.Context) error {
 	id := c.Param("id")
 	if !screeningIDPattern.MatchString(id) {
@@ -37,22 +39,33 @@ func (s *Server) getStoredScreening(c echo.Context) error {
 	if s.cfg.Screenings == nil {
 		return echo.NewHTTPError(http.StatusNotFound, errScreeningsNotStored.Error())
 	}
-	var sc store.Screening
-	err := s.storeCall(c.Request().Context(), storeOpGet, func(ctx context.Context) (err error) {
-		sc, err = s.cfg.Screenings.Get(ctx, id)
-		return err
-	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	sc, err := s.readStored(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, errScreeningNotFound.Error())
-	case err != nil:
-		return &storeUnavailable{err: err}
+	}
+	if err != nil {
+		return err
 	}
 	r := c.Request()
 	s.cfg.Audit.Record(Access{Caller: callerOf(c).ID, User: callerOf(c).User, Surface: surfaceREST, PatientID: sc.PatientID,
 		Source: "store", Address: remoteAddr(r), Details: map[string]string{"screening-id": id}})
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+	if accept := r.Header.Get(echo.HeaderAccept); accept != "" &&
+		acceptQuality(accept, "text", "html") > acceptQuality(accept, "application", "json") {
+		return s.renderStoredReport(c, sc, s.storedResourceLink(sc))
+	}
 	return c.JSONBlob(http.StatusOK, sc.Document)
+}
+
+// storedResourceLink links a stored screening's evidence to the service's own FHIR
+// server when the record came from it (REST, report pages, batches). A card's record
+// came from its EHR, whose server the store does not keep: plain references.
+func (s *Server) storedResourceLink(sc store.Screening) func(string) string {
+	if sc.Surface == surfaceCDS {
+		return nil
+	}
+	return s.resourceLink()
 }
 
 // screeningListItem is one screening in a patient's list.

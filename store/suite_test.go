@@ -239,4 +239,5 @@ func runSuite(t *testing.T, fresh newConfig) {
 			t.Error("Ping on a closed store succeeded")
 		}
 	})
+	previousSuite(t, func(t *testing.T) *store.Store { return open(t, fixed) })
 }

@@ -185,7 +185,6 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 		MaxBodyBytes:   cfg.limits.maxBodyBytes,
 		MaxScreenings:  cfg.maxScreenings,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), // on the operators' port only
-		ReplicaAddr:    cfg.replicaAddr,
 		Now:            now,
 	}
 	acfg.MaxBundleEntries = cfg.limits.maxEntries

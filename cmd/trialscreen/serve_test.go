@@ -81,38 +81,6 @@ func TestServeConfigCapacity(t *testing.T) {
 	}
 }
 
-// TRIALSCREEN_REPLICA_ADDR is the pod IP, with the listen port unless it names one; a
-// name (which would need a lookup) or an address without the shared link key (the other
-// replicas could not open this one's links) is refused.
-func TestServeConfigReplicaAddr(t *testing.T) {
-	tests := []struct {
-		addr, keyFile, want, wantErr string
-	}{
-		{"10.1.2.3", "/k", "10.1.2.3:8080", ""},
-		{"10.1.2.3:9000", "/k", "10.1.2.3:9000", ""},
-		{"fd00::1", "/k", "[fd00::1]:8080", ""},
-		{"", "", "", ""},
-		{"pod-a.trialscreen:8080", "/k", "", `TRIALSCREEN_REPLICA_ADDR: "pod-a.trialscreen:8080" is not an IP address or IP:port`},
-		{"10.1.2.3:0", "/k", "", `TRIALSCREEN_REPLICA_ADDR: "10.1.2.3:0" is not an IP address or IP:port`},
-		{"10.1.2.3", "", "", "TRIALSCREEN_REPLICA_ADDR: needs TRIALSCREEN_REPORT_LINK_KEY_FILE"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.addr, func(t *testing.T) {
-			env := map[string]string{envReplicaAddr: tt.addr, envReportKeyFile: tt.keyFile}
-			c, err := readServeConfig(func(k string) string { return env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || c.replicaAddr != tt.want {
-				t.Fatalf("replica address %q, err %v; want %q", c.replicaAddr, err, tt.want)
-			}
-		})
-	}
-}
-
 // TRIALSCREEN_API_JWT_MAX_LIFETIME caps REST JWTs' lifetime: a positive duration of at
 // most 24h, default 1h, meaningful only with JWT bearer auth.
 func TestServeConfigJWTMaxLifetime(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,9 +36,6 @@ const (
 	envAPIJWTMaxLife   = "TRIALSCREEN_API_JWT_MAX_LIFETIME" // ...valid for at most this long (exp - iat); default 1h
 	envCDSConfig       = "TRIALSCREEN_CDS_CONFIG"           // the EHRs allowed to call CDS Hooks (YAML/JSON file)
 	envReportKeyFile   = "TRIALSCREEN_REPORT_LINK_KEY_FILE"
-	// envReplicaAddr is this replica's IP (and port; default the listen port) as the
-	// other replicas reach it, e.g. the pod IP: report links then work on any replica.
-	envReplicaAddr = "TRIALSCREEN_REPLICA_ADDR"
 
 	// A FHIR terminology server expands the protocol's SNOMED CT codesets (each concept
 	// with its descendants) at start-up; see serveterminology.go.
@@ -83,7 +79,6 @@ type serveConfig struct {
 	jwtIssuer, jwtAudience, jwksURL       string
 	jwtMaxLifetime                        time.Duration
 	cdsConfig, reportKeyFile              string
-	replicaAddr                           string // IP:port; "" for a lone replica
 	fhirURL                               string // empty: demo mode
 	terminologyURL, terminologyTokenFile  string // empty URL: no terminology server
 	terminologyRefresh                    time.Duration
@@ -154,14 +149,6 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	if problem := checkMetricsListen(c.metricsListen, port); problem != "" {
 		bad(envMetricsListen, "%s", problem)
-	}
-	if v := strings.TrimSpace(getenv(envReplicaAddr)); v != "" {
-		c.replicaAddr = replicaAddr(v, port)
-		if err := api.ValidReplicaAddr(c.replicaAddr); err != nil {
-			bad(envReplicaAddr, "%q is not an IP address or IP:port (the pod IP)", v)
-		} else if c.reportKeyFile == "" {
-			bad(envReplicaAddr, "needs %s: every replica must open the links the others make", envReportKeyFile)
-		}
 	}
 	c.publicURL = strings.TrimRight(or(envPublicURL, "http://localhost:"+port), "/")
 	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
@@ -234,14 +221,6 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 		return c, errors.New("serve: the configuration has problems:\n  " + strings.Join(problems, "\n  "))
 	}
 	return c, nil
-}
-
-// replicaAddr completes an address given as a bare IP with the listen port.
-func replicaAddr(v, listenPort string) string {
-	if ip, err := netip.ParseAddr(v); err == nil {
-		return net.JoinHostPort(ip.String(), listenPort)
-	}
-	return v
 }
 
 // demo reports whether the service runs on its built-in demo patients.

@@ -488,8 +488,9 @@ func TestServiceHPAAndPDBTargetTheDeployment(t *testing.T) {
 const monitoringNamespace = "monitoring"
 
 // TestNetworkPolicies: the server takes connections on 8080, and on 9090 (metrics and
-// probes) from the monitoring namespace only, and connects only to DNS, the FHIR server
-// and its peer replicas' 8080; the batch job has no network.
+// probes) from the monitoring namespace only, and connects only to DNS and the FHIR
+// server (replicas share state through the database, never by calling each other); the
+// batch job has no network.
 func TestNetworkPolicies(t *testing.T) {
 	ms := manifests(t)
 	server := one(t, ms, "NetworkPolicy", "trialscreen")
@@ -521,21 +522,8 @@ func TestNetworkPolicies(t *testing.T) {
 	if !metricsOpen {
 		t.Errorf("no ingress rule opens the metrics port 9090 to the %s namespace: Prometheus could not scrape", monitoringNamespace)
 	}
-	// Peers reach each other by a rule of their own, so narrowing the catch-all rule (as
-	// its comment invites) does not break report links.
-	peersIn := false
-	for _, r := range list(server.obj, "spec", "ingress") {
-		for _, from := range list(r, "from") {
-			peersIn = peersIn || get(from, "namespaceSelector") == nil &&
-				str(from, "podSelector", "matchLabels", "app.kubernetes.io/name") == "trialscreen" &&
-				str(from, "podSelector", "matchLabels", "app.kubernetes.io/component") == "server"
-		}
-	}
-	if !peersIn {
-		t.Error("no ingress rule from the server's own pods on 8080: report links would break when the catch-all rule is narrowed")
-	}
 	egress := list(server.obj, "spec", "egress")
-	var dns, fhir, peers int
+	var dns, fhir int
 	for i, r := range egress {
 		ports := list(r, "ports")
 		to := list(r, "to")
@@ -548,19 +536,11 @@ func TestNetworkPolicies(t *testing.T) {
 			n, _ := num(p, "port")
 			isDNS = isDNS && n == 53 && (str(p, "protocol") == "UDP" || str(p, "protocol") == "TCP")
 		}
-		isPeers := len(to) == 1 && get(to[0], "namespaceSelector") == nil && get(to[0], "ipBlock") == nil &&
+		isPeers := get(to[0], "namespaceSelector") == nil && get(to[0], "ipBlock") == nil &&
 			str(to[0], "podSelector", "matchLabels", "app.kubernetes.io/name") == "trialscreen"
 		switch {
 		case isPeers:
-			peers++
-			if c := str(to[0], "podSelector", "matchLabels", "app.kubernetes.io/component"); c != "server" {
-				t.Errorf("egress rule %d: to trialscreen pods of component %q, want the server's only", i, c)
-			}
-			for _, p := range ports {
-				if n, _ := num(p, "port"); n != 8080 {
-					t.Errorf("egress rule %d: to peers on port %v, want 8080 only", i, get(p, "port"))
-				}
-			}
+			t.Errorf("egress rule %d: to the server's own pods; replicas share state through the database, not by calling each other", i)
 		case isDNS:
 			dns++
 			for _, d := range to {
@@ -585,8 +565,8 @@ func TestNetworkPolicies(t *testing.T) {
 			}
 		}
 	}
-	if dns != 1 || fhir != 1 || peers != 1 {
-		t.Errorf("egress: %d DNS, %d FHIR and %d peer rules, want one of each and nothing else", dns, fhir, peers)
+	if dns != 1 || fhir != 1 {
+		t.Errorf("egress: %d DNS and %d FHIR rules, want one of each and nothing else", dns, fhir)
 	}
 
 	batch := one(t, ms, "NetworkPolicy", "trialscreen-batch")
