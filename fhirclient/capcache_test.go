@@ -43,7 +43,9 @@ func TestCapsCacheOneReadForConcurrentScreenings(t *testing.T) {
 
 func TestCapsCacheCallerDeadlineDoesNotWaitOrSpoilOthers(t *testing.T) {
 	release := make(chan struct{})
+	arrived := make(chan struct{}, 4)
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		<-release
 		writeJSON(w, 200, capsBody)
 	})
@@ -52,7 +54,7 @@ func TestCapsCacheCallerDeadlineDoesNotWaitOrSpoilOthers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *Capabilities)
 	go func() { done <- cc.get(ctx) }()
-	time.Sleep(10 * time.Millisecond)
+	<-arrived // the read is at the server, however slow the machine
 	cancel()
 	select {
 	case c := <-done:
