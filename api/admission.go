@@ -58,10 +58,12 @@ func shedReason(err error) string {
 	switch {
 	case errors.As(err, &b):
 		return "screenings"
+	case errors.Is(err, bodymem.ErrBusy):
+		// Before fhirclient's busy: a FHIR response the budget could not pay for is
+		// both, and memory is why.
+		return "body-memory"
 	case errors.Is(err, fhirclient.KindBusy):
 		return "fhir-slots"
-	case errors.Is(err, bodymem.ErrBusy):
-		return "body-memory"
 	}
 	return ""
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/trialscreen/trialscreen/fhirclient"
 	"github.com/trialscreen/trialscreen/internal/bodymem"
 	"github.com/trialscreen/trialscreen/screening"
 )
@@ -216,4 +219,17 @@ func TestFetchedRecordPaysFromTheBodyBudget(t *testing.T) {
 		t.Fatalf("the budget is not whole again after the screening: %v", err)
 	}
 	s.Release()
+}
+
+// A FHIR response the memory budget could not pay for is shed for memory, not for FHIR
+// request slots: the operator's remedy differs.
+func TestFHIRResponseWithoutMemoryIsShedForMemory(t *testing.T) {
+	err := &fhirclient.Error{Kind: fhirclient.KindBusy, Op: "search Observation",
+		Err: fmt.Errorf("no memory came free for the response: %w", &bodymem.BusyError{Want: 1, Capacity: 1})}
+	if got := shedReason(err); got != "body-memory" {
+		t.Errorf("shedReason = %q, want body-memory", got)
+	}
+	if got := shedReason(&fhirclient.Error{Kind: fhirclient.KindBusy, Err: errors.New("no request slot")}); got != "fhir-slots" {
+		t.Errorf("shedReason of a slot refusal = %q, want fhir-slots", got)
+	}
 }
