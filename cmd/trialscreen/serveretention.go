@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -35,7 +36,9 @@ func startRetention(st screeningDeleter, retention time.Duration, now func() tim
 			n, err := st.DeleteScreeningsBefore(rctx, now().Add(-retention))
 			rcancel()
 			switch {
-			case err != nil && ctx.Err() == nil:
+			case err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)):
+				// A failure is logged even when shutdown began meanwhile; only the run
+				// the shutdown itself cut short is not a failure.
 				log.Error("retention: old screenings not deleted; trying again at the next run", "error", err.Error())
 			case n > 0:
 				metrics.RetentionDeleted(n)
