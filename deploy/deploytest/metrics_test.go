@@ -26,6 +26,7 @@ import (
 	"github.com/trialscreen/trialscreen/internal/fhirstub"
 	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
+	"github.com/trialscreen/trialscreen/store"
 )
 
 // exported is what the service's /metrics shows: each family with its type and label
@@ -39,7 +40,8 @@ const testToken = "deploytest-token-0123456789"
 
 // scrapeService runs the service in-process as trialscreen serve wires it (registry
 // with the Go and process collectors, the service's metrics, a FHIR server as record
-// source), makes it serve a REST screening through a FHIR server whose first answer
+// source, the default SQLite store in a temporary directory, so that the store's
+// histogram has series), makes it serve a REST screening through a FHIR server whose first answer
 // is a 503 (so that retries are counted too), CDS Hooks discovery and a refused CDS
 // call, the probes on both ports, and returns what /metrics on the operators' port
 // then shows.
@@ -90,6 +92,11 @@ func scrapeService(t *testing.T) exported {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir(), Now: demo.AsOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
 	svc, err := api.New(api.Config{
 		// The stub serves the demo patients: the service runs at their instant, so that
 		// the test does not depend on the day it runs.
@@ -99,6 +106,8 @@ func scrapeService(t *testing.T) exported {
 		Audit:          api.NewAuditLog(io.Discard, "deploytest"),
 		Metrics:        metrics,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Screenings:     st,
+		JTIs:           st,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +205,7 @@ var closedSets = map[string][]string{
 	"status_class": {"1xx", "2xx", "3xx", "4xx", "5xx", "error", "open"},
 	"state":        {"closed", fhirclient.BreakerOpen, "half-open"},
 	"surface":      {"rest", "cds-hooks"},
+	"op":           {"save", "get", "list", "jti"}, // api/storemetrics.go
 }
 
 var literalAlternatives = regexp.MustCompile(`^[A-Za-z0-9_/:.\-]+(\|[A-Za-z0-9_/:.\-]+)*$`)
