@@ -488,9 +488,9 @@ func TestServiceHPAAndPDBTargetTheDeployment(t *testing.T) {
 const monitoringNamespace = "monitoring"
 
 // TestNetworkPolicies: the server takes connections on 8080, and on 9090 (metrics and
-// probes) from the monitoring namespace only, and connects only to DNS and the FHIR
-// server (replicas share state through the database, never by calling each other); the
-// batch job has no network.
+// probes) from the monitoring namespace only, and connects only to DNS, the database's
+// pods on 5432 and the FHIR server (replicas share state through the database, never
+// by calling each other); the batch job has no network.
 func TestNetworkPolicies(t *testing.T) {
 	ms := manifests(t)
 	server := one(t, ms, "NetworkPolicy", "trialscreen")
@@ -523,7 +523,7 @@ func TestNetworkPolicies(t *testing.T) {
 		t.Errorf("no ingress rule opens the metrics port 9090 to the %s namespace: Prometheus could not scrape", monitoringNamespace)
 	}
 	egress := list(server.obj, "spec", "egress")
-	var dns, fhir int
+	var dns, db, fhir int
 	for i, r := range egress {
 		ports := list(r, "ports")
 		to := list(r, "to")
@@ -538,7 +538,11 @@ func TestNetworkPolicies(t *testing.T) {
 		}
 		isPeers := get(to[0], "namespaceSelector") == nil && get(to[0], "ipBlock") == nil &&
 			str(to[0], "podSelector", "matchLabels", "app.kubernetes.io/name") == "trialscreen"
+		isDB := str(to[0], "podSelector", "matchLabels", "cnpg.io/cluster") != ""
 		switch {
+		case isDB:
+			db++
+			checkDatabaseEgress(t, i, r)
 		case isPeers:
 			t.Errorf("egress rule %d: to the server's own pods; replicas share state through the database, not by calling each other", i)
 		case isDNS:
@@ -565,8 +569,8 @@ func TestNetworkPolicies(t *testing.T) {
 			}
 		}
 	}
-	if dns != 1 || fhir != 1 {
-		t.Errorf("egress: %d DNS and %d FHIR rules, want one of each and nothing else", dns, fhir)
+	if dns != 1 || db != 1 || fhir != 1 {
+		t.Errorf("egress: %d DNS, %d database and %d FHIR rules, want one of each and nothing else", dns, db, fhir)
 	}
 
 	batch := one(t, ms, "NetworkPolicy", "trialscreen-batch")
