@@ -1,6 +1,7 @@
 package deploytest
 
 import (
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,7 +11,8 @@ import (
 func composeDir(t *testing.T) string { return filepath.Join(deployDir(t), "compose") }
 
 // volumeSources maps a compose service's mount targets to their host paths, resolved
-// against deploy/compose.
+// against deploy/compose. Named volumes (a source that is not a path: compose reads
+// only ./, ../, / and ~ as host paths) are left out: see namedVolumes.
 func volumeSources(t *testing.T, svc any) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -20,7 +22,23 @@ func volumeSources(t *testing.T, svc any) map[string]string {
 			t.Errorf("volume %q is not host:container", v)
 			continue
 		}
+		if isNamedVolume(parts[0]) {
+			continue
+		}
 		out[parts[1]] = filepath.Join(composeDir(t), parts[0])
+	}
+	return out
+}
+
+func isNamedVolume(src string) bool { return src != "" && !strings.ContainsRune("./~", rune(src[0])) }
+
+// namedVolumes maps a compose service's mount targets to the named volumes mounted there.
+func namedVolumes(svc any) map[string]string {
+	out := map[string]string{}
+	for _, v := range list(svc, "volumes") {
+		if parts := strings.Split(v.(string), ":"); len(parts) >= 2 && isNamedVolume(parts[0]) {
+			out[parts[1]] = parts[0]
+		}
 	}
 	return out
 }
@@ -32,7 +50,7 @@ func TestComposeDemo(t *testing.T) {
 	}
 	c := docs[0]
 	services, _ := get(c, "services").(map[string]any)
-	for _, s := range []string{"hapi", "trialscreen", "prometheus", "grafana", "load-demo-patients"} {
+	for _, s := range []string{"hapi", "postgres", "trialscreen", "prometheus", "grafana", "load-demo-patients"} {
 		if services[s] == nil {
 			t.Errorf("no %s service", s)
 		}
@@ -65,6 +83,8 @@ func TestComposeDemo(t *testing.T) {
 	if str(ts, "depends_on", "load-demo-patients", "condition") != "service_completed_successfully" {
 		t.Error("trialscreen does not wait for the demo patients to be loaded")
 	}
+
+	checkComposeDatabase(t, c, services["postgres"], ts)
 
 	// The loader: loads demo/patients into HAPI.
 	ld := services["load-demo-patients"]
@@ -159,4 +179,47 @@ func anyStrings(l []any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// checkComposeDatabase: the demo's trialscreen stores into the PostgreSQL service, with
+// its user, password and database, once it accepts connections; its data is in a named
+// volume (the container's filesystem would lose it with the container), and the host
+// cannot reach it.
+func checkComposeDatabase(t *testing.T, compose, pg, ts any) {
+	t.Helper()
+	img := str(pg, "image")
+	if !strings.Contains(img, "postgres:15") && !strings.Contains(img, "postgres:16") && !strings.Contains(img, "postgres:17") {
+		t.Errorf("postgres image %q, want postgres:15, 16 or 17", img)
+	}
+	vol := namedVolumes(pg)["/var/lib/postgresql/data"]
+	if vol == "" {
+		t.Error("postgres keeps its data in the container: mount a named volume at /var/lib/postgresql/data")
+	} else if _, declared := get(compose, "volumes").(map[string]any)[vol]; !declared {
+		t.Errorf("postgres mounts the volume %s, which the top-level volumes do not declare", vol)
+	}
+	if hc := strings.Join(anyStrings(list(pg, "healthcheck", "test")), " "); !strings.Contains(hc, "pg_isready") {
+		t.Errorf("postgres healthcheck %q does not run pg_isready: depends_on service_healthy would wait for nothing", hc)
+	}
+	if len(list(pg, "ports")) > 0 {
+		t.Error("postgres publishes a port to the host: the demo's password is in this file")
+	}
+	if str(ts, "depends_on", "postgres", "condition") != "service_healthy" {
+		t.Error("trialscreen does not wait for postgres to be healthy")
+	}
+	raw := str(ts, "environment", "TRIALSCREEN_DATABASE_URL")
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("TRIALSCREEN_DATABASE_URL is not a postgres:// URL (%v)", err)
+	}
+	pw, _ := u.User.Password()
+	for what, pair := range map[string][2]string{
+		"host":     {u.Host, "postgres:5432"},
+		"user":     {u.User.Username(), str(pg, "environment", "POSTGRES_USER")},
+		"password": {pw, str(pg, "environment", "POSTGRES_PASSWORD")},
+		"database": {strings.TrimPrefix(u.Path, "/"), str(pg, "environment", "POSTGRES_DB")},
+	} {
+		if pair[0] == "" || pair[0] != pair[1] {
+			t.Errorf("TRIALSCREEN_DATABASE_URL's %s is not the postgres service's", what)
+		}
+	}
 }
