@@ -154,6 +154,9 @@ func TestDashboardCoversTheIssue(t *testing.T) {
 		"CDS latency SLO":                        `job:trialscreen_cds_slow_answers:ratio_rate`,
 		"audit write failures":                   `trialscreen_audit_write_failures_total`,
 		"audit records pending for the database": `trialscreen_audit_store_pending`,
+		"store up":                               `trialscreen_store_up\{`,
+		"store errors by operation":              `sum by \(op\) \(rate\(trialscreen_store_errors_total`,
+		"store latency p99 by operation":         `histogram_quantile\(0\.99, sum by \(op, le\) \(rate\(trialscreen_store_duration_seconds_bucket`,
 	} {
 		re := regexp.MustCompile(pattern)
 		if !slices.ContainsFunc(exprs, re.MatchString) {
