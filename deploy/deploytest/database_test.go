@@ -92,8 +92,7 @@ func TestDatabaseCluster(t *testing.T) {
 }
 
 // TestDatabaseNetworkPolicy: the database takes connections on 5432 from the server's
-// pods and its own instances only, and the operator's status checks on 8000 from the
-// operator's namespace only.
+// pods, and 5432 and 8000 from its own instances and the operator's namespace only.
 func TestDatabaseNetworkPolicy(t *testing.T) {
 	ms := manifests(t)
 	np := one(t, ms, "NetworkPolicy", databaseCluster)
@@ -121,10 +120,11 @@ func TestDatabaseNetworkPolicy(t *testing.T) {
 				switch {
 				case n == 5432 && isServer:
 					server = true
-				case n == 5432 && isPeer:
-				case n == 8000 && isOperator:
+				case (n == 5432 || n == 8000) && (isPeer || isOperator):
+					// CloudNativePG: the operator reaches every pod on 8000 and 5432,
+					// and the pods reach each other.
 				default:
-					t.Errorf("ingress rule %d: port %v from %v; want 5432 from the server or the Cluster's own pods, 8000 from the operator", i, get(p, "port"), f)
+					t.Errorf("ingress rule %d: port %v from %v; want 5432 from the server, 5432 or 8000 from the Cluster's own pods or the operator", i, get(p, "port"), f)
 				}
 			}
 		}
