@@ -5,12 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -43,6 +41,9 @@ var batchFields = []string{"patient_ids", "as_of", "lymphodepletion_date"}
 // the other REST routes (no report links: a batch is not one patient's report).
 func (s *Server) registerBatches(e *echo.Echo) {
 	s.batches = newBatchStore(s)
+	if s.cfg.Batches != nil {
+		s.shared = newSharedBatches(s, s.cfg.Batches)
+	}
 	auth := s.authenticate()
 	e.POST(routeBatches, s.postBatch, s.payForBody, auth)
 	e.GET(routeBatch, s.getBatch, auth)
@@ -154,26 +155,26 @@ func (s *Server) postBatch(c echo.Context) error {
 		// first one's stands for all.
 		st.AsOf = s.defaultAsOf(req.PatientIDs[0])
 	}
-	j, err := s.batches.create(callerOf(c), remoteAddr(r), req.PatientIDs, st)
+	status, err := s.backend().create(r.Context(), callerOf(c), remoteAddr(r), req.PatientIDs, st)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/batches/"+j.id)
-	return writeBatchStatus(c, http.StatusAccepted, s.batches.status(j))
+	c.Response().Header().Set(echo.HeaderLocation, status.Links.Self)
+	return writeBatchStatus(c, http.StatusAccepted, status)
 }
 
 func (s *Server) getBatch(c echo.Context) error {
-	j, err := s.batches.get(callerOf(c), c.Param("id"))
+	st, err := s.backend().status(c.Request().Context(), callerOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return writeBatchStatus(c, http.StatusOK, s.batches.status(j))
+	return writeBatchStatus(c, http.StatusOK, st)
 }
 
 // deleteBatch cancels a queued or running batch (200 with its status, now cancelled) or
 // deletes a finished one and its results (204).
 func (s *Server) deleteBatch(c echo.Context) error {
-	st, deleted, err := s.batches.remove(callerOf(c), c.Param("id"))
+	st, deleted, err := s.backend().remove(c.Request().Context(), callerOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -227,31 +228,20 @@ func funnelCSP(page []byte) string {
 	return "default-src 'none'; style-src " + style + "; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
-// doneBatch is the caller's batch, if it is done: its outputs exist only then.
-func (s *Server) doneBatch(c echo.Context) (*batchJob, error) {
-	j, err := s.batches.get(callerOf(c), c.Param("id"))
-	if err != nil {
-		return nil, err
+// checkDone refuses the outputs of a batch that is not done: they exist only then.
+func checkDone(st batchStatus) error {
+	if st.State == batchDone {
+		return nil
 	}
-	if st := s.batches.status(j); st.State != batchDone {
-		msg := "the batch is " + st.State + "; its results are ready when its state is done"
-		if st.State == batchFailed || st.State == batchCancelled {
-			msg = "the batch is " + st.State + " and has no results"
-		}
-		return nil, echo.NewHTTPError(http.StatusConflict, msg)
+	msg := "the batch is " + st.State + "; its results are ready when its state is done"
+	if st.State == batchFailed || st.State == batchCancelled {
+		msg = "the batch is " + st.State + " and has no results"
 	}
-	return j, nil
+	return echo.NewHTTPError(http.StatusConflict, msg)
 }
 
 func (s *Server) serveBatchFile(c echo.Context, name, contentType string) error {
-	j, err := s.doneBatch(c)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(filepath.Join(j.dir, name))
-	if errors.Is(err, os.ErrNotExist) { // deleted or expired since
-		return errBatchNotFound
-	}
+	f, err := s.backend().output(c.Request().Context(), callerOf(c), c.Param("id"), name)
 	if err != nil {
 		return err
 	}
@@ -261,15 +251,12 @@ func (s *Server) serveBatchFile(c echo.Context, name, contentType string) error 
 }
 
 func (s *Server) readBatchFile(c echo.Context, name string) ([]byte, error) {
-	j, err := s.doneBatch(c)
+	f, err := s.backend().output(c.Request().Context(), callerOf(c), c.Param("id"), name)
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(j.dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, errBatchNotFound
-	}
-	return b, err
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // checkBatchContentType accepts application/json (with parameters such as charset).

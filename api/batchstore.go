@@ -299,7 +299,11 @@ func (st *batchStore) Close(ctx context.Context) error {
 // results. Call it when the service shuts down, after the HTTP server has stopped
 // taking requests; ctx bounds the wait for running batches to stop.
 func (s *Server) CloseBatches(ctx context.Context) error {
-	return s.batches.Close(ctx)
+	err := s.batches.Close(ctx)
+	if s.shared != nil {
+		err = errors.Join(err, s.shared.close(ctx))
+	}
+	return err
 }
 
 // run executes j on its own goroutine and records how it ended.
@@ -424,24 +428,32 @@ func (in batchInput) Patients(ctx context.Context, env *batch.Env, yield func(ba
 }
 
 func (in batchInput) loader(i int) func(context.Context) (*screening.Record, error) {
-	s, j, id := in.st.s, in.j, in.j.ids[i]
+	j := in.j
 	return func(ctx context.Context) (*screening.Record, error) {
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		defer cancel()
-		rec, err := s.cfg.Source.Record(ctx, id)
-		s.cfg.Audit.Record(Access{
-			Caller: j.caller.ID, User: j.caller.User, Surface: surfaceBatch, PatientID: id,
-			Types: s.cfg.Protocol.NeededTypes(), Source: s.sourceName(), Address: j.address, Err: err,
-			Details: map[string]string{"batch": j.id},
-		})
-		switch {
-		case err != nil:
-			j.reasons[i] = failureReason(err)
-		case screening.CheckBirth(rec, j.settings) != nil:
-			j.reasons[i] = reasonBirth // and batch.Run refuses to screen it
-		}
+		rec, reason, err := in.st.s.fetchForBatch(ctx, j.caller, j.address, j.id, j.ids[i], j.settings)
+		j.reasons[i] = reason
 		return rec, err
 	}
+}
+
+// fetchForBatch fetches one patient of a batch from the configured source, audited as
+// any screening is, and tells why it cannot be screened ("" when it can).
+func (s *Server) fetchForBatch(ctx context.Context, caller Caller, address, batchID, id string, settings screening.Settings) (*screening.Record, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	rec, err := s.cfg.Source.Record(ctx, id)
+	s.cfg.Audit.Record(Access{
+		Caller: caller.ID, User: caller.User, Surface: surfaceBatch, PatientID: id,
+		Types: s.cfg.Protocol.NeededTypes(), Source: s.sourceName(), Address: address, Err: err,
+		Details: map[string]string{"batch": batchID},
+	})
+	switch {
+	case err != nil:
+		return rec, failureReason(err), err
+	case screening.CheckBirth(rec, settings) != nil:
+		return rec, reasonBirth, nil // and batch.Run refuses to screen it
+	}
+	return rec, "", nil
 }
 
 // batchSink writes a batch's results and counts them as they come: the status shows

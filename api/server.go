@@ -98,6 +98,15 @@ type Config struct {
 	// JTIs is the CDS Hooks jti replay set shared by the replicas (cdsjti.go). Nil: each
 	// replica keeps its own in memory.
 	JTIs JTIStore
+	// Batches keeps the REST batches, their progress and results, in the store every
+	// replica shares (batchshared.go): any replica answers for any batch, and works on
+	// whichever is queued. Nil: this replica's memory, lost on restart.
+	Batches Batches
+	// BatchLease is how long a replica holds a batch's patient without renewing its
+	// claim; a replica that dies loses its patients to the others after it. Default 30s.
+	BatchLease time.Duration
+	// BatchPoll is how often an idle replica looks for queued batch work; default 1s.
+	BatchPoll time.Duration
 	// StoreTimeout bounds each store operation; default DefaultStoreTimeout.
 	StoreTimeout time.Duration
 }
@@ -120,8 +129,9 @@ type Server struct {
 	reader *fhirbundle.Reader // reads Bundles that callers send
 	log    *slog.Logger
 
-	batches   *batchStore // asynchronous REST batches (batches.go); CloseBatches ends them
-	admission *admission  // caps the screenings in progress (admission.go)
+	batches   *batchStore    // asynchronous REST batches in memory (batchstore.go); CloseBatches ends them
+	shared    *sharedBatches // the batches of the shared store, when Config.Batches is set (batchshared.go)
+	admission *admission     // caps the screenings in progress (admission.go)
 }
 
 // New checks cfg and builds the service. Its errors name the field at fault.
@@ -162,6 +172,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxScreenings <= 0 {
 		cfg.MaxScreenings = DefaultMaxScreenings
+	}
+	if cfg.BatchLease <= 0 {
+		cfg.BatchLease = defaultBatchLease
+	}
+	if cfg.BatchPoll <= 0 {
+		cfg.BatchPoll = defaultBatchPoll
 	}
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
