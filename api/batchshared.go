@@ -90,7 +90,7 @@ func (b *sharedBatches) close(ctx context.Context) error {
 // call runs one store operation within the store timeout; a failure is logged (never
 // with patient data) and answered as errBatchStore.
 func (b *sharedBatches) call(ctx context.Context, op string, f func(ctx context.Context) error) error {
-	err := b.s.storeCall(ctx, op, f)
+	err := b.s.storeCall(ctx, storeOpBatch, f)
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.As(err, new(*store.BatchLimitError)) {
 		b.s.log.Error("batch store failed", "operation", op, "error", err.Error())
 		return errBatchStore

@@ -51,7 +51,9 @@ func (b *sharedBatches) renew() {
 func (b *sharedBatches) step() bool {
 	var c store.BatchClaim
 	var found bool
-	err := b.call(b.base, "batch_claim", func(ctx context.Context) (err error) {
+	// Not logged: a database down would have every idle worker log each poll; the
+	// store metrics count the failures.
+	err := b.s.storeCall(b.base, storeOpBatch, func(ctx context.Context) (err error) {
 		c, found, err = b.st.ClaimBatchPatient(ctx, b.worker, b.s.cfg.BatchLease)
 		return err
 	})

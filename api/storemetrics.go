@@ -12,6 +12,9 @@ const (
 	storeOpGet  = "get"  // a stored screening read by id
 	storeOpList = "list" // a patient's screenings listed
 	storeOpJTI  = "jti"  // a CDS Hooks jti checked and recorded
+	// storeOpBatch is every operation of the REST batches (batchshared.go): jobs,
+	// claims, leases, results. One value, so that the label set stays small.
+	storeOpBatch = "batch"
 )
 
 // storeMetrics show the store's state: its errors and latency per operation, and whether
@@ -61,7 +64,7 @@ func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
 			return nil, err
 		}
 	}
-	for _, op := range []string{storeOpSave, storeOpGet, storeOpList, storeOpJTI} {
+	for _, op := range []string{storeOpSave, storeOpGet, storeOpList, storeOpJTI, storeOpBatch} {
 		m.errors.WithLabelValues(op) // every op shows, at 0, before its first error
 	}
 	return m, nil

@@ -205,7 +205,7 @@ var closedSets = map[string][]string{
 	"status_class": {"1xx", "2xx", "3xx", "4xx", "5xx", "error", "open"},
 	"state":        {"closed", fhirclient.BreakerOpen, "half-open"},
 	"surface":      {"rest", "cds-hooks"},
-	"op":           {"save", "get", "list", "jti"}, // api/storemetrics.go
+	"op":           {"save", "get", "list", "jti", "batch"}, // api/storemetrics.go
 }
 
 var literalAlternatives = regexp.MustCompile(`^[A-Za-z0-9_/:.\-]+(\|[A-Za-z0-9_/:.\-]+)*$`)
