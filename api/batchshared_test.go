@@ -260,6 +260,7 @@ func TestSharedBatchCallerLimitAndStoreDown(t *testing.T) {
 			one, twoStore := replica(open()), open()
 			two := replica(twoStore)
 			id := createBatch(t, one, `{"patient_ids": ["demo-candidate"]}`, a...).ID
+			gate.waitFetch(t) // claimed: running
 			notFound := Problem{Title: "Not Found", Status: 404, Detail: "no such batch (it may have expired or been deleted)"}
 			for _, path := range []string{"", "/results", "/summary.csv", "/funnel"} {
 				wantProblem(t, two.do(t, http.MethodGet, "/v1/batches/"+id+path, nil, b...), notFound)
