@@ -32,6 +32,7 @@ type Batches interface {
 	ClaimBatchPatient(ctx context.Context, worker string, lease time.Duration) (store.BatchClaim, bool, error)
 	RenewBatchLeases(ctx context.Context, worker string, lease time.Duration) error
 	FinishBatchPatient(ctx context.Context, worker string, c store.BatchClaim, o store.BatchOutcome) error
+	ReleaseBatchClaims(ctx context.Context, worker string) error
 }
 
 const (
@@ -72,9 +73,25 @@ func newSharedBatches(s *Server, st Batches) *sharedBatches {
 	return b
 }
 
-// close stops the workers and waits (until ctx ends) for them. Patients they held and
-// did not finish stay claimed until their lease ends; then another replica takes them.
+// close stops the workers, waits (until ctx ends) for them, and gives up the patients
+// they held unfinished, so that another replica takes them at once. (A replica that
+// dies instead loses them when their lease ends.)
 func (b *sharedBatches) close(ctx context.Context) error {
+	if b.closed.Load() {
+		return nil // closed before
+	}
+	if err := b.abandon(ctx); err != nil {
+		return err
+	}
+	err := b.s.storeCall(ctx, storeOpBatch, func(ctx context.Context) error { return b.st.ReleaseBatchClaims(ctx, b.worker) })
+	if err != nil {
+		return fmt.Errorf("batches: giving up this replica's unfinished patients (they pass to another replica when their lease ends): %w", err)
+	}
+	return nil
+}
+
+// abandon stops the workers and waits for them, leaving their claims to their leases.
+func (b *sharedBatches) abandon(ctx context.Context) error {
 	b.closed.Store(true)
 	b.stop()
 	stopped := make(chan struct{})

@@ -180,7 +180,7 @@ func TestSharedBatchTakeover(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := a.s.CloseBatches(ctx); err != nil { // as if it died: its leases stay
+			if err := a.s.shared.abandon(ctx); err != nil { // as if it died: its leases stay
 				t.Fatal(err)
 			}
 
@@ -277,8 +277,41 @@ func TestSharedBatchCallerLimitAndStoreDown(t *testing.T) {
 			// If two held the patient, it could not record it: one takes it over when the
 			// lease ends.
 			gate.open()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			want := "batches: giving up this replica's unfinished patients (they pass to another replica when their lease ends): store: release batch claims: sql: database is closed"
+			if err := two.s.CloseBatches(ctx); err == nil || err.Error() != want {
+				t.Errorf("CloseBatches with the store closed = %v, want %q", err, want)
+			}
 			clock.advance(defaultBatchLease + time.Second)
 			waitBatch(t, one, id, batchDone, a...)
+		})
+	}
+}
+
+// A replica shut down cleanly gives up the patients it held: another screens them at
+// once, without waiting for the leases to end.
+func TestSharedBatchHandOverOnShutdown(t *testing.T) {
+	for name, backend := range sharedBatchStores() {
+		t.Run(name, func(t *testing.T) {
+			clock := &leaseClock{}
+			open := backend(t, clock.Now)
+			gate := newGateSource(t)
+			a := batchReplica(t, open(), gate)
+			created := createBatch(t, a, `{"patient_ids": ["demo-candidate", "demo-ineligible-labs"]}`)
+			gate.waitFetch(t)
+			gate.waitFetch(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := a.s.CloseBatches(ctx); err != nil {
+				t.Fatal(err)
+			}
+			counted := newFetchCounter(gate.inner)
+			b := batchReplica(t, open(), counted)
+			st := waitBatch(t, b, created.ID, batchDone) // the clock has not moved
+			if st.Screened != 2 || fmt.Sprint(counted.counts()) != "map[demo-candidate:1 demo-ineligible-labs:1]" {
+				t.Errorf("screened %d; fetches %v", st.Screened, counted.counts())
+			}
 		})
 	}
 }

@@ -116,3 +116,14 @@ func (s *Store) FinishBatchPatient(ctx context.Context, worker string, c BatchCl
 	}
 	return nil
 }
+
+// ReleaseBatchClaims gives up worker's unfinished patients at once, for a replica that
+// shuts down cleanly: the others need not wait for its leases to end.
+func (s *Store) ReleaseBatchClaims(ctx context.Context, worker string) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE batch_patients SET claimed_by = '', lease_us = 0
+		WHERE claimed_by = ? AND done = 0`), worker)
+	if err != nil {
+		return fmt.Errorf("store: release batch claims: %w", err)
+	}
+	return nil
+}

@@ -93,6 +93,17 @@ func batchCases(t *testing.T, fresh newConfig) {
 		if err != nil || in.State != store.BatchDone || in.Finished.IsZero() || fmt.Sprint(in.Verdicts) != "map[ineligible:1 potentially-eligible:1]" {
 			t.Fatalf("Batch = %+v, %v; want done", in, err)
 		}
+		// A clean shutdown gives a patient up at once.
+		if err := s.CreateBatch(ctx, newBatch("b2", "portal", "q1"), 10, 100); err != nil {
+			t.Fatal(err)
+		}
+		q, _ := claim(t, s, "w3")
+		if err := s.ReleaseBatchClaims(ctx, "w3"); err != nil {
+			t.Fatal(err)
+		}
+		if again, ok := claim(t, s, "w4"); !ok || again != q {
+			t.Errorf("after release: %+v %v, want %+v", again, ok, q)
+		}
 		var docs []string
 		if err := s.EachBatchResult(ctx, "b1", func(d []byte) error { docs = append(docs, string(d)); return nil }); err != nil {
 			t.Fatal(err)

@@ -75,3 +75,10 @@ func (s *serveStore) FinishBatchPatient(ctx context.Context, worker string, c st
 	}
 	return errStoreNotOpen
 }
+
+func (s *serveStore) ReleaseBatchClaims(ctx context.Context, worker string) error {
+	if st := s.cur.Load(); st != nil {
+		return st.ReleaseBatchClaims(ctx, worker)
+	}
+	return errStoreNotOpen
+}
