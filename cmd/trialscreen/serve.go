@@ -98,7 +98,8 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, no
 	if err != nil {
 		_ = hs.Close() // the drain ran out: cut what is left rather than hang
 	}
-	// Batches run in the background, past any request: stop them and drop their files.
+	// Batches run in the background, past any request: stop this replica's workers and
+	// give their unfinished patients back to the store for the other replicas.
 	if cerr := svc.CloseBatches(sctx); cerr != nil {
 		log.Warn("batches did not stop within the shutdown timeout", "error", cerr.Error())
 	}
