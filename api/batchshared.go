@@ -59,12 +59,16 @@ type sharedBatches struct {
 	wg     sync.WaitGroup
 	wake   chan struct{} // a batch was created here: idle workers look at once
 	closed atomic.Bool
+
+	jobsMu sync.Mutex
+	jobs   map[string]store.BatchInfo // batches' settings by id (batchworker.go)
 }
 
 func newSharedBatches(s *Server, st Batches) *sharedBatches {
 	// Batches are background work on the FHIR server, as in memory (batchstore.go).
 	base, stop := context.WithCancel(fhirclient.AsBackground(context.Background()))
-	b := &sharedBatches{s: s, st: st, worker: rand.Text(), base: base, stop: stop, wake: make(chan struct{}, sharedWorkers)}
+	b := &sharedBatches{s: s, st: st, worker: rand.Text(), base: base, stop: stop, wake: make(chan struct{}, sharedWorkers),
+		jobs: map[string]store.BatchInfo{}}
 	b.wg.Add(sharedWorkers + 1)
 	for range sharedWorkers {
 		go b.work()

@@ -28,6 +28,32 @@ func (b *sharedBatches) work() {
 	}
 }
 
+// maxJobCache bounds the batches whose settings a replica keeps: a few run at a time.
+const maxJobCache = 64
+
+// job is what a claimed patient's batch says of its screening (caller, address,
+// settings), none of which changes: read once per batch, not once per patient, since
+// the store's Batch also counts the batch's progress.
+func (b *sharedBatches) job(id string) (store.BatchInfo, error) {
+	b.jobsMu.Lock()
+	in, ok := b.jobs[id]
+	b.jobsMu.Unlock()
+	if ok {
+		return in, nil
+	}
+	err := b.call(b.base, "batch_get", func(ctx context.Context) (err error) { in, err = b.st.Batch(ctx, id); return err })
+	if err != nil {
+		return in, err
+	}
+	b.jobsMu.Lock()
+	defer b.jobsMu.Unlock()
+	if len(b.jobs) >= maxJobCache {
+		clear(b.jobs)
+	}
+	b.jobs[id] = in
+	return in, nil
+}
+
 // renew extends this replica's leases every third of a lease, so that a patient whose
 // fetch is slow is not taken over while it is being worked on.
 func (b *sharedBatches) renew() {
@@ -60,8 +86,8 @@ func (b *sharedBatches) step() bool {
 	if err != nil || !found {
 		return false
 	}
-	var in store.BatchInfo
-	if err := b.call(b.base, "batch_get", func(ctx context.Context) (err error) { in, err = b.st.Batch(ctx, c.BatchID); return err }); err != nil {
+	in, err := b.job(c.BatchID)
+	if err != nil {
 		return false // the claim lapses and the patient is taken again
 	}
 	o, err := b.screen(in, c)
