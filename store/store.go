@@ -1,7 +1,8 @@
 // Package store keeps what must outlive a process and be shared between replicas:
 // stored screenings, the CDS Hooks jti replay set, audit records and REST batches.
 // SQLite (embedded, pure Go) is the default, in a file under the data directory;
-// PostgreSQL is used when a database URL is given, and is what several replicas share. The schema is versioned (migrate.go).
+// PostgreSQL is used when a database URL is given, and is what several replicas share.
+// The schema is versioned (migrate.go).
 package store
 
 import (
