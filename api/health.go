@@ -17,7 +17,8 @@ func (s *Server) healthz(c echo.Context) error {
 const readyProbeTimeout = 2 * time.Second
 
 // readyz says the service can screen: the protocol is loaded (New required it) and the
-// record source answers, or the service runs on its demo data.
+// record source answers, or the service runs on its demo data. It also shows whether the
+// store answers, without making readiness depend on it.
 func (s *Server) readyz(c echo.Context) error {
 	body := map[string]string{"status": "ready", "protocol": s.cfg.Protocol.Info.ID + " " + s.cfg.Protocol.Info.Version}
 	if s.cfg.Demo {
@@ -25,9 +26,15 @@ func (s *Server) readyz(c echo.Context) error {
 	} else {
 		body["source"] = "fhir"
 	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyProbeTimeout)
+	defer cancel()
+	if s.cfg.StoreReady != nil {
+		body["store"] = "ok"
+		if s.cfg.StoreReady(ctx) != nil {
+			body["store"] = "unavailable: screenings are answered but not stored"
+		}
+	}
 	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), readyProbeTimeout)
-		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			body["status"] = "not ready"
 			body["problem"] = err.Error()

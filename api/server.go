@@ -91,6 +91,11 @@ type Config struct {
 	// Ready reports whether the record source can serve (e.g. the FHIR server answers).
 	// Nil: always ready.
 	Ready func(ctx context.Context) error
+	// StoreReady reports whether the store answers, for /readyz to show. It never makes
+	// the replica unready: a screening does not depend on storage, and taking every
+	// replica out of the Service during a database outage would stop the screenings
+	// too. Nil: the service has no store.
+	StoreReady func(ctx context.Context) error
 
 	// Screenings stores every screening answered (storedscreenings.go). Nil: none is
 	// stored, the documents carry no screening_id, and the stored-screening routes 404.

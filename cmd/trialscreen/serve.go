@@ -227,6 +227,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	st := openServeStore(ctx, cfg, now, log, metrics)
 	closers = append(closers, st.close)
 	acfg.Screenings, acfg.JTIs, acfg.Batches = st, st, st
+	acfg.StoreReady = st.Ping
 	// Audit records go to the store too, in the background and retried (closers run in
 	// reverse: these stop before the store closes, flushing what they can).
 	stopAudit := acfg.Audit.StoreTo(st, api.AuditStoreOptions{Metrics: metrics, Logger: log})

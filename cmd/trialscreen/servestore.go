@@ -102,6 +102,14 @@ func (s *serveStore) loop(ctx context.Context) {
 	}
 }
 
+// Ping says whether the store answers now (not yet open: errStoreNotOpen).
+func (s *serveStore) Ping(ctx context.Context) error {
+	if st := s.cur.Load(); st != nil {
+		return st.Ping(ctx)
+	}
+	return errStoreNotOpen
+}
+
 // close stops the loop and closes the database.
 func (s *serveStore) close() {
 	s.stop()
