@@ -69,6 +69,10 @@ func (s *Store) txWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// batchCreateLockKey is the PostgreSQL advisory lock that makes batch creations take
+// turns, so that the limits are counted against what the other replicas created.
+const batchCreateLockKey = 0x6261746368 // "batch"
+
 // CreateBatch stores a queued batch. A scope at its limit first gives up its oldest
 // finished batch; with none finished, the batch is refused with a *BatchLimitError.
 func (s *Store) CreateBatch(ctx context.Context, j BatchJob, perCaller, total int) error {
@@ -76,6 +80,14 @@ func (s *Store) CreateBatch(ctx context.Context, j BatchJob, perCaller, total in
 		return errors.New("store: create batch: id and patients are required")
 	}
 	err := s.txWrite(ctx, func(tx *sql.Tx) error {
+		if s.backend == BackendPostgres {
+			// Counting, then inserting, under READ COMMITTED lets two replicas both see
+			// room for one more: creations take turns (they are rare; SQLite's one
+			// writer does the same).
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(batchCreateLockKey)); err != nil {
+				return err
+			}
+		}
 		if err := s.makeRoom(ctx, tx, "caller", `caller_id = ?`, []any{j.CallerID}, perCaller); err != nil {
 			return err
 		}

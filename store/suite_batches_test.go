@@ -172,6 +172,41 @@ func batchCases(t *testing.T, fresh newConfig) {
 		}
 	})
 
+	t.Run("batches created at once on two replicas keep the caller's limit", func(t *testing.T) {
+		t.Parallel()
+		clock := &stepClock{t: t0}
+		cfg := fresh(t, clock.Now)
+		var stores []*store.Store
+		for range 2 {
+			s, err := store.Open(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			stores = append(stores, s)
+		}
+		const tries = 16
+		errs := make(chan error, tries)
+		for i := range tries {
+			go func() {
+				errs <- stores[i%2].CreateBatch(ctx, newBatch(fmt.Sprintf("x%d", i), "x", "p1"), 3, 100)
+			}()
+		}
+		created := 0
+		for range tries {
+			var le *store.BatchLimitError
+			switch err := <-errs; {
+			case err == nil:
+				created++
+			case !errors.As(err, &le):
+				t.Errorf("CreateBatch: %v", err)
+			}
+		}
+		if created != 3 {
+			t.Errorf("%d batches created for one caller at once, want its limit (3)", created)
+		}
+	})
+
 	t.Run("batch limits, cancel, delete and prune", func(t *testing.T) {
 		t.Parallel()
 		s, clock := open(t)
