@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -61,15 +60,7 @@ func newBatchServer(t *testing.T, answer func(url string) (status string, resour
 }
 
 func newBatchSource(t *testing.T, base string) *RecordSource {
-	p, err := protocols.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewRecordSource(newClient(t, base, nil), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return src
+	return recordSource(t, newClient(t, base, nil))
 }
 
 // everyEntryOK answers the Patient read and every search with an empty page.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/trialscreen/trialscreen/protocols"
 )
 
 // TestMain fails the package when a test leaves goroutines behind (a stuck request, a
@@ -58,6 +60,20 @@ func newClient(t *testing.T, base string, mod func(*Config)) *Client {
 	}
 	t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+// recordSource reads the default protocol's record through c.
+func recordSource(t *testing.T, c *Client) *RecordSource {
+	t.Helper()
+	p, err := protocols.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewRecordSource(c, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/trialscreen/trialscreen/internal/bodymem"
-	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
 )
 
@@ -44,14 +43,7 @@ func TestResponsesPayFromTheMemoryBudget(t *testing.T) {
 	// One request at a time, so that which pages fit does not depend on how their
 	// reads interleave.
 	c := newClient(t, srv.URL, func(cfg *Config) { cfg.MaxConcurrent = 1 })
-	p, err := protocols.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewRecordSource(c, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := recordSource(t, c)
 	budget := testBudget(t, 4*(64<<10)*7/2) // three such pages of the eight searches, and the Patient
 	tab := budget.NewTab()
 	rec, err := src.Record(bodymem.WithTab(context.Background(), tab), patientID)
@@ -59,7 +51,7 @@ func TestResponsesPayFromTheMemoryBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed := 0
-	for _, typ := range p.NeededTypes() {
+	for _, typ := range src.types {
 		st := rec.Sources[typ]
 		if st.State == screening.FetchFailed {
 			failed++
@@ -68,7 +60,7 @@ func TestResponsesPayFromTheMemoryBudget(t *testing.T) {
 			}
 		}
 	}
-	if failed != len(p.NeededTypes())-3 {
+	if failed != len(src.types)-3 {
 		t.Errorf("%d searches failed; want all but the 3 the budget pays for", failed)
 	}
 	tab.Release()
@@ -82,14 +74,7 @@ func TestResponsesPayFromTheMemoryBudget(t *testing.T) {
 func TestResponseWithoutMemoryIsBusy(t *testing.T) {
 	srv := paddedPages(t, 1<<10)
 	c := newClient(t, srv.URL, nil)
-	p, err := protocols.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewRecordSource(c, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := recordSource(t, c)
 	budget := testBudget(t, 1<<20)
 	held, err := budget.Take(context.Background(), (1<<20)/4)
 	if err != nil {

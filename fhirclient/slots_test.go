@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/trialscreen/trialscreen/protocols"
 )
 
 // heldServer answers a read only when the test releases it (or the request ends), and
@@ -166,14 +164,7 @@ func TestRecordIsBusyWhenASearchFindsNoSlot(t *testing.T) {
 		<-r.Context().Done() // never answers: the busy searches must cancel it
 	})
 	c := newClient(t, srv.URL, func(cfg *Config) { cfg.MaxConcurrent, cfg.SlotWait = 2, time.Millisecond })
-	p, err := protocols.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewRecordSource(c, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := recordSource(t, c)
 	src.caps.get(context.Background()) // the capabilities are cached first, as a running service has them
 	rec, err := src.Record(context.Background(), patientID)
 	if rec != nil {
@@ -245,14 +236,7 @@ func TestRecordIsBusyWhenANextPageFindsNoSlot(t *testing.T) {
 	taker := &slotTaker{}
 	c := newClient(t, srv.URL, func(cfg *Config) { cfg.Observer = taker })
 	taker.c = c
-	p, err := protocols.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := NewRecordSource(c, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := recordSource(t, c)
 	rec, err := src.Record(context.Background(), patientID)
 	if rec != nil || !errors.Is(err, KindBusy) {
 		t.Fatalf("record %v, error %v; want no record and KindBusy", rec != nil, err)
