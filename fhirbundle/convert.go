@@ -28,6 +28,7 @@ func convertPatient(p *patpb.Patient, ref, id string) *screening.Patient {
 		ID:        id,
 		BirthDate: whenDate(p.GetBirthDate()),
 		Gender:    enumCode(p.GetGender().GetValue()),
+		Name:      personName(p.GetName()),
 	}
 	switch d := p.GetDeceased(); {
 	case d.GetBoolean() != nil:

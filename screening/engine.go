@@ -235,7 +235,8 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 		out.Settings.LymphodepletionDate = s.LymphodepletionDate.Format("2006-01-02")
 	}
 	if rec.Patient != nil {
-		out.Patient = PatientRef{ID: rec.Patient.ID, Reference: rec.Patient.Ref}
+		out.Patient = PatientRef{ID: rec.Patient.ID, Reference: rec.Patient.Ref,
+			Name: rec.Patient.Name, Gender: rec.Patient.Gender, BirthDate: rec.Patient.BirthDate.String()}
 	}
 	for _, c := range p.criteria {
 		r := p.evaluateOne(c, ec)

@@ -73,6 +73,10 @@ type Patient struct {
 	ID        string
 	BirthDate When
 	Gender    string // FHIR administrative gender: male, female, other, unknown or ""
+	// Name is the patient's name as a person reads it (official or usual first), for
+	// the report's header so a printed sheet is filed under the right patient. It is
+	// patient data: never log it or put it in a metric.
+	Name string
 	// Deceased: deceasedBoolean true or a deceasedDateTime (DeceasedAt, when given).
 	Deceased   bool
 	DeceasedAt When

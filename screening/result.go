@@ -73,6 +73,12 @@ type Screening struct {
 type PatientRef struct {
 	ID        string `json:"id"`
 	Reference string `json:"reference"`
+	// Name, Gender and BirthDate identify the patient to a person reading the report
+	// (and a worklist); each is absent when the record does not give it. Patient data:
+	// never in logs or metrics.
+	Name      string `json:"name,omitempty"`
+	Gender    string `json:"gender,omitempty"`
+	BirthDate string `json:"birth_date,omitempty"`
 }
 
 // ProtocolRef names the protocol and the version of its encoding.
