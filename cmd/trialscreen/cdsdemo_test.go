@@ -19,11 +19,13 @@ import (
 
 // startCDSDemoService runs the service in-process on 127.0.0.1 with the CDS Hooks
 // clients serve configures (configureAuth): with cfg a demo-mode configuration, the demo
-// EHR is trusted. Its public URL is its own address, as TRIALSCREEN_PUBLIC_URL would say.
-func startCDSDemoService(t *testing.T, cfg serveConfig) string {
+// EHR is trusted. Its public URL is publicURL, or its own address when that is "".
+func startCDSDemoService(t *testing.T, cfg serveConfig, publicURL string) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	publicURL := "http://" + srv.Listener.Addr().(*net.TCPAddr).String()
+	if publicURL == "" {
+		publicURL = "http://" + srv.Listener.Addr().(*net.TCPAddr).String()
+	}
 	proto, err := loadProtocol("", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +68,7 @@ func runCDSDemo(t *testing.T, args ...string) (int, string, string) {
 // TestCDSDemoPrintsTheCard: against a demo-mode service, cds-demo's signed call with its
 // prefetch is accepted and the card printed: summary, indicator, detail and report link.
 func TestCDSDemoPrintsTheCard(t *testing.T) {
-	base := startCDSDemoService(t, serveConfig{})
+	base := startCDSDemoService(t, serveConfig{}, "")
 	cases := []struct {
 		name, patient string
 		want          []string
@@ -101,8 +103,10 @@ func TestCDSDemoPrintsTheCard(t *testing.T) {
 // that says what went wrong and what to do; nothing is printed on stdout.
 func TestCDSDemoFailures(t *testing.T) {
 	// A service with a FHIR server configured does not trust the demo EHR.
-	withFHIR := startCDSDemoService(t, serveConfig{fhirURL: "https://fhir.example.org/r4"})
-	demoMode := startCDSDemoService(t, serveConfig{})
+	withFHIR := startCDSDemoService(t, serveConfig{fhirURL: "https://fhir.example.org/r4"}, "")
+	demoMode := startCDSDemoService(t, serveConfig{}, "")
+	// Reached at 127.0.0.1, but its public URL, the audience it expects, is another.
+	otherAudience := startCDSDemoService(t, serveConfig{}, "https://trialscreen.example.org")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +129,7 @@ func TestCDSDemoFailures(t *testing.T) {
 			"GET " + down + "/cds-services: the service cannot be reached (is trialscreen serve running there? --url sets where)"},
 		{"demo EHR not trusted with a FHIR server", []string{"candidate", "--url", withFHIR}, exitError,
 			"401 Unauthorized (the demo EHR is trusted only by a service in demo mode, with no TRIALSCREEN_FHIR_URL"},
-		{"wrong audience", []string{"candidate", "--url", strings.Replace(demoMode, "127.0.0.1", "localhost", 1)}, exitError,
+		{"wrong audience", []string{"candidate", "--url", otherAudience}, exitError,
 			"401 Unauthorized (the demo EHR is trusted only by a service in demo mode"},
 		{"not a CDS service", []string{"candidate", "--url", notCDS.URL}, exitError, "404 Not Found: Not Found: no such route"},
 		{"unknown patient", []string{"nobody", "--url", demoMode}, exitUsage, `demo patient "nobody" does not exist`},
