@@ -13,7 +13,7 @@ import (
 	"github.com/trialscreen/trialscreen/store"
 )
 
-// The grants the README gives make audit_events append-only for the service's role:
+// The grants docs/operators.md gives make audit_events append-only for the service's role:
 // serve starts (the schema is migrated, nothing to apply), appends and verifies, and the
 // database refuses that role an UPDATE, DELETE or TRUNCATE of the trail.
 func TestPostgresGrantsMakeTheAuditAppendOnly(t *testing.T) {
@@ -34,7 +34,7 @@ func TestPostgresGrantsMakeTheAuditAppendOnly(t *testing.T) {
 	defer admin.Close(ctx)
 	for _, q := range []string{
 		"CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "'",
-		// The README's grants:
+		// The grants of docs/operators.md:
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON screenings, cds_jtis TO " + role,
 		"GRANT SELECT, INSERT ON audit_events TO " + role,
 		"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM " + role + ", PUBLIC",

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,14 +26,14 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, no
 	}
 	sub := args[0]
 	var since time.Time
-	fs := flag.NewFlagSet("audit "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("audit " + sub)
+	fs := cmd.flagSet()
 	sinceFlag := ""
 	if sub == "export" {
 		fs.StringVar(&sinceFlag, "since", "", "only records at or after this instant, RFC3339")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return usagef("audit %s: %v", sub, err)
+	if err := cmd.parse(fs, args[1:], stdout); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("audit %s: unexpected argument %q", sub, fs.Arg(0))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,8 +36,8 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, no
 		return batchMergeCmd(args[1:], stdout)
 	}
 	var f batchFlags
-	fs := flag.NewFlagSet("batch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("batch")
+	fs := cmd.flagSet()
 	fs.StringVar(&f.out, "out", "", "output directory (results.ndjson, summary.csv, funnel.json, funnel.html), or - for NDJSON on stdout")
 	fs.StringVar(&f.ids, "ids", "", "a file of patient ids, one a line, fetched from TRIALSCREEN_FHIR_URL (- for stdin)")
 	fs.StringVar(&f.export, "export", "", "run a FHIR Bulk Data export of TRIALSCREEN_FHIR_URL first: Group/ID, Patient or system")
@@ -53,8 +52,8 @@ func batchCmd(ctx context.Context, args []string, getenv func(string) string, no
 	fs.IntVar(&f.memoryMB, "memory", batch.DefaultMemoryBudget>>20, "MiB the grouping of NDJSON by patient may hold in memory")
 	fs.StringVar(&f.tmp, "tmp", "", "directory for temporary sort files (default: the system's)")
 	fs.DurationVar(&f.logEvery, "log-every", 10*time.Second, "progress log interval when stderr is not a terminal")
-	if err := fs.Parse(args); err != nil {
-		return usagef("batch: %v", err)
+	if err := cmd.parse(fs, args, stdout); err != nil {
+		return err
 	}
 	inputs := fs.Args()
 	switch {
@@ -235,12 +234,12 @@ func runBatch(ctx context.Context, f batchFlags, cfg batch.Config, in batch.Inpu
 // batchMergeCmd merges shard output directories into one.
 func batchMergeCmd(args []string, stdout io.Writer) error {
 	var out, protocol string
-	fs := flag.NewFlagSet("batch merge", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("batch merge")
+	fs := cmd.flagSet()
 	fs.StringVar(&out, "out", "", "the merged output directory")
 	fs.StringVar(&protocol, "protocol", "", "a protocol file (default: the built-in protocol)")
-	if err := fs.Parse(args); err != nil {
-		return usagef("batch merge: %v", err)
+	if err := cmd.parse(fs, args, stdout); err != nil {
+		return err
 	}
 	if out == "" || fs.NArg() == 0 {
 		return usagef("batch merge: --out DIR and the shards' output directories are required")

@@ -13,8 +13,15 @@ import (
 // pending schema versions (serve does the same at start, under the same lock) and says
 // what it did, for operators who migrate before rolling out.
 func dbCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout io.Writer) error {
-	if len(args) != 1 || args[0] != "migrate" {
+	if len(args) == 0 || args[0] != "migrate" {
 		return usagef("db: the only subcommand is migrate")
+	}
+	rest, err := commandNamed("db migrate").noFlags(args[1:], stdout)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("db migrate: unexpected argument %q", rest[0])
 	}
 	cfg, err := storeConfigFromEnv("db migrate", getenv, now)
 	if err != nil {

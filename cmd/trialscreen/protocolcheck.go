@@ -12,6 +12,10 @@ import (
 // It compiles with the site's terminology (TRIALSCREEN_DRUG_INDEX and the others) when it
 // is configured, so that a site checks the two together before go-live.
 func protocolCheckCmd(args []string, getenv func(string) string, stdout io.Writer) error {
+	args, err := commandNamed("protocol check").noFlags(args, stdout)
+	if err != nil {
+		return err
+	}
 	if len(args) != 1 {
 		return usagef("protocol check: exactly one FILE is required")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,8 +26,8 @@ const fetchTimeout = 60 * time.Second
 
 func screenCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
 	var f screenFlags
-	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("screen")
+	fs := cmd.flagSet()
 	fs.StringVar(&f.bundle, "bundle", "", "FHIR R4 Bundle file holding one patient")
 	fs.StringVar(&f.demo, "demo", "", "a built-in demo patient (list: --demo list)")
 	fs.StringVar(&f.patient, "patient", "", "a patient id on the configured FHIR server, or the patient to pick in a multi-patient bundle")
@@ -37,8 +36,8 @@ func screenCmd(ctx context.Context, args []string, getenv func(string) string, n
 	fs.StringVar(&f.ld, "lymphodepletion-date", "", "planned lymphodepletion date, YYYY-MM-DD")
 	fs.StringVar(&f.format, "format", "table", "json or table")
 	fs.StringVar(&f.tz, "timezone", "UTC", "IANA time zone for calendar dates")
-	if err := fs.Parse(args); err != nil {
-		return usagef("screen: %v", err)
+	if err := cmd.parse(fs, args, stdout); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("screen: unexpected argument %q", fs.Arg(0))

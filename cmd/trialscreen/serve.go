@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,12 +24,12 @@ import (
 // (serveops.go), until ctx ends (SIGTERM, SIGINT), then drains in-flight requests for
 // up to the shutdown timeout.
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("serve")
+	fs := cmd.flagSet()
 	listen := fs.String("listen", "", "host:port to listen on (overrides "+envListen+")")
 	metricsListen := fs.String("metrics-listen", "", "host:port of /metrics and the probes (overrides "+envMetricsListen+")")
-	if err := fs.Parse(args); err != nil {
-		return usagef("serve: %v", err)
+	if err := cmd.parse(fs, args, stdout); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))

@@ -53,7 +53,7 @@ func TestServeConfigNamesEveryProblem(t *testing.T) {
 	}
 }
 
-// The capacity settings default to what the README's load figures were measured with,
+// The capacity settings default to what the load figures in docs/performance.md were measured with,
 // and take whole numbers within their bounds.
 func TestServeConfigCapacity(t *testing.T) {
 	for _, tc := range []struct {

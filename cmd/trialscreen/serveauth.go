@@ -63,6 +63,7 @@ func configureAuth(acfg *api.Config, cfg serveConfig, m *api.Metrics, log *slog.
 		cds.NewSource = sources.get
 		acfg.CDS = cds
 	}
+	trustDemoEHR(acfg, cfg)
 	if cfg.reportKeyFile != "" {
 		key, err := os.ReadFile(cfg.reportKeyFile)
 		if err != nil {

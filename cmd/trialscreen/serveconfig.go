@@ -19,7 +19,7 @@ import (
 const (
 	envListen          = "TRIALSCREEN_LISTEN"               // host:port; default :8080
 	envMetricsListen   = "TRIALSCREEN_METRICS_LISTEN"       // host:port of /metrics and the probes; default :9090 (serveops.go)
-	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"           // how callers reach the service; default http://localhost:<port>
+	envPublicURL       = "TRIALSCREEN_PUBLIC_URL"           // how callers reach the service; default http://127.0.0.1:<port>
 	envProtocol        = "TRIALSCREEN_PROTOCOL"             // a protocol file; default the built-in one
 	envTimeZone        = "TRIALSCREEN_TIMEZONE"             // IANA zone for calendar dates; default UTC
 	envAuditLog        = "TRIALSCREEN_AUDIT_LOG"            // audit sink: a file path, or - for stdout (default)
@@ -150,7 +150,9 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	if problem := checkMetricsListen(c.metricsListen, port); problem != "" {
 		bad(envMetricsListen, "%s", problem)
 	}
-	c.publicURL = strings.TrimRight(or(envPublicURL, "http://localhost:"+port), "/")
+	// 127.0.0.1 rather than localhost: the CDS Hooks audience is built from this URL, and
+	// trialscreen cds-demo's default --url is http://127.0.0.1:8080.
+	c.publicURL = strings.TrimRight(or(envPublicURL, "http://127.0.0.1:"+port), "/")
 	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		bad(envPublicURL, "is not an absolute http(s) URL without a query")
 	}

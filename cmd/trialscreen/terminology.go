@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,27 +19,6 @@ import (
 	"github.com/trialscreen/trialscreen/terminology"
 )
 
-const terminologyUsage = `usage:
-  trialscreen terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF [-o FILE] [--version NAME] [--rxnsat RXNSAT.RRF]
-      Builds the drug ingredient index from NLM's RxNorm release (the rrf/ files of
-      RxNorm_full_MMDDYYYY.zip): every RxNorm ingredient, brand, component, clinical and
-      branded drug, dose form, group and pack (and, with --rxnsat, RxNorm's NDCs) with the
-      RxCUIs of the ingredients it contains. Only SAB=RXNORM rows are read; suppressed
-      (SUPPRESS O, Y, E) rows are skipped. Writes the drug table format to FILE (default
-      ./trialscreen-data/rxnorm-ingredients.tsv); point TRIALSCREEN_DRUG_INDEX at it.
-      --version names the release (default: read from an RxNorm_full_MMDDYYYY path).
-
-  trialscreen terminology report [--format table|json] [--protocol FILE] [--tmp DIR] DIR_OR_FILE...
-      Reads FHIR Bundles (.json) and NDJSON exports (.ndjson, .jsonl, optionally .gz) and
-      lists the codes, in the resource types the protocol reads, that the engine cannot
-      place (unknown code systems, drug codes the drug table does not know, local codes
-      without a site mapping, records with no code), with how many patients carry each,
-      most patients first: what a site maps before go-live. It uses the site's
-      terminology (TRIALSCREEN_DRUG_INDEX, TRIALSCREEN_SITE_CONCEPTMAPS,
-      TRIALSCREEN_SYSTEM_ALIASES) as screening does, so a code mapped there is no longer
-      listed.
-`
-
 func terminologyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("terminology: a subcommand is required (import-rxnorm or report)")
@@ -50,8 +28,8 @@ func terminologyCmd(ctx context.Context, args []string, getenv func(string) stri
 		return importRxNormCmd(args[1:], stdout)
 	case "report":
 		return terminologyReportCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, terminologyUsage)
+	case "help", "-h", "--help", "-help":
+		writeUsage(stdout, "terminology ")
 		return nil
 	}
 	return usagef("terminology: unknown subcommand %q (import-rxnorm or report)", args[0])
@@ -83,18 +61,14 @@ const defaultIndexPath = "trialscreen-data/rxnorm-ingredients.tsv"
 var releaseDir = regexp.MustCompile(`RxNorm_full(?:_prescribe)?_(\d{2})(\d{2})(\d{4})`)
 
 func importRxNormCmd(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("terminology import-rxnorm", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("terminology import-rxnorm")
+	fs := cmd.flagSet()
 	out := fs.String("o", defaultIndexPath, "the index file to write")
 	version := fs.String("version", "", "the release's name, e.g. \"RxNorm 2024-12-02\"")
 	satPath := fs.String("rxnsat", "", "RXNSAT.RRF, for RxNorm's NDCs")
-	files, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, terminologyUsage)
-		return nil
-	}
+	files, err := cmd.parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return usagef("terminology import-rxnorm: %v", err)
+		return err
 	}
 	if len(files) != 2 {
 		return usagef("terminology import-rxnorm: give RXNCONSO.RRF and RXNREL.RRF (in that order), not %d files", len(files))
@@ -227,18 +201,14 @@ type terminologyReport struct {
 }
 
 func terminologyReportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("terminology report", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	cmd := commandNamed("terminology report")
+	fs := cmd.flagSet()
 	format := fs.String("format", "table", "table or json")
 	protocol := fs.String("protocol", "", "a protocol file (default: the built-in protocol)")
 	tmp := fs.String("tmp", "", "directory for temporary sort files of NDJSON input (default: the system's)")
-	inputs, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, terminologyUsage)
-		return nil
-	}
+	inputs, err := cmd.parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return usagef("terminology report: %v", err)
+		return err
 	}
 	if *format != "table" && *format != "json" {
 		return usagef("terminology report: --format must be table or json, not %q", *format)

@@ -361,10 +361,24 @@ func TestTerminologyReport(t *testing.T) {
 }
 
 func TestTerminologyHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"terminology", "help"}, {"terminology", "import-rxnorm", "--help"}, {"terminology", "report", "-h"}} {
-		code, stdout, stderr := runCLI(t, args...)
-		if code != exitOK || stderr != "" || !strings.Contains(stdout, "terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF") {
-			t.Errorf("%v: exit %d, stderr %q, stdout:\n%s", args, code, stderr, stdout)
+	const importLine, reportLine = "terminology import-rxnorm RXNCONSO.RRF RXNREL.RRF", "terminology report [--format table|json]"
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"help"}, []string{importLine, reportLine}},
+		{[]string{"terminology", "help"}, []string{importLine, reportLine}},
+		{[]string{"terminology", "import-rxnorm", "--help"}, []string{importLine, "Only SAB=RXNORM rows are read"}},
+		{[]string{"terminology", "report", "-h"}, []string{reportLine, "what a site\nmaps before go-live"}},
+	} {
+		code, stdout, stderr := runCLI(t, tc.args...)
+		if code != exitOK || stderr != "" {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("%v: stdout lacks %q:\n%s", tc.args, w, stdout)
+			}
 		}
 	}
 	_, stdout, _ := runCLI(t, "help")
