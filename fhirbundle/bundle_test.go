@@ -120,6 +120,7 @@ func TestReadBundleSyntheaContent(t *testing.T) {
 		Ref: "Patient/4e8ed886-fd5f-40bb-8feb-f339b04d853a", ID: "4e8ed886-fd5f-40bb-8feb-f339b04d853a",
 		BirthDate: screening.When{Time: time.Date(1993, 6, 7, 0, 0, 0, 0, time.UTC), Precision: screening.PrecisionDay},
 		Gender:    "male",
+		Name:      "Alberto Atencio",
 	}
 	if !reflect.DeepEqual(rec.Patient, wantPatient) {
 		t.Errorf("patient = %+v, want %+v", rec.Patient, wantPatient)
