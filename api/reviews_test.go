@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/trialscreen/trialscreen/review"
+	"github.com/trialscreen/trialscreen/screening"
 	"github.com/trialscreen/trialscreen/store"
 )
 
@@ -275,4 +276,14 @@ func TestReviewToRecheckOnLaterScreening(t *testing.T) {
 	if stn.ToRecheck != 1 || stn.Met != 0 || !strings.Contains(stn.Summary, "1 to re-check") {
 		t.Errorf("standing %+v; want the decision to re-check, not counted as met", stn)
 	}
+}
+
+// mustDecode reads a stored verdict document.
+func mustDecode(t *testing.T, doc []byte) *screening.Screening {
+	t.Helper()
+	var d screening.Screening
+	if err := decodeStored(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	return &d
 }
