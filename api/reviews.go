@@ -30,11 +30,12 @@ const (
 type reviewStore interface {
 	SaveDecision(ctx context.Context, d store.Decision) error
 	CurrentDecisions(ctx context.Context, patientID string) ([]store.Decision, error)
+	DecisionHistory(ctx context.Context, patientID, criterion string) ([]store.Decision, error)
 }
 
-// maxNoteBytes bounds a decision's note: a sentence or two for the coordinator's team,
-// not a document.
-const maxNoteBytes = 2000
+// maxNoteChars bounds a decision's note, in characters as the form's textarea counts
+// them: a sentence or two for the coordinator's team, not a document.
+const maxNoteChars = 2000
 
 // criterionPattern is the shape of a criterion id (screening-contract.md).
 var criterionPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
@@ -48,6 +49,7 @@ var (
 func (s *Server) registerReviews(e *echo.Echo) {
 	e.PUT(routeReview, s.putReview, s.authenticate())
 	e.GET(routeReviews, s.getReviews, s.authenticate())
+	e.GET(routeReview, s.getReviewHistory, s.authenticate())
 	s.registerReviewForms(e)
 }
 
@@ -126,8 +128,9 @@ func viewDecision(d store.Decision) decisionView {
 }
 
 // decide checks and records one decision, whichever the surface: the JSON PUT and the
-// browser's form share it. Every attempt that names a valid patient is audited (never
-// the note: it is free text about the patient).
+// browser's form share it. Every attempt that reads the store (the screening named) is
+// audited, refused or not; the record never holds the note (free text about the
+// patient). A request refused on its own words touches no patient data: not audited.
 func (s *Server) decide(c echo.Context, rq decisionRequest) (decisionAnswer, error) {
 	if err := checkDecision(rq); err != nil {
 		return decisionAnswer{}, err
@@ -174,10 +177,10 @@ func checkDecision(rq decisionRequest) error {
 		return invalid("decision", "is required: one of %s", strings.Join(review.Decisions, ", "))
 	case !review.ValidDecision(rq.Decision):
 		return invalid("decision", "is %q; it must be one of %s", clip(rq.Decision, 40), strings.Join(review.Decisions, ", "))
-	case len(rq.Note) > maxNoteBytes:
-		return invalid("note", "is %d bytes; at most %d", len(rq.Note), maxNoteBytes)
 	case !utf8.ValidString(rq.Note):
 		return invalid("note", "is not UTF-8 text")
+	case utf8.RuneCountInString(rq.Note) > maxNoteChars:
+		return invalid("note", "is %d characters; at most %d", utf8.RuneCountInString(rq.Note), maxNoteChars)
 	case rq.ScreeningID == "":
 		return invalid("screening_id", "is required: the stored screening the decision was made on")
 	case !screeningIDPattern.MatchString(rq.ScreeningID):

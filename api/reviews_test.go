@@ -122,6 +122,19 @@ func TestReviewDecisionRecorded(t *testing.T) {
 	if res := screeningOf(t, next); res.Verdict != "potentially-eligible" {
 		t.Errorf("the computed verdict changed to %s", res.Verdict)
 	}
+
+	// A newer decision supersedes; the history keeps both, oldest first.
+	env.putReview(t, "demo-candidate", items[0], `{"decision":"not-applicable","note":"n2","screening_id":"`+id+`"}`)
+	rec = env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews/"+items[0], nil)
+	var h reviewHistory
+	_ = json.Unmarshal(rec.Body.Bytes(), &h)
+	if rec.Code != http.StatusOK || len(h.Decisions) != 2 || h.Decisions[0].Decision != "met" || h.Decisions[1].Decision != "not-applicable" {
+		t.Errorf("history: %d %s", rec.Code, rec.Body)
+	}
+	if rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews/Bad!", nil); rec.Code != http.StatusBadRequest ||
+		!strings.Contains(rec.Body.String(), `"field":"criterion"`) {
+		t.Errorf("history of a bad criterion: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // Every refusal names its field, or says why; none stores a decision.
@@ -143,7 +156,7 @@ func TestReviewDecisionRefused(t *testing.T) {
 		{"bad patient id", "bad$id", items[0], `{"decision":"met","screening_id":"` + id + `"}`, 400, "id", ""},
 		{"unknown field", "demo-candidate", items[0], `{"decision":"met","screening_id":"` + id + `","by":"x"}`, 400, "by", "unknown field"},
 		{"note not a string", "demo-candidate", items[0], `{"decision":"met","note":3,"screening_id":"` + id + `"}`, 400, "note", "must be a string"},
-		{"note too long", "demo-candidate", items[0], `{"decision":"met","note":"` + strings.Repeat("x", maxNoteBytes+1) + `","screening_id":"` + id + `"}`, 400, "note", "at most 2000"},
+		{"note too long", "demo-candidate", items[0], `{"decision":"met","note":"` + strings.Repeat("é", maxNoteChars+1) + `","screening_id":"` + id + `"}`, 400, "note", "is 2001 characters; at most 2000"},
 		{"not JSON", "demo-candidate", items[0], `{"decision":`, 400, "body", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,9 +248,10 @@ func TestReviewsWithoutStore(t *testing.T) {
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), errReviewsNotStored.Error()) {
 		t.Errorf("PUT without store: %d %s", rec.Code, rec.Body)
 	}
-	rec = env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews", nil)
-	if rec.Code != http.StatusNotFound {
-		t.Errorf("GET without store: %d", rec.Code)
+	for _, path := range []string{"/v1/patients/demo-candidate/reviews", "/v1/patients/demo-candidate/reviews/compliance"} {
+		if rec := env.do(t, http.MethodGet, path, nil); rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s without store: %d", path, rec.Code)
+		}
 	}
 	if res := screeningOf(t, env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil)); res.Review != nil {
 		t.Errorf("a document without a store has a review standing: %v", res.Review)
@@ -254,8 +268,10 @@ func TestReviewStoreDown(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("PUT with the store down: %d %s", rec.Code, rec.Body)
 	}
-	if rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews", nil); rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("GET with the store down: %d %s", rec.Code, rec.Body)
+	for _, path := range []string{"/v1/patients/demo-candidate/reviews", "/v1/patients/demo-candidate/reviews/compliance"} {
+		if rec := env.do(t, http.MethodGet, path, nil); rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("GET %s with the store down: %d %s", path, rec.Code, rec.Body)
+		}
 	}
 }
 

@@ -83,3 +83,43 @@ func (s *Server) latestStored(ctx context.Context, patientID string) (store.Scre
 	}
 	return s.readStored(ctx, page.Items[0].ID)
 }
+
+// reviewHistory is GET /v1/patients/{id}/reviews/{criterion}: every decision on the
+// criterion, oldest first, the last one current.
+type reviewHistory struct {
+	Patient   string         `json:"patient"`
+	Criterion string         `json:"criterion"`
+	Decisions []decisionView `json:"decisions"`
+}
+
+// getReviewHistory gives who decided what on one review item, and when.
+func (s *Server) getReviewHistory(c echo.Context) error {
+	id, criterion := c.Param("id"), c.Param("criterion")
+	if err := checkFHIRID("id", id); err != nil {
+		return err
+	}
+	if !criterionPattern.MatchString(criterion) {
+		return invalid("criterion", "is not a criterion id (1 to 64 of a-z 0-9 -)")
+	}
+	rs, ok := s.cfg.Screenings.(reviewStore)
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, errReviewsNotStored.Error())
+	}
+	var decisions []store.Decision
+	err := s.storeCall(c.Request().Context(), storeOpReview, func(ctx context.Context) (err error) {
+		decisions, err = rs.DecisionHistory(ctx, id, criterion)
+		return err
+	})
+	if err != nil {
+		return &storeUnavailable{err: err}
+	}
+	out := reviewHistory{Patient: id, Criterion: criterion, Decisions: make([]decisionView, 0, len(decisions))}
+	for _, d := range decisions {
+		out.Decisions = append(out.Decisions, viewDecision(d))
+	}
+	caller := callerOf(c)
+	s.cfg.Audit.Record(Access{Caller: caller.ID, User: caller.User, Surface: surfaceREST, PatientID: id, Source: "store",
+		Address: remoteAddr(c.Request()), Details: map[string]string{"review-criterion": criterion, "review-decisions-listed": strconv.Itoa(len(decisions))}})
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, out)
+}
