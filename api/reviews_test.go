@@ -29,7 +29,13 @@ func (a stubAuth) Authenticate(*http.Request) (Caller, error) {
 // the screening's id and its review items.
 func reviewed(t *testing.T, mod func(*Config)) (*restEnv, string, []string) {
 	t.Helper()
-	st := openStore(t, "")
+	return reviewedOn(t, "", mod)
+}
+
+// reviewedOn is reviewed on the store url names ("": SQLite).
+func reviewedOn(t *testing.T, url string, mod func(*Config)) (*restEnv, string, []string) {
+	t.Helper()
+	st := openStore(t, url)
 	env := newRESTEnv(t, func(c *Config) {
 		withStore(st)(c)
 		if mod != nil {
@@ -302,4 +308,21 @@ func mustDecode(t *testing.T, doc []byte) *screening.Screening {
 		t.Fatal(err)
 	}
 	return &d
+}
+
+// On PostgreSQL, where a screening is stored and its patient's decisions read in one
+// statement: the decision shows in the next screening's document and in the stored one.
+func TestReviewDecisionOnPostgres(t *testing.T) {
+	env, id, items := reviewedOn(t, pg.Database(t), nil)
+	if rec := env.putReview(t, "demo-candidate", items[0], `{"decision":"met","screening_id":"`+id+`"}`); rec.Code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
+	}
+	next := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil)
+	st := standingIn(t, next.Body.Bytes())
+	if st.Met != 1 || st.Items[0].Decision != "met" {
+		t.Errorf("next screening's standing on PostgreSQL: %+v", st)
+	}
+	if got := standingIn(t, env.do(t, http.MethodGet, "/v1/screenings/"+id, nil).Body.Bytes()); got.Met != 1 {
+		t.Errorf("stored screening's standing on PostgreSQL: %+v", got)
+	}
 }
