@@ -98,6 +98,14 @@ func newCDSVerifier(cfg CDSConfig, audience string, now func() time.Time, log *s
 // verify authenticates a hook call. It returns the EHR, or an error saying why not (for
 // the log: it never holds the token).
 func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
+	return v.verifyFor(r, "")
+}
+
+// verifyFor authenticates a call to the service endpoint followed by path (""; or
+// "/feedback"): the spec makes aud the endpoint being invoked, so a token for a hook
+// call is not one for its feedback, and the other way round. Both share the EHR's keys
+// and jti set.
+func (v *cdsVerifier) verifyFor(r *http.Request, path string) (*ehrClient, error) {
 	raw, err := cdsBearer(r)
 	if err != nil {
 		return nil, err
@@ -105,11 +113,12 @@ func (v *cdsVerifier) verify(r *http.Request) (*ehrClient, error) {
 	if v.audience == "" {
 		return nil, errors.New("no audience configured (PublicURL)")
 	}
+	audience := v.audience + path
 	var client *ehrClient
 	var claims strictClaims // exp and iat are JSON numbers (spec: "number")
 	p := jwt.NewParser(
 		jwt.WithValidMethods(cdsAlgorithms),
-		jwt.WithAudience(v.audience),
+		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cdsLeeway),

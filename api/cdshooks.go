@@ -40,6 +40,7 @@ func (s *Server) registerCDS(e *echo.Echo) {
 	e.GET("/cds-services", h.discovery)
 	e.POST("/cds-services/"+cdsServiceID, h.patientView, s.admit, s.payForBody)
 	e.GET(routeReport, h.report)
+	h.registerFeedback(e)
 }
 
 // cdsServiceURL is the service endpoint, the audience the EHR's JWT must name. The spec
@@ -202,7 +203,8 @@ func (h *cdsHandler) patientView(c echo.Context) error {
 	sr := screenRequest{
 		Surface: surfaceCDS, Caller: Caller{ID: ehr.issuer, User: rq.Context.UserID},
 		Address: remoteAddr(c.Request()), PatientID: patientID, Settings: settings,
-		Audit: map[string]string{"cds-card-uuid": cardUUID, "cds-hook-instance": rq.HookInstance},
+		Audit:    map[string]string{"cds-card-uuid": cardUUID, "cds-hook-instance": rq.HookInstance},
+		CardUUID: cardUUID,
 	}
 
 	prefetched, missing, incomplete, err := h.readPrefetch(c.Request(), rq)

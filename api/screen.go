@@ -29,6 +29,9 @@ type screenRequest struct {
 	SourceName string            // for the audit record: "bundle", "prefetch", "demo", "fhir", "fhir:<server>"
 	Settings   screening.Settings
 	Audit      map[string]string // details for the audit record (Access.Details)
+	// CardUUID is the CDS Hooks card made from this screening, stored with it so that
+	// the EHR's feedback on the card finds it ("" for the other surfaces).
+	CardUUID string
 }
 
 // screen fetches the record (unless given), evaluates it, and records metrics and one

@@ -230,6 +230,7 @@ func (s *Server) routes() {
 	s.registerCDS(e)
 	s.registerBatches(e)
 	s.registerStored(e)
+	s.registerReviews(e)
 }
 
 // timeout bounds a request's context, so a slow FHIR server ends in a 504 rather than a

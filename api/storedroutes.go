@@ -55,7 +55,7 @@ func (s *Server) getStoredScreening(c echo.Context) error {
 		acceptQuality(accept, "text", "html") > acceptQuality(accept, "application", "json") {
 		return s.renderStoredReport(c, sc, s.storedResourceLink(sc))
 	}
-	return c.JSONBlob(http.StatusOK, sc.Document)
+	return c.JSONBlob(http.StatusOK, s.withStanding(r.Context(), sc))
 }
 
 // storedResourceLink links a stored screening's evidence to the service's own FHIR

@@ -43,7 +43,7 @@ func (s *Server) storeScreening(ctx context.Context, rq screenRequest, res *scre
 			ID: res.ScreeningID, PatientID: rq.PatientID, Created: s.cfg.Now().UTC(), Surface: rq.Surface,
 			CallerID: rq.Caller.ID, ProtocolID: res.Protocol.ID, ProtocolVersion: res.Protocol.Version,
 			AsOf: res.AsOf, LymphodepletionDate: res.Settings.LymphodepletionDate, Verdict: string(res.Verdict),
-			Document: doc, Evidence: evidenceRefs(res),
+			Document: doc, Evidence: evidenceRefs(res), CardUUID: rq.CardUUID,
 		}
 		if sc.PatientID == "" {
 			sc.PatientID = res.Patient.ID
@@ -52,7 +52,7 @@ func (s *Server) storeScreening(ctx context.Context, rq screenRequest, res *scre
 		// anyway, within the store's own bound.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
 		start := time.Now()
-		err = s.cfg.Screenings.Save(wctx, sc)
+		err = s.saveWithStanding(wctx, sc, res)
 		s.cfg.Metrics.store.observe(storeOpSave, time.Since(start), err)
 		cancel()
 	}

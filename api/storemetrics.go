@@ -15,6 +15,10 @@ const (
 	// storeOpBatch is every operation of the REST batches (batchshared.go): jobs,
 	// claims, leases, results. One value, so that the label set stays small.
 	storeOpBatch = "batch"
+	// storeOpReview is a review decision written or a patient's decisions read;
+	// storeOpFeedback is CDS Hooks feedback written or read.
+	storeOpReview   = "review"
+	storeOpFeedback = "feedback"
 )
 
 // storeMetrics show the store's state: its errors and latency per operation, and whether

@@ -67,6 +67,10 @@ type Screening struct {
 	ToObtain    []Item         `json:"to_obtain"`
 	ReviewItems []Item         `json:"review_items"`
 	Data        DataReport     `json:"data"`
+	// Review is where the coordinator's review of the review items stands (package
+	// review computes it), set by a service that keeps review decisions; absent
+	// elsewhere. It sits beside Verdict and never changes it.
+	Review any `json:"review,omitempty"`
 }
 
 // PatientRef names the screened patient.

@@ -14,15 +14,31 @@ import (
 // benchDocument is about the size of a real verdict document (39 criteria): ~24 KB.
 var benchDocument = []byte(`{"criteria":[` + strings.Repeat(`{"id":"x","outcome":"pass","evidence":[{"resource":"Observation/1"}]},`, 340) + `{}]}`)
 
-func benchSave(b *testing.B, cfg store.Config) {
+func benchSave(b *testing.B, cfg store.Config) { benchSaveWith(b, cfg, false) }
+
+// benchSaveWith is benchSave; with readDecisions, each save also reads the patient's
+// current review decisions (SaveReadingDecisions, as the service saves), two of which
+// the first saves of each patient add.
+func benchSaveWith(b *testing.B, cfg store.Config, readDecisions bool) {
 	refs := make([]store.EvidenceRef, 30)
 	for i := range refs {
 		refs[i] = store.EvidenceRef{Resource: fmt.Sprintf("Observation/%d", i), VersionID: "1"}
 	}
 	benchOp(b, cfg, func(ctx context.Context, s *store.Store, i int) error {
-		return s.Save(ctx, store.Screening{ID: store.NewID(), PatientID: fmt.Sprintf("p%d", i%50), Created: t0.Add(time.Duration(i) * time.Second),
+		sc := store.Screening{ID: store.NewID(), PatientID: fmt.Sprintf("p%d", i%50), Created: t0.Add(time.Duration(i) * time.Second),
 			Surface: "rest", CallerID: "bench", ProtocolID: "p", ProtocolVersion: "1", AsOf: t0, Verdict: "ineligible",
-			Document: benchDocument, Evidence: refs})
+			Document: benchDocument, Evidence: refs}
+		if !readDecisions {
+			return s.Save(ctx, sc)
+		}
+		if i < 100 {
+			if err := s.SaveDecision(ctx, store.Decision{PatientID: sc.PatientID, Criterion: fmt.Sprintf("c%d", i/50), Decision: "met",
+				CallerID: "bench", DecidedAt: t0, ScreeningID: "s", Evidence: refs[:2]}); err != nil {
+				return err
+			}
+		}
+		_, err := s.SaveReadingDecisions(ctx, sc)
+		return err
 	})
 }
 
@@ -63,4 +79,16 @@ func BenchmarkSaveSQLite(b *testing.B) {
 // TRIALSCREEN_TEST_DATABASE_URL runs with its own settings.
 func BenchmarkSavePostgres(b *testing.B) {
 	benchSave(b, store.Config{DatabaseURL: pg.Database(b)})
+}
+
+// BenchmarkSaveReadingDecisionsPostgres is the service's write: the screening stored and
+// the patient's review decisions read in one statement. Compare with
+// BenchmarkSavePostgres: the difference is the cost of the review standing.
+func BenchmarkSaveReadingDecisionsPostgres(b *testing.B) {
+	benchSaveWith(b, store.Config{DatabaseURL: pg.Database(b)}, true)
+}
+
+// BenchmarkSaveReadingDecisionsSQLite is the same on SQLite (two statements in process).
+func BenchmarkSaveReadingDecisionsSQLite(b *testing.B) {
+	benchSaveWith(b, store.Config{DataDir: b.TempDir()}, true)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -24,6 +23,9 @@ type Screening struct {
 	Verdict             string
 	Document            []byte // the verdict document (JSON), screening_id included
 	Evidence            []EvidenceRef
+	// CardUUID is the uuid of the CDS Hooks card made from this screening ("" for the
+	// other surfaces): feedback on the card names only it.
+	CardUUID string
 }
 
 // EvidenceRef is a resource a screening's evidence names ("Observation/123"), with its
@@ -61,27 +63,31 @@ type evidenceJSON struct {
 
 // Save stores a screening: one INSERT, so one round trip to PostgreSQL.
 func (s *Store) Save(ctx context.Context, sc Screening) error {
-	if sc.ID == "" || sc.PatientID == "" {
-		return errors.New("store: save screening: id and patient id are required")
-	}
-	refs := uniqueRefs(sc.Evidence)
-	ev := make([]evidenceJSON, len(refs))
-	for i, r := range refs {
-		ev[i] = evidenceJSON(r)
-	}
-	evidence, err := json.Marshal(ev)
+	q, args, err := s.saveStatement(sc)
 	if err != nil {
-		return fmt.Errorf("store: save screening: evidence: %w", err)
+		return err
 	}
-	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO screenings
-		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID, sc.ProtocolVersion,
-		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), string(evidence))
-	if err != nil {
+	if _, err = s.db.ExecContext(ctx, s.rebind(q), args...); err != nil {
 		return fmt.Errorf("store: save screening: %w", err)
 	}
 	return nil
+}
+
+// screeningInsert is Save's statement; saveStatement gives its arguments.
+const screeningInsert = `INSERT INTO screenings
+		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence, card_uuid)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) saveStatement(sc Screening) (string, []any, error) {
+	if sc.ID == "" || sc.PatientID == "" {
+		return "", nil, errors.New("store: save screening: id and patient id are required")
+	}
+	evidence, err := evidenceColumn(sc.Evidence)
+	if err != nil {
+		return "", nil, fmt.Errorf("store: save screening: %w", err)
+	}
+	return screeningInsert, []any{sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID,
+		sc.ProtocolVersion, sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), evidence, sc.CardUUID}, nil
 }
 
 // uniqueRefs keeps the first reference to each resource, in order: a resource often
@@ -105,9 +111,9 @@ func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 	var created, asOf int64
 	var doc, evidence string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, patient_id, created_us, surface, caller_id, protocol_id,
-		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence FROM screenings WHERE id = ?`), id).
+		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence, card_uuid FROM screenings WHERE id = ?`), id).
 		Scan(&sc.ID, &sc.PatientID, &created, &sc.Surface, &sc.CallerID, &sc.ProtocolID, &sc.ProtocolVersion,
-			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence)
+			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence, &sc.CardUUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Screening{}, ErrNotFound
 	}
@@ -115,12 +121,8 @@ func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 		return Screening{}, fmt.Errorf("store: get screening: %w", err)
 	}
 	sc.Created, sc.AsOf, sc.Document = time.UnixMicro(created).UTC(), time.UnixMicro(asOf).UTC(), []byte(doc)
-	var ev []evidenceJSON
-	if err := json.Unmarshal([]byte(evidence), &ev); err != nil {
-		return Screening{}, fmt.Errorf("store: get screening: evidence: %w", err)
-	}
-	for _, e := range ev {
-		sc.Evidence = append(sc.Evidence, EvidenceRef(e))
+	if sc.Evidence, err = parseEvidenceColumn(evidence); err != nil {
+		return Screening{}, fmt.Errorf("store: get screening: %w", err)
 	}
 	return sc, nil
 }

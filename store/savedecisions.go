@@ -1,0 +1,34 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// SaveReadingDecisions stores a screening, as Save does, and gives its patient's current
+// review decisions, for the verdict document's review standing. On PostgreSQL it is one
+// statement (the INSERT in a WITH, the SELECT reading the decisions), so storing a
+// screening with its standing costs the one round trip Save costs. On SQLite, in the
+// process, the two statements run one after the other.
+func (s *Store) SaveReadingDecisions(ctx context.Context, sc Screening) ([]Decision, error) {
+	q, args, err := s.saveStatement(sc)
+	if err != nil {
+		return nil, err
+	}
+	if s.backend != BackendPostgres {
+		if _, err := s.db.ExecContext(ctx, s.rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("store: save screening: %w", err)
+		}
+		return s.CurrentDecisions(ctx, sc.PatientID)
+	}
+	// The SELECT sees the decisions as they were when the statement began; the INSERT
+	// runs to completion whether or not any row is read (PostgreSQL: data-modifying
+	// statements in WITH).
+	combined := `WITH saved AS (` + strings.TrimSpace(q) + `) ` + currentDecisionsQuery
+	decisions, err := s.queryDecisions(ctx, "save screening", combined, append(args, sc.PatientID)...)
+	if err != nil {
+		return nil, err
+	}
+	return decisions, nil
+}
