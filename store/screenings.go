@@ -24,6 +24,21 @@ type Screening struct {
 	Verdict             string
 	Document            []byte // the verdict document (JSON), screening_id included
 	Evidence            []EvidenceRef
+
+	// What the worklist shows of the patient and the verdict (worklist.go), kept beside
+	// the document so that the database keeps the worklist without parsing it. Patient
+	// data: never logged.
+	PatientName      string
+	PatientGender    string
+	PatientBirthDate string
+	ToObtain         []ObtainItem // the verdict's to_obtain, criterion and what only
+	ReviewCount      int          // how many review items the verdict lists
+}
+
+// ObtainItem is a datum the verdict asks for: the criterion and what to obtain.
+type ObtainItem struct {
+	Criterion string `json:"criterion"`
+	What      string `json:"what"`
 }
 
 // EvidenceRef is a resource a screening's evidence names ("Observation/123"), with its
@@ -59,7 +74,8 @@ type evidenceJSON struct {
 	LastUpdated string `json:"last_updated,omitempty"`
 }
 
-// Save stores a screening: one INSERT, so one round trip to PostgreSQL.
+// Save stores a screening: one INSERT, so one round trip to PostgreSQL. A trigger on the
+// table keeps the patient's worklist row (worklist.go) in the same statement.
 func (s *Store) Save(ctx context.Context, sc Screening) error {
 	if sc.ID == "" || sc.PatientID == "" {
 		return errors.New("store: save screening: id and patient id are required")
@@ -73,11 +89,17 @@ func (s *Store) Save(ctx context.Context, sc Screening) error {
 	if err != nil {
 		return fmt.Errorf("store: save screening: evidence: %w", err)
 	}
+	toObtain, err := marshalObtain(sc.ToObtain)
+	if err != nil {
+		return fmt.Errorf("store: save screening: to obtain: %w", err)
+	}
 	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO screenings
-		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence,
+		 patient_name, patient_gender, patient_birth_date, to_obtain, review_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID, sc.ProtocolVersion,
-		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), string(evidence))
+		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), string(evidence),
+		sc.PatientName, sc.PatientGender, sc.PatientBirthDate, toObtain, sc.ReviewCount)
 	if err != nil {
 		return fmt.Errorf("store: save screening: %w", err)
 	}
@@ -103,11 +125,13 @@ func uniqueRefs(refs []EvidenceRef) []EvidenceRef {
 func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 	var sc Screening
 	var created, asOf int64
-	var doc, evidence string
+	var doc, evidence, toObtain string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, patient_id, created_us, surface, caller_id, protocol_id,
-		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence FROM screenings WHERE id = ?`), id).
+		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence,
+		patient_name, patient_gender, patient_birth_date, to_obtain, review_count FROM screenings WHERE id = ?`), id).
 		Scan(&sc.ID, &sc.PatientID, &created, &sc.Surface, &sc.CallerID, &sc.ProtocolID, &sc.ProtocolVersion,
-			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence)
+			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence,
+			&sc.PatientName, &sc.PatientGender, &sc.PatientBirthDate, &toObtain, &sc.ReviewCount)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Screening{}, ErrNotFound
 	}
@@ -121,6 +145,9 @@ func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 	}
 	for _, e := range ev {
 		sc.Evidence = append(sc.Evidence, EvidenceRef(e))
+	}
+	if sc.ToObtain, err = unmarshalObtain(toObtain); err != nil {
+		return Screening{}, fmt.Errorf("store: get screening: to obtain: %w", err)
 	}
 	return sc, nil
 }
@@ -172,13 +199,27 @@ func (s *Store) ListByPatient(ctx context.Context, patientID, cursor string, lim
 
 // DeleteScreeningsBefore deletes the screenings created before cutoff (the retention
 // job), saying how many. Audit rows are never touched: they are kept apart, and longer.
+// A worklist row goes with its latest screening: that one is the patient's newest, so
+// when it is deleted all of the patient's are, and nothing is left to point the row at.
+// Both deletes commit together, so the worklist never links to a deleted screening.
 func (s *Store) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM screenings WHERE created_us < ?`), cutoff.UnixMicro())
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM screenings WHERE created_us < ?`), cutoff.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM patient_worklist WHERE created_us < ?`), cutoff.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: worklist: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)
 	}
 	return n, nil
