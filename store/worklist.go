@@ -76,15 +76,17 @@ func (s *Store) Worklist(ctx context.Context, q WorklistQuery) (WorklistPage, er
 		add("verdict = ?", VerdictInsufficientData)
 	}
 	if !q.EligibleSince.IsZero() {
-		add("eligible_since_us >= ?", q.EligibleSince.UnixMicro())
+		// Bounded by created_us too (a run begins at or before its latest screening), so
+		// that the verdict index is read from the newest down to the date, no further.
+		since := q.EligibleSince.UnixMicro()
+		add("verdict = ? AND created_us >= ? AND eligible_since_us >= ?", VerdictPotentiallyEligible, since, since)
 	}
 	if q.Search != "" {
-		id := "patient_id"
-		if s.backend == BackendPostgres {
-			id = `patient_id COLLATE "C"` // the range of its byte-wise index, whatever the database's collation
+		cond, a, err := s.searchCond(ctx, q.Search)
+		if err != nil {
+			return WorklistPage{}, err
 		}
-		add("(("+id+" >= ? AND "+id+" < ?) OR (name_key >= lower(?) AND name_key < lower(?) || ?))",
-			q.Search, q.Search+prefixEnd, q.Search, q.Search, prefixEnd)
+		add(cond, a...)
 	}
 	if q.Cursor != "" {
 		c, err := parseCursor(q.Cursor)

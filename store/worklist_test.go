@@ -92,15 +92,20 @@ func worklistSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 			{"a prefix with LIKE's wildcards is literal", store.WorklistQuery{Search: "pat%"}, []string{}},
 			{"a non-ASCII name prefix", store.WorklistQuery{Search: "Émile"}, []string{"zed-d"}},
 		}
-		for _, tt := range tests {
-			tt.q.Limit = 10
-			p, err := s.Worklist(ctx, tt.q)
-			if err != nil {
-				t.Errorf("%s: %v", tt.name, err)
-				continue
-			}
-			if d := cmp.Diff(tt.want, ids(p)); d != "" {
-				t.Errorf("%s (-want +got):\n%s", tt.name, d)
+		// Both plans of a search: through the prefix indexes, and (a prefix matching
+		// more than the threshold) testing each row in the worklist's order.
+		for _, max := range []int{1000, 1} {
+			s.SetSearchIndexedMax(max)
+			for _, tt := range tests {
+				tt.q.Limit = 10
+				p, err := s.Worklist(ctx, tt.q)
+				if err != nil {
+					t.Errorf("%s: %v", tt.name, err)
+					continue
+				}
+				if d := cmp.Diff(tt.want, ids(p)); d != "" {
+					t.Errorf("%s, threshold %d (-want +got):\n%s", tt.name, max, d)
+				}
 			}
 		}
 	})

@@ -34,11 +34,13 @@ CREATE TABLE patient_worklist (
     eligible_since_us BIGINT,
     previous_verdict  TEXT NOT NULL DEFAULT ''
 );
--- The worklist's order (newest first, keyset on created_us, patient_id) unfiltered, by
--- verdict, and by when patients became potentially eligible; the name prefix search.
+-- The worklist's order (newest first, keyset on created_us, patient_id) unfiltered and
+-- by verdict; the prefix searches.
 CREATE INDEX patient_worklist_created ON patient_worklist (created_us DESC, patient_id DESC);
-CREATE INDEX patient_worklist_verdict ON patient_worklist (verdict, created_us DESC, patient_id DESC);
-CREATE INDEX patient_worklist_eligible ON patient_worklist (eligible_since_us) WHERE eligible_since_us IS NOT NULL;
+-- eligible_since_us rides along in the verdict index: "became potentially eligible since
+-- D" scans the potentially-eligible rows screened since D (eligible_since_us is never
+-- after created_us) newest first, and filters without reading the table.
+CREATE INDEX patient_worklist_verdict ON patient_worklist (verdict, created_us DESC, patient_id DESC, eligible_since_us);
 CREATE INDEX patient_worklist_name ON patient_worklist (name_key);
 CREATE INDEX patient_worklist_id_prefix ON patient_worklist ((patient_id COLLATE "C"));
 

@@ -25,8 +25,10 @@ CREATE TABLE patient_worklist (
     previous_verdict  TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX patient_worklist_created ON patient_worklist (created_us DESC, patient_id DESC);
-CREATE INDEX patient_worklist_verdict ON patient_worklist (verdict, created_us DESC, patient_id DESC);
-CREATE INDEX patient_worklist_eligible ON patient_worklist (eligible_since_us) WHERE eligible_since_us IS NOT NULL;
+-- eligible_since_us rides along in the verdict index: "became potentially eligible since
+-- D" scans the potentially-eligible rows screened since D (eligible_since_us is never
+-- after created_us) newest first, and filters without reading the table.
+CREATE INDEX patient_worklist_verdict ON patient_worklist (verdict, created_us DESC, patient_id DESC, eligible_since_us);
 CREATE INDEX patient_worklist_name ON patient_worklist (name_key);
 
 -- +goose StatementBegin
