@@ -93,10 +93,11 @@ func (s *Store) Save(ctx context.Context, sc Screening) error {
 	if err != nil {
 		return fmt.Errorf("store: save screening: to obtain: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO screenings
-		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence,
-		 patient_name, patient_gender, patient_birth_date, to_obtain, review_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	stmt, err := s.saveStatement(ctx)
+	if err != nil {
+		return fmt.Errorf("store: save screening: %w", err)
+	}
+	_, err = stmt.ExecContext(ctx,
 		sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID, sc.ProtocolVersion,
 		sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), string(evidence),
 		sc.PatientName, sc.PatientGender, sc.PatientBirthDate, toObtain, sc.ReviewCount)
@@ -104,6 +105,30 @@ func (s *Store) Save(ctx context.Context, sc Screening) error {
 		return fmt.Errorf("store: save screening: %w", err)
 	}
 	return nil
+}
+
+// saveSQL is Save's statement. Its trigger (migration 00007) makes it a large program to
+// compile: SQLite compiles the trigger into every statement that fires it, which took
+// longer than the write itself, so Save prepares it once (saveStatement).
+const saveSQL = `INSERT INTO screenings
+	(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence,
+	 patient_name, patient_gender, patient_birth_date, to_obtain, review_count)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// saveStatement is Save's prepared statement, prepared on first use (database/sql then
+// prepares it on each connection as it needs it). A failed prepare is tried again next
+// time: the database may be back.
+func (s *Store) saveStatement(ctx context.Context) (*sql.Stmt, error) {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	if s.save == nil {
+		stmt, err := s.db.PrepareContext(ctx, s.rebind(saveSQL))
+		if err != nil {
+			return nil, err
+		}
+		s.save = stmt
+	}
+	return s.save, nil
 }
 
 // uniqueRefs keeps the first reference to each resource, in order: a resource often

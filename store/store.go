@@ -44,6 +44,9 @@ type Store struct {
 	stopCheckpoints func() // SQLite: stops the WAL checkpointer (checkpoint.go); nil otherwise
 
 	searchIndexedMax int // worklistsearch.go; tests lower it to try both plans
+
+	saveMu sync.Mutex
+	save   *sql.Stmt // Save's statement, prepared once (screenings.go)
 }
 
 // ErrNotFound is what Get gives for an id the store does not hold.

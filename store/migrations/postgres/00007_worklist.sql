@@ -64,6 +64,9 @@ BEGIN
             ELSE EXCLUDED.created_us END
     WHERE (EXCLUDED.created_us, EXCLUDED.screening_id) > (w.created_us, w.screening_id);
 
+    IF FOUND THEN
+        RETURN NULL; -- the newest: the row is up to date
+    END IF;
     -- A late, older screening: the latest stays, what came before it is recomputed.
     UPDATE patient_worklist w SET
         previous_verdict = COALESCE((SELECT s.verdict FROM screenings s
