@@ -42,6 +42,10 @@ func TestServeStoresScreeningsInSQLiteByDefault(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil || doc.ID == "" || !doc.Stored {
 		t.Fatalf("%d %.300s", code, body)
 	}
+	// The worklist reads the same store.
+	if code, body := request(t, "GET", base+"/v1/worklist", "", "", ""); code != 200 || !strings.Contains(body, `"screening_id":"`+doc.ID+`"`) {
+		t.Errorf("GET /v1/worklist: %d %.300s", code, body)
+	}
 	if !strings.Contains(logs.String(), `"msg":"store open","backend":"sqlite"`) {
 		t.Errorf("the log does not say which store is used:\n%s", logs)
 	}
@@ -50,7 +54,7 @@ func TestServeStoresScreeningsInSQLiteByDefault(t *testing.T) {
 	}
 	stop()
 	// The screening's audit record went to the store too, flushed at shutdown, chained.
-	if code, out, errOut := auditRun(dir, "verify"); code != exitOK || out != "1 audit records: the chain is intact\n" {
+	if code, out, errOut := auditRun(dir, "verify"); code != exitOK || out != "2 audit records: the chain is intact\n" { // the screening, the worklist read
 		t.Errorf("audit verify after serve: %d %q %s", code, out, errOut)
 	}
 	base, _, _, _ = startServe(t, env) // a restart serves what it stored before
@@ -109,11 +113,11 @@ func TestDBMigrate(t *testing.T) {
 		return code, out.String(), errOut.String()
 	}
 	code, out, errOut := migrate(map[string]string{envDataDir: dir})
-	if code != exitOK || !strings.Contains(out, "applied 1 00001_screenings.sql") || !strings.Contains(out, "schema version 5 (5 applied now)") {
+	if code != exitOK || !strings.Contains(out, "applied 1 00001_screenings.sql") || !strings.Contains(out, "schema version 7 (6 applied now)") {
 		t.Errorf("first migrate: %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = migrate(map[string]string{envDataDir: dir})
-	if code != exitOK || !strings.Contains(out, "schema version 5 (0 applied now)") {
+	if code != exitOK || !strings.Contains(out, "schema version 7 (0 applied now)") {
 		t.Errorf("second migrate: %d\n%s", code, out)
 	}
 	code, _, errOut = migrate(map[string]string{envDatabaseURL: "http://db/x"})
