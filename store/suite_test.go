@@ -244,4 +244,5 @@ func runSuite(t *testing.T, fresh newConfig) {
 	})
 	previousSuite(t, func(t *testing.T) *store.Store { return open(t, fixed) })
 	worklistSuite(t, func(t *testing.T) *store.Store { return open(t, fixed) })
+	worklistBackfillSuite(t, fresh)
 }

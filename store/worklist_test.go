@@ -219,3 +219,48 @@ func worklistSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		}
 	})
 }
+
+// worklistBackfillSuite checks that migration 00007 fills the worklist from the
+// screenings stored before it, reading names and what to obtain from their documents.
+func worklistBackfillSuite(t *testing.T, fresh newConfig) {
+	t.Run("worklist filled from the screenings stored before it", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		s, err := store.OpenUnmigrated(fresh(t, func() time.Time { return t0 }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.MigrateTo(ctx, 5); err != nil {
+			t.Fatalf("MigrateTo 5: %v", err)
+		}
+		insert := func(id, patient, verdict string, minute int, doc string) {
+			q := `INSERT INTO screenings (id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, verdict, document)
+				VALUES ('` + id + `', '` + patient + `', ` + fmt.Sprint(t0.Add(time.Duration(minute)*time.Minute).UnixMicro()) +
+				`, 'rest', 'portal', 'p', '1', 0, '` + verdict + `', '` + doc + `')`
+			if _, err := s.DB().ExecContext(ctx, q); err != nil {
+				t.Fatalf("insert %s: %v", id, err)
+			}
+		}
+		insert("a1", "pa", "ineligible", 1, `{}`)
+		insert("a2", "pa", "potentially-eligible", 2, `{}`)
+		insert("a3", "pa", "potentially-eligible", 3, `{"patient":{"name":"Ada King","gender":"female","birth_date":"1960"},"review_items":[{},{}]}`)
+		insert("b1", "pb", "insufficient-data", 4, `{"to_obtain":[{"criterion":"ecg","reason":"no-data","what":"an ECG"}]}`)
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		p, err := s.Worklist(ctx, store.WorklistQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.WorklistEntry{
+			{PatientID: "pb", ScreeningID: "b1", Created: t0.Add(4 * time.Minute), Verdict: "insufficient-data", Surface: "rest",
+				ToObtain: []store.ObtainItem{{Criterion: "ecg", What: "an ECG"}}},
+			{PatientID: "pa", Name: "Ada King", Gender: "female", BirthDate: "1960", ScreeningID: "a3", Created: t0.Add(3 * time.Minute),
+				Verdict: "potentially-eligible", Surface: "rest", ReviewCount: 2, EligibleSince: t0.Add(2 * time.Minute), PreviousVerdict: "potentially-eligible"},
+		}
+		if d := cmp.Diff(want, p.Items); d != "" {
+			t.Errorf("backfilled worklist (-want +got):\n%s", d)
+		}
+	})
+}
