@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -39,6 +40,9 @@ func TestPostgresGrantsMakeTheAuditAppendOnly(t *testing.T) {
 		"GRANT SELECT, INSERT ON audit_events TO " + role,
 		"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM " + role + ", PUBLIC",
 		"GRANT SELECT ON goose_db_version TO " + role,
+		// The worklist's table, which the trigger on screenings writes as the caller
+		// (migration 00007): the README's list needs this line too.
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON patient_worklist TO " + role,
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -56,6 +60,16 @@ func TestPostgresGrantsMakeTheAuditAppendOnly(t *testing.T) {
 	}
 	defer app.Close()
 	appendN(t, app, 3)
+	// Screenings are saved (the trigger keeps the worklist), listed and retired.
+	if err := app.Save(ctx, store.Screening{ID: "g1", PatientID: "p1", Created: t0, Verdict: "ineligible", Document: []byte(`{}`)}); err != nil {
+		t.Errorf("Save as the service's role: %v", err)
+	}
+	if p, err := app.Worklist(ctx, store.WorklistQuery{Search: "p", Limit: 10}); err != nil || len(p.Items) != 1 {
+		t.Errorf("Worklist as the service's role = %+v, %v", p, err)
+	}
+	if n, err := app.DeleteScreeningsBefore(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("DeleteScreeningsBefore as the service's role = %d, %v", n, err)
+	}
 	if c, err := app.VerifyAudit(ctx); err != nil || !c.Intact() || c.Count != 3 {
 		t.Errorf("VerifyAudit as the service's role = %+v, %v", c, err)
 	}
