@@ -37,7 +37,7 @@ type Access struct {
 	Caller    string   // who asked: the authenticated caller's id (REST) or the EHR's issuer (CDS Hooks)
 	User      string   // the user on whose behalf, when the caller says (CDS Hooks userId)
 	Surface   string   // rest, cds-hooks, report
-	PatientID string   // the patient whose data was read
+	PatientID string   // the patient whose data was read; "": several (Details name them)
 	Types     []string // the resource types read
 	Source    string   // where the data came from: "fhir:<upstream name>", "bundle" (sent by the caller), "prefetch", "demo"
 	Address   string   // the caller's network address
@@ -133,8 +133,13 @@ func (a *AuditLog) event(acc Access, id string, recorded time.Time) map[string]a
 			},
 		},
 	}
+	if acc.PatientID == "" {
+		// A read over many patients (the worklist): no one patient entity; the query's
+		// details list whom it showed.
+		ev["entity"] = ev["entity"].([]any)[1:]
+	}
 	if len(acc.Details) > 0 {
-		query := ev["entity"].([]any)[1].(map[string]any)
+		query := ev["entity"].([]any)[len(ev["entity"].([]any))-1].(map[string]any)
 		keys := make([]string, 0, len(acc.Details))
 		for k := range acc.Details {
 			keys = append(keys, k)

@@ -167,7 +167,7 @@ func send(t *testing.T, env *restEnv, name string, want int, method, target, bod
 // operational routes.
 func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 	doc := loadOpenAPI(t)
-	strictSchemas(doc, "Screening", "Problem", "Health", "Readiness", "ScreeningList")
+	strictSchemas(doc, "Screening", "Problem", "Health", "Readiness", "ScreeningList", "Worklist")
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +224,10 @@ func TestOpenAPIResponsesMatchDocument(t *testing.T) {
 		send(t, stored, "stored list", 200, "GET", "/v1/patients/demo-candidate/screenings?limit=1", ""),
 		send(t, stored, "stored 404", 404, "GET", "/v1/screenings/AAAAAAAAAAAAAAAAAAAAAA", ""),
 		send(t, stored, "stored 400 limit", 400, "GET", "/v1/patients/demo-candidate/screenings?limit=0", ""),
+		send(t, stored, "worklist", 200, "GET", "/v1/worklist?limit=1", ""),
+		send(t, stored, "worklist filtered", 200, "GET", "/v1/worklist?verdict=potentially-eligible&eligible_since=2020-01-01&waits_for_data=&q=demo", ""),
+		send(t, stored, "worklist 400", 400, "GET", "/v1/worklist?verdict=eligible", ""),
+		send(t, open, "worklist 404", 404, "GET", "/v1/worklist", ""),
 		send(t, open, "healthz", 200, "GET", "/healthz", ""),
 		send(t, open, "readyz", 200, "GET", "/readyz", ""),
 		send(t, open, "openapi.json", 200, "GET", "/openapi.json", ""),

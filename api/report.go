@@ -40,7 +40,7 @@ func styleHash(src string) string {
 	_, rest, ok := strings.Cut(src, "<style>")
 	css, _, ok2 := strings.Cut(rest, "</style>")
 	if !ok || !ok2 || strings.Contains(css, "{{") || strings.Count(src, "<style") != 1 {
-		panic("api: templates/report.html needs exactly one <style> element, without template actions")
+		panic("api: a page template needs exactly one <style> element, without template actions")
 	}
 	sum := sha256.Sum256([]byte(css))
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])

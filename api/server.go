@@ -100,6 +100,9 @@ type Config struct {
 	// Screenings stores every screening answered (storedscreenings.go). Nil: none is
 	// stored, the documents carry no screening_id, and the stored-screening routes 404.
 	Screenings Screenings
+	// Worklist gives the coordinator's worklist (GET /, GET /v1/worklist: worklist.go).
+	// Nil: those routes answer 404, as the stored-screening routes do without a store.
+	Worklist Worklist
 	// JTIs is the CDS Hooks jti replay set shared by the replicas (cdsjti.go). Nil: each
 	// replica keeps its own in memory.
 	JTIs JTIStore
@@ -231,6 +234,7 @@ func (s *Server) routes() {
 	s.registerBatches(e)
 	s.registerStored(e)
 	s.registerReviews(e)
+	s.registerWorklist(e)
 }
 
 // timeout bounds a request's context, so a slow FHIR server ends in a 504 rather than a

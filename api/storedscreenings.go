@@ -44,6 +44,8 @@ func (s *Server) storeScreening(ctx context.Context, rq screenRequest, res *scre
 			CallerID: rq.Caller.ID, ProtocolID: res.Protocol.ID, ProtocolVersion: res.Protocol.Version,
 			AsOf: res.AsOf, LymphodepletionDate: res.Settings.LymphodepletionDate, Verdict: string(res.Verdict),
 			Document: doc, Evidence: evidenceRefs(res), CardUUID: rq.CardUUID,
+			PatientName: res.Patient.Name, PatientGender: res.Patient.Gender, PatientBirthDate: res.Patient.BirthDate,
+			ToObtain: obtainItems(res.ToObtain), ReviewCount: len(res.ReviewItems),
 		}
 		if sc.PatientID == "" {
 			sc.PatientID = res.Patient.ID
@@ -75,6 +77,15 @@ func evidenceRefs(res *screening.Screening) []store.EvidenceRef {
 		}
 	}
 	return refs
+}
+
+// obtainItems is what the worklist shows of a verdict's data to obtain.
+func obtainItems(items []screening.Item) []store.ObtainItem {
+	var out []store.ObtainItem
+	for _, it := range items {
+		out = append(out, store.ObtainItem{Criterion: it.Criterion, What: it.What})
+	}
+	return out
 }
 
 // screeningIDPattern is the shape of the ids store.NewID makes (URL-safe base64), with

@@ -33,9 +33,10 @@ func openStore(t testing.TB, url string) *store.Store {
 	return st
 }
 
-// withStore configures a Server to store its screenings and jtis in st.
+// withStore configures a Server to store its screenings and jtis in st, and to read its
+// worklist from there.
 func withStore(st *store.Store) func(*Config) {
-	return func(c *Config) { c.Screenings, c.JTIs = st, st }
+	return func(c *Config) { c.Screenings, c.Worklist, c.JTIs = st, st, st }
 }
 
 // storedDoc is the part of a verdict document these tests read.

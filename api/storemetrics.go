@@ -12,6 +12,8 @@ const (
 	storeOpGet  = "get"  // a stored screening read by id
 	storeOpList = "list" // a patient's screenings listed
 	storeOpJTI  = "jti"  // a CDS Hooks jti checked and recorded
+	// storeOpWorklist is a page of the coordinator's worklist read (worklist.go).
+	storeOpWorklist = "worklist"
 	// storeOpBatch is every operation of the REST batches (batchshared.go): jobs,
 	// claims, leases, results. One value, so that the label set stays small.
 	storeOpBatch = "batch"
@@ -68,7 +70,7 @@ func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
 			return nil, err
 		}
 	}
-	for _, op := range []string{storeOpSave, storeOpGet, storeOpList, storeOpJTI, storeOpBatch} {
+	for _, op := range []string{storeOpSave, storeOpGet, storeOpList, storeOpJTI, storeOpWorklist, storeOpBatch} {
 		m.errors.WithLabelValues(op) // every op shows, at 0, before its first error
 	}
 	return m, nil

@@ -64,6 +64,12 @@ func TestPostgresGrantsMakeTheAuditAppendOnly(t *testing.T) {
 	if _, err := app.Get(ctx, "g1"); err != nil {
 		t.Errorf("Get as the service's role: %v", err)
 	}
+	if p, err := app.Worklist(ctx, store.WorklistQuery{Search: "p", Limit: 10}); err != nil || len(p.Items) != 1 {
+		t.Errorf("Worklist as the service's role = %+v, %v", p, err)
+	}
+	if n, err := app.DeleteScreeningsBefore(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("DeleteScreeningsBefore as the service's role = %d, %v", n, err)
+	}
 	if err := app.UseJTI(ctx, "iss", "jti-1", t0.Add(time.Hour)); err != nil {
 		t.Errorf("UseJTI as the service's role: %v", err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 )
 
@@ -12,20 +11,20 @@ import (
 // screening with its standing costs the one round trip Save costs. On SQLite, in the
 // process, the two statements run one after the other.
 func (s *Store) SaveReadingDecisions(ctx context.Context, sc Screening) ([]Decision, error) {
-	q, args, err := s.saveStatement(sc)
-	if err != nil {
-		return nil, err
-	}
 	if s.backend != BackendPostgres {
-		if _, err := s.db.ExecContext(ctx, s.rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("store: save screening: %w", err)
+		if err := s.Save(ctx, sc); err != nil {
+			return nil, err
 		}
 		return s.CurrentDecisions(ctx, sc.PatientID)
+	}
+	args, err := saveArgs(sc)
+	if err != nil {
+		return nil, err
 	}
 	// The SELECT sees the decisions as they were when the statement began; the INSERT
 	// runs to completion whether or not any row is read (PostgreSQL: data-modifying
 	// statements in WITH).
-	combined := `WITH saved AS (` + strings.TrimSpace(q) + `) ` + currentDecisionsQuery
+	combined := `WITH saved AS (` + strings.TrimSpace(saveSQL) + `) ` + currentDecisionsQuery
 	decisions, err := s.queryDecisions(ctx, "save screening", combined, append(args, sc.PatientID)...)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,21 @@ type Screening struct {
 	// CardUUID is the uuid of the CDS Hooks card made from this screening ("" for the
 	// other surfaces): feedback on the card names only it.
 	CardUUID string
+
+	// What the worklist shows of the patient and the verdict (worklist.go), kept beside
+	// the document so that the database keeps the worklist without parsing it. Patient
+	// data: never logged.
+	PatientName      string
+	PatientGender    string
+	PatientBirthDate string
+	ToObtain         []ObtainItem // the verdict's to_obtain, criterion and what only
+	ReviewCount      int          // how many review items the verdict lists
+}
+
+// ObtainItem is a datum the verdict asks for: the criterion and what to obtain.
+type ObtainItem struct {
+	Criterion string `json:"criterion"`
+	What      string `json:"what"`
 }
 
 // EvidenceRef is a resource a screening's evidence names ("Observation/123"), with its
@@ -61,33 +76,64 @@ type evidenceJSON struct {
 	LastUpdated string `json:"last_updated,omitempty"`
 }
 
-// Save stores a screening: one INSERT, so one round trip to PostgreSQL.
+// Save stores a screening: one INSERT, so one round trip to PostgreSQL. A trigger on the
+// table keeps the patient's worklist row (worklist.go) in the same statement.
 func (s *Store) Save(ctx context.Context, sc Screening) error {
-	q, args, err := s.saveStatement(sc)
+	args, err := saveArgs(sc)
 	if err != nil {
 		return err
 	}
-	if _, err = s.db.ExecContext(ctx, s.rebind(q), args...); err != nil {
+	stmt, err := s.saveStatement(ctx)
+	if err != nil {
+		return fmt.Errorf("store: save screening: %w", err)
+	}
+	if _, err = stmt.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("store: save screening: %w", err)
 	}
 	return nil
 }
 
-// screeningInsert is Save's statement; saveStatement gives its arguments.
-const screeningInsert = `INSERT INTO screenings
-		(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence, card_uuid)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// saveSQL is Save's statement (SaveReadingDecisions wraps it on PostgreSQL). Its trigger
+// (migration 00007) makes it a large program to compile: SQLite compiles the trigger into
+// every statement that fires it, which took longer than the write itself, so Save
+// prepares it once (saveStatement).
+const saveSQL = `INSERT INTO screenings
+	(id, patient_id, created_us, surface, caller_id, protocol_id, protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence,
+	 card_uuid, patient_name, patient_gender, patient_birth_date, to_obtain, review_count)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func (s *Store) saveStatement(sc Screening) (string, []any, error) {
+// saveArgs are saveSQL's arguments for sc.
+func saveArgs(sc Screening) ([]any, error) {
 	if sc.ID == "" || sc.PatientID == "" {
-		return "", nil, errors.New("store: save screening: id and patient id are required")
+		return nil, errors.New("store: save screening: id and patient id are required")
 	}
 	evidence, err := evidenceColumn(sc.Evidence)
 	if err != nil {
-		return "", nil, fmt.Errorf("store: save screening: %w", err)
+		return nil, fmt.Errorf("store: save screening: %w", err)
 	}
-	return screeningInsert, []any{sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID,
-		sc.ProtocolVersion, sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), evidence, sc.CardUUID}, nil
+	toObtain, err := marshalObtain(sc.ToObtain)
+	if err != nil {
+		return nil, fmt.Errorf("store: save screening: to obtain: %w", err)
+	}
+	return []any{sc.ID, sc.PatientID, sc.Created.UnixMicro(), sc.Surface, sc.CallerID, sc.ProtocolID,
+		sc.ProtocolVersion, sc.AsOf.UnixMicro(), sc.LymphodepletionDate, sc.Verdict, string(sc.Document), evidence,
+		sc.CardUUID, sc.PatientName, sc.PatientGender, sc.PatientBirthDate, toObtain, sc.ReviewCount}, nil
+}
+
+// saveStatement is Save's prepared statement, prepared on first use (database/sql then
+// prepares it on each connection as it needs it). A failed prepare is tried again next
+// time: the database may be back.
+func (s *Store) saveStatement(ctx context.Context) (*sql.Stmt, error) {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	if s.save == nil {
+		stmt, err := s.db.PrepareContext(ctx, s.rebind(saveSQL))
+		if err != nil {
+			return nil, err
+		}
+		s.save = stmt
+	}
+	return s.save, nil
 }
 
 // uniqueRefs keeps the first reference to each resource, in order: a resource often
@@ -109,11 +155,13 @@ func uniqueRefs(refs []EvidenceRef) []EvidenceRef {
 func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 	var sc Screening
 	var created, asOf int64
-	var doc, evidence string
+	var doc, evidence, toObtain string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, patient_id, created_us, surface, caller_id, protocol_id,
-		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence, card_uuid FROM screenings WHERE id = ?`), id).
+		protocol_version, as_of_us, lymphodepletion_date, verdict, document, evidence, card_uuid,
+		patient_name, patient_gender, patient_birth_date, to_obtain, review_count FROM screenings WHERE id = ?`), id).
 		Scan(&sc.ID, &sc.PatientID, &created, &sc.Surface, &sc.CallerID, &sc.ProtocolID, &sc.ProtocolVersion,
-			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence, &sc.CardUUID)
+			&asOf, &sc.LymphodepletionDate, &sc.Verdict, &doc, &evidence, &sc.CardUUID,
+			&sc.PatientName, &sc.PatientGender, &sc.PatientBirthDate, &toObtain, &sc.ReviewCount)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Screening{}, ErrNotFound
 	}
@@ -123,6 +171,9 @@ func (s *Store) Get(ctx context.Context, id string) (Screening, error) {
 	sc.Created, sc.AsOf, sc.Document = time.UnixMicro(created).UTC(), time.UnixMicro(asOf).UTC(), []byte(doc)
 	if sc.Evidence, err = parseEvidenceColumn(evidence); err != nil {
 		return Screening{}, fmt.Errorf("store: get screening: %w", err)
+	}
+	if sc.ToObtain, err = unmarshalObtain(toObtain); err != nil {
+		return Screening{}, fmt.Errorf("store: get screening: to obtain: %w", err)
 	}
 	return sc, nil
 }
@@ -174,13 +225,27 @@ func (s *Store) ListByPatient(ctx context.Context, patientID, cursor string, lim
 
 // DeleteScreeningsBefore deletes the screenings created before cutoff (the retention
 // job), saying how many. Audit rows are never touched: they are kept apart, and longer.
+// A worklist row goes with its latest screening: that one is the patient's newest, so
+// when it is deleted all of the patient's are, and nothing is left to point the row at.
+// Both deletes commit together, so the worklist never links to a deleted screening.
 func (s *Store) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM screenings WHERE created_us < ?`), cutoff.UnixMicro())
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM screenings WHERE created_us < ?`), cutoff.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM patient_worklist WHERE created_us < ?`), cutoff.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("store: delete old screenings: worklist: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)
 	}
 	return n, nil

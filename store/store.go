@@ -42,6 +42,11 @@ type Store struct {
 	lastPurge time.Time // the last sweep of expired jtis (jti.go)
 
 	stopCheckpoints func() // SQLite: stops the WAL checkpointer (checkpoint.go); nil otherwise
+
+	searchIndexedMax int // worklistsearch.go; tests lower it to try both plans
+
+	saveMu sync.Mutex
+	save   *sql.Stmt // Save's statement, prepared once (screenings.go)
 }
 
 // ErrNotFound is what Get gives for an id the store does not hold.
@@ -80,7 +85,7 @@ func open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.now = now
+	s.now, s.searchIndexedMax = now, defaultSearchIndexedMax
 	return s, nil
 }
 

@@ -44,6 +44,8 @@ func runSuite(t *testing.T, fresh newConfig) {
 			ID: store.NewID(), PatientID: "p1", Created: t0, Surface: "rest", CallerID: "portal",
 			ProtocolID: "proto", ProtocolVersion: "1.2", AsOf: t0.Add(-time.Hour), LymphodepletionDate: "2026-12-01",
 			Verdict: "ineligible", Document: []byte(`{"verdict":"ineligible","z":1,"a":2}`),
+			PatientName: "Ada King", PatientGender: "female", PatientBirthDate: "1960-02-03",
+			ToObtain: []store.ObtainItem{{Criterion: "ecg", What: "an ECG"}}, ReviewCount: 4,
 			Evidence: []store.EvidenceRef{
 				{Resource: "Observation/2", VersionID: "3", LastUpdated: "2026-11-19T10:00:00Z"},
 				{Resource: "Condition/1"},
@@ -246,6 +248,8 @@ func runSuite(t *testing.T, fresh newConfig) {
 		}
 	})
 	previousSuite(t, func(t *testing.T) *store.Store { return open(t, fixed) })
+	worklistSuite(t, func(t *testing.T) *store.Store { return open(t, fixed) })
+	worklistBackfillSuite(t, fresh)
 }
 
 // newestMigration is the version of the newest migration file (both dialects have the

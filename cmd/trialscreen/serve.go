@@ -225,7 +225,7 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	// last, so that a configuration refused above never touches the database.
 	st := openServeStore(ctx, cfg, now, log, metrics)
 	closers = append(closers, st.close)
-	acfg.Screenings, acfg.JTIs, acfg.Batches = st, st, st
+	acfg.Screenings, acfg.Worklist, acfg.JTIs, acfg.Batches = st, st, st, st
 	acfg.StoreReady = st.Ping
 	// Audit records go to the store too, in the background and retried (closers run in
 	// reverse: these stop before the store closes, flushing what they can).

@@ -41,6 +41,7 @@ type serveStore struct {
 
 var (
 	_ api.Screenings = (*serveStore)(nil)
+	_ api.Worklist   = (*serveStore)(nil)
 	_ api.JTIStore   = (*serveStore)(nil)
 	_ api.AuditStore = (*serveStore)(nil)
 )
@@ -138,6 +139,13 @@ func (s *serveStore) ListByPatient(ctx context.Context, patientID, cursor string
 		return st.ListByPatient(ctx, patientID, cursor, limit)
 	}
 	return store.Page{}, errStoreNotOpen
+}
+
+func (s *serveStore) Worklist(ctx context.Context, q store.WorklistQuery) (store.WorklistPage, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.Worklist(ctx, q)
+	}
+	return store.WorklistPage{}, errStoreNotOpen
 }
 
 func (s *serveStore) UseJTI(ctx context.Context, issuer, jti string, until time.Time) error {

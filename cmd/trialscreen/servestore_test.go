@@ -44,6 +44,10 @@ func TestServeStoresScreeningsInSQLiteByDefault(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil || doc.ID == "" || !doc.Stored {
 		t.Fatalf("%d %.300s", code, body)
 	}
+	// The worklist reads the same store.
+	if code, body := request(t, "GET", base+"/v1/worklist", "", "", ""); code != 200 || !strings.Contains(body, `"screening_id":"`+doc.ID+`"`) {
+		t.Errorf("GET /v1/worklist: %d %.300s", code, body)
+	}
 	if !strings.Contains(logs.String(), `"msg":"store open","backend":"sqlite"`) {
 		t.Errorf("the log does not say which store is used:\n%s", logs)
 	}
@@ -52,7 +56,7 @@ func TestServeStoresScreeningsInSQLiteByDefault(t *testing.T) {
 	}
 	stop()
 	// The screening's audit record went to the store too, flushed at shutdown, chained.
-	if code, out, errOut := auditRun(dir, "verify"); code != exitOK || out != "1 audit records: the chain is intact\n" {
+	if code, out, errOut := auditRun(dir, "verify"); code != exitOK || out != "2 audit records: the chain is intact\n" { // the screening, the worklist read
 		t.Errorf("audit verify after serve: %d %q %s", code, out, errOut)
 	}
 	base, _, _, _ = startServe(t, env) // a restart serves what it stored before
