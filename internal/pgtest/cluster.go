@@ -21,6 +21,7 @@ const clusterUser = "postgres"
 type cluster struct {
 	dir    string
 	url    string
+	opts   string // the server's options, to start it again as it was (Cluster.Start)
 	asRoot bool
 }
 
@@ -52,12 +53,21 @@ func startCluster() (*cluster, error) {
 	if out, err := c.run("initdb", "-D", data, "-U", "trialscreen", "--auth=trust", "--no-sync", "-E", "UTF8"); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
-	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
-		return nil, fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
+	if err := c.start(); err != nil {
+		return nil, err
 	}
 	c.url = fmt.Sprintf("postgres://trialscreen@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return c, nil
+}
+
+// start starts the server on the cluster's data directory and port, waiting until it
+// accepts connections.
+func (c *cluster) start() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", c.opts, "-l", filepath.Join(c.dir, "log"), "-w", "start"); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	return nil
 }
 
 // run runs a PostgreSQL program, as clusterUser when we are root.
