@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/trialscreen/trialscreen/demo"
+	"github.com/trialscreen/trialscreen/internal/fhirstub"
 )
 
 // withVersions gives every resource of a Bundle meta.versionId and meta.lastUpdated, as
@@ -92,4 +96,37 @@ func TestStoredEvidenceVersions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A REST screening of a patient read from a FHIR server that versions its resources
+// (the stub serving the demo records with meta, as Medplum or HAPI give them) stores
+// each evidence resource's version, read back with the store's Get.
+func TestStoredEvidenceVersionsFromAFHIRServer(t *testing.T) {
+	var bundles [][]byte
+	for _, name := range demo.Names() {
+		bundles = append(bundles, []byte(withVersions(t, demoBundle(t, name), "7", "2026-11-02T09:30:00Z")))
+	}
+	stub, err := fhirstub.New(0, bundles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(stub)
+	defer srv.Close()
+	st := openStore(t, "")
+	fromServer := newFHIRRecordSource(t, srv.URL+"/fhir", 1)
+	env := newRESTEnv(t, func(c *Config) { fromServer(c); withStore(st)(c) })
+	rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil)
+	d := docOf(t, rec.Body.Bytes())
+	if rec.Code != http.StatusOK || d.ScreeningID == "" {
+		t.Fatalf("screening: %d %.300s", rec.Code, rec.Body)
+	}
+	sc, err := st.Get(context.Background(), d.ScreeningID)
+	if err != nil || len(sc.Evidence) == 0 {
+		t.Fatalf("Get: %v, %d evidence references", err, len(sc.Evidence))
+	}
+	for _, e := range sc.Evidence {
+		if e.VersionID != "7" || e.LastUpdated != "2026-11-02T09:30:00Z" {
+			t.Errorf("%s stored with version %q, updated %q; want the server's 7, 2026-11-02T09:30:00Z", e.Resource, e.VersionID, e.LastUpdated)
+		}
+	}
 }
