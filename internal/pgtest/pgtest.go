@@ -40,6 +40,9 @@ func (s *Server) start() {
 		return
 	}
 	s.cluster, s.err = startCluster()
+	if s.err != nil {
+		s.err = fmt.Errorf("%w, and %s is not set", s.err, EnvURL)
+	}
 	if s.err == nil {
 		s.url = s.cluster.url
 	}
