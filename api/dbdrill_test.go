@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -24,7 +23,7 @@ var dbFaults = []dbFault{
 		func(t *testing.T, c *pgtest.Cluster, _ *faultproxy.Proxy) { c.Stop(t) },
 		func(t *testing.T, c *pgtest.Cluster, _ *faultproxy.Proxy) { c.Start(t) }},
 	{"slow", // every packet delayed far past the store timeout
-		func(t *testing.T, _ *pgtest.Cluster, p *faultproxy.Proxy) { p.Slow(time.Second) },
+		func(t *testing.T, _ *pgtest.Cluster, p *faultproxy.Proxy) { p.Slow(3 * drillStoreTimeout) },
 		func(t *testing.T, _ *pgtest.Cluster, p *faultproxy.Proxy) { healProxy(t, p) }},
 	{"refusing", // open connections cut, new ones refused
 		func(t *testing.T, _ *pgtest.Cluster, p *faultproxy.Proxy) { p.Refuse() },

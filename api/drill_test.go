@@ -20,8 +20,10 @@ import (
 // (dbdrill_test.go: PostgreSQL; sqlitedrill_test.go: SQLite).
 
 // drillStoreTimeout bounds each store call in the drills: short, so that a slow
-// database costs the drill little; the slow fault delays traffic well beyond it.
-const drillStoreTimeout = 250 * time.Millisecond
+// database costs the drill a few seconds, yet long enough that a healthy database on a
+// busy machine under -race is never taken for a failing one (250 ms was not); the slow
+// fault delays traffic well beyond it.
+const drillStoreTimeout = time.Second
 
 // holdOne is the demo source holding the first fetch after arm until released, so
 // that a batch is caught mid-way while the other screenings go on.
@@ -96,6 +98,11 @@ func runDrill(t *testing.T, base drillBaseline, st *store.Store, clock *leaseClo
 		c.Screenings, c.JTIs, c.Batches, c.Source = st, st, st, hold
 		c.BatchPoll, c.StoreTimeout, c.StoreReady = 5*time.Millisecond, drillStoreTimeout, st.Ping
 		stopRESTAudit = c.Audit.StoreTo(st, auditOpts(c))
+	})
+	t.Cleanup(func() {
+		if t.Failed() { // the service's own account of the store's errors
+			t.Logf("service log:\n%s", rest.log.String())
+		}
 	})
 	cds := newCDSTestEnv(t, cdsTestConfig{mod: func(c *Config) {
 		c.Screenings, c.JTIs, c.StoreTimeout = st, st, drillStoreTimeout
