@@ -106,7 +106,28 @@ func sinceWords(prev store.Screening, ch screening.Changes) *sinceView {
 		v.Rows = append(v.Rows, row)
 	}
 	v.Changed = plural(len(v.Rows), "criterion changed outcome", "criteria changed outcome")
+	if len(v.Rows) == 0 {
+		v.Changed = "No criterion changed outcome"
+	}
+	for _, u := range ch.Updated {
+		mark, label := outcomeWords(u.Outcome)
+		v.Rows = append(v.Rows, changeRow{ID: u.ID, Text: u.Text, From: string(u.Outcome), To: string(u.Outcome),
+			FromMark: mark, FromLabel: label, ToMark: mark, ToLabel: label, InThisScreening: true,
+			Summary: "Same outcome, but " + u.Resource + " that decided it was changed since: " + versionWords(u.From, u.To) + "."})
+	}
+	if len(ch.Updated) > 0 {
+		v.Changed += "; " + plural(len(ch.Updated), "criterion's deciding record was updated", "criteria's deciding records were updated")
+	}
 	return v
+}
+
+// versionWords says how a resource's version moved: by meta.versionId when both
+// screenings had one, else by meta.lastUpdated (screening.Compare's rule).
+func versionWords(from, to screening.ResourceVersion) string {
+	if from.VersionID != "" && to.VersionID != "" {
+		return "version " + from.VersionID + " → " + to.VersionID
+	}
+	return "last updated " + from.LastUpdated + " → " + to.LastUpdated
 }
 
 // verdictHeadline is a verdict as the report's headline says it.

@@ -65,14 +65,14 @@ func (s *Server) storeScreening(ctx context.Context, rq screenRequest, res *scre
 	}
 }
 
-// evidenceRefs are the resources the screening's evidence names. The record as read
-// today keeps no meta.versionId or meta.lastUpdated, so only the references are stored.
+// evidenceRefs are the resources the screening's evidence names, with the
+// meta.versionId and meta.lastUpdated the record gave for each (screening/versions.go).
 func evidenceRefs(res *screening.Screening) []store.EvidenceRef {
 	var refs []store.EvidenceRef
 	for _, c := range res.Criteria {
 		for _, e := range c.Evidence {
 			if e.Resource != "" {
-				refs = append(refs, store.EvidenceRef{Resource: e.Resource})
+				refs = append(refs, store.EvidenceRef{Resource: e.Resource, VersionID: e.VersionID, LastUpdated: e.LastUpdated})
 			}
 		}
 	}

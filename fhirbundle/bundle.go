@@ -443,6 +443,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 			return
 		}
 		bt.have[ref] = true
+		noteVersion(rec, ref, p.Meta)
 		rec.Seen[screening.TypePatient]++
 		rec.Patient = &screening.Patient{Ref: ref, ID: p.ID}
 		bt.done.noteWithheld(p)
@@ -490,6 +491,7 @@ func (bt *batch) addEntry(i int, chosen bool) {
 	}
 	bt.have[ref] = true
 	bt.firstAt[ref] = i
+	noteVersion(rec, ref, p.Meta)
 	rec.Seen[p.ResourceType]++
 	bt.done.noteWithheld(p) // before relevance: a masked resource may have lost its code
 	if p.ResourceType == "Composition" {

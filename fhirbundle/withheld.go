@@ -20,10 +20,13 @@ import (
 //     issues, or that cannot be read (how a server reports that a search left matches
 //     out): which type it concerns cannot be told, so every type is partial.
 
-// peekMeta is the part of Resource.meta that says whether data was withheld.
+// peekMeta is the part of Resource.meta the reader keeps: whether data was withheld, and
+// the version (versions.go).
 type peekMeta struct {
-	Security []peekCode `json:"security"`
-	Tag      []peekCode `json:"tag"`
+	Security    []peekCode `json:"security"`
+	Tag         []peekCode `json:"tag"`
+	VersionID   string     `json:"versionId"`
+	LastUpdated string     `json:"lastUpdated"`
 }
 
 type peekCode struct {

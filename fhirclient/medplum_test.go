@@ -211,12 +211,42 @@ func screenThroughMedplum(t *testing.T, metadata bool) {
 					t.Errorf("%s: %s/%s through the server (%s), %s/%s from the file (%s)", w.ID, g.Outcome, g.Reason, g.Summary, w.Outcome, w.Reason, w.Summary)
 				}
 			}
+			checkEvidenceVersions(t, got, want)
 			for typ, st := range fetched.Sources {
 				if st.State != screening.FetchComplete {
 					t.Errorf("%s: %s (%s)", typ, st.State, st.Detail)
 				}
 			}
 		})
+	}
+}
+
+// checkEvidenceVersions: the server versions every resource it stores (meta.versionId,
+// meta.lastUpdated), and the screening through it names the version of each resource its
+// evidence cites; the same record read from the file, which gives no meta, names none.
+func checkEvidenceVersions(t *testing.T, through, file *screening.Screening) {
+	t.Helper()
+	cited := 0
+	for _, c := range through.Criteria {
+		for _, e := range c.Evidence {
+			if e.Resource == "" {
+				continue
+			}
+			cited++
+			if e.VersionID == "" || e.LastUpdated == "" {
+				t.Errorf("%s: evidence %s names no version (version %q, last updated %q)", c.ID, e.Resource, e.VersionID, e.LastUpdated)
+			}
+		}
+	}
+	if cited == 0 {
+		t.Error("no evidence names a resource: nothing shows the versions are kept")
+	}
+	for _, c := range file.Criteria {
+		for _, e := range c.Evidence {
+			if e.VersionID != "" || e.LastUpdated != "" {
+				t.Errorf("%s: evidence %s from the file names version %q, updated %q; the file gives none", c.ID, e.Resource, e.VersionID, e.LastUpdated)
+			}
+		}
 	}
 }
 

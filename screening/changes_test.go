@@ -47,3 +47,45 @@ func TestCompare(t *testing.T) {
 		t.Errorf("a screening compared with itself: %+v", same)
 	}
 }
+
+// A criterion whose outcome held while the resource that decided it was changed in place
+// (an amended result: a new meta.versionId) is listed as updated; one read in the same
+// version, or with no version on either side, is not.
+func TestCompareEvidenceVersions(t *testing.T) {
+	r := func(id string, o Outcome, ev ...Evidence) Result {
+		return Result{ID: id, Text: "text of " + id, Outcome: o, Evidence: ev}
+	}
+	ev := func(ref, version, updated string) Evidence {
+		return Evidence{Resource: ref, VersionID: version, LastUpdated: updated}
+	}
+	earlier := &Screening{Verdict: Ineligible, Criteria: []Result{
+		r("platelets", Pass, ev("Observation/plt", "1", "2026-11-01T08:00:00Z")),
+		r("anc", Pass, ev("Observation/anc", "4", "2026-11-01T08:00:00Z")),
+		r("alt", Pass, ev("Observation/alt", "", "2026-11-01T08:00:00Z")),
+		r("ast", Pass, ev("Observation/ast", "", "")),
+		r("hb", Fail, ev("Observation/hb", "1", "")),
+		r("ecg", Pass, ev("Observation/ecg-old", "1", "")),
+	}}
+	later := &Screening{Verdict: Ineligible, Criteria: []Result{
+		r("platelets", Pass, ev("Observation/plt", "2", "2026-11-20T08:00:00Z")), // amended
+		r("anc", Pass, ev("Observation/anc", "4", "2026-11-01T08:00:00Z")),       // same version
+		r("alt", Pass, ev("Observation/alt", "", "2026-11-21T08:00:00Z")),        // only lastUpdated moved
+		r("ast", Pass, ev("Observation/ast", "", "")),                            // no meta either time
+		r("hb", Pass, ev("Observation/hb", "2", "")),                             // outcome changed: in Criteria
+		r("ecg", Pass, ev("Observation/ecg-new", "1", "")),                       // another resource, not a version
+	}}
+	got := Compare(earlier, later)
+	want := []EvidenceUpdate{
+		{ID: "platelets", Text: "text of platelets", Outcome: Pass, Resource: "Observation/plt",
+			From: ResourceVersion{VersionID: "1", LastUpdated: "2026-11-01T08:00:00Z"},
+			To:   ResourceVersion{VersionID: "2", LastUpdated: "2026-11-20T08:00:00Z"}},
+		{ID: "alt", Text: "text of alt", Outcome: Pass, Resource: "Observation/alt",
+			From: ResourceVersion{LastUpdated: "2026-11-01T08:00:00Z"}, To: ResourceVersion{LastUpdated: "2026-11-21T08:00:00Z"}},
+	}
+	if d := cmp.Diff(want, got.Updated); d != "" {
+		t.Errorf("Updated (-want +got):\n%s", d)
+	}
+	if len(got.Criteria) != 1 || got.Criteria[0].ID != "hb" {
+		t.Errorf("Criteria: %+v", got.Criteria)
+	}
+}

@@ -240,6 +240,7 @@ func (p *Protocol) Evaluate(rec *Record, s Settings) *Screening {
 	}
 	for _, c := range p.criteria {
 		r := p.evaluateOne(c, ec)
+		stampVersions(r.Evidence, rec)
 		switch r.Outcome {
 		case Unknown:
 			out.ToObtain = append(out.ToObtain, Item{Criterion: r.ID, Reason: r.Reason, What: r.Obtain})

@@ -238,6 +238,9 @@ type Record struct {
 	Unreadable    []UnreadableEntry
 	OtherPatients int            // resources about other patients, ignored
 	Seen          map[string]int // resources read, by type, including those no criterion needed
+	// Versions holds meta.versionId and meta.lastUpdated by reference ("Observation/1"),
+	// for the resources that gave either; nil when none did (versions.go).
+	Versions map[string]ResourceVersion
 }
 
 // Resource type names used in Sources and Seen.

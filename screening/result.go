@@ -23,6 +23,10 @@ type Evidence struct {
 	ValueRecordedAs string   `json:"value_recorded_as,omitempty"` // as RecordedAs, for the value
 	Text            string   `json:"text,omitempty"`
 	Note            string   `json:"note,omitempty"`
+	// VersionID and LastUpdated are the resource's meta.versionId and meta.lastUpdated
+	// when the record gave them: which version of the resource decided (versions.go).
+	VersionID   string `json:"version_id,omitempty"`
+	LastUpdated string `json:"last_updated,omitempty"`
 }
 
 // Result is the outcome of one criterion with its evidence.

@@ -10,8 +10,25 @@ import (
 	"strconv"
 )
 
-// binDir is where Debian's postgresql-15 puts initdb, pg_ctl and postgres.
-const binDir = "/usr/lib/postgresql/15/bin"
+// binDirs is where Debian's postgresql-N packages put initdb, pg_ctl and postgres; the
+// newest installed is used, as .ci/run does (a fresh machine's release may ship another
+// major version than 15).
+const binDirs = "/usr/lib/postgresql/*/bin"
+
+// binDir is the newest PostgreSQL's bin directory, or "".
+func binDir() string {
+	dirs, _ := filepath.Glob(binDirs)
+	best, bestVersion := "", -1
+	for _, d := range dirs {
+		v, err := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		if err == nil && v > bestVersion {
+			if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+				best, bestVersion = d, v
+			}
+		}
+	}
+	return best
+}
 
 // clusterUser runs the cluster when the tests run as root: Debian's postgresql package
 // creates it.
@@ -19,20 +36,23 @@ const clusterUser = "postgres"
 
 // cluster is a throwaway PostgreSQL cluster in a temporary directory.
 type cluster struct {
+	bin    string // binDir
 	dir    string
 	url    string
+	opts   string // the server's options, to start it again as it was (Cluster.Start)
 	asRoot bool
 }
 
 func startCluster() (*cluster, error) {
-	if _, err := os.Stat(filepath.Join(binDir, "initdb")); err != nil {
-		return nil, fmt.Errorf("no PostgreSQL at %s (install postgresql-15) and %s is not set", binDir, EnvURL)
+	bin := binDir()
+	if bin == "" {
+		return nil, fmt.Errorf("no PostgreSQL at %s (install Debian's postgresql)", binDirs)
 	}
 	dir, err := os.MkdirTemp("", "trialscreen-pg-")
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{dir: dir, asRoot: os.Geteuid() == 0}
+	c := &cluster{bin: bin, dir: dir, asRoot: os.Geteuid() == 0}
 	if c.asRoot {
 		u, err := user.Lookup(clusterUser)
 		if err != nil {
@@ -52,17 +72,26 @@ func startCluster() (*cluster, error) {
 	if out, err := c.run("initdb", "-D", data, "-U", "trialscreen", "--auth=trust", "--no-sync", "-E", "UTF8"); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
-	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
-		return nil, fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
+	if err := c.start(); err != nil {
+		return nil, err
 	}
 	c.url = fmt.Sprintf("postgres://trialscreen@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return c, nil
 }
 
+// start starts the server on the cluster's data directory and port, waiting until it
+// accepts connections.
+func (c *cluster) start() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", c.opts, "-l", filepath.Join(c.dir, "log"), "-w", "start"); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	return nil
+}
+
 // run runs a PostgreSQL program, as clusterUser when we are root.
 func (c *cluster) run(prog string, args ...string) ([]byte, error) {
-	path := filepath.Join(binDir, prog)
+	path := filepath.Join(c.bin, prog)
 	var cmd *exec.Cmd
 	if c.asRoot {
 		cmd = exec.Command("runuser", append([]string{"-u", clusterUser, "--", path}, args...)...)

@@ -9,16 +9,10 @@
 package pgtest
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // EnvURL names the server tests use when it is set.
@@ -46,6 +40,9 @@ func (s *Server) start() {
 		return
 	}
 	s.cluster, s.err = startCluster()
+	if s.err != nil {
+		s.err = fmt.Errorf("%w, and %s is not set", s.err, EnvURL)
+	}
 	if s.err == nil {
 		s.url = s.cluster.url
 	}
@@ -59,24 +56,7 @@ func (s *Server) Database(t testing.TB) string {
 	if s.err != nil {
 		t.Fatalf("pgtest: %v", s.err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "trialscreen_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.url)
-	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
-	}
-	u, err := url.Parse(s.url)
-	if err != nil {
-		t.Fatalf("pgtest: %s: not a URL", EnvURL)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return createDatabase(t, s.url)
 }
 
 // Close stops the cluster this helper started, if any.
