@@ -99,9 +99,9 @@ func TestSQLiteLockedDrill(t *testing.T) {
 	}
 	defer st.Close()
 	var release func()
-	// Reads go on under another's write lock (WAL), so /readyz's probe, a read, still
-	// says ok: only the writes fail.
-	runDrill(t, base, st, clock, false,
+	// Reads go on under another's write lock (WAL); /readyz's probe takes the write lock
+	// (store.Ping), so it shows the store unavailable while the writes fail.
+	runDrill(t, base, st, clock, true,
 		func() { release = lockSQLite(t, filepath.Join(dir, store.SQLiteFile)) },
 		func() { release() })
 	_ = st.Close()

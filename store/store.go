@@ -95,9 +95,26 @@ func (s *Store) Backend() string { return s.backend }
 // Where names the database for logs: never a password.
 func (s *Store) Where() string { return s.where }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and, on SQLite, that it can be written: in WAL
+// mode reads go on while another process holds the write lock, so a read alone would
+// call a store ready that cannot store anything. It takes the write lock (BEGIN
+// IMMEDIATE) and gives it back at once, waiting for it no longer than ctx allows.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if s.backend != BackendSQLite {
+		if err := s.db.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping: %w", err)
+		}
+		return nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("store: ping: cannot take the write lock: %w", err)
+	}
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil
