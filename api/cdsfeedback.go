@@ -32,8 +32,8 @@ const (
 	maxFeedbackField   = 256
 )
 
-// feedbackStore is what feedback needs of the store; store.Store implements it.
-type feedbackStore interface {
+// FeedbackStore is what feedback needs of the store; store.Store implements it.
+type FeedbackStore interface {
 	SaveFeedback(ctx context.Context, fbs []store.Feedback) ([]string, error)
 	FeedbackFor(ctx context.Context, screeningID string) ([]store.Feedback, error)
 }
@@ -80,7 +80,7 @@ func (h *cdsHandler) feedback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fs, ok := s.cfg.Screenings.(feedbackStore)
+	fs, ok := s.cfg.Screenings.(FeedbackStore)
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound, errFeedbackNotStored.Error())
 	}

@@ -47,7 +47,7 @@ func previousQuery(sc store.Screening) store.PreviousQuery {
 // words what changed from it to cur. A store failure does not keep the report from
 // showing: the section says the comparison could not be made.
 func (s *Server) since(ctx context.Context, sc store.Screening, cur *screening.Screening) *sinceView {
-	pq, ok := s.cfg.Screenings.(previousScreenings)
+	pq, ok := s.cfg.Screenings.(PreviousScreenings)
 	if !ok {
 		return nil
 	}

@@ -121,7 +121,7 @@ func choiceLabel(decision string) string {
 // store failure leaves the parts it could not read out (and is logged), so the report
 // still shows.
 func (s *Server) reviewPanel(ctx context.Context, sc store.Screening, doc *screening.Screening, caller Caller, csrf string) *reviewPanelView {
-	rs, ok := s.cfg.Screenings.(reviewStore)
+	rs, ok := s.cfg.Screenings.(ReviewStore)
 	if !ok {
 		return nil
 	}
@@ -135,7 +135,7 @@ func (s *Server) reviewPanel(ctx context.Context, sc store.Screening, doc *scree
 		return nil
 	}
 	var feedback []store.Feedback
-	if fs, ok := s.cfg.Screenings.(feedbackStore); ok && sc.CardUUID != "" {
+	if fs, ok := s.cfg.Screenings.(FeedbackStore); ok && sc.CardUUID != "" {
 		err := s.storeCall(ctx, storeOpFeedback, func(ctx context.Context) (err error) {
 			feedback, err = fs.FeedbackFor(ctx, sc.ID)
 			return err

@@ -24,10 +24,10 @@ const (
 	routeReviews = "/v1/patients/:id/reviews"
 )
 
-// reviewStore is what review decisions need of the store; store.Store implements it. A
+// ReviewStore is what review decisions need of the store; store.Store implements it. A
 // Config.Screenings without it serves no review routes (404) and documents without a
 // review standing.
-type reviewStore interface {
+type ReviewStore interface {
 	SaveDecision(ctx context.Context, d store.Decision) error
 	CurrentDecisions(ctx context.Context, patientID string) ([]store.Decision, error)
 	DecisionHistory(ctx context.Context, patientID, criterion string) ([]store.Decision, error)
@@ -135,7 +135,7 @@ func (s *Server) decide(c echo.Context, rq decisionRequest) (decisionAnswer, err
 	if err := checkDecision(rq); err != nil {
 		return decisionAnswer{}, err
 	}
-	rs, ok := s.cfg.Screenings.(reviewStore)
+	rs, ok := s.cfg.Screenings.(ReviewStore)
 	if !ok {
 		return decisionAnswer{}, echo.NewHTTPError(http.StatusNotFound, errReviewsNotStored.Error())
 	}

@@ -30,7 +30,7 @@ func (s *Server) getReviews(c echo.Context) error {
 	if err := checkFHIRID("id", id); err != nil {
 		return err
 	}
-	rs, ok := s.cfg.Screenings.(reviewStore)
+	rs, ok := s.cfg.Screenings.(ReviewStore)
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound, errReviewsNotStored.Error())
 	}
@@ -101,7 +101,7 @@ func (s *Server) getReviewHistory(c echo.Context) error {
 	if !criterionPattern.MatchString(criterion) {
 		return invalid("criterion", "is not a criterion id (1 to 64 of a-z 0-9 -)")
 	}
-	rs, ok := s.cfg.Screenings.(reviewStore)
+	rs, ok := s.cfg.Screenings.(ReviewStore)
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound, errReviewsNotStored.Error())
 	}

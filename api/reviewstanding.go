@@ -10,10 +10,10 @@ import (
 	"github.com/trialscreen/trialscreen/store"
 )
 
-// decisionsOnSave is a store that stores a screening and reads its patient's current
+// DecisionsOnSave is a store that stores a screening and reads its patient's current
 // review decisions at once (one statement on PostgreSQL): the verdict document gets its
 // review standing without another round trip. store.Store implements it.
-type decisionsOnSave interface {
+type DecisionsOnSave interface {
 	SaveReadingDecisions(ctx context.Context, sc store.Screening) ([]store.Decision, error)
 }
 
@@ -22,7 +22,7 @@ type decisionsOnSave interface {
 // document has no standing: decisions made later change it, so it is worked out when
 // the screening is read (withStanding).
 func (s *Server) saveWithStanding(ctx context.Context, sc store.Screening, res *screening.Screening) error {
-	rd, ok := s.cfg.Screenings.(decisionsOnSave)
+	rd, ok := s.cfg.Screenings.(DecisionsOnSave)
 	if !ok {
 		return s.cfg.Screenings.Save(ctx, sc)
 	}
@@ -41,7 +41,7 @@ func (s *Server) saveWithStanding(ctx context.Context, sc store.Screening, res *
 // cannot be read just now, the stored document is returned as it is: the standing is
 // an addition, and its absence says it was not worked out.
 func (s *Server) withStanding(ctx context.Context, sc store.Screening) []byte {
-	rs, ok := s.cfg.Screenings.(reviewStore)
+	rs, ok := s.cfg.Screenings.(ReviewStore)
 	if !ok {
 		return sc.Document
 	}

@@ -12,10 +12,10 @@ import (
 	"github.com/trialscreen/trialscreen/store"
 )
 
-// previousScreenings is what the report needs of a store to say what changed since the
+// PreviousScreenings is what the report needs of a store to say what changed since the
 // patient's previous screening. store.Store implements it; a store without it gives
 // reports without that section.
-type previousScreenings interface {
+type PreviousScreenings interface {
 	Previous(ctx context.Context, q store.PreviousQuery) (store.Screening, error)
 }
 

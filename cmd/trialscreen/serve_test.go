@@ -398,12 +398,43 @@ func TestServeKeepsPatientDataOutOfLogsAndMetrics(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d: %.300s", s.method, s.path, code, s.want, body)
 		}
 	}
+	// The coordinator's side: the stored screening, the worklist (searched by name), a
+	// review decision with a note, the patient's reviews.
+	code, body := request(t, "GET", base+"/v1/patients/demo-candidate/screening", token, "", "")
+	var doc struct {
+		ScreeningID string `json:"screening_id"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil || doc.ScreeningID == "" {
+		t.Fatalf("screening: %d %v %.300s", code, err, body)
+	}
+	coordinator := []struct {
+		method, path, accept, body string
+		want                       int
+	}{
+		{"GET", "/v1/screenings/" + doc.ScreeningID, "text/html", "", 200},
+		{"GET", "/v1/screenings/" + doc.ScreeningID, "", "", 200},
+		{"GET", "/", "text/html", "", 200},
+		{"GET", "/?search=Alex", "text/html", "", 200},
+		{"GET", "/v1/worklist?search=Candidate", "", "", 200},
+		{"PUT", "/v1/patients/demo-candidate/reviews/life-expectancy", "", `{"decision":"met","note":"Alex Candidate: seen in clinic 1964-05-02","screening_id":"` + doc.ScreeningID + `"}`, 200},
+		{"GET", "/v1/patients/demo-candidate/reviews", "", "", 200},
+		{"PUT", "/v1/patients/demo-candidate/reviews/age", "", `{"decision":"met","screening_id":"` + doc.ScreeningID + `"}`, 400},
+	}
+	for _, s := range coordinator {
+		if code, body := request(t, s.method, base+s.path, token, s.accept, s.body); code != s.want {
+			t.Errorf("%s %s: %d, want %d: %.300s", s.method, s.path, code, s.want, body)
+		}
+	}
+	// serve's store offers what the report finds by type: the previous screening.
+	if _, page := request(t, "GET", base+"/v1/screenings/"+doc.ScreeningID, token, "text/html", ""); !strings.Contains(page, "Since the previous screening") {
+		t.Error("the stored report does not say what changed since the previous screening")
+	}
 	_, metrics := get(t, opsBase(t, logs)+"/metrics")
 	if c := stop(); c != exitOK {
 		t.Errorf("serve exited with %d", c)
 	}
 	secrets := []string{"demo-candidate", "demo-ineligible-labs", "demo-insufficient-data", "demo-nobody",
-		"Candidate", "Alex", "1964-05-02", token, "wrong-token-0123456789"}
+		"Candidate", "Alex", "1964-05-02", "seen in clinic", token, "wrong-token-0123456789"}
 	for name, text := range map[string]string{"log": logs.String(), "metrics": metrics} {
 		for _, s := range secrets {
 			if strings.Contains(text, s) {
@@ -411,7 +442,7 @@ func TestServeKeepsPatientDataOutOfLogsAndMetrics(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(metrics, `trialscreen_screenings_total{surface="rest",verdict="potentially-eligible"} 2`) {
+	if !strings.Contains(metrics, `trialscreen_screenings_total{surface="rest",verdict="potentially-eligible"} 3`) {
 		t.Errorf("the metrics do not count the screenings:\n%s", grepLines(metrics, "trialscreen_screenings_total"))
 	}
 	if !strings.Contains(metrics, `trialscreen_fhir_request_duration_seconds_count{resource_type="Observation",status_class="2xx",upstream="default"}`) {

@@ -14,38 +14,23 @@ import (
 var _ api.Batches = (*serveStore)(nil)
 
 func (s *serveStore) CreateBatch(ctx context.Context, j store.BatchJob, perCaller, total int) error {
-	if st := s.cur.Load(); st != nil {
-		return st.CreateBatch(ctx, j, perCaller, total)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.CreateBatch(ctx, j, perCaller, total) })
 }
 
 func (s *serveStore) Batch(ctx context.Context, id string) (store.BatchInfo, error) {
-	if st := s.cur.Load(); st != nil {
-		return st.Batch(ctx, id)
-	}
-	return store.BatchInfo{}, errStoreNotOpen
+	return withStore(s, func(st *store.Store) (store.BatchInfo, error) { return st.Batch(ctx, id) })
 }
 
 func (s *serveStore) CancelBatch(ctx context.Context, id, why string, now time.Time) (bool, error) {
-	if st := s.cur.Load(); st != nil {
-		return st.CancelBatch(ctx, id, why, now)
-	}
-	return false, errStoreNotOpen
+	return withStore(s, func(st *store.Store) (bool, error) { return st.CancelBatch(ctx, id, why, now) })
 }
 
 func (s *serveStore) DeleteBatch(ctx context.Context, id string) error {
-	if st := s.cur.Load(); st != nil {
-		return st.DeleteBatch(ctx, id)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.DeleteBatch(ctx, id) })
 }
 
 func (s *serveStore) PruneBatches(ctx context.Context, before time.Time) error {
-	if st := s.cur.Load(); st != nil {
-		return st.PruneBatches(ctx, before)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.PruneBatches(ctx, before) })
 }
 
 func (s *serveStore) EachBatchResult(ctx context.Context, id string, fn func(doc []byte) error) error {
@@ -63,22 +48,13 @@ func (s *serveStore) ClaimBatchPatient(ctx context.Context, worker string, lease
 }
 
 func (s *serveStore) RenewBatchLeases(ctx context.Context, worker string, lease time.Duration) error {
-	if st := s.cur.Load(); st != nil {
-		return st.RenewBatchLeases(ctx, worker, lease)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.RenewBatchLeases(ctx, worker, lease) })
 }
 
 func (s *serveStore) FinishBatchPatient(ctx context.Context, worker string, c store.BatchClaim, o store.BatchOutcome) error {
-	if st := s.cur.Load(); st != nil {
-		return st.FinishBatchPatient(ctx, worker, c, o)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.FinishBatchPatient(ctx, worker, c, o) })
 }
 
 func (s *serveStore) ReleaseBatchClaims(ctx context.Context, worker string) error {
-	if st := s.cur.Load(); st != nil {
-		return st.ReleaseBatchClaims(ctx, worker)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.ReleaseBatchClaims(ctx, worker) })
 }

@@ -105,10 +105,7 @@ func (s *serveStore) loop(ctx context.Context) {
 
 // Ping says whether the store answers now (not yet open: errStoreNotOpen).
 func (s *serveStore) Ping(ctx context.Context) error {
-	if st := s.cur.Load(); st != nil {
-		return st.Ping(ctx)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.Ping(ctx) })
 }
 
 // close stops the loop and closes the database.
@@ -121,50 +118,45 @@ func (s *serveStore) close() {
 }
 
 func (s *serveStore) Save(ctx context.Context, sc store.Screening) error {
-	if st := s.cur.Load(); st != nil {
-		return st.Save(ctx, sc)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.Save(ctx, sc) })
 }
 
 func (s *serveStore) Get(ctx context.Context, id string) (store.Screening, error) {
-	if st := s.cur.Load(); st != nil {
-		return st.Get(ctx, id)
-	}
-	return store.Screening{}, errStoreNotOpen
+	return withStore(s, func(st *store.Store) (store.Screening, error) { return st.Get(ctx, id) })
 }
 
 func (s *serveStore) ListByPatient(ctx context.Context, patientID, cursor string, limit int) (store.Page, error) {
-	if st := s.cur.Load(); st != nil {
-		return st.ListByPatient(ctx, patientID, cursor, limit)
-	}
-	return store.Page{}, errStoreNotOpen
+	return withStore(s, func(st *store.Store) (store.Page, error) { return st.ListByPatient(ctx, patientID, cursor, limit) })
 }
 
 func (s *serveStore) Worklist(ctx context.Context, q store.WorklistQuery) (store.WorklistPage, error) {
-	if st := s.cur.Load(); st != nil {
-		return st.Worklist(ctx, q)
-	}
-	return store.WorklistPage{}, errStoreNotOpen
+	return withStore(s, func(st *store.Store) (store.WorklistPage, error) { return st.Worklist(ctx, q) })
 }
 
 func (s *serveStore) UseJTI(ctx context.Context, issuer, jti string, until time.Time) error {
-	if st := s.cur.Load(); st != nil {
-		return st.UseJTI(ctx, issuer, jti, until)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.UseJTI(ctx, issuer, jti, until) })
 }
 
 func (s *serveStore) AppendAudit(ctx context.Context, eventID string, created time.Time, event []byte) error {
-	if st := s.cur.Load(); st != nil {
-		return st.AppendAudit(ctx, eventID, created, event)
-	}
-	return errStoreNotOpen
+	return withStoreErr(s, func(st *store.Store) error { return st.AppendAudit(ctx, eventID, created, event) })
 }
 
 func (s *serveStore) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	return withStore(s, func(st *store.Store) (int64, error) { return st.DeleteScreeningsBefore(ctx, cutoff) })
+}
+
+// withStore runs f on the open store, or fails with errStoreNotOpen while the database
+// has not been reached yet (the service screens meanwhile; nothing is stored).
+func withStore[T any](s *serveStore, f func(*store.Store) (T, error)) (T, error) {
 	if st := s.cur.Load(); st != nil {
-		return st.DeleteScreeningsBefore(ctx, cutoff)
+		return f(st)
 	}
-	return 0, errStoreNotOpen
+	var zero T
+	return zero, errStoreNotOpen
+}
+
+// withStoreErr is withStore for an operation that gives only an error.
+func withStoreErr(s *serveStore, f func(*store.Store) error) error {
+	_, err := withStore(s, func(st *store.Store) (struct{}, error) { return struct{}{}, f(st) })
+	return err
 }
