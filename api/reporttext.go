@@ -1,0 +1,61 @@
+package api
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The engine writes its summaries and notes for the verdict document, with UCUM codes,
+// RFC 3339 instants, ASCII comparators and full precision ("ANC 0.6 10*9/L on
+// 2026-11-16T08:00:00Z does not meet >= 1"). readable rewrites those tokens as the rest
+// of the page writes them, and touches nothing else of the text.
+func readable(s string) string {
+	if s == "" {
+		return s
+	}
+	s = instantRE.ReplaceAllStringFunc(s, func(m string) string {
+		if t, err := time.Parse(time.RFC3339, m); err == nil {
+			return displayTime(t)
+		}
+		return m
+	})
+	s = longDecimalRE.ReplaceAllStringFunc(s, func(m string) string {
+		v, err := strconv.ParseFloat(m, 64)
+		if err != nil {
+			return m
+		}
+		return clinicalNumber(v)
+	})
+	s = quantityRE.ReplaceAllStringFunc(s, func(m string) string {
+		g := quantityRE.FindStringSubmatch(m)
+		number, _, _ := strings.Cut(m, " ")
+		return withUnit(number, g[2]) + g[3]
+	})
+	return operatorWords.Replace(s)
+}
+
+var (
+	instantRE     = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})`)
+	longDecimalRE = regexp.MustCompile(`\b\d+\.\d{3,}\b`)
+	// A number followed by a unit code the unit table rewrites (so "a" is only a unit
+	// after a number, never the article).
+	quantityRE    = regexp.MustCompile(`\b\d+(\.\d+)? (` + unitAlternatives() + `)(\b|$|[^\w/*\[{])`)
+	operatorWords = strings.NewReplacer(" >= ", " ≥ ", " <= ", " ≤ ", " x ULN", " × ULN")
+)
+
+// unitAlternatives is the unit table's codes as a regexp alternation, longest first so
+// that "10*9/L" is not read as a shorter code.
+func unitAlternatives() string {
+	codes := make([]string, 0, len(unitText))
+	for c := range unitText {
+		if strings.Trim(c, "0123456789") == "" {
+			continue // a bare number ("1") is no unit to find in text
+		}
+		codes = append(codes, regexp.QuoteMeta(c))
+	}
+	sort.Slice(codes, func(i, j int) bool { return len(codes[i]) > len(codes[j]) || (len(codes[i]) == len(codes[j]) && codes[i] < codes[j]) })
+	return strings.Join(codes, "|")
+}
