@@ -22,13 +22,7 @@ func readable(s string) string {
 		}
 		return m
 	})
-	s = longDecimalRE.ReplaceAllStringFunc(s, func(m string) string {
-		v, err := strconv.ParseFloat(m, 64)
-		if err != nil {
-			return m
-		}
-		return clinicalNumber(v)
-	})
+	s = roundDecimals(s)
 	s = quantityRE.ReplaceAllStringFunc(s, func(m string) string {
 		g := quantityRE.FindStringSubmatch(m)
 		number, _, _ := strings.Cut(m, " ")
@@ -38,13 +32,39 @@ func readable(s string) string {
 }
 
 var (
-	instantRE     = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})`)
-	longDecimalRE = regexp.MustCompile(`\b\d+\.\d{3,}\b`)
+	instantRE = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})`)
+	decimalRE = regexp.MustCompile(`\d+\.\d+`)
 	// A number followed by a unit code the unit table rewrites (so "a" is only a unit
 	// after a number, never the article).
 	quantityRE    = regexp.MustCompile(`\b\d+(\.\d+)? (` + unitAlternatives() + `)(\b|$|[^\w/*\[{])`)
-	operatorWords = strings.NewReplacer(" >= ", " ≥ ", " <= ", " ≤ ", " x ULN", " × ULN")
+	operatorWords = strings.NewReplacer(" >= ", " ≥ ", " <= ", " ≤ ", " x ", " × ")
 )
+
+// roundDecimals rounds the decimal numbers in s as the page rounds values ("CrCl 39.37"
+// -> "CrCl 39"), leaving alone what only looks like one: a part of a code or a version
+// ("C90.02", "1.0.0", "2026-12-06.1"), told by a letter, digit or dot touching it.
+func roundDecimals(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range decimalRE.FindAllStringIndex(s, -1) {
+		if m[0] > 0 && (partOfToken(s[m[0]-1]) || s[m[0]-1] == '-' && m[0] > 1 && partOfToken(s[m[0]-2])) || m[1] < len(s) && (partOfToken(s[m[1]]) || s[m[1]] == '.' && m[1]+1 < len(s) && partOfToken(s[m[1]+1])) {
+			continue
+		}
+		v, err := strconv.ParseFloat(s[m[0]:m[1]], 64)
+		if err != nil {
+			continue
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(clinicalNumber(v))
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func partOfToken(c byte) bool {
+	return c == '.' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 // unitAlternatives is the unit table's codes as a regexp alternation, longest first so
 // that "10*9/L" is not read as a shorter code.
@@ -56,6 +76,8 @@ func unitAlternatives() string {
 		}
 		codes = append(codes, regexp.QuoteMeta(c))
 	}
-	sort.Slice(codes, func(i, j int) bool { return len(codes[i]) > len(codes[j]) || (len(codes[i]) == len(codes[j]) && codes[i] < codes[j]) })
+	sort.Slice(codes, func(i, j int) bool {
+		return len(codes[i]) > len(codes[j]) || (len(codes[i]) == len(codes[j]) && codes[i] < codes[j])
+	})
 	return strings.Join(codes, "|")
 }

@@ -7,6 +7,7 @@ import "strings"
 // powers of ten are written as powers. One table, so every page writes a unit alike; a
 // code not listed is shown as it is (it is already plain: mg/dL, U/L, kg).
 var unitText = map[string]string{
+	"%":                "%",
 	"{score}":          "",
 	"{ratio}":          "",
 	"{index}":          "",
