@@ -47,6 +47,7 @@ type page struct {
 	TopReasons     [][]ReasonCount // per criterion, the first topReasons
 	MoreReason     []int           // per criterion, how many reasons are not shown
 	AsOfText       string          // the as-of as people read it; a span when it varies
+	RunAtText      string          // when the run started, as people read it
 	Groups         []patientGroup
 }
 
@@ -174,6 +175,9 @@ func newPage(r Report) page {
 		c.LabelX, c.BarX, c.BarW, c.BarH = labelWidth-6, labelWidth, barWidth, barHeight
 	}
 	p.AsOfText = asOfWords(r.AsOf)
+	if r.RunAt != "" {
+		p.RunAtText = readableInstant(r.RunAt)
+	}
 	asOf := ""
 	if r.AsOf != nil && r.AsOf.First == r.AsOf.Last {
 		asOf = r.AsOf.First

@@ -79,7 +79,7 @@ func TestPatientsByVerdict(t *testing.T) {
 		t.Errorf("the page of 3000 patients is %d bytes: the lists are not capped", len(page))
 	}
 	for _, w := range []string{
-		"Screened as of</dt><dd>2026-11-20 12:00 UTC", "2026-11-20T13:00:00Z", "Inputs</dt><dd>ids.txt",
+		"Screened as of</dt><dd>2026-11-20 12:00 UTC", `<time datetime="2026-11-20T13:00:00Z">2026-11-20 13:00 UTC</time>`, "Inputs</dt><dd>ids.txt",
 		`<a href="/v1/screenings/s000000">p000000</a>`,                                        // stored: its own screening
 		`<a href="/v1/patients/p000001/screening?as_of=2026-11-20T12%3A00%3A00Z">p000001</a>`, // not stored: the patient's, at the run's as-of
 		fmt.Sprintf("and %d more", 1000-MaxListed),
