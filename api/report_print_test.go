@@ -62,10 +62,13 @@ const findOverlaps = `(() => {
 	const name = e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '') +
 		(e.closest('[data-criterion]') ? ' in ' + e.closest('[data-criterion]').dataset.criterion : '');
 	const out = [];
-	// A badge or a count stays inside its cell or box.
+	// A badge or a count stays inside its cell or box, clear of the cell's padding (so
+	// that it never touches the next column's text).
 	for (const b of document.querySelectorAll('.badge, .counts li')) {
-		const r = b.getBoundingClientRect(), c = b.closest('td, section').getBoundingClientRect();
-		if (r.left < c.left - 0.5 || r.right > c.right + 0.5) out.push(name(b) + ' runs out of its ' + name(b.closest('td, section')));
+		const box = b.closest('td, section'), r = b.getBoundingClientRect(), c = box.getBoundingClientRect();
+		const st = getComputedStyle(box);
+		const left = c.left + parseFloat(st.paddingLeft), right = c.right - parseFloat(st.paddingRight);
+		if (r.left < left - 0.5 || r.right > right + 0.5) out.push(name(b) + ' runs out of its ' + name(box));
 	}
 	for (let i = 0; i < els.length; i++) {
 		for (let j = i + 1; j < els.length; j++) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/trialscreen/trialscreen/screening"
@@ -111,5 +112,36 @@ func TestThresholdWords(t *testing.T) {
 				t.Errorf("thresholdWords = %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestReviewDecisionsBlock: each review item has the empty block "review-decisions",
+// which a page recording decisions fills in by defining it (the item is its data).
+func TestReviewDecisionsBlock(t *testing.T) {
+	tmpl, err := reportTemplate.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmpl.Parse(`{{define "review-decisions"}}<span class="decided">{{.Criterion}}</span>{{end}}`); err != nil {
+		t.Fatal(err)
+	}
+	result := &screening.Screening{
+		Verdict:     screening.PotentiallyEligible,
+		ReviewItems: []screening.Item{{Criterion: "ecg", What: "confirm the ECG"}, {Criterion: "compliance", What: "expected to comply"}},
+	}
+	var plain, filled strings.Builder
+	if err := reportTemplate.Execute(&plain, buildReport(result, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmpl.Execute(&filled, buildReport(result, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), `class="decided"`) {
+		t.Errorf("the report shows decisions without a page defining them")
+	}
+	for _, w := range []string{`<span class="decided">ecg</span></li>`, `<span class="decided">compliance</span></li>`} {
+		if !strings.Contains(filled.String(), w) {
+			t.Errorf("the filled block does not end its review item: no %q", w)
+		}
 	}
 }
