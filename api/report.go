@@ -24,7 +24,14 @@ import (
 //go:embed templates/report.html
 var reportSource string
 
-var reportTemplate = template.Must(template.New("report").Parse(reportSource))
+var reportTemplate = newReportTemplate()
+
+// newReportTemplate parses the report page afresh: a page that adds to it (the review
+// decisions, defining "review-decisions") parses its own copy, since html/template
+// cannot clone a template that has already run.
+func newReportTemplate() *template.Template {
+	return template.Must(template.New("report").Parse(reportSource))
+}
 
 // reportCSP allows the page's one <style> element by its hash (not 'unsafe-inline', so an
 // injected style could not restyle the report) and nothing else: no scripts, frames,

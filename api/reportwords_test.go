@@ -118,10 +118,7 @@ func TestThresholdWords(t *testing.T) {
 // TestReviewDecisionsBlock: each review item has the empty block "review-decisions",
 // which a page recording decisions fills in by defining it (the item is its data).
 func TestReviewDecisionsBlock(t *testing.T) {
-	tmpl, err := reportTemplate.Clone()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tmpl := newReportTemplate()
 	if _, err := tmpl.Parse(`{{define "review-decisions"}}<span class="decided">{{.Criterion}}</span>{{end}}`); err != nil {
 		t.Fatal(err)
 	}
