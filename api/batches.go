@@ -199,19 +199,27 @@ func (s *Server) getBatchSummary(c echo.Context) error {
 // getBatchFunnel serves the funnel as JSON, or as its HTML page to a browser.
 func (s *Server) getBatchFunnel(c echo.Context) error {
 	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
-	if !prefersHTML(c.Request().Header.Get(echo.HeaderAccept)) {
-		return s.serveBatchFile(c, batch.FunnelJSON, echo.MIMEApplicationJSON)
-	}
-	page, err := s.readBatchFile(c, batch.FunnelHTML)
+	f, err := s.batchFunnel(c.Request().Context(), callerOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
+	h.Set(echo.HeaderCacheControl, "no-store") // patient ids
+	var buf bytes.Buffer
+	if !prefersHTML(c.Request().Header.Get(echo.HeaderAccept)) {
+		if err := f.WriteJSON(&buf); err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, buf.Bytes())
+	}
+	if err := f.WriteHTML(&buf); err != nil {
+		return err
+	}
+	page := buf.Bytes()
 	h.Set("Content-Security-Policy", funnelCSP(page))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set(echo.HeaderCacheControl, "no-store")
 	return c.Blob(http.StatusOK, "text/html; charset=utf-8", page)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,7 +81,9 @@ func batchReplica(t *testing.T, st *store.Store, src screening.Source) *restEnv 
 	})
 }
 
-// outputs are a done batch's answers: status aside, what a portal downloads.
+// outputs are a done batch's answers: status aside, what a portal downloads. When the
+// run started is the one thing two runs of the same batch differ in: the funnel must say
+// it, and it is then left out of the comparison.
 func batchOutputs(t *testing.T, env *restEnv, id string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -96,8 +99,18 @@ func batchOutputs(t *testing.T, env *restEnv, id string) map[string]string {
 		t.Fatalf("funnel page: status %d, CSP %q", rec.Code, rec.Header().Get("Content-Security-Policy"))
 	}
 	out["/funnel.html"] = rec.Body.String()
+	if !runAtJSON.MatchString(out["/funnel"]) || !runAtHTML.MatchString(out["/funnel.html"]) {
+		t.Errorf("the funnel does not say when the run started:\n%s", out["/funnel.html"])
+	}
+	out["/funnel"] = runAtJSON.ReplaceAllString(out["/funnel"], `"run_at": "…"`)
+	out["/funnel.html"] = runAtHTML.ReplaceAllString(out["/funnel.html"], "Run started</dt><dd>…</dd>")
 	return out
 }
+
+var (
+	runAtJSON = regexp.MustCompile(`"run_at": "\d{4}-[^"]+"`)
+	runAtHTML = regexp.MustCompile(`Run started</dt><dd><time datetime="[^"]+">[^<]+</time></dd>`)
+)
 
 // A batch created on one replica is polled and read on another, which answers exactly
 // what an in-memory batch answers; a replica started afterwards on the same database

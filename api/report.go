@@ -7,10 +7,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +24,14 @@ import (
 //go:embed templates/report.html
 var reportSource string
 
-var reportTemplate = template.Must(template.New("report").Parse(reportSource))
+var reportTemplate = newReportTemplate()
+
+// newReportTemplate parses the report page afresh: a page that adds to it (the review
+// decisions, defining "review-decisions") parses its own copy, since html/template
+// cannot clone a template that has already run.
+func newReportTemplate() *template.Template {
+	return template.Must(template.New("report").Parse(reportSource))
+}
 
 // reportCSP allows the page's one <style> element by its hash (not 'unsafe-inline', so an
 // injected style could not restyle the report) and nothing else: no scripts, frames,
@@ -39,8 +44,8 @@ var reportCSP = "default-src 'none'; style-src '" + styleHash(reportSource) + "'
 func styleHash(src string) string {
 	_, rest, ok := strings.Cut(src, "<style>")
 	css, _, ok2 := strings.Cut(rest, "</style>")
-	if !ok || !ok2 || strings.Contains(css, "{{") || strings.Count(src, "<style") != 1 {
-		panic("api: a page template needs exactly one <style> element, without template actions")
+	if !ok || !ok2 || strings.Contains(css, "{{") || strings.Contains(css, "/*") || strings.Count(src, "<style") != 1 {
+		panic("api: a page template needs exactly one <style> element, without template actions or comments (html/template drops CSS comments, so the hash would not match)")
 	}
 	sum := sha256.Sum256([]byte(css))
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
@@ -113,173 +118,6 @@ func resourceLinkFor(base string) func(ref string) string {
 		// Escaped, so an id from the record cannot leave the resource's path.
 		return prefix + "/" + url.PathEscape(typ) + "/" + url.PathEscape(id)
 	}
-}
-
-// reportPage is what the template shows: the screening, with every value already in
-// the words and formats people read.
-type reportPage struct {
-	Patient     string
-	PatientHref string
-	AsOf        string
-	AsOfISO     string
-	Protocol    screening.ProtocolRef
-	Verdict     string // the code: potentially-eligible...
-	VerdictText string
-	VerdictWhy  string
-	Counts      screening.Counts
-	Settings    []labelled
-	Sources     []sourceRow
-	Unreadable  []screening.UnreadableEntry
-	Others      int
-	ToObtain    []itemRow
-	Review      []itemRow
-	Criteria    []criterionRow
-	Linked      bool       // evidence references link to the FHIR server
-	Since       *sinceView // what changed since the previous stored screening; nil: not shown
-}
-
-type labelled struct{ Label, Value string }
-
-type sourceRow struct {
-	Type, State, Detail string
-	Complete            bool
-}
-
-type itemRow struct {
-	Criterion, Reason, What string
-}
-
-type criterionRow struct {
-	N                    int
-	ID, Kind, Text       string
-	Outcome, Mark, Label string
-	Reason               string
-	Summary, Rule        string
-	Obtain               string
-	Span                 int // rows the criterion takes: one per evidence item
-	First                *evidenceRow
-	More                 []evidenceRow
-}
-
-type evidenceRow struct {
-	Value    string // the value compared, in the rule's unit
-	Reported string // as recorded, when that differs
-	Date     string
-	DateISO  string
-	Ref      string
-	Href     string
-	Role     string
-	Code     string
-	Status   string
-	Text     string
-	Note     string
-}
-
-// buildReport turns a screening into the page's view. link may be nil.
-func buildReport(r *screening.Screening, link func(string) string) reportPage {
-	p := reportPage{
-		Patient:  r.Patient.Reference,
-		AsOf:     displayTime(r.AsOf),
-		AsOfISO:  r.AsOf.Format(time.RFC3339),
-		Protocol: r.Protocol,
-		Verdict:  string(r.Verdict),
-		Counts:   r.Counts,
-		Others:   r.Data.OtherPatients,
-		Linked:   link != nil,
-	}
-	if p.Patient == "" {
-		p.Patient = "Patient/" + r.Patient.ID
-	}
-	if link != nil {
-		p.PatientHref = link(p.Patient)
-	}
-	p.VerdictText, p.VerdictWhy = verdictWords(r)
-
-	lympho := r.Settings.LymphodepletionDate
-	if lympho == "" {
-		lympho = "none planned (washout measured to the as-of instant)"
-	}
-	p.Settings = []labelled{
-		{"Evaluated as of", displayTime(r.Settings.AsOf)},
-		{"Planned lymphodepletion", lympho},
-		{"Time zone for calendar dates", r.Settings.TimeZone},
-		{"Observation statuses counted", strings.Join(r.Settings.ObservationStatuses, ", ")},
-	}
-
-	types := make([]string, 0, len(r.Data.Sources))
-	for t := range r.Data.Sources {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
-		st := r.Data.Sources[t]
-		p.Sources = append(p.Sources, sourceRow{Type: t, State: string(st.State), Detail: st.Detail, Complete: st.State == screening.FetchComplete})
-	}
-	p.Unreadable = r.Data.Unreadable
-
-	for _, it := range r.ToObtain {
-		p.ToObtain = append(p.ToObtain, itemRow{Criterion: it.Criterion, Reason: reasonWords(it.Reason), What: it.What})
-	}
-	for _, it := range r.ReviewItems {
-		p.Review = append(p.Review, itemRow{Criterion: it.Criterion, Reason: reasonWords(it.Reason), What: it.What})
-	}
-
-	for i, c := range r.Criteria {
-		row := criterionRow{
-			N: i + 1, ID: c.ID, Kind: c.Kind, Text: c.Text,
-			Outcome: string(c.Outcome), Reason: reasonWords(c.Reason),
-			Summary: c.Summary, Rule: c.Rule, Obtain: c.Obtain,
-		}
-		row.Mark, row.Label = outcomeWords(c.Outcome)
-		ev := make([]evidenceRow, len(c.Evidence))
-		for j, e := range c.Evidence {
-			ev[j] = evidence(e, link)
-		}
-		row.Span = max(1, len(ev))
-		if len(ev) > 0 {
-			row.First, row.More = &ev[0], ev[1:]
-		}
-		p.Criteria = append(p.Criteria, row)
-	}
-	return p
-}
-
-func evidence(e screening.Evidence, link func(string) string) evidenceRow {
-	row := evidenceRow{Ref: e.Resource, Role: e.Role, Status: e.Status, Text: e.Text, Note: e.Note}
-	if e.Resource != "" && link != nil {
-		row.Href = link(e.Resource)
-	}
-	if e.Date != "" {
-		row.Date, row.DateISO = e.Date, e.Date
-		if t, err := time.Parse(time.RFC3339, e.Date); err == nil {
-			row.Date = displayTime(t)
-		}
-	}
-	if e.Code != "" {
-		row.Code = codeWords(e.Code)
-	}
-	switch {
-	case e.Value != nil:
-		row.Value = quantity(*e.Value, e.Unit)
-		if e.OriginalValue != nil && (e.OriginalUnit != e.Unit || *e.OriginalValue != *e.Value) {
-			row.Reported = quantity(*e.OriginalValue, e.OriginalUnit)
-		}
-	case e.OriginalValue != nil:
-		// Recorded but not used (e.g. too old): shown as recorded.
-		row.Reported = quantity(*e.OriginalValue, e.OriginalUnit)
-	case e.ValueCode != "":
-		row.Value = codeWords(e.ValueCode)
-	}
-	return row
-}
-
-// quantity renders a number as the engine does (at most 4 decimals) with its unit.
-func quantity(v float64, unit string) string {
-	s := strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
-	if unit != "" {
-		s += " " + unit
-	}
-	return s
 }
 
 // codeWords names a "system|code" for people ("LOINC 751-8").

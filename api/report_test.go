@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,11 +132,15 @@ func TestReportDemoPatients(t *testing.T) {
 		patient  string
 		verdict  string // the headline
 		outcomes map[string]string
+		words    []string // shown in the criteria table as people write them
 	}{
-		{"demo-candidate", "Potentially eligible", map[string]string{"age": "pass", "life-expectancy": "review"}},
-		{"demo-ineligible-labs", "Ineligible", map[string]string{"neutrophils": "fail", "platelets": "fail", "creatinine-clearance": "fail"}},
-		{"demo-ineligible-exclusion", "Ineligible", map[string]string{"cns-malignancy": "fail", "pulmonary-fibrosis": "fail"}},
-		{"demo-insufficient-data", "Insufficient data", map[string]string{"ecog": "unknown", "neutrophils": "unknown", "age": "pass"}},
+		{"demo-candidate", "Potentially eligible", map[string]string{"age": "pass", "life-expectancy": "review"},
+			[]string{"Negative", "×10⁹/L", "62 years", "ALT ≤ 2.5 × ULN; ULN 40 U/L from the lab's range"}},
+		{"demo-ineligible-labs", "Ineligible", map[string]string{"neutrophils": "fail", "platelets": "fail", "creatinine-clearance": "fail"},
+			[]string{"CrCl 39 mL/min", "133 µmol/L", "Platelets ≥ 50 ×10⁹/L; latest result within 14 days", "Negative"}},
+		{"demo-ineligible-exclusion", "Ineligible", map[string]string{"cns-malignancy": "fail", "pulmonary-fibrosis": "fail"}, nil},
+		{"demo-insufficient-data", "Insufficient data", map[string]string{"ecog": "unknown", "neutrophils": "unknown", "age": "pass"},
+			[]string{"ANC ≥ 1 ×10⁹/L"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.patient, func(t *testing.T) {
@@ -165,22 +170,38 @@ func TestReportDemoPatients(t *testing.T) {
 				}
 			}
 			page := nodeText(doc)
-			for _, w := range []string{want.Patient.Reference, "2026-11-20 12:00 UTC", want.Protocol.ID + ", version " + want.Protocol.Version, "final, amended, corrected"} {
-				if !strings.Contains(page, w) {
+			wantShown := []string{want.Patient.Reference, "2026-11-20 12:00 UTC", want.Protocol.ID + ", version " + want.Protocol.Version,
+				"final, amended, corrected", want.Patient.Name, want.Patient.Gender, want.Patient.BirthDate}
+			for _, w := range wantShown {
+				if w == "" || !strings.Contains(page, w) {
 					t.Errorf("the page does not show %q", w)
 				}
 			}
+			if got := nodeText(nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "patient-name" })); got != want.Patient.Name {
+				t.Errorf("the heading names %q, want the patient %q", got, want.Patient.Name)
+			}
 
-			// All 39 criteria, in protocol order, each with its outcome.
+			// All 39 criteria, each with its outcome: those that decide the verdict
+			// (fail for ineligible, unknown for insufficient data) first, each group in
+			// protocol order.
 			table := nodeWhere(t, doc, func(n *html.Node) bool { return n.Data == "table" && nodeAttr(n, "id") == "criteria" })
 			rows := nodesWhere(table, func(n *html.Node) bool { return n.Data == "tr" && nodeHasAttr(n, "data-criterion") })
 			if len(rows) != 39 || len(want.Criteria) != 39 {
 				t.Fatalf("%d criterion rows (the screening has %d), want 39", len(rows), len(want.Criteria))
 			}
+			order := wantOrder(want)
+			// The table's own words (the protocol's wording is quoted as written).
+			var ownWords []string
+			for n := range table.Descendants() {
+				if n.Type == html.TextNode && !nodeClass("ctext")(n.Parent) {
+					ownWords = append(ownWords, n.Data)
+				}
+			}
+			tableText := strings.Join(strings.Fields(strings.Join(ownWords, " ")), " ")
 			for i, row := range rows {
-				c := want.Criteria[i]
+				c := order[i]
 				if got := nodeAttr(row, "data-criterion"); got != c.ID {
-					t.Errorf("row %d is %q, want %q (protocol order)", i+1, got, c.ID)
+					t.Errorf("row %d is %q, want %q", i+1, got, c.ID)
 				}
 				if got := nodeAttr(row, "data-outcome"); got != string(c.Outcome) {
 					t.Errorf("%s: data-outcome %q, want %q", c.ID, got, c.Outcome)
@@ -191,34 +212,27 @@ func TestReportDemoPatients(t *testing.T) {
 					t.Errorf("%s: badge %q does not say %q", c.ID, got, c.Outcome)
 				}
 				rowText := nodeText(row)
-				for _, w := range []string{c.Summary, c.Rule} {
+				for _, w := range []string{readable(c.Summary), thresholdWords(c)} {
 					if !strings.Contains(rowText, w) {
 						t.Errorf("%s: row lacks %q", c.ID, w)
 					}
 				}
-				if c.Obtain != "" && !strings.Contains(rowText, c.Obtain) {
+				switch {
+				case c.Obtain == "":
+				case want.Verdict == screening.Ineligible && strings.Contains(rowText, "To obtain"):
+					t.Errorf("%s: an ineligible patient's row asks to obtain %q", c.ID, c.Obtain)
+				case want.Verdict != screening.Ineligible && !strings.Contains(rowText, readable(c.Obtain)):
 					t.Errorf("%s: row lacks what to obtain %q", c.ID, c.Obtain)
 				}
-			}
-			for id, o := range tt.outcomes {
-				if got := nodeAttr(nodeWhere(t, table, func(n *html.Node) bool { return nodeAttr(n, "data-criterion") == id }), "data-outcome"); got != o {
-					t.Errorf("%s: %q, want %q", id, got, o)
-				}
-			}
-
-			// Every evidence resource is named in its criterion's rows (plain text: the
-			// demo source has no FHIR base, so nothing links off the page).
-			for _, c := range want.Criteria {
-				body := nodeWhere(t, table, func(n *html.Node) bool { return nodeAttr(n, "data-criterion") == c.ID }).Parent
-				refs := nodesWhere(body, nodeClass("ref"))
-				var got []string
-				for _, r := range refs {
+				// Every evidence resource is named in its criterion's row (plain text: the
+				// demo source has no FHIR base, so nothing links off the page).
+				var got, wantRefs []string
+				for _, r := range nodesWhere(row, nodeClass("ref")) {
 					got = append(got, nodeText(r))
 					if r.Data == "a" {
 						t.Errorf("%s: evidence %q links somewhere without a FHIR base", c.ID, nodeAttr(r, "href"))
 					}
 				}
-				var wantRefs []string
 				for _, e := range c.Evidence {
 					if e.Resource != "" {
 						wantRefs = append(wantRefs, e.Resource)
@@ -228,33 +242,79 @@ func TestReportDemoPatients(t *testing.T) {
 					t.Errorf("%s: evidence references %q, want %q", c.ID, got, wantRefs)
 				}
 			}
-
-			// The review checklist: one checkbox per review item.
-			review := nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "review" })
-			boxes := nodesWhere(review, func(n *html.Node) bool { return n.Data == "input" && nodeAttr(n, "type") == "checkbox" })
-			if len(boxes) != len(want.ReviewItems) || len(boxes) == 0 {
-				t.Errorf("%d checkboxes for %d review items", len(boxes), len(want.ReviewItems))
+			for id, o := range tt.outcomes {
+				if got := nodeAttr(nodeWhere(t, table, func(n *html.Node) bool { return nodeAttr(n, "data-criterion") == id }), "data-outcome"); got != o {
+					t.Errorf("%s: %q, want %q", id, got, o)
+				}
 			}
-			for i, b := range boxes {
-				label := nodeWhere(t, review, func(n *html.Node) bool { return n.Data == "label" && nodeAttr(n, "for") == nodeAttr(b, "id") })
-				if it := want.ReviewItems[i]; !strings.Contains(nodeText(label), it.What) || !strings.Contains(nodeText(label), it.Criterion) {
-					t.Errorf("checkbox %d is labelled %q, want the item %q of %s", i, nodeText(label), it.What, it.Criterion)
+			// Values as people write them: no raw UCUM annotations or powers, no four
+			// decimals, and the record's words for coded results.
+			for _, raw := range []string{"10*9/L", "{score}", "10*3/uL", " >= ", " <= "} {
+				if strings.Contains(tableText, raw) {
+					t.Errorf("the criteria table shows %q", raw)
+				}
+			}
+			if m := regexp.MustCompile(`\d\.\d{3,}`).FindString(tableText); m != "" {
+				t.Errorf("the criteria table shows %q, more decimals than a clinician writes", m)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(tableText, w) {
+					t.Errorf("the criteria table lacks %q", w)
 				}
 			}
 
-			// What to obtain, for each unknown.
-			obtain := nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "to-obtain" })
-			items := nodesWhere(obtain, func(n *html.Node) bool { return n.Data == "li" })
-			if len(items) != want.Counts.Unknown || len(want.ToObtain) != want.Counts.Unknown {
-				t.Fatalf("%d items to obtain, %d unknown criteria", len(items), want.Counts.Unknown)
+			// The review items: a plain list, nothing to tick that would not be kept.
+			review := nodeWhere(t, doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "review" })
+			if inputs := nodesWhere(review, func(n *html.Node) bool { return n.Data == "input" || n.Data == "form" }); len(inputs) != 0 {
+				t.Errorf("the review list has %d inputs or forms, which save nothing", len(inputs))
+			}
+			items := nodesWhere(review, func(n *html.Node) bool { return n.Data == "li" })
+			if len(items) != len(want.ReviewItems) || len(items) == 0 {
+				t.Errorf("%d review list items for %d review items", len(items), len(want.ReviewItems))
+			}
+			for i, li := range items {
+				if it := want.ReviewItems[i]; nodeAttr(li, "data-criterion") != it.Criterion || !strings.Contains(nodeText(li), readable(it.What)) {
+					t.Errorf("review item %d reads %q, want %q of %s", i, nodeText(li), it.What, it.Criterion)
+				}
+			}
+
+			// What to obtain, for each unknown; for an ineligible patient, nothing.
+			obtain := nodesWhere(doc, func(n *html.Node) bool { return nodeAttr(n, "id") == "to-obtain" })
+			if want.Verdict == screening.Ineligible {
+				if len(obtain) != 0 {
+					t.Errorf("an ineligible patient's report lists tests to obtain: %q", nodeText(obtain[0]))
+				}
+				return
+			}
+			if len(obtain) != 1 {
+				t.Fatalf("%d to-obtain sections, want 1", len(obtain))
+			}
+			obtainItems := nodesWhere(obtain[0], func(n *html.Node) bool { return n.Data == "li" })
+			if len(obtainItems) != want.Counts.Unknown || len(want.ToObtain) != want.Counts.Unknown {
+				t.Fatalf("%d items to obtain, %d unknown criteria", len(obtainItems), want.Counts.Unknown)
 			}
 			for i, it := range want.ToObtain {
-				if nodeAttr(items[i], "data-criterion") != it.Criterion || !strings.Contains(nodeText(items[i]), it.What) {
-					t.Errorf("to obtain %d: %q, want %q for %s", i, nodeText(items[i]), it.What, it.Criterion)
+				if nodeAttr(obtainItems[i], "data-criterion") != it.Criterion || !strings.Contains(nodeText(obtainItems[i]), readable(it.What)) {
+					t.Errorf("to obtain %d: %q, want %q for %s", i, nodeText(obtainItems[i]), it.What, it.Criterion)
 				}
 			}
 		})
 	}
+}
+
+// wantOrder is the order the report lists a screening's criteria in: those with the
+// outcome that decides the verdict first, then the rest, each in protocol order.
+func wantOrder(s *screening.Screening) []screening.Result {
+	first := map[screening.Verdict]screening.Outcome{screening.Ineligible: screening.Fail, screening.InsufficientData: screening.Unknown}[s.Verdict]
+	var head, tail []screening.Result
+	for _, c := range s.Criteria {
+		if first != "" && c.Outcome == first {
+			head = append(head, c)
+		} else {
+			tail = append(tail, c)
+		}
+	}
+	return append(head, tail...)
 }
 
 // linkedSource is the demo source with a FHIR base, as a FHIR server source would have.

@@ -193,7 +193,14 @@ func Finish(dir string, p *screening.Protocol) (*funnel.Funnel, error) {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
 	defer in.Close()
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
 	f := funnel.New(p)
+	// What was screened, for the funnel page (when the run started is left out: the
+	// files must not depend on how the run went, resumed or merged).
+	f.Inputs = m.Inputs
 	err = writeFileWith(filepath.Join(dir, SummaryFile), func(w io.Writer) error { return Summarize(in, w, f) })
 	if err != nil {
 		return nil, err
@@ -209,10 +216,6 @@ func Finish(dir string, p *screening.Protocol) (*funnel.Funnel, error) {
 		return nil, err
 	}
 	if err := writeFileAtomic(filepath.Join(dir, FunnelHTML), hb.Bytes()); err != nil {
-		return nil, err
-	}
-	m, err := ReadManifest(dir)
-	if err != nil {
 		return nil, err
 	}
 	m.Complete = true

@@ -130,7 +130,7 @@ func TestReadBundleSyntheaContent(t *testing.T) {
 		Clinical: "active", Verification: "confirmed",
 		Onset:    screening.When{Time: at, Precision: screening.PrecisionTime},
 		Recorded: screening.When{Time: at, Precision: screening.PrecisionTime},
-		Text:     "Seizure disorder",
+		Text:     "Seizure disorder", Display: "Seizure disorder",
 	}}
 	if !reflect.DeepEqual(rec.Conditions, wantCond) {
 		t.Errorf("conditions = %+v\nwant %+v", rec.Conditions, wantCond)
@@ -146,7 +146,7 @@ func TestReadBundleSyntheaContent(t *testing.T) {
 		Ref: "Observation/3f4a9033-867c-4580-851e-ddaec4e0d39a", Status: "final", Code: []screening.Coding{{System: loinc, Code: "718-7"}},
 		Effective: screening.When{Time: time.Date(2016, 3, 7, 5, 28, 45, 0, time.UTC), Precision: screening.PrecisionTime},
 		Value:     &screening.Quantity{Value: 16.079701556982158, Code: "g/dL", System: ucum, Unit: "g/dL"},
-		CodeText:  "Hemoglobin [Mass/volume] in Blood",
+		CodeText:  "Hemoglobin [Mass/volume] in Blood", CodeDisplay: "Hemoglobin [Mass/volume] in Blood",
 	}}
 	if !reflect.DeepEqual(rec.Observations, wantObs) {
 		t.Errorf("observations = %+v, want only the hemoglobin %+v", rec.Observations, wantObs)
@@ -475,7 +475,7 @@ func TestReadBundleNormalizes(t *testing.T) {
 			Effective: screening.When{Time: time.Date(2024, 1, 3, 10, 0, 0, 123e6, time.UTC), Precision: screening.PrecisionTime},
 			ValueText: "<5 g/dL", ValueBound: &screening.Bound{Comparator: "<", Limit: screening.Quantity{Value: 5, Code: "g/dL", Unit: "g/dL"}}},
 		{Ref: "Observation/int", Status: "final", Code: hb, Value: &screening.Quantity{Value: 9}},
-		{Ref: "Observation/cc", Status: "amended", Code: hb, ValueText: "normal"},
+		{Ref: "Observation/cc", Status: "amended", Code: hb, ValueText: "normal", ValueDisplay: "normal"},
 		{Ref: "Observation/str", Status: "final", Code: hb, ValueText: "haemolysed"},
 	}
 	if !reflect.DeepEqual(rec.Observations, wantObs) {

@@ -45,6 +45,8 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		Status:   enumCode(o.GetStatus().GetValue()),
 		Code:     codings(o.GetCode()),
 		CodeText: o.GetCode().GetText().GetValue(),
+		// The record's own words, shown beside the codes in evidence.
+		CodeDisplay: conceptWords(o.GetCode()),
 	}
 	switch e := o.GetEffective(); {
 	case e.GetDateTime() != nil:
@@ -62,6 +64,7 @@ func convertObservation(o *obspb.Observation, ref string) screening.Observation 
 		out.Value = &screening.Quantity{Value: float64(v.GetInteger().GetValue())}
 	case v.GetCodeableConcept() != nil:
 		out.ValueCode = codings(v.GetCodeableConcept())
+		out.ValueDisplay = conceptWords(v.GetCodeableConcept())
 		if len(out.ValueCode) == 0 {
 			out.ValueText = v.GetCodeableConcept().GetText().GetValue()
 		} else {
@@ -134,6 +137,7 @@ func convertCondition(c *cpb.Condition, ref string) screening.Condition {
 		Ref:          ref,
 		Code:         codings(c.GetCode()),
 		Text:         c.GetCode().GetText().GetValue(),
+		Display:      conceptWords(c.GetCode()),
 		Clinical:     statusCode(c.GetClinicalStatus(), "http://terminology.hl7.org/CodeSystem/condition-clinical"),
 		Verification: statusCode(c.GetVerificationStatus(), "http://terminology.hl7.org/CodeSystem/condition-ver-status"),
 		Recorded:     whenDateTime(c.GetRecordedDate()),
@@ -181,9 +185,10 @@ func medCodes(cc *dpb.CodeableConcept, resolved []screening.Coding) []screening.
 
 func convertMedRequest(m *mrpb.MedicationRequest, ref string, resolved []screening.Coding) screening.MedicationUse {
 	return screening.MedicationUse{
-		Ref:    ref,
-		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
-		Status: enumCode(m.GetStatus().GetValue()),
+		Ref:     ref,
+		Code:    medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status:  enumCode(m.GetStatus().GetValue()),
+		Display: conceptWords(m.GetMedication().GetCodeableConcept()),
 		// authoredOn is when it was ordered. validityPeriod is when the prescription may be
 		// filled, not the therapy; the dosing schedule's bounds (Epic sends
 		// dosageInstruction.timing.repeat.boundsPeriod) say when it was to end.
@@ -215,9 +220,10 @@ func dosingEnd(m *mrpb.MedicationRequest) screening.When {
 
 func convertMedStatement(m *mspb.MedicationStatement, ref string, resolved []screening.Coding) screening.MedicationUse {
 	out := screening.MedicationUse{
-		Ref:    ref,
-		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
-		Status: enumCode(m.GetStatus().GetValue()),
+		Ref:     ref,
+		Code:    medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status:  enumCode(m.GetStatus().GetValue()),
+		Display: conceptWords(m.GetMedication().GetCodeableConcept()),
 	}
 	out.Start, out.End = exposure(m.GetEffective().GetDateTime(), m.GetEffective().GetPeriod())
 	return out
@@ -225,9 +231,10 @@ func convertMedStatement(m *mspb.MedicationStatement, ref string, resolved []scr
 
 func convertMedAdministration(m *mapb.MedicationAdministration, ref string, resolved []screening.Coding) screening.MedicationUse {
 	out := screening.MedicationUse{
-		Ref:    ref,
-		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
-		Status: enumCode(m.GetStatus().GetValue()),
+		Ref:     ref,
+		Code:    medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status:  enumCode(m.GetStatus().GetValue()),
+		Display: conceptWords(m.GetMedication().GetCodeableConcept()),
 	}
 	out.Start, out.End = exposure(m.GetEffective().GetDateTime(), m.GetEffective().GetPeriod())
 	return out
@@ -238,10 +245,11 @@ func convertMedAdministration(m *mapb.MedicationAdministration, ref string, reso
 // end is not recorded (a person judges how long it lasted).
 func convertMedDispense(m *mdpb.MedicationDispense, ref string, resolved []screening.Coding) screening.MedicationUse {
 	out := screening.MedicationUse{
-		Ref:    ref,
-		Code:   medCodes(m.GetMedication().GetCodeableConcept(), resolved),
-		Status: enumCode(m.GetStatus().GetValue()),
-		Start:  whenDateTime(m.GetWhenHandedOver()),
+		Ref:     ref,
+		Code:    medCodes(m.GetMedication().GetCodeableConcept(), resolved),
+		Status:  enumCode(m.GetStatus().GetValue()),
+		Display: conceptWords(m.GetMedication().GetCodeableConcept()),
+		Start:   whenDateTime(m.GetWhenHandedOver()),
 	}
 	if days := simpleQuantity(m.GetDaysSupply()); days != nil && out.Start.Known() && days.Value >= 0 && days.Value < 3660 &&
 		(days.Code == "d" || days.Code == "" || strings.EqualFold(days.Unit, "day") || strings.EqualFold(days.Unit, "days")) {

@@ -16,6 +16,11 @@ type Funnel struct {
 	// GeneratedAt, when set, is written with the report. It is left out when zero so that
 	// reports of the same documents compare byte for byte.
 	GeneratedAt time.Time
+	// RunAt, when set, is when the run that screened the patients started; left out when
+	// zero, as GeneratedAt is (a resumed or merged run's files must not depend on it).
+	RunAt time.Time
+	// Inputs, when set, says what was screened (files, an id list, a REST request).
+	Inputs []string
 
 	protocol screening.ProtocolRef
 	ids      []string
@@ -25,6 +30,8 @@ type Funnel struct {
 	verdicts [3]int // by verdictSlot
 	blocked  int    // no fail, some unknown
 	skipped  map[string]int
+	listed   [3]listed // by verdictSlot
+	asOf     asOfSpan
 }
 
 // tally is one criterion's counts.
@@ -97,6 +104,7 @@ func (f *Funnel) add(s *screening.Screening) error {
 	}
 	f.patients++
 	f.verdicts[slotOf[s.Verdict]]++
+	f.addPatient(s)
 	if firstFail < len(f.ids) {
 		f.crit[firstFail].removed++
 	} else if anyUnknown {

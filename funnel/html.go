@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed page.html.tmpl
 var pageSource string
 
-var pageTemplate = template.Must(template.New("page").Parse(pageSource))
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"maxListed": func() int { return MaxListed },
+}).Parse(pageSource))
 
 // Chart geometry, in SVG user units (the chart scales to the page width).
 const (
@@ -42,6 +46,68 @@ type page struct {
 	Legend         []segment
 	TopReasons     [][]ReasonCount // per criterion, the first topReasons
 	MoreReason     []int           // per criterion, how many reasons are not shown
+	AsOfText       string          // the as-of as people read it; a span when it varies
+	RunAtText      string          // when the run started, as people read it
+	Groups         []patientGroup
+}
+
+// patientGroup is one verdict's patients on the page, each linked to their report.
+type patientGroup struct {
+	Verdict, Heading string
+	Count, More      int
+	Patients         []patientLink
+}
+
+type patientLink struct {
+	ID, Href string
+	Stored   bool // the link opens the stored screening the run made
+}
+
+// verdictHeadings are the verdicts as the page names them.
+var verdictHeadings = map[string]string{
+	"potentially-eligible": "Potentially eligible",
+	"insufficient-data":    "Insufficient data",
+	"ineligible":           "Ineligible",
+}
+
+// reportHref is where a listed patient's report opens on the service: the screening the
+// run stored, when it stored one, else the patient's screening, screened anew at asOf
+// (the run's one as-of; "" when the documents' as-of vary). Root-relative: the page is
+// served by the service that ran the batch.
+func reportHref(e PatientEntry, asOf string) string {
+	if e.ScreeningID != "" {
+		return "/v1/screenings/" + url.PathEscape(e.ScreeningID)
+	}
+	href := "/v1/patients/" + url.PathEscape(e.ID) + "/screening"
+	if asOf != "" {
+		href += "?as_of=" + url.QueryEscape(asOf)
+	}
+	return href
+}
+
+// asOfWords is the as-of span as people read it.
+func asOfWords(s *AsOfSpan) string {
+	if s == nil {
+		return "none (no patient screened)"
+	}
+	first, last := readableInstant(s.First), readableInstant(s.Last)
+	if first == last {
+		return first
+	}
+	return "from " + first + " to " + last
+}
+
+// readableInstant is an RFC 3339 instant as "2026-11-20 12:00 UTC".
+func readableInstant(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	layout := "2006-01-02 15:04"
+	if t.Second() != 0 || t.Nanosecond() != 0 {
+		layout = "2006-01-02 15:04:05"
+	}
+	return t.UTC().Format(layout) + " UTC"
 }
 
 type chart struct {
@@ -107,6 +173,21 @@ func newPage(r Report) page {
 	for _, c := range []*chart{&p.AttritionChart, &p.OutcomeChart} {
 		c.Width, c.Height = chartWidth, h
 		c.LabelX, c.BarX, c.BarW, c.BarH = labelWidth-6, labelWidth, barWidth, barHeight
+	}
+	p.AsOfText = asOfWords(r.AsOf)
+	if r.RunAt != "" {
+		p.RunAtText = readableInstant(r.RunAt)
+	}
+	asOf := ""
+	if r.AsOf != nil && r.AsOf.First == r.AsOf.Last {
+		asOf = r.AsOf.First
+	}
+	for _, g := range r.ByVerdict {
+		pg := patientGroup{Verdict: g.Verdict, Heading: verdictHeadings[g.Verdict], Count: g.Count, More: g.More}
+		for _, e := range g.Listed {
+			pg.Patients = append(pg.Patients, patientLink{ID: e.ID, Href: reportHref(e, asOf), Stored: e.ScreeningID != ""})
+		}
+		p.Groups = append(p.Groups, pg)
 	}
 	p.Legend = []segment{{Class: "pass", Name: "pass"}, {Class: "fail", Name: "fail"}, {Class: "unknown", Name: "unknown"}, {Class: "review", Name: "review"}}
 	return p

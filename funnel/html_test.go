@@ -82,8 +82,8 @@ func TestHTMLPage(t *testing.T) {
 	if h1 := findAll(doc, named("h1")); len(h1) != 1 {
 		t.Errorf("%d h1 elements, want 1", len(h1))
 	}
-	if h2 := findAll(doc, named("h2")); len(h2) != 4 {
-		t.Errorf("%d h2 elements, want 4", len(h2))
+	if h2 := findAll(doc, named("h2")); len(h2) != 5 {
+		t.Errorf("%d h2 elements, want 5", len(h2))
 	}
 	// Self-contained: no scripts, nothing loaded from elsewhere.
 	if s := findAll(doc, func(n *html.Node) bool {

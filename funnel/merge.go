@@ -36,6 +36,10 @@ func (f *Funnel) Merge(other *Funnel) error {
 			t.unknownReasons = addReason(t.unknownReasons, rc.Reason, rc.Count)
 		}
 	}
+	for i := range f.listed {
+		f.listed[i].merge(&other.listed[i])
+	}
+	f.asOf.merge(other.asOf)
 	for reason, n := range other.skipped {
 		f.skipped[reason] += n
 	}

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/trialscreen/trialscreen/screening"
 )
 
 // Report is the funnel as written: the JSON document, and what the table and the page show.
@@ -18,6 +20,30 @@ type Report struct {
 	// Skipped counts the documents Add did not count, by why (other-protocol,
 	// criteria-mismatch, unknown-verdict, verdict-mismatch).
 	Skipped []ReasonCount `json:"skipped_documents"`
+	// AsOf is the as-of the patients were screened at (first and last, when they differ);
+	// nil when no document was counted.
+	AsOf *AsOfSpan `json:"as_of,omitempty"`
+	// RunAt is when the run started (RFC 3339), only when the caller set it.
+	RunAt string `json:"run_at,omitempty"`
+	// Inputs says what was screened, only when the caller set it.
+	Inputs []string `json:"inputs,omitempty"`
+	// ByVerdict lists the patients of each verdict (potentially eligible, insufficient
+	// data, ineligible), the first MaxListed by id, and how many more there are.
+	ByVerdict []VerdictPatients `json:"patients_by_verdict"`
+}
+
+// AsOfSpan is the earliest and latest as-of of the documents, RFC 3339.
+type AsOfSpan struct {
+	First string `json:"first"`
+	Last  string `json:"last"`
+}
+
+// VerdictPatients is one verdict's patients: Listed in id order, More not listed.
+type VerdictPatients struct {
+	Verdict string         `json:"verdict"`
+	Count   int            `json:"count"`
+	Listed  []PatientEntry `json:"listed"`
+	More    int            `json:"more"`
 }
 
 // ProtocolInfo names the protocol the funnel is for.
@@ -91,6 +117,21 @@ func (f *Funnel) Report() Report {
 	}
 	if !f.GeneratedAt.IsZero() {
 		r.GeneratedAt = f.GeneratedAt.UTC().Format(time.RFC3339)
+	}
+	if !f.RunAt.IsZero() {
+		r.RunAt = f.RunAt.UTC().Format(time.RFC3339)
+	}
+	r.Inputs = append([]string(nil), f.Inputs...)
+	if !f.asOf.first.IsZero() {
+		r.AsOf = &AsOfSpan{First: f.asOf.first.UTC().Format(time.RFC3339Nano), Last: f.asOf.last.UTC().Format(time.RFC3339Nano)}
+	}
+	// The ones to act on first: potentially eligible, then those waiting for data.
+	for _, v := range []struct {
+		slot    int
+		verdict screening.Verdict
+	}{{slotEligible, screening.PotentiallyEligible}, {slotInsufficient, screening.InsufficientData}, {slotIneligible, screening.Ineligible}} {
+		shown := append([]PatientEntry{}, f.listed[v.slot].shown...)
+		r.ByVerdict = append(r.ByVerdict, VerdictPatients{Verdict: string(v.verdict), Count: f.verdicts[v.slot], Listed: shown, More: f.verdicts[v.slot] - len(shown)})
 	}
 	in := f.patients
 	for i, id := range f.ids {

@@ -153,7 +153,7 @@ func compile(pf *ProtocolFile, root *yaml.Node, opts Options) (*Protocol, error)
 			cc.errorf("", "obtain (what to get when the data is missing) is required")
 		}
 		ev := kind(cc)
-		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule, sourceKey: map[string]string{}}
+		c := &criterion{spec: *spec, eval: ev, needs: cc.needs, needTypes: sortedKeys(cc.needs), rule: cc.rule, threshold: cc.threshold, sourceKey: map[string]string{}}
 		if !cc.unbounded {
 			c.lookbackDays = cc.windowDays
 		}
@@ -319,7 +319,9 @@ type compileCtx struct {
 	where string
 	needs map[string]*codeMatcher
 	rule  string
-	line  int // the criterion's line
+	// threshold is the numeric limit a measuring kind sets, reported with every result.
+	threshold *Threshold
+	line      int // the criterion's line
 	// The longest window the criterion looks back over, and whether some part of it
 	// looks back without limit: what an unplaced record must fall in to matter.
 	windowDays int

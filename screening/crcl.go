@@ -56,6 +56,7 @@ func compileCreatinineClearance(cc *compileCtx) evaluator {
 	cc.need(TypePatient, nil)
 	cc.need(TypeObservation, c.scr)
 	cc.need(TypeObservation, c.wt)
+	cc.threshold = &Threshold{Label: "CrCl", Comparator: ">=", Value: p.Threshold, Unit: "mL/min", WindowDays: p.Creatinine.WindowDays}
 	cc.rule = fmt.Sprintf("Cockcroft-Gault (140 - age) x weight / (72 x SCr mg/dL) x %s if female >= %s mL/min; creatinine within %d days, actual weight within %d days nearest the creatinine's date, age at the creatinine's date",
 		num(p.FemaleFactor), num(p.Threshold), p.Creatinine.WindowDays, p.Weight.WindowDays)
 	return c.evaluate

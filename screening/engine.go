@@ -29,6 +29,7 @@ type criterion struct {
 	needTypes []string                // the keys of needs, sorted
 	sourceKey map[string]string       // type -> "Type#criterion", for per-criterion fetch states
 	rule      string                  // the rule in words, for evidence and the settings report
+	threshold *Threshold              // the numeric limit, when the kind has one
 	// lookbackDays is how far back the criterion reads (its longest window); 0 means
 	// without limit. A record whose code cannot be placed matters only inside it.
 	lookbackDays int
@@ -269,7 +270,7 @@ func (p *Protocol) evaluateOne(c *criterion, ec *evalCtx) Result {
 	default:
 		r = c.eval(ec)
 	}
-	r.ID, r.Kind, r.Text, r.Rule = c.spec.ID, c.spec.Type, c.spec.Text, c.rule
+	r.ID, r.Kind, r.Text, r.Rule, r.Threshold = c.spec.ID, c.spec.Type, c.spec.Text, c.rule, c.threshold
 	if r.Evidence == nil {
 		r.Evidence = []Evidence{}
 	}

@@ -132,6 +132,10 @@ func compileMeasurement(cc *compileCtx) evaluator {
 	if p.ULN != nil {
 		limit = fmt.Sprintf("<= %s x ULN (reference range high; default %s %s)", num(p.ULN.Multiple), num(p.ULN.Default), m.units.canonical)
 	}
+	cc.threshold = &Threshold{Label: p.Label, Comparator: p.Comparator, Value: p.Threshold, Unit: m.units.canonical, WindowDays: p.WindowDays}
+	if p.ULN != nil {
+		cc.threshold.ULNMultiple, cc.threshold.ULNDefault = p.ULN.Multiple, p.ULN.Default
+	}
 	cc.rule = fmt.Sprintf("%s %s; most recent qualifying result within %d days", p.Label, limit, p.WindowDays)
 	if p.RoomAir != nil {
 		cc.rule += "; on room air"

@@ -107,6 +107,10 @@ type Observation struct {
 	// RefRangeText holds reference ranges given only as text (no high): the lab's own
 	// range is there but cannot be read, so no default ULN may stand in for it.
 	RefRangeText []string
+	// CodeDisplay and ValueDisplay are the record's words for the code and the coded
+	// value (text, else the first coding's display), shown to people, never matched.
+	CodeDisplay  string
+	ValueDisplay string
 }
 
 // Bound is a value known only to lie beyond a limit: a Quantity with a comparator.
@@ -150,6 +154,7 @@ type Condition struct {
 	Abated       bool   // abatement[x] is present in any form
 	Abatement    When   // abatement date, when given as a date
 	Text         string // code.text, named when the code cannot be placed
+	Display      string // code.text, else the first coding's display: shown, never matched
 }
 
 // Procedure is a normalized FHIR Procedure.
@@ -184,6 +189,7 @@ type MedicationUse struct {
 	// Planned: an order that proposes or plans the drug (MedicationRequest.intent
 	// proposal or plan), not one that says it is given.
 	Planned bool
+	Display string // the concept's text, else its first coding's display: shown, never matched
 }
 
 // Allergy is a normalized FHIR AllergyIntolerance.

@@ -27,6 +27,11 @@ type Evidence struct {
 	// when the record gave them: which version of the resource decided (versions.go).
 	VersionID   string `json:"version_id,omitempty"`
 	LastUpdated string `json:"last_updated,omitempty"`
+	// Display and ValueDisplay are the record's own words for the resource's code and its
+	// coded value (CodeableConcept.text, else the first Coding.display): what a person
+	// reads beside the code ("Negative" for SNOMED CT 260385009). Never matched on.
+	Display      string `json:"display,omitempty"`
+	ValueDisplay string `json:"value_display,omitempty"`
 }
 
 // Result is the outcome of one criterion with its evidence.
@@ -40,6 +45,22 @@ type Result struct {
 	Text     string     `json:"text"`
 	Obtain   string     `json:"obtain,omitempty"` // with unknown: what would decide it
 	Evidence []Evidence `json:"evidence"`
+	// Threshold is the limit the criterion compares a value with, from the protocol
+	// file's parameters, for pages that word it for people; nil for criteria without one.
+	Threshold *Threshold `json:"threshold,omitempty"`
+}
+
+// Threshold is a criterion's numeric limit as the protocol file sets it: value
+// comparator limit, where the limit is Value, or ULNMultiple times the result's upper
+// limit of normal (ULNDefault when the result gives none).
+type Threshold struct {
+	Label       string  `json:"label"`
+	Comparator  string  `json:"comparator"`
+	Value       float64 `json:"value,omitempty"`
+	Unit        string  `json:"unit"`
+	ULNMultiple float64 `json:"uln_multiple,omitempty"`
+	ULNDefault  float64 `json:"uln_default,omitempty"`
+	WindowDays  int     `json:"window_days,omitempty"`
 }
 
 // Verdict is the screening's overall answer.

@@ -513,7 +513,7 @@ func joinNote(note, more string) string {
 
 func condEvidence(cd *Condition, c Coding, set, note string) Evidence {
 	return Evidence{Resource: cd.Ref, Code: c.Key(), Codeset: set, Date: cd.Onset.String(),
-		Status: strings.Trim(cd.Clinical+"/"+cd.Verification, "/"), Note: note}
+		Status: strings.Trim(cd.Clinical+"/"+cd.Verification, "/"), Note: note, Display: cd.Display}
 }
 
 // medication applies the window to an exposure: it counts when it overlaps the window.
@@ -526,7 +526,7 @@ func (r *rule) medication(ec *evalCtx, m *MedicationUse) (hit, bool) {
 		return hit{}, false
 	}
 	started := m.Start.String()
-	ev := Evidence{Resource: m.Ref, Code: c.Key(), Codeset: set, Date: started, Status: m.Status, Note: r.spec.Note}
+	ev := Evidence{Resource: m.Ref, Code: c.Key(), Codeset: set, Date: started, Status: m.Status, Note: r.spec.Note, Display: m.Display}
 	if r.spec.WithinDays > 0 {
 		start := ec.windowStart(r.spec.WithinDays)
 		last := m.End

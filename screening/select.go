@@ -123,6 +123,7 @@ func obsEvidence(o *Observation, m *codeMatcher) Evidence {
 	if o.ValueText != "" {
 		e.Text = o.ValueText
 	}
+	e.Display, e.ValueDisplay = o.CodeDisplay, o.ValueDisplay
 	return e
 }
 
