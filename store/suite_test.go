@@ -220,13 +220,14 @@ func runSuite(t *testing.T, fresh newConfig) {
 		if err != nil || len(applied) != 0 {
 			t.Errorf("MigrateReport on a migrated database = %v, %v; want nothing applied", applied, err)
 		}
-		if v, err := stores[1].SchemaVersion(ctx); err != nil || v != 5 {
-			t.Errorf("SchemaVersion = %d, %v; want 5", v, err)
+		if v, err := stores[1].SchemaVersion(ctx); err != nil || v != 6 {
+			t.Errorf("SchemaVersion = %d, %v; want 6", v, err)
 		}
 	})
 
 	auditCases(t, fresh)
 	batchCases(t, fresh)
+	sessionCases(t, fresh)
 
 	t.Run("a closed store fails with an error", func(t *testing.T) {
 		t.Parallel()
