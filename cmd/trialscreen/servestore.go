@@ -43,6 +43,7 @@ var (
 	_ api.Screenings = (*serveStore)(nil)
 	_ api.JTIStore   = (*serveStore)(nil)
 	_ api.AuditStore = (*serveStore)(nil)
+	_ api.Sessions   = (*serveStore)(nil)
 )
 
 // openServeStore opens the configured store and starts its check loop; close stops
@@ -157,6 +158,41 @@ func (s *serveStore) AppendAudit(ctx context.Context, eventID string, created ti
 func (s *serveStore) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	if st := s.cur.Load(); st != nil {
 		return st.DeleteScreeningsBefore(ctx, cutoff)
+	}
+	return 0, errStoreNotOpen
+}
+
+func (s *serveStore) CreateSession(ctx context.Context, se store.Session) error {
+	if st := s.cur.Load(); st != nil {
+		return st.CreateSession(ctx, se)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) GetSession(ctx context.Context, idHash string) (store.Session, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.GetSession(ctx, idHash)
+	}
+	return store.Session{}, errStoreNotOpen
+}
+
+func (s *serveStore) TouchSession(ctx context.Context, idHash string, seen time.Time) error {
+	if st := s.cur.Load(); st != nil {
+		return st.TouchSession(ctx, idHash, seen)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) DeleteSession(ctx context.Context, idHash string) error {
+	if st := s.cur.Load(); st != nil {
+		return st.DeleteSession(ctx, idHash)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) (int64, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.DeleteExpiredSessions(ctx, now, idleCutoff)
 	}
 	return 0, errStoreNotOpen
 }
