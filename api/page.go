@@ -29,6 +29,10 @@ type pageView struct {
 	Message string
 	// LinkURL and LinkText make the page's one action, e.g. "Sign in".
 	LinkURL, LinkText string
+	// FormAction, when set, makes the action a POST form with one button, carrying the
+	// CSRF token (csrf.go) in the field CSRFField.
+	FormAction, FormButton string
+	CSRFField, CSRFToken   string
 }
 
 // renderPage writes a page with status.

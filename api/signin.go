@@ -28,6 +28,7 @@ func (s *Server) registerSignIn(e *echo.Echo) {
 	}
 	e.GET(routeSignIn, s.signIn)
 	e.GET(routeCallback, s.signInCallback)
+	e.GET(routeSignOut, s.signOutPage)
 	e.POST(routeSignOut, s.signOut)
 }
 
@@ -166,6 +167,17 @@ func idTokenProblem(err error) string {
 		return "expired"
 	}
 	return err.Error() // go-oidc's verification errors name the check, not the token
+}
+
+// signOutPage asks to confirm signing out: a form, so that signing out is a POST with
+// the CSRF token (a link or an image on another site cannot do it).
+func (s *Server) signOutPage(c echo.Context) error {
+	if sessionID(c.Request()) == "" {
+		return s.renderPage(c, http.StatusOK, pageView{Title: "Not signed in", Message: "You are not signed in to trialscreen.",
+			LinkURL: routeSignIn, LinkText: "Sign in"})
+	}
+	return s.renderPage(c, http.StatusOK, pageView{Title: "Sign out", Message: "Sign out of trialscreen on this browser?",
+		FormAction: routeSignOut, FormButton: "Sign out", CSRFField: CSRFField, CSRFToken: s.csrfToken(c)})
 }
 
 // signOut ends the session (its row is deleted, so no replica honours the cookie
