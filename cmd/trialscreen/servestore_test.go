@@ -109,11 +109,11 @@ func TestDBMigrate(t *testing.T) {
 		return code, out.String(), errOut.String()
 	}
 	code, out, errOut := migrate(map[string]string{envDataDir: dir})
-	if code != exitOK || !strings.Contains(out, "applied 1 00001_screenings.sql") || !strings.Contains(out, "schema version 5 (5 applied now)") {
+	if code != exitOK || !strings.Contains(out, "applied 1 00001_screenings.sql") || !strings.Contains(out, "schema version 6 (6 applied now)") {
 		t.Errorf("first migrate: %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = migrate(map[string]string{envDataDir: dir})
-	if code != exitOK || !strings.Contains(out, "schema version 5 (0 applied now)") {
+	if code != exitOK || !strings.Contains(out, "schema version 6 (0 applied now)") {
 		t.Errorf("second migrate: %d\n%s", code, out)
 	}
 	code, _, errOut = migrate(map[string]string{envDatabaseURL: "http://db/x"})
