@@ -117,7 +117,13 @@ const (
 
 func newSignInEnv(t *testing.T) *signInEnv {
 	t.Helper()
-	idp := newFakeIdP(t)
+	return newReplica(t, newFakeIdP(t), openStore(t, ""), nil)
+}
+
+// newReplica is a sign-in service on the store st with the report-link key (nil: a
+// random one per process), signing in with idp.
+func newReplica(t *testing.T, idp *fakeIdP, st Sessions, key []byte) *signInEnv {
+	t.Helper()
 	si, err := NewSignIn(t.Context(), SignInConfig{
 		Issuer: idp.srv.URL, ClientID: idp.clientID, ClientSecret: "client-secret-never-logged",
 		CoordinatorRoles: []string{"trial-coordinator"}, ViewerRoles: []string{"trial-viewer"},
@@ -129,9 +135,8 @@ func newSignInEnv(t *testing.T) *signInEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := openStore(t, "")
 	env := newRESTEnv(t, func(c *Config) {
-		c.Demo, c.PublicURL, c.SignIn, c.Sessions, c.Auth = false, testPublicURL, si, st, tokens
+		c.Demo, c.PublicURL, c.SignIn, c.Sessions, c.Auth, c.ReportLinkKey = false, testPublicURL, si, st, tokens, key
 	})
 	return &signInEnv{restEnv: env, idp: idp}
 }

@@ -240,3 +240,31 @@ func TestSignInLogsNoSecretsOrNames(t *testing.T) {
 		}
 	}
 }
+
+// Replicas share sessions through PostgreSQL: signed in on one, a person is signed in on
+// all; signed out on one, on none. A sign-in started on one ends on another (the flow
+// cookie is sealed with the shared key).
+func TestSessionsSharedByReplicas(t *testing.T) {
+	idp := newFakeIdP(t)
+	url := pg.Database(t)
+	key := []byte("a report-link key every replica shares, 32+ bytes")
+	a, b := newReplica(t, idp, openStore(t, url), key), newReplica(t, idp, openStore(t, url), key)
+
+	flow, authURL := a.startSignIn(t, reportPath)
+	code, state := idp.issue(t, authURL, a.clock.Now(), coordinatorClaims)
+	rec := b.callback(t, flow, "code="+code+"&state="+state)
+	ck := cookieNamed(rec, sessionCookie)
+	if rec.Code != http.StatusSeeOther || ck == nil {
+		t.Fatalf("a sign-in started on a, ended on b: status %d %s", rec.Code, rec.Body)
+	}
+	if got := a.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); got.Code != http.StatusOK {
+		t.Fatalf("the session made on b, used on a: status %d", got.Code)
+	}
+	out := b.do(t, http.MethodPost, "/signout", nil, "Cookie", cookieHeader(ck), CSRFHeader, a.s.csrfFor(ck.Value))
+	if out.Code != http.StatusOK {
+		t.Fatalf("sign-out on b with a's CSRF token: status %d %s", out.Code, out.Body)
+	}
+	if got := a.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); got.Code != http.StatusUnauthorized {
+		t.Errorf("signed out on b, still signed in on a: status %d", got.Code)
+	}
+}
