@@ -164,6 +164,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if !entitledToUpstream(c) {
 		p.Upstream = ""
 	}
+	if c.Request().Method != http.MethodHead && prefersHTML(c.Request().Header.Get(echo.HeaderAccept)) {
+		// A person at a browser: a page, not a JSON document (htmlerrors.go).
+		_ = s.renderErrorPage(c, p)
+		return
+	}
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(p.Status)

@@ -40,19 +40,35 @@ func callerOf(c echo.Context) Caller {
 	return caller
 }
 
-// callerAnonymous is the caller when REST is open: demo mode without Auth.
-var callerAnonymous = Caller{ID: "anonymous"}
+// callerAnonymous is the caller when REST is open: demo mode without Auth. Nobody signs
+// in to a demo, so its one user may do everything a coordinator does.
+var callerAnonymous = Caller{ID: "anonymous", Role: RoleCoordinator}
 
-// authenticate applies s.cfg.Auth. A request it refuses gets a bare 401: the reason
-// goes to the debug log only (authenticators never put the token in their errors).
+// authenticate applies s.cfg.Auth, or a signed-in session. A request with an
+// Authorization header is a bearer caller, as always; one without it but with a session
+// cookie is that session's person. A request refused gets a bare 401: the reason goes to
+// the debug log only (authenticators never put the token in their errors).
 func (s *Server) authenticate() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if s.cfg.Auth == nil {
+			r := c.Request()
+			if s.cfg.Auth == nil && s.cfg.Demo {
 				c.Set(callerKey, callerAnonymous)
 				return next(c)
 			}
-			caller, err := s.cfg.Auth.Authenticate(c.Request())
+			var caller Caller
+			var err error
+			switch id := sessionID(r); {
+			case r.Header.Get("Authorization") == "" && id != "" && s.cfg.SignIn != nil:
+				caller, err = s.sessionCaller(r.Context(), id)
+				if errors.As(err, new(*storeUnavailable)) {
+					return err
+				}
+			case s.cfg.Auth != nil:
+				caller, err = s.cfg.Auth.Authenticate(r)
+			default:
+				err = errors.New("no session cookie, and no bearer authentication is configured")
+			}
 			if err == nil && caller.ID == "" {
 				err = errors.New("the authenticator gave no caller id")
 			}

@@ -58,6 +58,14 @@ type Config struct {
 	// Auth authenticates REST callers. Nil leaves REST open, which New allows only in
 	// demo mode.
 	Auth Authenticator
+	// SignIn lets hospital staff sign in with the hospital's OpenID Connect provider
+	// (signin.go); their browsers then reach the pages (and REST) with a session cookie.
+	// Nil: no sign-in. It needs Sessions, and ReportLinkKey when several replicas serve
+	// (the sign-in in progress and CSRF tokens are sealed with a key derived from it).
+	SignIn *SignIn
+	// Sessions keeps the signed-in sessions (sessions.go), in the store every replica
+	// shares. Required with SignIn.
+	Sessions Sessions
 	// CDS configures the CDS Hooks surface: which EHRs may call, and which FHIR servers
 	// each may have the service fetch from.
 	CDS CDSConfig
@@ -163,8 +171,14 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.CDS.Clients) > 0 && cfg.PublicURL == "" {
 		problems = append(problems, errors.New("api: Config.PublicURL is required with CDS clients: it is the audience of their JWTs"))
 	}
-	if cfg.Auth == nil && !cfg.Demo {
-		problems = append(problems, errors.New("api: Config.Auth is required outside demo mode: REST callers must be authenticated"))
+	if cfg.Auth == nil && cfg.SignIn == nil && !cfg.Demo {
+		problems = append(problems, errors.New("api: Config.Auth or Config.SignIn is required outside demo mode: REST callers must be authenticated"))
+	}
+	if cfg.SignIn != nil && cfg.Sessions == nil {
+		problems = append(problems, errors.New("api: Config.Sessions is required with Config.SignIn: sessions are kept in the store"))
+	}
+	if cfg.SignIn != nil && cfg.PublicURL == "" {
+		problems = append(problems, errors.New("api: Config.PublicURL is required with Config.SignIn: the redirect URL is PublicURL + /auth/callback"))
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
@@ -224,6 +238,10 @@ func (s *Server) routes() {
 	s.base(e)
 	e.Use(middleware.BodyLimit(bodyLimit(s.cfg.MaxBodyBytes)))
 	e.Use(s.timeout) // the routes that read a body pay for it within it (payForBody)
+	e.Use(s.csrf)    // after the body limit: a form's token is read from a bounded body
+	if s.cfg.Demo {
+		e.Use(s.demoBanner) // every page says it is a demo
+	}
 
 	// The probes stay here too: the compose demo and load balancers in front of the API
 	// port check it. They tell nothing about patients.
@@ -235,6 +253,7 @@ func (s *Server) routes() {
 	s.registerStored(e)
 	s.registerReviews(e)
 	s.registerWorklist(e)
+	s.registerSignIn(e)
 }
 
 // timeout bounds a request's context, so a slow FHIR server ends in a 504 rather than a

@@ -234,6 +234,7 @@ func runSuite(t *testing.T, fresh newConfig) {
 	auditCases(t, fresh)
 	batchCases(t, fresh)
 	reviewCases(t, func(t *testing.T) *store.Store { return open(t, fixed) })
+	sessionCases(t, fresh)
 
 	t.Run("a closed store fails with an error", func(t *testing.T) {
 		t.Parallel()

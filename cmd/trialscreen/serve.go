@@ -227,6 +227,9 @@ func buildService(ctx context.Context, cfg serveConfig, getenv func(string) stri
 	closers = append(closers, st.close)
 	acfg.Screenings, acfg.Worklist, acfg.JTIs, acfg.Batches = st, st, st, st
 	acfg.StoreReady = st.Ping
+	if err := configureSignIn(ctx, &acfg, cfg.signIn, st); err != nil {
+		return fail(err)
+	}
 	// Audit records go to the store too, in the background and retried (closers run in
 	// reverse: these stop before the store closes, flushing what they can).
 	stopAudit := acfg.Audit.StoreTo(st, api.AuditStoreOptions{Metrics: metrics, Logger: log})

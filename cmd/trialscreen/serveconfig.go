@@ -83,9 +83,10 @@ type serveConfig struct {
 	terminologyURL, terminologyTokenFile  string // empty URL: no terminology server
 	terminologyRefresh                    time.Duration
 	dataDir                               string
-	limits                                serveLimits   // from the memory limit (memlimits.go), set by serve
-	databaseURL                           string        // "": SQLite under dataDir
-	retention                             time.Duration // stored screenings are deleted past it
+	limits                                serveLimits    // from the memory limit (memlimits.go), set by serve
+	databaseURL                           string         // "": SQLite under dataDir
+	retention                             time.Duration  // stored screenings are deleted past it
+	signIn                                signInSettings // staff sign-in (servesignin.go); no issuer: none
 }
 
 // readServeConfig reads the environment and checks every value, naming each problem by
@@ -208,9 +209,10 @@ func readServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.jwtMaxLifetime > maxJWTMaxLifetime {
 		bad(envAPIJWTMaxLife, "%s is longer than %s: a leaked token would stay usable that long", c.jwtMaxLifetime, maxJWTMaxLifetime)
 	}
-	if c.fhirURL != "" && c.apiTokensFile == "" && !jwtSet {
-		bad(envAPITokensFile, "with a FHIR server (%s) REST callers must be authenticated: set %s or %s/%s/%s",
-			envFHIRURL, envAPITokensFile, envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL)
+	c.signIn = readSignInSettings(getenv, c.demo(), duration, bad)
+	if c.fhirURL != "" && c.apiTokensFile == "" && !jwtSet && c.signIn.issuer == "" {
+		bad(envAPITokensFile, "with a FHIR server (%s) REST callers must be authenticated: set %s or %s/%s/%s (or staff sign-in, %s)",
+			envFHIRURL, envAPITokensFile, envAPIJWTIssuer, envAPIJWTAudience, envAPIJWKSURL, envOIDCIssuer)
 	}
 	if c.terminologyURL != "" {
 		if _, err := txclient.ParseBaseURL(c.terminologyURL); err != nil {

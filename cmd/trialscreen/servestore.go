@@ -44,6 +44,7 @@ var (
 	_ api.Worklist   = (*serveStore)(nil)
 	_ api.JTIStore   = (*serveStore)(nil)
 	_ api.AuditStore = (*serveStore)(nil)
+	_ api.Sessions   = (*serveStore)(nil)
 )
 
 // openServeStore opens the configured store and starts its check loop; close stops
@@ -159,4 +160,39 @@ func withStore[T any](s *serveStore, f func(*store.Store) (T, error)) (T, error)
 func withStoreErr(s *serveStore, f func(*store.Store) error) error {
 	_, err := withStore(s, func(st *store.Store) (struct{}, error) { return struct{}{}, f(st) })
 	return err
+}
+
+func (s *serveStore) CreateSession(ctx context.Context, se store.Session) error {
+	if st := s.cur.Load(); st != nil {
+		return st.CreateSession(ctx, se)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) GetSession(ctx context.Context, idHash string) (store.Session, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.GetSession(ctx, idHash)
+	}
+	return store.Session{}, errStoreNotOpen
+}
+
+func (s *serveStore) TouchSession(ctx context.Context, idHash string, seen time.Time) error {
+	if st := s.cur.Load(); st != nil {
+		return st.TouchSession(ctx, idHash, seen)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) DeleteSession(ctx context.Context, idHash string) error {
+	if st := s.cur.Load(); st != nil {
+		return st.DeleteSession(ctx, idHash)
+	}
+	return errStoreNotOpen
+}
+
+func (s *serveStore) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) (int64, error) {
+	if st := s.cur.Load(); st != nil {
+		return st.DeleteExpiredSessions(ctx, now, idleCutoff)
+	}
+	return 0, errStoreNotOpen
 }

@@ -1,0 +1,76 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// CSRF protection for signed-in browsers. A session cookie goes with every request the
+// browser makes to this service, including one another site's page sends it to make
+// (SameSite=Lax stops cross-site POSTs in current browsers, not in all). So every
+// POST, PUT, PATCH or DELETE that carries the session cookie and no bearer token must
+// also carry a token tied to that session: HMAC(key, session id), which a page of this
+// service can print and another site cannot compute (a synchronizer token without
+// server state). Bearer callers (portals, scripts) send no cookie and need none.
+
+// CSRFField is the form field (and CSRFHeader the header, for scripts of this service's
+// pages) that carries the token. Forms add
+//
+//	<input type="hidden" name="{{.CSRFField}}" value="{{.CSRFToken}}">
+//
+// with the values of CSRFField and csrfToken(c).
+const (
+	CSRFField  = "csrf_token"
+	CSRFHeader = "X-CSRF-Token"
+	csrfLabel  = "trialscreen csrf v1 (session id)"
+)
+
+// csrfToken is the token the forms of the page answering c must carry: "" for a
+// request without a session (nothing to protect).
+func (s *Server) csrfToken(c echo.Context) string {
+	id := sessionID(c.Request())
+	if id == "" {
+		return ""
+	}
+	return s.csrfFor(id)
+}
+
+func (s *Server) csrfFor(sessionID string) string {
+	m := hmac.New(sha256.New, s.derivedKey(csrfLabel))
+	m.Write([]byte(sessionID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// errCSRF refuses a state-changing request made with a session cookie but without the
+// session's CSRF token.
+var errCSRF = echo.NewHTTPError(http.StatusForbidden,
+	"CSRF token missing or invalid: a form sent with a session must carry the "+CSRFField+" field of the page it came from; reload the page and send it again")
+
+// csrf checks the token on every state-changing request that carries a session cookie
+// and no Authorization header.
+func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		id := sessionID(r)
+		if id == "" || r.Header.Get("Authorization") != "" {
+			return next(c)
+		}
+		sent := r.Header.Get(CSRFHeader)
+		if sent == "" {
+			sent = r.PostFormValue(CSRFField) // bounded by the body limit, which runs first
+		}
+		if !hmac.Equal([]byte(sent), []byte(s.csrfFor(id))) {
+			s.log.Info("request refused", "route", c.Path(), "reason", "CSRF token missing or invalid")
+			return errCSRF
+		}
+		return next(c)
+	}
+}

@@ -1,0 +1,65 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestCSRFRefusesFormsWithoutTheSessionsToken(t *testing.T) {
+	env := newSignInEnv(t)
+	ck := env.signIn(t, coordinatorClaims)
+	other := env.signIn(t, viewerClaims)
+	form := func(token string) *strings.Reader {
+		return strings.NewReader(url.Values{CSRFField: {token}, "patient_id": {"demo-candidate"}}.Encode())
+	}
+	const formType = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, target, token string
+		headers             []string
+	}{
+		{"sign-out without a token", "/signout", "", nil},
+		{"sign-out with another session's token", "/signout", env.s.csrfFor(other.Value), nil},
+		{"sign-out with a made-up token", "/signout", "AAAA", nil},
+		{"a REST POST made with the session cookie", "/v1/screenings", "", nil},
+		{"a token in the header, but the wrong one", "/signout", "", []string{CSRFHeader, env.s.csrfFor(other.Value)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := append([]string{"Content-Type", formType, "Cookie", cookieHeader(ck)}, tt.headers...)
+			rec := env.do(t, http.MethodPost, tt.target, form(tt.token), h...)
+			if p := problemOf(t, rec); p.Status != http.StatusForbidden || !strings.Contains(p.Detail, "CSRF token missing or invalid") {
+				t.Errorf("problem %+v, want 403 naming CSRF", p)
+			}
+		})
+	}
+	// The session is still there: the refused sign-outs did nothing.
+	if rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); rec.Code != http.StatusOK {
+		t.Fatalf("the session did not survive the refused sign-outs: status %d", rec.Code)
+	}
+	t.Run("the page's token in the header is accepted", func(t *testing.T) {
+		rec := env.do(t, http.MethodPost, "/signout", nil, "Cookie", cookieHeader(other), CSRFHeader, env.s.csrfFor(other.Value))
+		if rec.Code != http.StatusOK {
+			t.Errorf("status %d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("a bearer caller needs no token", func(t *testing.T) {
+		rec := env.postJSON(t, `{"patient_id":"demo-candidate"}`, "Authorization", "Bearer "+testPortalToken)
+		if rec.Code != http.StatusOK {
+			t.Errorf("status %d %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+func TestCSRFTokenAccessor(t *testing.T) {
+	env := newSignInEnv(t)
+	ck := env.signIn(t, coordinatorClaims)
+	with := env.s.echo.NewContext(httptestRequest("Cookie", cookieHeader(ck)), nil)
+	if tok := env.s.csrfToken(with); tok == "" || tok != env.s.csrfFor(ck.Value) {
+		t.Errorf("csrfToken = %q, want the session's token", tok)
+	}
+	if tok := env.s.csrfToken(env.s.echo.NewContext(httptestRequest(), nil)); tok != "" {
+		t.Errorf("csrfToken without a session = %q, want empty", tok)
+	}
+}
