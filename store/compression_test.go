@@ -41,3 +41,22 @@ func TestPostgresDocumentsUseLZ4(t *testing.T) {
 		}
 	}
 }
+
+// Screenings are stored in sessions that do not wait for the WAL flush (the flush was
+// most of a screening's INSERT and nearly all of its tail); everything else, review
+// decisions and the audit trail among it, commits durably.
+func TestPostgresScreeningsCommitWithoutWaitingForTheFlush(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Config{DatabaseURL: pg.Database(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	main, screenings, err := store.PoolSettings(ctx, s, "synchronous_commit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if main != "on" || screenings != "off" {
+		t.Errorf("synchronous_commit: main pool %q, screenings pool %q; want on and off", main, screenings)
+	}
+}

@@ -33,3 +33,13 @@ func (s *Store) MigrateTo(ctx context.Context, v int64) error {
 
 // DB is the store's database, for tests that write what an older release wrote.
 func (s *Store) DB() *sql.DB { return s.db }
+
+// PoolSettings gives a run-time setting as a session of each pool sees it: the main pool's
+// and the screenings pool's (postgres.go).
+func PoolSettings(ctx context.Context, s *Store, name string) (main, screenings string, err error) {
+	if err = s.db.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&main); err != nil {
+		return "", "", err
+	}
+	err = s.screeningsDB.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&screenings)
+	return main, screenings, err
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,13 @@ func (s *Store) DecisionHistory(ctx context.Context, patientID, criterion string
 }
 
 func (s *Store) queryDecisions(ctx context.Context, op, query string, args ...any) ([]Decision, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
+	return s.queryDecisionsOn(ctx, s.db, op, query, args...)
+}
+
+// queryDecisionsOn is queryDecisions on a given pool (SaveReadingDecisions writes a
+// screening on the screenings pool).
+func (s *Store) queryDecisionsOn(ctx context.Context, db *sql.DB, op, query string, args ...any) ([]Decision, error) {
+	rows, err := db.QueryContext(ctx, s.rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", op, err)
 	}

@@ -25,7 +25,7 @@ func (s *Store) SaveReadingDecisions(ctx context.Context, sc Screening) ([]Decis
 	// runs to completion whether or not any row is read (PostgreSQL: data-modifying
 	// statements in WITH).
 	combined := `WITH saved AS (` + strings.TrimSpace(saveSQL) + `) ` + currentDecisionsQuery
-	decisions, err := s.queryDecisions(ctx, "save screening", combined, append(args, sc.PatientID)...)
+	decisions, err := s.queryDecisionsOn(ctx, s.screeningsDB, "save screening", combined, append(args, sc.PatientID)...)
 	if err != nil {
 		return nil, err
 	}

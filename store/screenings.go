@@ -127,7 +127,7 @@ func (s *Store) saveStatement(ctx context.Context) (*sql.Stmt, error) {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	if s.save == nil {
-		stmt, err := s.db.PrepareContext(ctx, s.rebind(saveSQL))
+		stmt, err := s.screeningsDB.PrepareContext(ctx, s.rebind(saveSQL))
 		if err != nil {
 			return nil, err
 		}

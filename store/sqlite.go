@@ -42,7 +42,7 @@ func openSQLite(dir string) (*Store, error) {
 	}
 	// One file, one writer at a time: more connections only queue on SQLite's lock.
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, backend: BackendSQLite, where: path, rebind: func(q string) string { return q }}
+	s := &Store{db: db, screeningsDB: db, backend: BackendSQLite, where: path, rebind: func(q string) string { return q }}
 	s.stopCheckpoints = startCheckpointer(db, sqliteCheckpointEvery)
 	return s, nil
 }

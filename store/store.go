@@ -32,11 +32,14 @@ const (
 
 // Store is an open database with its schema migrated. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	backend string
-	where   string // for logs: the SQLite file, or the PostgreSQL host/database (no password)
-	now     func() time.Time
-	rebind  func(string) string // ? placeholders to the backend's
+	db *sql.DB
+	// screeningsDB writes stored screenings: on PostgreSQL a pool of its own whose
+	// sessions commit without waiting for the WAL flush (postgres.go); db otherwise.
+	screeningsDB *sql.DB
+	backend      string
+	where        string // for logs: the SQLite file, or the PostgreSQL host/database (no password)
+	now          func() time.Time
+	rebind       func(string) string // ? placeholders to the backend's
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time // the last sweep of expired jtis (jti.go)
@@ -125,5 +128,9 @@ func (s *Store) Close() error {
 	if s.stopCheckpoints != nil {
 		s.stopCheckpoints()
 	}
-	return s.db.Close()
+	err := s.db.Close()
+	if s.screeningsDB != s.db {
+		err = errors.Join(err, s.screeningsDB.Close())
+	}
+	return err
 }
