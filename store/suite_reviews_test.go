@@ -162,6 +162,66 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		}
 	})
 
+	t.Run("retention: feedback goes with its screening, decisions with the patient's last screening", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		day := 24 * time.Hour
+		cutoff := t0.Add(-90 * day)
+		for _, sc := range []store.Screening{
+			{ID: "old-p1", PatientID: "p1", Created: t0.Add(-100 * day), CardUUID: "card-old"},
+			{ID: "new-p1", PatientID: "p1", Created: t0, CardUUID: "card-new"},
+			{ID: "old-p2", PatientID: "p2", Created: t0.Add(-100 * day), CardUUID: "card-p2"},
+		} {
+			sc.Surface, sc.CallerID, sc.Document = "cds-hooks", "ehr-a", []byte(`{}`)
+			if err := s.Save(ctx, sc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var fbs []store.Feedback
+		for _, card := range []string{"card-old", "card-new", "card-p2"} {
+			fbs = append(fbs, store.Feedback{CardUUID: card, Client: "ehr-a", Outcome: "overridden", OutcomeAt: t0.Add(-100 * day),
+				ReceivedAt: t0.Add(-100 * day), Reasons: []store.OverrideReason{{Comment: "free text about the patient"}}})
+		}
+		if _, err := s.SaveFeedback(ctx, fbs); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []store.Decision{
+			{PatientID: "p1", Criterion: "ecog", Decision: "met", Note: "old, but p1 is still screened", DecidedAt: t0.Add(-100 * day), ScreeningID: "old-p1"},
+			{PatientID: "p2", Criterion: "ecog", Decision: "met", Note: "old, and p2 has no screening left", DecidedAt: t0.Add(-99 * day), ScreeningID: "old-p2"},
+			{PatientID: "p2", Criterion: "ecog", Decision: "not-met", Note: "recent, on an old screening", DecidedAt: t0.Add(-day), ScreeningID: "old-p2"},
+		} {
+			d.CallerID = "portal"
+			if err := s.SaveDecision(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.DeleteScreeningsBefore(ctx, cutoff); err != nil || n != 2 {
+			t.Fatalf("DeleteScreeningsBefore = %d, %v; want 2", n, err)
+		}
+		for id, want := range map[string]int{"old-p1": 0, "old-p2": 0, "new-p1": 1} {
+			if got, err := s.FeedbackFor(ctx, id); err != nil || len(got) != want {
+				t.Errorf("FeedbackFor(%s) = %d items, %v; want %d", id, len(got), err, want)
+			}
+		}
+		notes := func(patient string) []string {
+			hist, err := s.DecisionHistory(ctx, patient, "ecog")
+			if err != nil {
+				t.Fatalf("DecisionHistory(%s): %v", patient, err)
+			}
+			out := []string{}
+			for _, d := range hist {
+				out = append(out, d.Note)
+			}
+			return out
+		}
+		if d := cmp.Diff([]string{"old, but p1 is still screened"}, notes("p1")); d != "" {
+			t.Errorf("p1's decisions (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff([]string{"recent, on an old screening"}, notes("p2")); d != "" {
+			t.Errorf("p2's decisions (-want +got):\n%s", d)
+		}
+	})
+
 	t.Run("reviews on a closed store fail with an error", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
