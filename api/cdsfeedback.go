@@ -177,6 +177,8 @@ func checkFeedbackItem(it feedbackItem, prefix string) (store.Feedback, error) {
 			return store.Feedback{}, invalid(prefix+"overrideReason.userComment", "is %d bytes; at most %d", len(or.UserComment), maxFeedbackComment)
 		case !utf8.ValidString(or.UserComment):
 			return store.Feedback{}, invalid(prefix+"overrideReason.userComment", "is not UTF-8 text")
+		case freeTextProblem(or.UserComment) != "":
+			return store.Feedback{}, invalid(prefix+"overrideReason.userComment", "%s", freeTextProblem(or.UserComment))
 		}
 		reason.Comment = or.UserComment
 		if reason != (store.OverrideReason{}) {

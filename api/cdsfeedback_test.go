@@ -102,6 +102,7 @@ func TestCDSFeedbackRefused(t *testing.T) {
 		{"bad timestamp", item(`"card":"` + card.UUID + `","outcome":"accepted","outcomeTimestamp":"yesterday"`), "feedback[0].outcomeTimestamp", "not an ISO 8601"},
 		{"reason with accepted", item(ok + `,"outcome":"accepted","overrideReason":{"userComment":"x"}`), "feedback[0].overrideReason", "only with outcome overridden"},
 		{"reason without code", item(ok + `,"outcome":"overridden","overrideReason":{"reason":{"system":"s"}}`), "feedback[0].overrideReason.reason", "needs code and system"},
+		{"comment with a control character", item(ok + `,"outcome":"overridden","overrideReason":{"userComment":"a\u0000b"}`), "feedback[0].overrideReason.userComment", "contains the control character U+0000"},
 		{"comment too long", item(ok + `,"outcome":"overridden","overrideReason":{"userComment":"` + strings.Repeat("x", maxFeedbackComment+1) + `"}`), "feedback[0].overrideReason.userComment", "at most"},
 		{"no feedback", `{}`, "feedback", "is required"},
 		{"feedback not an array", `{"feedback":{}}`, "feedback", "not slice"},

@@ -181,6 +181,8 @@ func checkDecision(rq decisionRequest) error {
 		return invalid("note", "is not UTF-8 text")
 	case utf8.RuneCountInString(rq.Note) > maxNoteChars:
 		return invalid("note", "is %d characters; at most %d", utf8.RuneCountInString(rq.Note), maxNoteChars)
+	case freeTextProblem(rq.Note) != "":
+		return invalid("note", "%s", freeTextProblem(rq.Note))
 	case rq.ScreeningID == "":
 		return invalid("screening_id", "is required: the stored screening the decision was made on")
 	case !screeningIDPattern.MatchString(rq.ScreeningID):

@@ -163,6 +163,8 @@ func TestReviewDecisionRefused(t *testing.T) {
 		{"unknown field", "demo-candidate", items[0], `{"decision":"met","screening_id":"` + id + `","by":"x"}`, 400, "by", "unknown field"},
 		{"note not a string", "demo-candidate", items[0], `{"decision":"met","note":3,"screening_id":"` + id + `"}`, 400, "note", "must be a string"},
 		{"note too long", "demo-candidate", items[0], `{"decision":"met","note":"` + strings.Repeat("é", maxNoteChars+1) + `","screening_id":"` + id + `"}`, 400, "note", "is 2001 characters; at most 2000"},
+		{"note with an escape sequence", "demo-candidate", items[0], `{"decision":"met","note":"ok\u001b[2J","screening_id":"` + id + `"}`, 400, "note", "contains the control character U+001B"},
+		{"note with a bidi override", "demo-candidate", items[0], `{"decision":"met","note":"x \u202e tem ton","screening_id":"` + id + `"}`, 400, "note", "contains the control character U+202E"},
 		{"not JSON", "demo-candidate", items[0], `{"decision":`, 400, "body", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
