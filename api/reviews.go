@@ -30,7 +30,7 @@ const (
 type ReviewStore interface {
 	SaveDecision(ctx context.Context, d store.Decision) error
 	CurrentDecisions(ctx context.Context, patientID string) ([]store.Decision, error)
-	DecisionHistory(ctx context.Context, patientID, criterion string) ([]store.Decision, error)
+	DecisionHistory(ctx context.Context, patientID, criterion string, limit int) ([]store.Decision, error)
 }
 
 // maxNoteChars bounds a decision's note, in characters as the form's textarea counts

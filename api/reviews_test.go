@@ -328,3 +328,29 @@ func TestReviewDecisionOnPostgres(t *testing.T) {
 		t.Errorf("stored screening's standing on PostgreSQL: %+v", got)
 	}
 }
+
+// The history of one review item answers the newest maxHistoryDecisions, oldest first,
+// and says earlier ones were left out: a caller saving in a loop cannot make one read
+// cost without bound.
+func TestReviewHistoryBounded(t *testing.T) {
+	env, id, items := reviewed(t, nil)
+	for i := range maxHistoryDecisions + 2 {
+		body := `{"decision":"met","note":"n` + strconv.Itoa(i) + `","screening_id":"` + id + `"}`
+		if rec := env.putReview(t, "demo-candidate", items[0], body); rec.Code != http.StatusOK {
+			t.Fatalf("PUT %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews/"+items[0], nil)
+	var h reviewHistory
+	if err := json.Unmarshal(rec.Body.Bytes(), &h); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("history: %d %.300s", rec.Code, rec.Body)
+	}
+	if len(h.Decisions) != maxHistoryDecisions || !h.EarlierOmitted || h.Decisions[0].Note != "n2" ||
+		h.Decisions[maxHistoryDecisions-1].Note != "n"+strconv.Itoa(maxHistoryDecisions+1) {
+		t.Errorf("history: %d decisions, earlier omitted %v, first %q; want %d, true, the newest (n2 first)",
+			len(h.Decisions), h.EarlierOmitted, h.Decisions[0].Note, maxHistoryDecisions)
+	}
+	if !strings.Contains(rec.Body.String(), `"earlier_omitted":true`) {
+		t.Errorf("the answer does not say earlier decisions were left out: %.200s", rec.Body.String()[len(rec.Body.String())-200:])
+	}
+}

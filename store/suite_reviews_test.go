@@ -44,7 +44,7 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		if d := cmp.Diff(want, cur, ignoreSeq); d != "" {
 			t.Errorf("CurrentDecisions (-want +got):\n%s", d)
 		}
-		hist, err := s.DecisionHistory(ctx, "p1", "life-expectancy")
+		hist, err := s.DecisionHistory(ctx, "p1", "life-expectancy", 10)
 		if err != nil {
 			t.Fatalf("DecisionHistory: %v", err)
 		}
@@ -54,6 +54,13 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		}
 		if d := cmp.Diff([]string{"met", "not-applicable", "met"}, got); d != "" {
 			t.Errorf("history (-want +got):\n%s", d)
+		}
+		hist, err = s.DecisionHistory(ctx, "p1", "life-expectancy", 2)
+		if err != nil || len(hist) != 2 || hist[0].Decision != "not-applicable" || hist[1].Decision != "met" {
+			t.Errorf("DecisionHistory limit 2 = %+v, %v; want the newest two, oldest first", hist, err)
+		}
+		if _, err := s.DecisionHistory(ctx, "p1", "life-expectancy", 0); err == nil || err.Error() != "store: decision history: limit 0 is not at least 1" {
+			t.Errorf("DecisionHistory limit 0 = %v", err)
 		}
 		if none, err := s.CurrentDecisions(ctx, "nobody"); err != nil || len(none) != 0 {
 			t.Errorf("CurrentDecisions(nobody) = %v, %v", none, err)
@@ -204,7 +211,7 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 			}
 		}
 		notes := func(patient string) []string {
-			hist, err := s.DecisionHistory(ctx, patient, "ecog")
+			hist, err := s.DecisionHistory(ctx, patient, "ecog", 10)
 			if err != nil {
 				t.Fatalf("DecisionHistory(%s): %v", patient, err)
 			}
