@@ -154,3 +154,40 @@ func TestCDSFeedbackWithoutStore(t *testing.T) {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// A card keeps at most store.MaxFeedbackPerCard records: every one is read with the
+// card's report, so an EHR posting in a loop is refused (400 naming the card) rather
+// than making each report read cost more.
+func TestCDSFeedbackCardFull(t *testing.T) {
+	env, st, card := feedbackEnv(t)
+	items := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`{"feedback":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"card":"` + card.UUID + `","outcome":"accepted","outcomeTimestamp":"2030-06-15T09:01:00Z"}`)
+		}
+		b.WriteString(`]}`)
+		return b.String()
+	}
+	for sent := 0; sent < store.MaxFeedbackPerCard; sent += maxFeedbackItems {
+		if rec := env.postFeedback(t, env.feedbackToken(t), items(min(maxFeedbackItems, store.MaxFeedbackPerCard-sent))); rec.Code != http.StatusOK {
+			t.Fatalf("feedback after %d: %d %s", sent, rec.Code, rec.Body)
+		}
+	}
+	rec := env.postFeedback(t, env.feedbackToken(t), items(1))
+	var p Problem
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	if rec.Code != http.StatusBadRequest || p.Field != "feedback[0].card" || !strings.Contains(p.Detail, "has 100 feedback records already") {
+		t.Errorf("feedback on a full card: %d %s; want 400 naming feedback[0].card", rec.Code, rec.Body)
+	}
+	page, err := st.ListByPatient(context.Background(), "demo-candidate", "", 1)
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("ListByPatient: %v", err)
+	}
+	if got, err := st.FeedbackFor(context.Background(), page.Items[0].ID); err != nil || len(got) != store.MaxFeedbackPerCard {
+		t.Errorf("FeedbackFor = %d records, %v; want %d", len(got), err, store.MaxFeedbackPerCard)
+	}
+}

@@ -229,6 +229,37 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		}
 	})
 
+	t.Run("feedback: a card keeps at most MaxFeedbackPerCard records, all or none", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		for _, id := range []string{"full", "other"} {
+			if err := s.Save(ctx, store.Screening{ID: id, PatientID: "p1", Created: t0, Surface: "cds-hooks", CallerID: "ehr-a",
+				CardUUID: "card-" + id, Document: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fb := func(card string, n int) []store.Feedback {
+			out := make([]store.Feedback, n)
+			for i := range out {
+				out[i] = store.Feedback{CardUUID: card, Client: "ehr-a", Outcome: "accepted", OutcomeAt: t0, ReceivedAt: t0}
+			}
+			return out
+		}
+		if _, err := s.SaveFeedback(ctx, fb("card-full", store.MaxFeedbackPerCard)); err != nil {
+			t.Fatalf("SaveFeedback up to the cap: %v", err)
+		}
+		_, err := s.SaveFeedback(ctx, append(fb("card-other", 1), fb("card-full", 1)...))
+		var full *store.FeedbackFullError
+		if !errors.As(err, &full) || full.Index != 1 || err.Error() != "store: feedback 1: the card has 100 feedback records already; no more are kept" {
+			t.Errorf("SaveFeedback over the cap = %v, want a FeedbackFullError for 1", err)
+		}
+		for id, want := range map[string]int{"full": store.MaxFeedbackPerCard, "other": 0} {
+			if got, err := s.FeedbackFor(ctx, id); err != nil || len(got) != want {
+				t.Errorf("FeedbackFor(%s) = %d, %v; want %d", id, len(got), err, want)
+			}
+		}
+	})
+
 	t.Run("reviews on a closed store fail with an error", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
