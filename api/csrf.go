@@ -32,7 +32,7 @@ const (
 // csrfToken is the token the forms of the page answering c must carry: "" for a
 // request without a session (nothing to protect).
 func (s *Server) csrfToken(c echo.Context) string {
-	id := sessionID(c.Request())
+	id := s.sessionID(c.Request())
 	if id == "" {
 		return ""
 	}
@@ -59,7 +59,7 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		id := sessionID(r)
+		id := s.sessionID(r)
 		if id == "" || r.Header.Get("Authorization") != "" {
 			return next(c)
 		}

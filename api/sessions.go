@@ -28,8 +28,22 @@ type Sessions interface {
 }
 
 // sessionCookie carries the session id: random, 32 bytes, base64url. Only its hash is
-// stored, so a copy of the database signs nobody in.
+// stored, so a copy of the database signs nobody in. Over https its name has the
+// __Host- prefix (sessionCookieName).
 const sessionCookie = "trialscreen_session"
+
+// sessionCookieName is the session cookie's name: over https, "__Host-" + sessionCookie.
+// Browsers keep a __Host- cookie only when this very host set it Secure, for Path=/ and
+// without a Domain, so another application on a sibling subdomain (a hospital has many)
+// cannot plant a session cookie this service would read in place of its own (cookie
+// tossing: the person would then work, unknowingly, in someone else's session). A
+// plain-http service (a laptop, a test) cannot use the prefix.
+func (s *Server) sessionCookieName() string {
+	if s.secureCookies() {
+		return "__Host-" + sessionCookie
+	}
+	return sessionCookie
+}
 
 // touchEvery is how stale a session's last-seen time may get before a request writes
 // it: the idle timeout is minutes long, and a write per request would be wasted.
@@ -49,8 +63,8 @@ func sessionHash(id string) string {
 }
 
 // sessionID is the id in the request's session cookie, "" without one.
-func sessionID(r *http.Request) string {
-	ck, err := r.Cookie(sessionCookie)
+func (s *Server) sessionID(r *http.Request) string {
+	ck, err := r.Cookie(s.sessionCookieName())
 	if err != nil || len(ck.Value) > 128 {
 		return ""
 	}
@@ -68,14 +82,14 @@ func (s *Server) secureCookies() bool {
 // other sites' forms), for the whole site, lasting no longer than the session.
 func (s *Server) setSessionCookie(c echo.Context, id string, maxAge time.Duration) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: id, Path: "/", MaxAge: int(maxAge.Seconds()),
+		Name: s.sessionCookieName(), Value: id, Path: "/", MaxAge: int(maxAge.Seconds()),
 		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (s *Server) clearSessionCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 }

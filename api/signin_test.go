@@ -27,7 +27,7 @@ func TestSignInCoordinatorReadsReportAndSignsOut(t *testing.T) {
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != reportPath {
 		t.Fatalf("callback: status %d Location %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
-	ck := cookieNamed(rec, sessionCookie)
+	ck := cookieNamed(rec, env.s.sessionCookieName())
 	if ck == nil || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
 		t.Fatalf("session cookie attributes: %+v", ck)
 	}
@@ -49,7 +49,7 @@ func TestSignInCoordinatorReadsReportAndSignsOut(t *testing.T) {
 	if out.Code != http.StatusOK || !strings.Contains(out.Body.String(), "You are signed out") {
 		t.Fatalf("sign-out: status %d %s", out.Code, out.Body)
 	}
-	if cleared := cookieNamed(out, sessionCookie); cleared == nil || cleared.MaxAge >= 0 {
+	if cleared := cookieNamed(out, env.s.sessionCookieName()); cleared == nil || cleared.MaxAge >= 0 {
 		t.Errorf("sign-out did not clear the cookie: %+v", cleared)
 	}
 	// The row is gone: the old cookie, replayed, signs nobody in.
@@ -130,7 +130,7 @@ func TestSignInCallbackRefusals(t *testing.T) {
 			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.want) {
 				t.Errorf("status %d, want %d with %q:\n%s", rec.Code, tt.status, tt.want, rec.Body)
 			}
-			if ck := cookieNamed(rec, sessionCookie); ck != nil {
+			if ck := cookieNamed(rec, env.s.sessionCookieName()); ck != nil {
 				t.Errorf("a refused sign-in set a session cookie")
 			}
 			if strings.Contains(rec.Body.String(), "free text") {
@@ -190,7 +190,7 @@ func TestSessionForgedCookieIsUnauthenticated(t *testing.T) {
 		"oversized cookie": strings.Repeat("A", 4000),
 	} {
 		t.Run(name, func(t *testing.T) {
-			rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", sessionCookie+"="+value)
+			rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", env.s.sessionCookieName()+"="+value)
 			if p := problemOf(t, rec); p.Status != http.StatusUnauthorized || p.Detail != "authentication required" {
 				t.Errorf("problem %+v, want the plain 401", p)
 			}
@@ -253,7 +253,7 @@ func TestSessionsSharedByReplicas(t *testing.T) {
 	flow, authURL := a.startSignIn(t, reportPath)
 	code, state := idp.issue(t, authURL, a.clock.Now(), coordinatorClaims)
 	rec := b.callback(t, flow, "code="+code+"&state="+state)
-	ck := cookieNamed(rec, sessionCookie)
+	ck := cookieNamed(rec, b.s.sessionCookieName())
 	if rec.Code != http.StatusSeeOther || ck == nil {
 		t.Fatalf("a sign-in started on a, ended on b: status %d %s", rec.Code, rec.Body)
 	}
@@ -266,5 +266,30 @@ func TestSessionsSharedByReplicas(t *testing.T) {
 	}
 	if got := a.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); got.Code != http.StatusUnauthorized {
 		t.Errorf("signed out on b, still signed in on a: status %d", got.Code)
+	}
+}
+
+// Over https the session cookie is __Host-trialscreen_session: browsers keep it only
+// from this host, Secure, for Path=/ and without Domain. A plain trialscreen_session
+// cookie (what an application on a sibling subdomain could plant for the parent
+// domain) is no session, and a form sent with it needs no token because nothing is
+// signed in.
+func TestSessionCookieHostPrefix(t *testing.T) {
+	env := newSignInEnv(t)
+	ck := env.signIn(t, coordinatorClaims)
+	if ck.Name != "__Host-trialscreen_session" || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+		t.Errorf("session cookie %q secure %v path %q domain %q; want __Host-trialscreen_session, Secure, / and no Domain",
+			ck.Name, ck.Secure, ck.Path, ck.Domain)
+	}
+	if page := env.do(t, http.MethodGet, reportPath, nil, "Accept", "text/html", "Cookie", cookieHeader(ck)); page.Code != http.StatusOK {
+		t.Errorf("report with the __Host- session: status %d", page.Code)
+	}
+	tossed := "trialscreen_session=" + ck.Value
+	if rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", tossed); rec.Code != http.StatusUnauthorized {
+		t.Errorf("report with a plain-named cookie: status %d, want 401", rec.Code)
+	}
+	plain := &Server{cfg: Config{PublicURL: "http://127.0.0.1:8080"}}
+	if got := plain.sessionCookieName(); got != "trialscreen_session" {
+		t.Errorf("plain-http cookie name %q, want trialscreen_session (browsers refuse __Host- without https)", got)
 	}
 }
