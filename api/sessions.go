@@ -116,6 +116,13 @@ func (s *Server) sessionCaller(ctx context.Context, id string) (Caller, error) {
 		_ = s.cfg.Sessions.DeleteSession(ctx, hash)
 		return Caller{}, errNoSession
 	}
+	if se.Role != RoleCoordinator && se.Role != RoleViewer {
+		// Only sign-in writes sessions, always with one of the two roles. Any other value
+		// (a row written by hand, or by a later version) must not pass: a Caller without
+		// a Role is a system caller, and systems may decide review items.
+		s.log.Warn("session refused", "reason", "its role is neither coordinator nor viewer")
+		return Caller{}, errNoSession
+	}
 	if now.Sub(se.LastSeen) >= touchEvery {
 		if err := s.cfg.Sessions.TouchSession(ctx, hash, now); err != nil {
 			// The request goes on: at worst the session idles out a little early.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trialscreen/trialscreen/store"
 )
 
 const reportPath = "/v1/patients/demo-candidate/screening"
@@ -291,5 +293,31 @@ func TestSessionCookieHostPrefix(t *testing.T) {
 	plain := &Server{cfg: Config{PublicURL: "http://127.0.0.1:8080"}}
 	if got := plain.sessionCookieName(); got != "trialscreen_session" {
 		t.Errorf("plain-http cookie name %q, want trialscreen_session (browsers refuse __Host- without https)", got)
+	}
+}
+
+// A session row whose role is neither coordinator nor viewer signs nobody in: a caller
+// without a role is a system caller, which may decide review items, so a row written
+// with "" (by hand, or by another version) must not make its holder one.
+func TestSessionWithoutAKnownRoleIsRefused(t *testing.T) {
+	env := newSignInEnv(t)
+	for _, role := range []string{"", "admin", "Coordinator"} {
+		t.Run("role "+role, func(t *testing.T) {
+			id := newSessionID()
+			now := env.clock.Now()
+			if err := env.s.cfg.Sessions.CreateSession(t.Context(), store.Session{IDHash: sessionHash(id), Subject: "staff-9",
+				Role: role, Created: now, Expires: now.Add(time.Hour), LastSeen: now}); err != nil {
+				t.Fatal(err)
+			}
+			ck := &http.Cookie{Name: env.s.sessionCookieName(), Value: id}
+			if rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); rec.Code != http.StatusUnauthorized {
+				t.Errorf("report: status %d, want 401", rec.Code)
+			}
+			rec := env.do(t, http.MethodPut, "/v1/patients/demo-candidate/reviews/life-expectancy", strings.NewReader(`{"decision":"met","screening_id":"x"}`),
+				"Content-Type", "application/json", CSRFHeader, env.s.csrfFor(id), "Cookie", cookieHeader(ck))
+			if rec.Code != http.StatusUnauthorized {
+				t.Errorf("PUT review: status %d %s, want 401", rec.Code, rec.Body)
+			}
+		})
 	}
 }
