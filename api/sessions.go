@@ -139,13 +139,21 @@ func (s *Server) sessionExpired(se store.Session, now time.Time) bool {
 }
 
 // startSession keeps a new session for a signed-in user and gives the browser its
-// cookie. Expired sessions are purged first, lazily: sign-ins are rare enough to carry it.
+// cookie, ending the one the browser held. Expired sessions are purged first, lazily:
+// sign-ins are rare enough to carry it.
 func (s *Server) startSession(c echo.Context, subject, name, role string) error {
 	ctx := c.Request().Context()
 	now := s.cfg.Now().UTC()
 	si := s.cfg.SignIn.cfg
 	if _, err := s.cfg.Sessions.DeleteExpiredSessions(ctx, now, now.Add(-si.IdleTimeout)); err != nil {
 		s.log.Warn("session: expired sessions not purged", "error", err.Error())
+	}
+	if old := s.sessionID(c.Request()); old != "" {
+		// The browser's previous session (another person's, on a shared workstation, or
+		// one planted in it) ends here rather than living on beside the new one.
+		if err := s.cfg.Sessions.DeleteSession(ctx, sessionHash(old)); err != nil {
+			s.log.Warn("session: the browser's previous session not ended", "error", err.Error())
+		}
 	}
 	id := newSessionID()
 	se := store.Session{IDHash: sessionHash(id), Subject: subject, DisplayName: name, Role: role,

@@ -321,3 +321,24 @@ func TestSessionWithoutAKnownRoleIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// Signing in again in a browser that holds a session (the previous person's on a shared
+// workstation) ends that session: its cookie, replayed, signs nobody in.
+func TestSignInEndsTheBrowsersPreviousSession(t *testing.T) {
+	env := newSignInEnv(t)
+	first := env.signIn(t, coordinatorClaims)
+	flow, authURL := env.startSignIn(t, "/")
+	code, state := env.idp.issue(t, authURL, env.clock.Now(), viewerClaims)
+	rec := env.do(t, http.MethodGet, "/auth/callback?"+url.Values{"code": {code}, "state": {state}}.Encode(), nil,
+		"Accept", "text/html", "Cookie", cookieHeader(flow, first))
+	second := cookieNamed(rec, env.s.sessionCookieName())
+	if rec.Code != http.StatusSeeOther || second == nil || second.Value == first.Value {
+		t.Fatalf("second sign-in: status %d, cookie %+v", rec.Code, second)
+	}
+	if got := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(first)).Code; got != http.StatusUnauthorized {
+		t.Errorf("the previous session after a new sign-in: status %d, want 401", got)
+	}
+	if got := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(second)).Code; got != http.StatusOK {
+		t.Errorf("the new session: status %d, want 200", got)
+	}
+}
