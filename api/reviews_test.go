@@ -354,3 +354,17 @@ func TestReviewHistoryBounded(t *testing.T) {
 		t.Errorf("the answer does not say earlier decisions were left out: %.200s", rec.Body.String()[len(rec.Body.String())-200:])
 	}
 }
+
+// A PUT's body is bounded by maxReviewBodyBytes, not the service-wide limit for bundles:
+// the longest note, escaped as long as JSON allows, fits; more is a 413 before the body
+// is read.
+func TestReviewDecisionBodyBounded(t *testing.T) {
+	env, id, items := reviewed(t, nil)
+	if rec := env.putReview(t, "demo-candidate", items[0], `{"decision":"met","note":"`+strings.Repeat(`x`, maxReviewBodyBytes)+`"}`); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over %d bytes: %d, want 413", maxReviewBodyBytes, rec.Code)
+	}
+	astral := strings.Repeat(`\ud83d\ude42`, maxNoteChars)
+	if rec := env.putReview(t, "demo-candidate", items[0], `{"decision":"met","note":"`+astral+`","screening_id":"`+id+`"}`); rec.Code != http.StatusOK {
+		t.Errorf("the longest note, fully escaped: %d %.300s", rec.Code, rec.Body)
+	}
+}
