@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"mime"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 )
@@ -86,13 +89,29 @@ const maxCSRFFormBytes = 64 << 10
 
 // csrfFormToken is the token field of a URL-encoded form body of at most
 // maxCSRFFormBytes; "" for any other body (no token: refused). The forms of this service
-// are URL-encoded; scripts send the header.
+// are URL-encoded; scripts send the header. What it reads is put back in front of the
+// rest of the body: the route's handler reads the body as it was sent (a form's handler
+// parses it with its own checks).
 func csrfFormToken(c echo.Context) string {
 	r := c.Request()
 	mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationForm {
 		return ""
 	}
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxCSRFFormBytes)
-	return r.PostFormValue(CSRFField)
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxCSRFFormBytes+1))
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+	if err != nil || len(data) > maxCSRFFormBytes {
+		return ""
+	}
+	form, err := url.ParseQuery(string(data))
+	if err != nil {
+		return ""
+	}
+	return form.Get(CSRFField)
+}
+
+// readCloser reads from one reader and closes another: a body partly read and put back.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 func TestCSRFRefusesFormsWithoutTheSessionsToken(t *testing.T) {
@@ -94,5 +97,24 @@ func TestCSRFParsesOnlySmallURLEncodedForms(t *testing.T) {
 	if rec := env.do(t, http.MethodPost, "/signout", strings.NewReader(small), "Content-Type", "application/x-www-form-urlencoded; charset=utf-8",
 		"Cookie", cookieHeader(ck)); rec.Code != http.StatusOK {
 		t.Errorf("a form with the longest note and the token: status %d %s", rec.Code, rec.Body)
+	}
+}
+
+// The CSRF check reads a form's token without taking the body from the route's handler:
+// the handler reads the body as it was sent, to parse it with its own checks.
+func TestCSRFLeavesTheFormBodyToTheHandler(t *testing.T) {
+	env := newSignInEnv(t)
+	ck := env.signIn(t, coordinatorClaims)
+	env.s.echo.POST("/test/form", func(c echo.Context) error {
+		b, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, string(b))
+	})
+	body := url.Values{CSRFField: {env.s.csrfFor(ck.Value)}, "decision": {"met"}, "note": {"a & b"}}.Encode()
+	rec := env.do(t, http.MethodPost, "/test/form", strings.NewReader(body), "Content-Type", "application/x-www-form-urlencoded", "Cookie", cookieHeader(ck))
+	if rec.Code != http.StatusOK || rec.Body.String() != body {
+		t.Errorf("the handler read %d %q; want 200 and the body as sent, %q", rec.Code, rec.Body, body)
 	}
 }
