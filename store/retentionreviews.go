@@ -20,10 +20,13 @@ import (
 //     screening that was then already old) waits until it is older than the cutoff too.
 
 // deleteFeedbackBefore deletes the feedback on the screenings DeleteScreeningsBefore is
-// about to delete (so it runs first, in its transaction).
+// about to delete (so it runs first, in its transaction), and any received before the
+// cutoff: its card's screening was made before that, so it is gone too (feedback left
+// behind by the retention runs of versions that kept it).
 func (s *Store) deleteFeedbackBefore(ctx context.Context, tx *sql.Tx, cutoff time.Time) error {
 	_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM cds_feedback
-		WHERE screening_id IN (SELECT id FROM screenings WHERE created_us < ?)`), cutoff.UnixMicro())
+		WHERE screening_id IN (SELECT id FROM screenings WHERE created_us < ?) OR received_us < ?`),
+		cutoff.UnixMicro(), cutoff.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("store: delete old screenings: feedback: %w", err)
 	}

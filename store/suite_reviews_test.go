@@ -185,9 +185,9 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 			}
 		}
 		var fbs []store.Feedback
-		for _, card := range []string{"card-old", "card-new", "card-p2"} {
-			fbs = append(fbs, store.Feedback{CardUUID: card, Client: "ehr-a", Outcome: "overridden", OutcomeAt: t0.Add(-100 * day),
-				ReceivedAt: t0.Add(-100 * day), Reasons: []store.OverrideReason{{Comment: "free text about the patient"}}})
+		for card, at := range map[string]time.Time{"card-old": t0.Add(-100 * day), "card-new": t0, "card-p2": t0.Add(-100 * day)} {
+			fbs = append(fbs, store.Feedback{CardUUID: card, Client: "ehr-a", Outcome: "overridden", OutcomeAt: at,
+				ReceivedAt: at, Reasons: []store.OverrideReason{{Comment: "free text about the patient"}}})
 		}
 		if _, err := s.SaveFeedback(ctx, fbs); err != nil {
 			t.Fatal(err)
@@ -202,10 +202,22 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 				t.Fatal(err)
 			}
 		}
+		// Feedback an earlier version's retention left behind: its screening is gone.
+		if err := s.Save(ctx, store.Screening{ID: "gone", PatientID: "p3", Created: t0.Add(-200 * day), Surface: "cds-hooks",
+			CallerID: "ehr-a", CardUUID: "card-gone", Document: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SaveFeedback(ctx, []store.Feedback{{CardUUID: "card-gone", Client: "ehr-a", Outcome: "accepted",
+			OutcomeAt: t0.Add(-199 * day), ReceivedAt: t0.Add(-199 * day)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `DELETE FROM screenings WHERE id = 'gone'`); err != nil {
+			t.Fatal(err)
+		}
 		if n, err := s.DeleteScreeningsBefore(ctx, cutoff); err != nil || n != 2 {
 			t.Fatalf("DeleteScreeningsBefore = %d, %v; want 2", n, err)
 		}
-		for id, want := range map[string]int{"old-p1": 0, "old-p2": 0, "new-p1": 1} {
+		for id, want := range map[string]int{"old-p1": 0, "old-p2": 0, "new-p1": 1, "gone": 0} {
 			if got, err := s.FeedbackFor(ctx, id); err != nil || len(got) != want {
 				t.Errorf("FeedbackFor(%s) = %d items, %v; want %d", id, len(got), err, want)
 			}
