@@ -89,10 +89,14 @@ func (h *cdsHandler) feedback(c echo.Context) error {
 		return err
 	})
 	var uc *store.UnknownCardError
+	var full *store.FeedbackFullError
 	switch {
 	case errors.As(err, &uc):
 		return invalid(fmt.Sprintf("feedback[%d].card", uc.Index),
 			"is not the uuid of a card this service returned to this EHR (or its screening could not be stored)")
+	case errors.As(err, &full):
+		return invalid(fmt.Sprintf("feedback[%d].card", full.Index),
+			"has %d feedback records already; no more are kept for one card (none of this request was stored)", store.MaxFeedbackPerCard)
 	case err != nil:
 		return &storeUnavailable{err: err}
 	}
@@ -177,6 +181,8 @@ func checkFeedbackItem(it feedbackItem, prefix string) (store.Feedback, error) {
 			return store.Feedback{}, invalid(prefix+"overrideReason.userComment", "is %d bytes; at most %d", len(or.UserComment), maxFeedbackComment)
 		case !utf8.ValidString(or.UserComment):
 			return store.Feedback{}, invalid(prefix+"overrideReason.userComment", "is not UTF-8 text")
+		case freeTextProblem(or.UserComment) != "":
+			return store.Feedback{}, invalid(prefix+"overrideReason.userComment", "%s", freeTextProblem(or.UserComment))
 		}
 		reason.Comment = or.UserComment
 		if reason != (store.OverrideReason{}) {

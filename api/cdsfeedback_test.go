@@ -102,6 +102,7 @@ func TestCDSFeedbackRefused(t *testing.T) {
 		{"bad timestamp", item(`"card":"` + card.UUID + `","outcome":"accepted","outcomeTimestamp":"yesterday"`), "feedback[0].outcomeTimestamp", "not an ISO 8601"},
 		{"reason with accepted", item(ok + `,"outcome":"accepted","overrideReason":{"userComment":"x"}`), "feedback[0].overrideReason", "only with outcome overridden"},
 		{"reason without code", item(ok + `,"outcome":"overridden","overrideReason":{"reason":{"system":"s"}}`), "feedback[0].overrideReason.reason", "needs code and system"},
+		{"comment with a control character", item(ok + `,"outcome":"overridden","overrideReason":{"userComment":"a\u0000b"}`), "feedback[0].overrideReason.userComment", "contains the control character U+0000"},
 		{"comment too long", item(ok + `,"outcome":"overridden","overrideReason":{"userComment":"` + strings.Repeat("x", maxFeedbackComment+1) + `"}`), "feedback[0].overrideReason.userComment", "at most"},
 		{"no feedback", `{}`, "feedback", "is required"},
 		{"feedback not an array", `{"feedback":{}}`, "feedback", "not slice"},
@@ -151,5 +152,42 @@ func TestCDSFeedbackWithoutStore(t *testing.T) {
 	rec := env.postFeedback(t, env.feedbackToken(t), `{"feedback":[{"card":"c","outcome":"accepted","outcomeTimestamp":"2030-06-15T09:01:00Z"}]}`)
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), errFeedbackNotStored.Error()) {
 		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// A card keeps at most store.MaxFeedbackPerCard records: every one is read with the
+// card's report, so an EHR posting in a loop is refused (400 naming the card) rather
+// than making each report read cost more.
+func TestCDSFeedbackCardFull(t *testing.T) {
+	env, st, card := feedbackEnv(t)
+	items := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`{"feedback":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"card":"` + card.UUID + `","outcome":"accepted","outcomeTimestamp":"2030-06-15T09:01:00Z"}`)
+		}
+		b.WriteString(`]}`)
+		return b.String()
+	}
+	for sent := 0; sent < store.MaxFeedbackPerCard; sent += maxFeedbackItems {
+		if rec := env.postFeedback(t, env.feedbackToken(t), items(min(maxFeedbackItems, store.MaxFeedbackPerCard-sent))); rec.Code != http.StatusOK {
+			t.Fatalf("feedback after %d: %d %s", sent, rec.Code, rec.Body)
+		}
+	}
+	rec := env.postFeedback(t, env.feedbackToken(t), items(1))
+	var p Problem
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	if rec.Code != http.StatusBadRequest || p.Field != "feedback[0].card" || !strings.Contains(p.Detail, "has 100 feedback records already") {
+		t.Errorf("feedback on a full card: %d %s; want 400 naming feedback[0].card", rec.Code, rec.Body)
+	}
+	page, err := st.ListByPatient(context.Background(), "demo-candidate", "", 1)
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("ListByPatient: %v", err)
+	}
+	if got, err := st.FeedbackFor(context.Background(), page.Items[0].ID); err != nil || len(got) != store.MaxFeedbackPerCard {
+		t.Errorf("FeedbackFor = %d records, %v; want %d", len(got), err, store.MaxFeedbackPerCard)
 	}
 }

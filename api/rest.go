@@ -58,7 +58,7 @@ func (s *Server) authenticate() echo.MiddlewareFunc {
 			}
 			var caller Caller
 			var err error
-			switch id := sessionID(r); {
+			switch id := s.sessionID(r); {
 			case r.Header.Get("Authorization") == "" && id != "" && s.cfg.SignIn != nil:
 				caller, err = s.sessionCaller(r.Context(), id)
 				if errors.As(err, new(*storeUnavailable)) {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/trialscreen/trialscreen/review"
 	"github.com/trialscreen/trialscreen/screening"
@@ -30,7 +31,7 @@ const (
 type ReviewStore interface {
 	SaveDecision(ctx context.Context, d store.Decision) error
 	CurrentDecisions(ctx context.Context, patientID string) ([]store.Decision, error)
-	DecisionHistory(ctx context.Context, patientID, criterion string) ([]store.Decision, error)
+	DecisionHistory(ctx context.Context, patientID, criterion string, limit int) ([]store.Decision, error)
 }
 
 // maxNoteChars bounds a decision's note, in characters as the form's textarea counts
@@ -45,9 +46,15 @@ var (
 	errCannotDecide     = errors.New("this caller may read but not record review decisions")
 )
 
+// maxReviewBodyBytes bounds a PUT's body: a decision, a note of maxNoteChars even
+// written entirely as JSON \u escapes of surrogate pairs (12 bytes a character), and a
+// screening id. The service-wide limit (16 MiB, for bundles) would let a caller have it
+// read that much, outside the memory limiter, to record one decision.
+const maxReviewBodyBytes = 64 << 10
+
 // registerReviews adds the JSON review routes, authenticated like the rest of REST.
 func (s *Server) registerReviews(e *echo.Echo) {
-	e.PUT(routeReview, s.putReview, s.authenticate())
+	e.PUT(routeReview, s.putReview, middleware.BodyLimit(bodyLimit(maxReviewBodyBytes)), s.authenticate())
 	e.GET(routeReviews, s.getReviews, s.authenticate())
 	e.GET(routeReview, s.getReviewHistory, s.authenticate())
 	s.registerReviewForms(e)
@@ -181,6 +188,8 @@ func checkDecision(rq decisionRequest) error {
 		return invalid("note", "is not UTF-8 text")
 	case utf8.RuneCountInString(rq.Note) > maxNoteChars:
 		return invalid("note", "is %d characters; at most %d", utf8.RuneCountInString(rq.Note), maxNoteChars)
+	case freeTextProblem(rq.Note) != "":
+		return invalid("note", "%s", freeTextProblem(rq.Note))
 	case rq.ScreeningID == "":
 		return invalid("screening_id", "is required: the stored screening the decision was made on")
 	case !screeningIDPattern.MatchString(rq.ScreeningID):

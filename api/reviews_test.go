@@ -163,6 +163,8 @@ func TestReviewDecisionRefused(t *testing.T) {
 		{"unknown field", "demo-candidate", items[0], `{"decision":"met","screening_id":"` + id + `","by":"x"}`, 400, "by", "unknown field"},
 		{"note not a string", "demo-candidate", items[0], `{"decision":"met","note":3,"screening_id":"` + id + `"}`, 400, "note", "must be a string"},
 		{"note too long", "demo-candidate", items[0], `{"decision":"met","note":"` + strings.Repeat("é", maxNoteChars+1) + `","screening_id":"` + id + `"}`, 400, "note", "is 2001 characters; at most 2000"},
+		{"note with an escape sequence", "demo-candidate", items[0], `{"decision":"met","note":"ok\u001b[2J","screening_id":"` + id + `"}`, 400, "note", "contains the control character U+001B"},
+		{"note with a bidi override", "demo-candidate", items[0], `{"decision":"met","note":"x \u202e tem ton","screening_id":"` + id + `"}`, 400, "note", "contains the control character U+202E"},
 		{"not JSON", "demo-candidate", items[0], `{"decision":`, 400, "body", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,5 +326,45 @@ func TestReviewDecisionOnPostgres(t *testing.T) {
 	}
 	if got := standingIn(t, env.do(t, http.MethodGet, "/v1/screenings/"+id, nil).Body.Bytes()); got.Met != 1 {
 		t.Errorf("stored screening's standing on PostgreSQL: %+v", got)
+	}
+}
+
+// The history of one review item answers the newest maxHistoryDecisions, oldest first,
+// and says earlier ones were left out: a caller saving in a loop cannot make one read
+// cost without bound.
+func TestReviewHistoryBounded(t *testing.T) {
+	env, id, items := reviewed(t, nil)
+	for i := range maxHistoryDecisions + 2 {
+		body := `{"decision":"met","note":"n` + strconv.Itoa(i) + `","screening_id":"` + id + `"}`
+		if rec := env.putReview(t, "demo-candidate", items[0], body); rec.Code != http.StatusOK {
+			t.Fatalf("PUT %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews/"+items[0], nil)
+	var h reviewHistory
+	if err := json.Unmarshal(rec.Body.Bytes(), &h); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("history: %d %.300s", rec.Code, rec.Body)
+	}
+	if len(h.Decisions) != maxHistoryDecisions || !h.EarlierOmitted || h.Decisions[0].Note != "n2" ||
+		h.Decisions[maxHistoryDecisions-1].Note != "n"+strconv.Itoa(maxHistoryDecisions+1) {
+		t.Errorf("history: %d decisions, earlier omitted %v, first %q; want %d, true, the newest (n2 first)",
+			len(h.Decisions), h.EarlierOmitted, h.Decisions[0].Note, maxHistoryDecisions)
+	}
+	if !strings.Contains(rec.Body.String(), `"earlier_omitted":true`) {
+		t.Errorf("the answer does not say earlier decisions were left out: %.200s", rec.Body.String()[len(rec.Body.String())-200:])
+	}
+}
+
+// A PUT's body is bounded by maxReviewBodyBytes, not the service-wide limit for bundles:
+// the longest note, escaped as long as JSON allows, fits; more is a 413 before the body
+// is read.
+func TestReviewDecisionBodyBounded(t *testing.T) {
+	env, id, items := reviewed(t, nil)
+	if rec := env.putReview(t, "demo-candidate", items[0], `{"decision":"met","note":"`+strings.Repeat(`x`, maxReviewBodyBytes)+`"}`); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over %d bytes: %d, want 413", maxReviewBodyBytes, rec.Code)
+	}
+	astral := strings.Repeat(`\ud83d\ude42`, maxNoteChars)
+	if rec := env.putReview(t, "demo-candidate", items[0], `{"decision":"met","note":"`+astral+`","screening_id":"`+id+`"}`); rec.Code != http.StatusOK {
+		t.Errorf("the longest note, fully escaped: %d %.300s", rec.Code, rec.Body)
 	}
 }

@@ -84,13 +84,20 @@ func (s *Server) latestStored(ctx context.Context, patientID string) (store.Scre
 	return s.readStored(ctx, page.Items[0].ID)
 }
 
-// reviewHistory is GET /v1/patients/{id}/reviews/{criterion}: every decision on the
-// criterion, oldest first, the last one current.
+// reviewHistory is GET /v1/patients/{id}/reviews/{criterion}: the decisions on the
+// criterion, oldest first, the last one current; at most maxHistoryDecisions, the
+// newest, with EarlierOmitted when there were more.
 type reviewHistory struct {
-	Patient   string         `json:"patient"`
-	Criterion string         `json:"criterion"`
-	Decisions []decisionView `json:"decisions"`
+	Patient        string         `json:"patient"`
+	Criterion      string         `json:"criterion"`
+	Decisions      []decisionView `json:"decisions"`
+	EarlierOmitted bool           `json:"earlier_omitted,omitempty"`
 }
+
+// maxHistoryDecisions bounds a history answer: far more than a review item is decided
+// in a patient's screening period, and a few MB at most with the longest notes, however
+// many decisions a caller saves.
+const maxHistoryDecisions = 200
 
 // getReviewHistory gives who decided what on one review item, and when.
 func (s *Server) getReviewHistory(c echo.Context) error {
@@ -107,13 +114,17 @@ func (s *Server) getReviewHistory(c echo.Context) error {
 	}
 	var decisions []store.Decision
 	err := s.storeCall(c.Request().Context(), storeOpReview, func(ctx context.Context) (err error) {
-		decisions, err = rs.DecisionHistory(ctx, id, criterion)
+		decisions, err = rs.DecisionHistory(ctx, id, criterion, maxHistoryDecisions+1)
 		return err
 	})
 	if err != nil {
 		return &storeUnavailable{err: err}
 	}
-	out := reviewHistory{Patient: id, Criterion: criterion, Decisions: make([]decisionView, 0, len(decisions))}
+	out := reviewHistory{Patient: id, Criterion: criterion}
+	if len(decisions) > maxHistoryDecisions {
+		decisions, out.EarlierOmitted = decisions[1:], true // oldest first: the oldest goes
+	}
+	out.Decisions = make([]decisionView, 0, len(decisions))
 	for _, d := range decisions {
 		out.Decisions = append(out.Decisions, viewDecision(d))
 	}

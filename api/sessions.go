@@ -28,8 +28,22 @@ type Sessions interface {
 }
 
 // sessionCookie carries the session id: random, 32 bytes, base64url. Only its hash is
-// stored, so a copy of the database signs nobody in.
+// stored, so a copy of the database signs nobody in. Over https its name has the
+// __Host- prefix (sessionCookieName).
 const sessionCookie = "trialscreen_session"
+
+// sessionCookieName is the session cookie's name: over https, "__Host-" + sessionCookie.
+// Browsers keep a __Host- cookie only when this very host set it Secure, for Path=/ and
+// without a Domain, so another application on a sibling subdomain (a hospital has many)
+// cannot plant a session cookie this service would read in place of its own (cookie
+// tossing: the person would then work, unknowingly, in someone else's session). A
+// plain-http service (a laptop, a test) cannot use the prefix.
+func (s *Server) sessionCookieName() string {
+	if s.secureCookies() {
+		return "__Host-" + sessionCookie
+	}
+	return sessionCookie
+}
 
 // touchEvery is how stale a session's last-seen time may get before a request writes
 // it: the idle timeout is minutes long, and a write per request would be wasted.
@@ -49,8 +63,8 @@ func sessionHash(id string) string {
 }
 
 // sessionID is the id in the request's session cookie, "" without one.
-func sessionID(r *http.Request) string {
-	ck, err := r.Cookie(sessionCookie)
+func (s *Server) sessionID(r *http.Request) string {
+	ck, err := r.Cookie(s.sessionCookieName())
 	if err != nil || len(ck.Value) > 128 {
 		return ""
 	}
@@ -68,14 +82,14 @@ func (s *Server) secureCookies() bool {
 // other sites' forms), for the whole site, lasting no longer than the session.
 func (s *Server) setSessionCookie(c echo.Context, id string, maxAge time.Duration) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: id, Path: "/", MaxAge: int(maxAge.Seconds()),
+		Name: s.sessionCookieName(), Value: id, Path: "/", MaxAge: int(maxAge.Seconds()),
 		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (s *Server) clearSessionCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -102,6 +116,13 @@ func (s *Server) sessionCaller(ctx context.Context, id string) (Caller, error) {
 		_ = s.cfg.Sessions.DeleteSession(ctx, hash)
 		return Caller{}, errNoSession
 	}
+	if se.Role != RoleCoordinator && se.Role != RoleViewer {
+		// Only sign-in writes sessions, always with one of the two roles. Any other value
+		// (a row written by hand, or by a later version) must not pass: a Caller without
+		// a Role is a system caller, and systems may decide review items.
+		s.log.Warn("session refused", "reason", "its role is neither coordinator nor viewer")
+		return Caller{}, errNoSession
+	}
 	if now.Sub(se.LastSeen) >= touchEvery {
 		if err := s.cfg.Sessions.TouchSession(ctx, hash, now); err != nil {
 			// The request goes on: at worst the session idles out a little early.
@@ -118,13 +139,21 @@ func (s *Server) sessionExpired(se store.Session, now time.Time) bool {
 }
 
 // startSession keeps a new session for a signed-in user and gives the browser its
-// cookie. Expired sessions are purged first, lazily: sign-ins are rare enough to carry it.
+// cookie, ending the one the browser held. Expired sessions are purged first, lazily:
+// sign-ins are rare enough to carry it.
 func (s *Server) startSession(c echo.Context, subject, name, role string) error {
 	ctx := c.Request().Context()
 	now := s.cfg.Now().UTC()
 	si := s.cfg.SignIn.cfg
 	if _, err := s.cfg.Sessions.DeleteExpiredSessions(ctx, now, now.Add(-si.IdleTimeout)); err != nil {
 		s.log.Warn("session: expired sessions not purged", "error", err.Error())
+	}
+	if old := s.sessionID(c.Request()); old != "" {
+		// The browser's previous session (another person's, on a shared workstation, or
+		// one planted in it) ends here rather than living on beside the new one.
+		if err := s.cfg.Sessions.DeleteSession(ctx, sessionHash(old)); err != nil {
+			s.log.Warn("session: the browser's previous session not ended", "error", err.Error())
+		}
 	}
 	id := newSessionID()
 	se := store.Session{IDHash: sessionHash(id), Subject: subject, DisplayName: name, Role: role,

@@ -172,7 +172,7 @@ func idTokenProblem(err error) string {
 // signOutPage asks to confirm signing out: a form, so that signing out is a POST with
 // the CSRF token (a link or an image on another site cannot do it).
 func (s *Server) signOutPage(c echo.Context) error {
-	if sessionID(c.Request()) == "" {
+	if s.sessionID(c.Request()) == "" {
 		return s.renderPage(c, http.StatusOK, pageView{Title: "Not signed in", Message: "You are not signed in to trialscreen.",
 			LinkURL: routeSignIn, LinkText: "Sign in"})
 	}
@@ -184,7 +184,7 @@ func (s *Server) signOutPage(c echo.Context) error {
 // again) and says so. It is a POST with the CSRF token: another site cannot sign a
 // person out.
 func (s *Server) signOut(c echo.Context) error {
-	if id := sessionID(c.Request()); id != "" {
+	if id := s.sessionID(c.Request()); id != "" {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.StoreTimeout)
 		defer cancel()
 		if err := s.cfg.Sessions.DeleteSession(ctx, sessionHash(id)); err != nil {

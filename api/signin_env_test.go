@@ -198,7 +198,7 @@ func (e *signInEnv) signIn(t *testing.T, claims map[string]any) *http.Cookie {
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("callback: status %d %s", rec.Code, rec.Body)
 	}
-	ck := cookieNamed(rec, sessionCookie)
+	ck := cookieNamed(rec, e.s.sessionCookieName())
 	if ck == nil || ck.Value == "" {
 		t.Fatal("callback set no session cookie")
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trialscreen/trialscreen/store"
 )
 
 const reportPath = "/v1/patients/demo-candidate/screening"
@@ -27,7 +29,7 @@ func TestSignInCoordinatorReadsReportAndSignsOut(t *testing.T) {
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != reportPath {
 		t.Fatalf("callback: status %d Location %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
-	ck := cookieNamed(rec, sessionCookie)
+	ck := cookieNamed(rec, env.s.sessionCookieName())
 	if ck == nil || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
 		t.Fatalf("session cookie attributes: %+v", ck)
 	}
@@ -49,7 +51,7 @@ func TestSignInCoordinatorReadsReportAndSignsOut(t *testing.T) {
 	if out.Code != http.StatusOK || !strings.Contains(out.Body.String(), "You are signed out") {
 		t.Fatalf("sign-out: status %d %s", out.Code, out.Body)
 	}
-	if cleared := cookieNamed(out, sessionCookie); cleared == nil || cleared.MaxAge >= 0 {
+	if cleared := cookieNamed(out, env.s.sessionCookieName()); cleared == nil || cleared.MaxAge >= 0 {
 		t.Errorf("sign-out did not clear the cookie: %+v", cleared)
 	}
 	// The row is gone: the old cookie, replayed, signs nobody in.
@@ -130,7 +132,7 @@ func TestSignInCallbackRefusals(t *testing.T) {
 			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.want) {
 				t.Errorf("status %d, want %d with %q:\n%s", rec.Code, tt.status, tt.want, rec.Body)
 			}
-			if ck := cookieNamed(rec, sessionCookie); ck != nil {
+			if ck := cookieNamed(rec, env.s.sessionCookieName()); ck != nil {
 				t.Errorf("a refused sign-in set a session cookie")
 			}
 			if strings.Contains(rec.Body.String(), "free text") {
@@ -190,7 +192,7 @@ func TestSessionForgedCookieIsUnauthenticated(t *testing.T) {
 		"oversized cookie": strings.Repeat("A", 4000),
 	} {
 		t.Run(name, func(t *testing.T) {
-			rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", sessionCookie+"="+value)
+			rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", env.s.sessionCookieName()+"="+value)
 			if p := problemOf(t, rec); p.Status != http.StatusUnauthorized || p.Detail != "authentication required" {
 				t.Errorf("problem %+v, want the plain 401", p)
 			}
@@ -253,7 +255,7 @@ func TestSessionsSharedByReplicas(t *testing.T) {
 	flow, authURL := a.startSignIn(t, reportPath)
 	code, state := idp.issue(t, authURL, a.clock.Now(), coordinatorClaims)
 	rec := b.callback(t, flow, "code="+code+"&state="+state)
-	ck := cookieNamed(rec, sessionCookie)
+	ck := cookieNamed(rec, b.s.sessionCookieName())
 	if rec.Code != http.StatusSeeOther || ck == nil {
 		t.Fatalf("a sign-in started on a, ended on b: status %d %s", rec.Code, rec.Body)
 	}
@@ -266,5 +268,77 @@ func TestSessionsSharedByReplicas(t *testing.T) {
 	}
 	if got := a.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); got.Code != http.StatusUnauthorized {
 		t.Errorf("signed out on b, still signed in on a: status %d", got.Code)
+	}
+}
+
+// Over https the session cookie is __Host-trialscreen_session: browsers keep it only
+// from this host, Secure, for Path=/ and without Domain. A plain trialscreen_session
+// cookie (what an application on a sibling subdomain could plant for the parent
+// domain) is no session, and a form sent with it needs no token because nothing is
+// signed in.
+func TestSessionCookieHostPrefix(t *testing.T) {
+	env := newSignInEnv(t)
+	ck := env.signIn(t, coordinatorClaims)
+	if ck.Name != "__Host-trialscreen_session" || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+		t.Errorf("session cookie %q secure %v path %q domain %q; want __Host-trialscreen_session, Secure, / and no Domain",
+			ck.Name, ck.Secure, ck.Path, ck.Domain)
+	}
+	if page := env.do(t, http.MethodGet, reportPath, nil, "Accept", "text/html", "Cookie", cookieHeader(ck)); page.Code != http.StatusOK {
+		t.Errorf("report with the __Host- session: status %d", page.Code)
+	}
+	tossed := "trialscreen_session=" + ck.Value
+	if rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", tossed); rec.Code != http.StatusUnauthorized {
+		t.Errorf("report with a plain-named cookie: status %d, want 401", rec.Code)
+	}
+	plain := &Server{cfg: Config{PublicURL: "http://127.0.0.1:8080"}}
+	if got := plain.sessionCookieName(); got != "trialscreen_session" {
+		t.Errorf("plain-http cookie name %q, want trialscreen_session (browsers refuse __Host- without https)", got)
+	}
+}
+
+// A session row whose role is neither coordinator nor viewer signs nobody in: a caller
+// without a role is a system caller, which may decide review items, so a row written
+// with "" (by hand, or by another version) must not make its holder one.
+func TestSessionWithoutAKnownRoleIsRefused(t *testing.T) {
+	env := newSignInEnv(t)
+	for _, role := range []string{"", "admin", "Coordinator"} {
+		t.Run("role "+role, func(t *testing.T) {
+			id := newSessionID()
+			now := env.clock.Now()
+			if err := env.s.cfg.Sessions.CreateSession(t.Context(), store.Session{IDHash: sessionHash(id), Subject: "staff-9",
+				Role: role, Created: now, Expires: now.Add(time.Hour), LastSeen: now}); err != nil {
+				t.Fatal(err)
+			}
+			ck := &http.Cookie{Name: env.s.sessionCookieName(), Value: id}
+			if rec := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(ck)); rec.Code != http.StatusUnauthorized {
+				t.Errorf("report: status %d, want 401", rec.Code)
+			}
+			rec := env.do(t, http.MethodPut, "/v1/patients/demo-candidate/reviews/life-expectancy", strings.NewReader(`{"decision":"met","screening_id":"x"}`),
+				"Content-Type", "application/json", CSRFHeader, env.s.csrfFor(id), "Cookie", cookieHeader(ck))
+			if rec.Code != http.StatusUnauthorized {
+				t.Errorf("PUT review: status %d %s, want 401", rec.Code, rec.Body)
+			}
+		})
+	}
+}
+
+// Signing in again in a browser that holds a session (the previous person's on a shared
+// workstation) ends that session: its cookie, replayed, signs nobody in.
+func TestSignInEndsTheBrowsersPreviousSession(t *testing.T) {
+	env := newSignInEnv(t)
+	first := env.signIn(t, coordinatorClaims)
+	flow, authURL := env.startSignIn(t, "/")
+	code, state := env.idp.issue(t, authURL, env.clock.Now(), viewerClaims)
+	rec := env.do(t, http.MethodGet, "/auth/callback?"+url.Values{"code": {code}, "state": {state}}.Encode(), nil,
+		"Accept", "text/html", "Cookie", cookieHeader(flow, first))
+	second := cookieNamed(rec, env.s.sessionCookieName())
+	if rec.Code != http.StatusSeeOther || second == nil || second.Value == first.Value {
+		t.Fatalf("second sign-in: status %d, cookie %+v", rec.Code, second)
+	}
+	if got := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(first)).Code; got != http.StatusUnauthorized {
+		t.Errorf("the previous session after a new sign-in: status %d, want 401", got)
+	}
+	if got := env.do(t, http.MethodGet, reportPath, nil, "Cookie", cookieHeader(second)).Code; got != http.StatusOK {
+		t.Errorf("the new session: status %d, want 200", got)
 	}
 }

@@ -40,7 +40,8 @@ func (e *UnknownCardError) Error() string {
 
 // SaveFeedback stores feedback on cards, all or none (one transaction), each against the
 // screening its card was made from. It returns those screenings' ids, in order; an
-// *UnknownCardError when a card is not one of the client's stored screenings.
+// *UnknownCardError when a card is not one of the client's stored screenings, a
+// *FeedbackFullError when a card would hold more than MaxFeedbackPerCard records.
 func (s *Store) SaveFeedback(ctx context.Context, fbs []Feedback) ([]string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -67,6 +68,9 @@ func (s *Store) SaveFeedback(ctx context.Context, fbs []Feedback) ([]string, err
 		if err != nil {
 			return nil, fmt.Errorf("store: save feedback: %w", err)
 		}
+	}
+	if err := s.checkFeedbackCap(ctx, tx, ids); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: save feedback: %w", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -63,11 +64,17 @@ func (s *Store) CurrentDecisions(ctx context.Context, patientID string) ([]Decis
 	return s.queryDecisions(ctx, "current decisions", currentDecisionsQuery, patientID)
 }
 
-// DecisionHistory gives every decision on a patient's criterion, oldest first: who
-// decided what, and when.
-func (s *Store) DecisionHistory(ctx context.Context, patientID, criterion string) ([]Decision, error) {
-	return s.queryDecisions(ctx, "decision history", `SELECT `+decisionColumns+` FROM review_decisions
-		WHERE patient_id = ? AND criterion = ? ORDER BY seq`, patientID, criterion)
+// DecisionHistory gives the newest limit decisions on a patient's criterion, oldest
+// first: who decided what, and when. The limit bounds what one read costs: decisions
+// are only ever appended, so a caller saving in a loop grows the history without end.
+func (s *Store) DecisionHistory(ctx context.Context, patientID, criterion string, limit int) ([]Decision, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("store: decision history: limit %d is not at least 1", limit)
+	}
+	out, err := s.queryDecisions(ctx, "decision history", `SELECT `+decisionColumns+` FROM review_decisions
+		WHERE patient_id = ? AND criterion = ? ORDER BY seq DESC LIMIT ?`, patientID, criterion, limit)
+	slices.Reverse(out)
+	return out, err
 }
 
 func (s *Store) queryDecisions(ctx context.Context, op, query string, args ...any) ([]Decision, error) {

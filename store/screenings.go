@@ -228,12 +228,17 @@ func (s *Store) ListByPatient(ctx context.Context, patientID, cursor string, lim
 // A worklist row goes with its latest screening: that one is the patient's newest, so
 // when it is deleted all of the patient's are, and nothing is left to point the row at.
 // Both deletes commit together, so the worklist never links to a deleted screening.
+// The review data that only those screenings kept reachable goes in the same
+// transaction (deleteReviewDataBefore).
 func (s *Store) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := s.deleteFeedbackBefore(ctx, tx, cutoff); err != nil {
+		return 0, err
+	}
 	res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM screenings WHERE created_us < ?`), cutoff.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)
@@ -244,6 +249,9 @@ func (s *Store) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (i
 	}
 	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM patient_worklist WHERE created_us < ?`), cutoff.UnixMicro()); err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: worklist: %w", err)
+	}
+	if err := s.deleteOrphanDecisionsBefore(ctx, tx, cutoff); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: delete old screenings: %w", err)

@@ -44,7 +44,7 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		if d := cmp.Diff(want, cur, ignoreSeq); d != "" {
 			t.Errorf("CurrentDecisions (-want +got):\n%s", d)
 		}
-		hist, err := s.DecisionHistory(ctx, "p1", "life-expectancy")
+		hist, err := s.DecisionHistory(ctx, "p1", "life-expectancy", 10)
 		if err != nil {
 			t.Fatalf("DecisionHistory: %v", err)
 		}
@@ -54,6 +54,13 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		}
 		if d := cmp.Diff([]string{"met", "not-applicable", "met"}, got); d != "" {
 			t.Errorf("history (-want +got):\n%s", d)
+		}
+		hist, err = s.DecisionHistory(ctx, "p1", "life-expectancy", 2)
+		if err != nil || len(hist) != 2 || hist[0].Decision != "not-applicable" || hist[1].Decision != "met" {
+			t.Errorf("DecisionHistory limit 2 = %+v, %v; want the newest two, oldest first", hist, err)
+		}
+		if _, err := s.DecisionHistory(ctx, "p1", "life-expectancy", 0); err == nil || err.Error() != "store: decision history: limit 0 is not at least 1" {
+			t.Errorf("DecisionHistory limit 0 = %v", err)
 		}
 		if none, err := s.CurrentDecisions(ctx, "nobody"); err != nil || len(none) != 0 {
 			t.Errorf("CurrentDecisions(nobody) = %v, %v", none, err)
@@ -159,6 +166,109 @@ func reviewCases(t *testing.T, open func(t *testing.T) *store.Store) {
 		}
 		if got, err := s.FeedbackFor(ctx, "cds2"); err != nil || len(got) != 0 {
 			t.Errorf("FeedbackFor after refusals = %v, %v; want none (all or none)", got, err)
+		}
+	})
+
+	t.Run("retention: feedback goes with its screening, decisions with the patient's last screening", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		day := 24 * time.Hour
+		cutoff := t0.Add(-90 * day)
+		for _, sc := range []store.Screening{
+			{ID: "old-p1", PatientID: "p1", Created: t0.Add(-100 * day), CardUUID: "card-old"},
+			{ID: "new-p1", PatientID: "p1", Created: t0, CardUUID: "card-new"},
+			{ID: "old-p2", PatientID: "p2", Created: t0.Add(-100 * day), CardUUID: "card-p2"},
+		} {
+			sc.Surface, sc.CallerID, sc.Document = "cds-hooks", "ehr-a", []byte(`{}`)
+			if err := s.Save(ctx, sc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var fbs []store.Feedback
+		for card, at := range map[string]time.Time{"card-old": t0.Add(-100 * day), "card-new": t0, "card-p2": t0.Add(-100 * day)} {
+			fbs = append(fbs, store.Feedback{CardUUID: card, Client: "ehr-a", Outcome: "overridden", OutcomeAt: at,
+				ReceivedAt: at, Reasons: []store.OverrideReason{{Comment: "free text about the patient"}}})
+		}
+		if _, err := s.SaveFeedback(ctx, fbs); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []store.Decision{
+			{PatientID: "p1", Criterion: "ecog", Decision: "met", Note: "old, but p1 is still screened", DecidedAt: t0.Add(-100 * day), ScreeningID: "old-p1"},
+			{PatientID: "p2", Criterion: "ecog", Decision: "met", Note: "old, and p2 has no screening left", DecidedAt: t0.Add(-99 * day), ScreeningID: "old-p2"},
+			{PatientID: "p2", Criterion: "ecog", Decision: "not-met", Note: "recent, on an old screening", DecidedAt: t0.Add(-day), ScreeningID: "old-p2"},
+		} {
+			d.CallerID = "portal"
+			if err := s.SaveDecision(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Feedback an earlier version's retention left behind: its screening is gone.
+		if err := s.Save(ctx, store.Screening{ID: "gone", PatientID: "p3", Created: t0.Add(-200 * day), Surface: "cds-hooks",
+			CallerID: "ehr-a", CardUUID: "card-gone", Document: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SaveFeedback(ctx, []store.Feedback{{CardUUID: "card-gone", Client: "ehr-a", Outcome: "accepted",
+			OutcomeAt: t0.Add(-199 * day), ReceivedAt: t0.Add(-199 * day)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `DELETE FROM screenings WHERE id = 'gone'`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.DeleteScreeningsBefore(ctx, cutoff); err != nil || n != 2 {
+			t.Fatalf("DeleteScreeningsBefore = %d, %v; want 2", n, err)
+		}
+		for id, want := range map[string]int{"old-p1": 0, "old-p2": 0, "new-p1": 1, "gone": 0} {
+			if got, err := s.FeedbackFor(ctx, id); err != nil || len(got) != want {
+				t.Errorf("FeedbackFor(%s) = %d items, %v; want %d", id, len(got), err, want)
+			}
+		}
+		notes := func(patient string) []string {
+			hist, err := s.DecisionHistory(ctx, patient, "ecog", 10)
+			if err != nil {
+				t.Fatalf("DecisionHistory(%s): %v", patient, err)
+			}
+			out := []string{}
+			for _, d := range hist {
+				out = append(out, d.Note)
+			}
+			return out
+		}
+		if d := cmp.Diff([]string{"old, but p1 is still screened"}, notes("p1")); d != "" {
+			t.Errorf("p1's decisions (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff([]string{"recent, on an old screening"}, notes("p2")); d != "" {
+			t.Errorf("p2's decisions (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("feedback: a card keeps at most MaxFeedbackPerCard records, all or none", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		for _, id := range []string{"full", "other"} {
+			if err := s.Save(ctx, store.Screening{ID: id, PatientID: "p1", Created: t0, Surface: "cds-hooks", CallerID: "ehr-a",
+				CardUUID: "card-" + id, Document: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fb := func(card string, n int) []store.Feedback {
+			out := make([]store.Feedback, n)
+			for i := range out {
+				out[i] = store.Feedback{CardUUID: card, Client: "ehr-a", Outcome: "accepted", OutcomeAt: t0, ReceivedAt: t0}
+			}
+			return out
+		}
+		if _, err := s.SaveFeedback(ctx, fb("card-full", store.MaxFeedbackPerCard)); err != nil {
+			t.Fatalf("SaveFeedback up to the cap: %v", err)
+		}
+		_, err := s.SaveFeedback(ctx, append(fb("card-other", 1), fb("card-full", 1)...))
+		var full *store.FeedbackFullError
+		if !errors.As(err, &full) || full.Index != 1 || err.Error() != "store: feedback 1: the card has 100 feedback records already; no more are kept" {
+			t.Errorf("SaveFeedback over the cap = %v, want a FeedbackFullError for 1", err)
+		}
+		for id, want := range map[string]int{"full": store.MaxFeedbackPerCard, "other": 0} {
+			if got, err := s.FeedbackFor(ctx, id); err != nil || len(got) != want {
+				t.Errorf("FeedbackFor(%s) = %d, %v; want %d", id, len(got), err, want)
+			}
 		}
 	})
 

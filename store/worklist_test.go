@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,6 +146,48 @@ func worklistSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		check("the run ends", want{"s5", "potentially-eligible", time.Time{}})
 		w.save("s6", "p", "N", "potentially-eligible", min(6))
 		check("a new run", want{"s6", "insufficient-data", min(6)})
+	})
+
+	t.Run("worklist: saves of one patient at the same time all succeed, the newest wins", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		// Two replicas screening one patient at once: each save's trigger upserts the
+		// same worklist row. Neither may fail (unique violation, deadlock, busy), and
+		// the row ends on the newest whatever the commit order.
+		const n = 16
+		errs := make(chan error, 2*n)
+		var wg sync.WaitGroup
+		for i := range n {
+			for j, save := range []func(context.Context, store.Screening) error{
+				s.Save,
+				func(ctx context.Context, sc store.Screening) error {
+					_, err := s.SaveReadingDecisions(ctx, sc)
+					return err
+				},
+			} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := fmt.Sprintf("c%02d-%d", i, j)
+					errs <- save(ctx, store.Screening{ID: id, PatientID: "same", Created: min(i), Surface: "rest",
+						Verdict: "potentially-eligible", Document: []byte(`{}`), PatientName: "N"})
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("concurrent save: %v", err)
+			}
+		}
+		p, err := s.Worklist(ctx, store.WorklistQuery{Limit: 10})
+		if err != nil || len(p.Items) != 1 {
+			t.Fatalf("Worklist = %+v, %v; want one row", p, err)
+		}
+		if e := p.Items[0]; !e.Created.Equal(min(n-1)) || !e.EligibleSince.Equal(min(0)) || e.PreviousVerdict != "potentially-eligible" {
+			t.Errorf("row = created %v, eligible since %v, previous %q; want the newest (%v), since %v", e.Created, e.EligibleSince, e.PreviousVerdict, min(n-1), min(0))
+		}
 	})
 
 	t.Run("worklist pages by cursor", func(t *testing.T) {

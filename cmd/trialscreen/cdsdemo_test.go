@@ -154,7 +154,8 @@ func TestCDSDemoFailures(t *testing.T) {
 }
 
 // TestDemoEHRTrustedOnlyInDemoMode: serve adds the demo EHR, whose private key is
-// published, to its CDS clients only when no FHIR server is configured.
+// published, to its CDS clients only when no FHIR server is configured and no EHR
+// allow-list is given.
 func TestDemoEHRTrustedOnlyInDemoMode(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -163,6 +164,7 @@ func TestDemoEHRTrustedOnlyInDemoMode(t *testing.T) {
 	}{
 		{"demo mode", serveConfig{}, true},
 		{"FHIR server configured", serveConfig{fhirURL: "https://fhir.example.org/r4"}, false},
+		{"demo mode with the operator's EHR allow-list", serveConfig{cdsConfig: "/etc/trialscreen/cds.yaml"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var acfg api.Config

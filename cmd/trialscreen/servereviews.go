@@ -33,8 +33,10 @@ func (s *serveStore) CurrentDecisions(ctx context.Context, patientID string) ([]
 	return withStore(s, func(st *store.Store) ([]store.Decision, error) { return st.CurrentDecisions(ctx, patientID) })
 }
 
-func (s *serveStore) DecisionHistory(ctx context.Context, patientID, criterion string) ([]store.Decision, error) {
-	return withStore(s, func(st *store.Store) ([]store.Decision, error) { return st.DecisionHistory(ctx, patientID, criterion) })
+func (s *serveStore) DecisionHistory(ctx context.Context, patientID, criterion string, limit int) ([]store.Decision, error) {
+	return withStore(s, func(st *store.Store) ([]store.Decision, error) {
+		return st.DecisionHistory(ctx, patientID, criterion, limit)
+	})
 }
 
 func (s *serveStore) SaveFeedback(ctx context.Context, fbs []store.Feedback) ([]string, error) {
