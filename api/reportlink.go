@@ -74,8 +74,10 @@ func (s *Server) derivedKey(purpose string) []byte {
 	return m.Sum(nil)
 }
 
-func (s *Server) reportLinkAEAD() cipher.AEAD {
-	block, err := aes.NewCipher(s.derivedKey(reportLinkLabel))
+// sealer is AES-256-GCM under the key derived for purpose: report links and the
+// sign-in flow cookie each seal with their own.
+func (s *Server) sealer(purpose string) cipher.AEAD {
+	block, err := aes.NewCipher(s.derivedKey(purpose))
 	if err != nil {
 		panic(err) // a 32-byte key is always valid
 	}
@@ -101,7 +103,7 @@ func (s *Server) reportLinkAt(cardUUID string, cl reportLinkClaims, now time.Tim
 	if len(cl.FHIRBase) > maxLinkField {
 		cl.FHIRBase = ""
 	}
-	aead := s.reportLinkAEAD()
+	aead := s.sealer(reportLinkLabel)
 	plain := make([]byte, 8, 8+6+len(cl.ScreeningID)+len(cl.User)+len(cl.FHIRBase))
 	binary.BigEndian.PutUint64(plain, uint64(now.Add(reportLinkTTL).Unix()))
 	for _, f := range []string{cl.ScreeningID, cl.User, cl.FHIRBase} {
@@ -123,7 +125,7 @@ func (s *Server) openReportLinkAt(cardUUID, token string, now time.Time) (report
 		return reportLinkClaims{}, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
-	aead := s.reportLinkAEAD()
+	aead := s.sealer(reportLinkLabel)
 	shortest := aead.NonceSize() + 8 + 6 + aead.Overhead()
 	if err != nil || len(raw) < shortest || len(raw) > shortest+3*maxLinkField {
 		return reportLinkClaims{}, false

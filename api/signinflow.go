@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -38,22 +36,10 @@ type signInFlow struct {
 // randomToken is 32 random bytes, base64url: states, nonces, verifiers, session ids.
 func randomToken() string { return newSessionID() }
 
-func (s *Server) flowAEAD() cipher.AEAD {
-	block, err := aes.NewCipher(s.derivedKey(flowLabel))
-	if err != nil {
-		panic(err) // a 32-byte key is always valid
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		panic(err)
-	}
-	return aead
-}
-
 // setFlowCookie seals f into the browser's flow cookie.
 func (s *Server) setFlowCookie(c echo.Context, f signInFlow) {
 	plain, _ := json.Marshal(f) // strings and an int: cannot fail
-	aead := s.flowAEAD()
+	aead := s.sealer(flowLabel)
 	tok := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	_, _ = rand.Read(tok)
 	tok = aead.Seal(tok, tok, plain, []byte(flowCookie))
@@ -79,7 +65,7 @@ func (s *Server) readFlowCookie(r *http.Request) (signInFlow, error) {
 		return signInFlow{}, errNoFlow
 	}
 	tok, err := base64.RawURLEncoding.DecodeString(ck.Value)
-	aead := s.flowAEAD()
+	aead := s.sealer(flowLabel)
 	if err != nil || len(tok) < aead.NonceSize() {
 		return signInFlow{}, errNoFlow
 	}
