@@ -101,6 +101,7 @@ func (h *cdsHandler) feedback(c echo.Context) error {
 		return &storeUnavailable{err: err}
 	}
 	for _, fb := range fbs {
+		s.cfg.Metrics.desk.feedback.WithLabelValues(fb.Outcome).Inc()
 		// The card's uuid is random and names no patient; the comment is never logged.
 		s.log.Info("cds feedback", "uuid", fb.CardUUID, "outcome", fb.Outcome, "reasons", len(fb.Reasons))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -77,6 +78,9 @@ func TestCDSFeedbackStored(t *testing.T) {
 	}
 	if strings.Contains(env.logs.String(), "private remark") || strings.Contains(env.logs.String(), "demo-candidate") {
 		t.Errorf("the log holds the comment or the patient id:\n%s", env.logs)
+	}
+	if got := testutil.ToFloat64(env.s.cfg.Metrics.desk.feedback.WithLabelValues("overridden")); got != 2 {
+		t.Errorf("trialscreen_cds_feedback_total{outcome=\"overridden\"} = %v, want 2", got)
 	}
 	// The report's panel lists it.
 	var doc = mustDecode(t, sc.Document)

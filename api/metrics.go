@@ -25,6 +25,7 @@ type Metrics struct {
 	shed            *prometheus.CounterVec // route, reason: requests refused 503 for capacity
 	inProgress      prometheus.Gauge       // screenings admitted and not yet answered
 	store           *storeMetrics          // the screening store (storemetrics.go)
+	desk            *deskMetrics           // sign-ins, review decisions, card feedback (deskmetrics.go)
 }
 
 // ownBuckets resolve 100 µs at the low end: the service's own work is sub-millisecond
@@ -81,6 +82,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	m.store = store
+	if m.desk, err = newDeskMetrics(reg); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

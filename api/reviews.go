@@ -160,6 +160,7 @@ func (s *Server) decide(c echo.Context, rq decisionRequest) (decisionAnswer, err
 	if err != nil {
 		return decisionAnswer{}, err
 	}
+	s.cfg.Metrics.desk.decisions.WithLabelValues(d.Decision).Inc()
 	var current []store.Decision
 	err = s.storeCall(ctx, storeOpReview, func(ctx context.Context) (err error) {
 		current, err = rs.CurrentDecisions(ctx, rq.PatientID)

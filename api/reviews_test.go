@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -99,6 +100,9 @@ func TestReviewDecisionRecorded(t *testing.T) {
 	}
 	if strings.Contains(env.log.String(), "secret") || strings.Contains(env.log.String(), "demo-candidate") {
 		t.Errorf("the application log holds the note or the patient id:\n%s", env.log.String())
+	}
+	if got := testutil.ToFloat64(env.s.cfg.Metrics.desk.decisions.WithLabelValues("met")); got != 1 {
+		t.Errorf("trialscreen_review_decisions_total{decision=\"met\"} = %v, want 1", got)
 	}
 
 	got := env.do(t, http.MethodGet, "/v1/patients/demo-candidate/reviews", nil)

@@ -27,7 +27,7 @@ func (s *Server) registerSignIn(e *echo.Echo) {
 		return
 	}
 	e.GET(routeSignIn, s.signIn)
-	e.GET(routeCallback, s.signInCallback)
+	e.GET(routeCallback, s.cfg.Metrics.countSignIns(s.signInCallback))
 	e.GET(routeSignOut, s.signOutPage)
 	e.POST(routeSignOut, s.signOut)
 }

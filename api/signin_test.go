@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,6 +37,12 @@ func TestSignInCoordinatorReadsReportAndSignsOut(t *testing.T) {
 	// The flow is used up: the same callback again finds none.
 	if again := env.callback(t, cookieNamed(rec, flowCookie), url.Values{"code": {code}, "state": {state}}.Encode()); again.Code != http.StatusBadRequest {
 		t.Errorf("replayed callback: status %d, want 400", again.Code)
+	}
+	// Operators see sign-ins by outcome, never by person.
+	for outcome, want := range map[string]float64{"ok": 1, "refused": 1} {
+		if got := testutil.ToFloat64(env.s.cfg.Metrics.desk.signIns.WithLabelValues(outcome)); got != want {
+			t.Errorf("trialscreen_signins_total{outcome=%q} = %v, want %v", outcome, got, want)
+		}
 	}
 
 	page := env.do(t, http.MethodGet, reportPath, nil, "Accept", "text/html", "Cookie", cookieHeader(ck))
