@@ -2,9 +2,13 @@ package api
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/trialscreen/trialscreen/batch"
 )
 
 // TestBatchFunnelPage: a done batch's funnel page says what was screened, as of when and
@@ -43,5 +47,28 @@ func TestBatchFunnelPage(t *testing.T) {
 	// Not done yet, or not the caller's: the problem the other outputs give.
 	if rec := env.do(t, http.MethodGet, "/v1/batches/nope/funnel", nil, "Accept", "text/html"); rec.Code != http.StatusNotFound {
 		t.Errorf("an unknown batch's funnel: status %d, want 404", rec.Code)
+	}
+}
+
+// A done batch's funnel is counted once: a second request is answered from what the
+// first counted, even when its results could no longer be read (here: removed).
+func TestBatchFunnelCountedOnce(t *testing.T) {
+	env := newBatchEnv(t, nil)
+	st := createBatch(t, env, `{"patient_ids": ["demo-candidate", "demo-ineligible-labs"], "as_of": "2026-11-21T00:00:00Z"}`)
+	waitBatch(t, env, st.ID, batchDone)
+	first := env.do(t, http.MethodGet, "/v1/batches/"+st.ID+"/funnel", nil)
+	if first.Code != http.StatusOK {
+		t.Fatalf("funnel: %d %s", first.Code, first.Body)
+	}
+	results, err := filepath.Glob(filepath.Join(env.s.batches.root, "*", batch.ResultsFile))
+	if err != nil || len(results) != 1 {
+		t.Fatalf("the batch's results file: %v %v", results, err)
+	}
+	if err := os.Truncate(results[0], 0); err != nil {
+		t.Fatal(err)
+	}
+	second := env.do(t, http.MethodGet, "/v1/batches/"+st.ID+"/funnel", nil)
+	if second.Code != http.StatusOK || second.Body.String() != first.Body.String() {
+		t.Errorf("second funnel: %d, same as the first: %v", second.Code, second.Body.String() == first.Body.String())
 	}
 }

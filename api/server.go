@@ -148,6 +148,7 @@ type Server struct {
 	batches   *batchStore    // asynchronous REST batches in memory (batchstore.go); CloseBatches ends them
 	shared    *sharedBatches // the batches of the shared store, when Config.Batches is set (batchshared.go)
 	admission *admission     // caps the screenings in progress (admission.go)
+	funnels   funnelCache    // the funnels of done batches, counted once (batchfunnel.go)
 }
 
 // New checks cfg and builds the service. Its errors name the field at fault.
