@@ -40,7 +40,7 @@ func TestReviewPanelRenders(t *testing.T) {
 	for _, want := range []string{
 		`<p class="standing" id="review-standing">potentially eligible: 0 of 2 review items met, 1 to re-check, 1 open</p>`,
 		`action="/v1/patients/p%2F1/reviews/life-expectancy"`,
-		`<input type="hidden" name="`+CSRFField+`" value="tok&amp;1">`,
+		`<input type="hidden" name="` + CSRFField + `" value="tok&amp;1">`,
 		`<input type="hidden" name="screening_id" value="s2">`,
 		`value="met" checked`,
 		`data-recheck="true"`,
