@@ -157,3 +157,42 @@ func TestReviewFormRefusals(t *testing.T) {
 		t.Errorf("the viewer's report has a form, or no standing, or no viewer in the header")
 	}
 }
+
+// A card's report link shows the review standing and the EHR's feedback on that card;
+// the link is no session, so it names nobody in the header.
+func TestCardReportListsFeedback(t *testing.T) {
+	env, _, card := feedbackEnv(t)
+	body := `{"feedback":[{"card":"` + card.UUID + `","outcome":"overridden","overrideReason":{"reason":{"code":"c1","system":"https://example.com/r","display":"Not now"}},"outcomeTimestamp":"2030-06-15T09:03:00Z"}]}`
+	if rec := env.postFeedback(t, env.feedbackToken(t), body); rec.Code != http.StatusOK {
+		t.Fatalf("feedback: %d %s", rec.Code, rec.Body)
+	}
+	rec := env.get(t, pathOf(t, card.Links[0].URL), "text/html")
+	page := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(page, `<li data-outcome="overridden">Overridden on 2030-06-15 09:03 UTC: Not now</li>`) ||
+		!strings.Contains(page, `id="review-standing">potentially eligible: 0 of `) {
+		t.Errorf("the card's report lacks the feedback or the standing: %d", rec.Code)
+	}
+	if strings.Contains(page, `id="signed-in"`) {
+		t.Error("a card link's report names a signed-in person")
+	}
+}
+
+// In demo mode nobody signs in: the stored report offers the forms (no token needed,
+// none printed), keeps the demo banner, and a form posted without a session is recorded.
+func TestReviewFormInDemoMode(t *testing.T) {
+	env, id, items := reviewed(t, nil)
+	rec := env.do(t, http.MethodGet, "/v1/screenings/"+id, nil, "Accept", "text/html")
+	page := rec.Body.String()
+	if n := strings.Count(page, `class="decide"`); n != len(items) || !strings.Contains(page, DemoBanner) || strings.Contains(page, `id="signed-in"`) {
+		t.Errorf("demo report: %d forms for %d items, banner %t, signed-in header %t", n, len(items), strings.Contains(page, DemoBanner), strings.Contains(page, `id="signed-in"`))
+	}
+	form := url.Values{"decision": {"not-met"}, "screening_id": {id}, CSRFField: {""}}
+	rec = env.do(t, http.MethodPost, "/v1/patients/demo-candidate/reviews/"+items[0], strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded")
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("demo form: %d %s", rec.Code, rec.Body)
+	}
+	page = env.do(t, http.MethodGet, "/v1/screenings/"+id, nil, "Accept", "text/html").Body.String()
+	if !strings.Contains(page, `class="standing not-eligible" id="review-standing">not eligible by review: `+items[0]+` not met`) {
+		t.Errorf("after a not-met decision the demo report does not say not eligible by review")
+	}
+}
