@@ -10,7 +10,8 @@ import (
 	"github.com/trialscreen/trialscreen/store"
 )
 
-// renderPanel renders the "review-panel" template alone, as the report page includes it.
+// renderPanel renders the "review-panel" template: the parts the report page places
+// (review-standing, review-item) together.
 func renderPanel(t *testing.T, v reviewPanelView) string {
 	t.Helper()
 	var b strings.Builder
