@@ -84,7 +84,7 @@ func TestCDSFeedbackStored(t *testing.T) {
 	}
 	// The report's panel lists it.
 	var doc = mustDecode(t, sc.Document)
-	panel := env.s.reviewPanel(context.Background(), sc, doc, Caller{ID: "x"}, "")
+	panel := env.s.reviewPanel(context.Background(), sc, doc, true, "")
 	if panel == nil || len(panel.Feedback) != 3 || panel.Feedback[2].Reason != "Not now" || panel.Feedback[2].Comment != "private remark" {
 		t.Errorf("review panel feedback: %+v", panel)
 	}

@@ -34,10 +34,11 @@ func newReportTemplate() *template.Template {
 }
 
 // reportCSP allows the page's one <style> element by its hash (not 'unsafe-inline', so an
-// injected style could not restyle the report) and nothing else: no scripts, frames,
-// forms or fetches. The page holds patient data.
+// injected style could not restyle the report) and nothing else but its own forms (the
+// review decisions and sign-out, posted to this service): no scripts, frames or
+// fetches. The page holds patient data.
 var reportCSP = "default-src 'none'; style-src '" + styleHash(reportSource) + "'; img-src data:; " +
-	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // styleHash is the CSP hash of the template's <style> element. The element must hold no
 // template actions, so that the page carries exactly these bytes.
@@ -55,18 +56,22 @@ func styleHash(src string) string {
 // source, its evidence linked to that source's FHIR server when it has one, and, when it
 // was stored, what changed since the patient's previous screening.
 func (s *Server) renderReport(c echo.Context, result *screening.Screening) error {
-	return renderReportLinked(c, result, s.resourceLink(), s.sinceAnswered(c.Request().Context(), result))
+	ctx := c.Request().Context()
+	return s.renderReportLinked(c, result, s.resourceLink(), s.sinceAnswered(ctx, result), s.freshReviewPanel(ctx, result))
 }
 
 // renderReportLinked writes the HTML report with evidence linked by link (nil: plain
-// references) and, when since is not nil, what changed since the previous screening.
-func renderReportLinked(c echo.Context, result *screening.Screening, link func(ref string) string, since *sinceView) error {
+// references), when since is not nil what changed since the previous screening, when
+// panel is not nil the review decisions, and the signed-in person in the header.
+func (s *Server) renderReportLinked(c echo.Context, result *screening.Screening, link func(ref string) string, since *sinceView, panel *reviewPanelView) error {
 	var buf bytes.Buffer
 	page := buildReport(result, link)
 	page.Since = since
+	page.User = s.signedIn(c)
+	page.withPanel(panel)
 	// Rendered whole before anything is sent, so a template error is a clean 500 and
 	// never half a report.
-	if err := reportTemplate.Execute(&buf, page); err != nil {
+	if err := reportPageTemplate.Execute(&buf, page); err != nil {
 		return fmt.Errorf("report page: %w", err)
 	}
 	setReportPageHeaders(c.Response().Header())

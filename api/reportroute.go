@@ -73,7 +73,7 @@ func (h *cdsHandler) report(c echo.Context) error {
 	if r.stored != nil {
 		return s.renderStoredReport(c, *r.stored, link)
 	}
-	return renderReportLinked(c, r.result, link, nil)
+	return s.renderReportLinked(c, r.result, link, nil, nil)
 }
 
 // linked finds the screening a valid link names: in the store by its id, or, for one

@@ -39,6 +39,10 @@ type reportPage struct {
 	FirstOrder string
 	Linked     bool       // evidence references link to the FHIR server
 	Since      *sinceView // what changed since the previous stored screening; nil: not shown
+	// Panel is where the review stands and the EHR's feedback (reportreview.go); nil:
+	// the service keeps no decisions for this screening.
+	Panel *reviewPanelView
+	User  *signedInView // the signed-in person, in the header; nil: none
 }
 
 type labelled struct{ Label, Value string }
@@ -50,6 +54,7 @@ type sourceRow struct {
 
 type itemRow struct {
 	Criterion, Reason, What string
+	Panel                   *reviewPanelItem // a review item's decision and form; nil: none
 }
 
 type criterionRow struct {

@@ -25,15 +25,24 @@ type reviewPanelView struct {
 	ScreeningID string
 	Standing    string // the summary line, beside the computed verdict
 	NotEligible bool   // a person decided a review item is not met
-	// CanDecide: the caller may record decisions (a coordinator or a system); a viewer
-	// sees the decisions without the forms.
-	CanDecide bool
-	// CSRFToken goes into each form's hidden "csrf" input; the auth branch's middleware
-	// sets and checks it.
-	CSRFToken string
-	Choices   []reviewChoice
-	Items     []reviewPanelItem
-	Feedback  []feedbackView // the EHR's feedback on the card this screening was made for
+	Items       []reviewPanelItem
+	Feedback    []feedbackView // the EHR's feedback on the card this screening was made for
+	// StoredHref, on the report of a fresh screening, links to its stored report, where
+	// decisions are made (a fresh report has no forms).
+	StoredHref string
+}
+
+// reviewForm is one review item's form: for a caller who may decide, on a page that
+// can carry the CSRF token (a signed-in session's, or none in demo mode).
+type reviewForm struct {
+	Action      string // POST /v1/patients/{id}/reviews/{criterion}
+	Criterion   string
+	ScreeningID string
+	Current     string // the current decision, checked
+	// CSRFField and CSRFToken: the field the csrf middleware checks (csrf.go), one name
+	// on every form.
+	CSRFField, CSRFToken string
+	Choices              []reviewChoice
 }
 
 type reviewChoice struct{ Value, Label string }
@@ -44,13 +53,13 @@ var reviewChoices = []reviewChoice{{review.Met, "Met"}, {review.NotMet, "Not met
 type reviewPanelItem struct {
 	Criterion string
 	What      string // the screening's words for what to decide
-	Action    string // the form's target: POST /v1/patients/{id}/reviews/{criterion}
 	// Decision is the current decision ("" while open), with its words, who made it,
 	// when, and the note.
 	Decision, DecisionLabel string
 	DecidedBy, DecidedAt    string
 	Note                    string
-	ToRecheck               bool // the evidence it judged changed since
+	ToRecheck               bool        // the evidence it judged changed since
+	Form                    *reviewForm // nil: the decision is shown, no form
 }
 
 // feedbackView is one piece of CDS Hooks feedback as the report words it.
@@ -61,9 +70,10 @@ type feedbackView struct {
 }
 
 // buildReviewPanel puts a screening's review in the panel's words: the standing from
-// review.Compute, each review item with its current decision and the note.
+// review.Compute, each review item with its current decision and the note, and a form
+// per item when canDecide (csrf is the token the forms carry).
 func buildReviewPanel(patientID string, doc *screening.Screening, versions []store.EvidenceRef, decisions []store.Decision,
-	feedback []store.Feedback, caller Caller, csrf string) reviewPanelView {
+	feedback []store.Feedback, canDecide bool, csrf string) reviewPanelView {
 	st := review.Compute(doc, versions, decisions)
 	notes := make(map[string]string, len(decisions))
 	for _, d := range decisions {
@@ -75,11 +85,14 @@ func buildReviewPanel(patientID string, doc *screening.Screening, versions []sto
 	}
 	v := reviewPanelView{
 		PatientID: patientID, ScreeningID: doc.ScreeningID, Standing: st.Summary, NotEligible: st.NotEligible,
-		CanDecide: caller.CanDecide(), CSRFToken: csrf, Choices: reviewChoices,
 	}
 	for _, it := range st.Items {
-		pi := reviewPanelItem{Criterion: it.Criterion, What: what[it.Criterion], Decision: it.Decision, ToRecheck: it.ToRecheck,
-			Action: "/v1/patients/" + url.PathEscape(patientID) + "/reviews/" + url.PathEscape(it.Criterion)}
+		pi := reviewPanelItem{Criterion: it.Criterion, What: what[it.Criterion], Decision: it.Decision, ToRecheck: it.ToRecheck}
+		if canDecide {
+			pi.Form = &reviewForm{Action: "/v1/patients/" + url.PathEscape(patientID) + "/reviews/" + url.PathEscape(it.Criterion),
+				Criterion: it.Criterion, ScreeningID: doc.ScreeningID, Current: it.Decision,
+				CSRFField: CSRFField, CSRFToken: csrf, Choices: reviewChoices}
+		}
 		if it.Decision != "" {
 			pi.DecisionLabel, pi.Note, pi.DecidedBy = choiceLabel(it.Decision), notes[it.Criterion], it.DecidedBy
 			if it.DecidedUser != "" {
@@ -120,7 +133,7 @@ func choiceLabel(decision string) string {
 // decisions and the feedback on its card. Nil when the store keeps no decisions; a
 // store failure leaves the parts it could not read out (and is logged), so the report
 // still shows.
-func (s *Server) reviewPanel(ctx context.Context, sc store.Screening, doc *screening.Screening, caller Caller, csrf string) *reviewPanelView {
+func (s *Server) reviewPanel(ctx context.Context, sc store.Screening, doc *screening.Screening, canDecide bool, csrf string) *reviewPanelView {
 	rs, ok := s.cfg.Screenings.(ReviewStore)
 	if !ok {
 		return nil
@@ -144,6 +157,6 @@ func (s *Server) reviewPanel(ctx context.Context, sc store.Screening, doc *scree
 			s.log.Warn("report: cds feedback not read", "error", err.Error())
 		}
 	}
-	v := buildReviewPanel(sc.PatientID, doc, sc.Evidence, decisions, feedback, caller, csrf)
+	v := buildReviewPanel(sc.PatientID, doc, sc.Evidence, decisions, feedback, canDecide, csrf)
 	return &v
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/trialscreen/trialscreen/store"
 )
 
-// renderPanel renders the "review-panel" template alone, as the report page includes it.
+// renderPanel renders the "review-panel" template: the parts the report page places
+// (review-standing, review-item) together.
 func renderPanel(t *testing.T, v reviewPanelView) string {
 	t.Helper()
 	var b strings.Builder
@@ -35,12 +36,12 @@ func TestReviewPanelRenders(t *testing.T) {
 	decisions := []store.Decision{{Seq: 1, PatientID: "p/1", Criterion: "life-expectancy", Decision: "met", Note: "<script>x</script>",
 		CallerID: "portal", CallerUser: "nurse-1", DecidedAt: at, ScreeningID: "s1", Evidence: []store.EvidenceRef{{Resource: "Observation/8"}}}}
 	feedback := []store.Feedback{{Outcome: "overridden", OutcomeAt: at, Reasons: []store.OverrideReason{{Code: "c", System: "http://s", Comment: "later"}}}}
-	v := buildReviewPanel("p/1", panelDoc(), nil, decisions, feedback, Caller{ID: "staff", Role: RoleCoordinator}, "tok&1")
+	v := buildReviewPanel("p/1", panelDoc(), nil, decisions, feedback, true, "tok&1")
 	html := renderPanel(t, v)
 	for _, want := range []string{
 		`<p class="standing" id="review-standing">potentially eligible: 0 of 2 review items met, 1 to re-check, 1 open</p>`,
 		`action="/v1/patients/p%2F1/reviews/life-expectancy"`,
-		`<input type="hidden" name="csrf" value="tok&amp;1">`,
+		`<input type="hidden" name="` + CSRFField + `" value="tok&amp;1">`,
 		`<input type="hidden" name="screening_id" value="s2">`,
 		`value="met" checked`,
 		`data-recheck="true"`,
@@ -65,11 +66,11 @@ func TestReviewPanelRenders(t *testing.T) {
 // a not-met decision marks the standing.
 func TestReviewPanelForViewer(t *testing.T) {
 	decisions := []store.Decision{{Seq: 1, Criterion: "compliance", Decision: "not-met", CallerID: "portal", ScreeningID: "s2"}}
-	html := renderPanel(t, buildReviewPanel("p1", panelDoc(), nil, decisions, nil, Caller{ID: "staff", Role: RoleViewer}, ""))
+	html := renderPanel(t, buildReviewPanel("p1", panelDoc(), nil, decisions, nil, false, ""))
 	if strings.Contains(html, "<form") || !strings.Contains(html, `class="standing not-eligible"`) || !strings.Contains(html, "Not met") {
 		t.Errorf("viewer panel:\n%s", html)
 	}
-	empty := renderPanel(t, buildReviewPanel("p1", &screening.Screening{Verdict: screening.Ineligible}, nil, nil, nil, Caller{ID: "x"}, ""))
+	empty := renderPanel(t, buildReviewPanel("p1", &screening.Screening{Verdict: screening.Ineligible}, nil, nil, nil, true, ""))
 	if !strings.Contains(empty, "This screening has no review items.") || !strings.Contains(empty, "ineligible: no review items") {
 		t.Errorf("panel without review items:\n%s", empty)
 	}
@@ -82,7 +83,7 @@ func TestReviewPanelParsesIntoAnotherSet(t *testing.T) {
 		t.Fatalf("parse into another set: %v", err)
 	}
 	var b strings.Builder
-	if err := set.Execute(&b, buildReviewPanel("p1", panelDoc(), nil, nil, nil, Caller{ID: "x"}, "")); err != nil || !strings.Contains(b.String(), "review-panel") {
+	if err := set.Execute(&b, buildReviewPanel("p1", panelDoc(), nil, nil, nil, true, "")); err != nil || !strings.Contains(b.String(), "review-panel") {
 		t.Errorf("execute: %v", err)
 	}
 }

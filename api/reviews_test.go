@@ -224,7 +224,7 @@ func TestReviewDecisionForm(t *testing.T) {
 	post := func(form url.Values, ct string) *httptest.ResponseRecorder {
 		return env.do(t, http.MethodPost, "/v1/patients/demo-candidate/reviews/"+items[0], strings.NewReader(form.Encode()), "Content-Type", ct)
 	}
-	rec := post(url.Values{"decision": {"not-applicable"}, "note": {"n"}, "screening_id": {id}, "csrf": {"tok"}}, "application/x-www-form-urlencoded")
+	rec := post(url.Values{"decision": {"not-applicable"}, "note": {"n"}, "screening_id": {id}, CSRFField: {"tok"}}, "application/x-www-form-urlencoded")
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/v1/screenings/"+id+"#review-"+items[0] {
 		t.Fatalf("form: %d Location %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}

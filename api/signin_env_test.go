@@ -121,8 +121,8 @@ func newSignInEnv(t *testing.T) *signInEnv {
 }
 
 // newReplica is a sign-in service on the store st with the report-link key (nil: a
-// random one per process), signing in with idp.
-func newReplica(t *testing.T, idp *fakeIdP, st Sessions, key []byte) *signInEnv {
+// random one per process), signing in with idp; mods change its Config further.
+func newReplica(t *testing.T, idp *fakeIdP, st Sessions, key []byte, mods ...func(*Config)) *signInEnv {
 	t.Helper()
 	si, err := NewSignIn(t.Context(), SignInConfig{
 		Issuer: idp.srv.URL, ClientID: idp.clientID, ClientSecret: "client-secret-never-logged",
@@ -137,6 +137,9 @@ func newReplica(t *testing.T, idp *fakeIdP, st Sessions, key []byte) *signInEnv 
 	}
 	env := newRESTEnv(t, func(c *Config) {
 		c.Demo, c.PublicURL, c.SignIn, c.Sessions, c.Auth, c.ReportLinkKey = false, testPublicURL, si, st, tokens, key
+		for _, mod := range mods {
+			mod(c)
+		}
 	})
 	return &signInEnv{restEnv: env, idp: idp}
 }

@@ -45,12 +45,15 @@ func (s *Server) readStored(ctx context.Context, id string) (store.Screening, er
 }
 
 // renderStoredReport writes a stored screening's HTML report, the same page as a live
-// one, with what changed since the patient's previous screening from the same source.
+// one, with what changed since the patient's previous screening from the same source,
+// and the review panel: the decisions, and the forms for a caller who may make them.
 // link may be nil (evidence references as plain text).
 func (s *Server) renderStoredReport(c echo.Context, sc store.Screening, link func(string) string) error {
 	var res screening.Screening
 	if err := decodeStored(sc.Document, &res); err != nil {
 		return fmt.Errorf("stored screening report: %w", err)
 	}
-	return renderReportLinked(c, &res, link, s.since(c.Request().Context(), sc, &res))
+	ctx := c.Request().Context()
+	forms, csrf := s.pageForms(c)
+	return s.renderReportLinked(c, &res, link, s.since(ctx, sc, &res), s.reviewPanel(ctx, sc, &res, forms, csrf))
 }

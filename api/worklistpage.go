@@ -23,7 +23,7 @@ import (
 //go:embed templates/worklist.html
 var worklistSource string
 
-var worklistTemplate = template.Must(template.New("worklist").Parse(worklistSource))
+var worklistTemplate = template.Must(template.Must(template.New("worklist").Parse(worklistSource)).Parse(signedInSource))
 
 // worklistCSP is the report's policy, with the page's own form (a GET to itself) allowed.
 var worklistCSP = "default-src 'none'; style-src '" + styleHash(worklistSource) + "'; img-src data:; " +
@@ -36,6 +36,7 @@ type worklistPage struct {
 	Rows     []worklistRow
 	Next     string // the next page's URL, with the same filters; "": the last page
 	Filtered bool
+	User     *signedInView // the signed-in person, in the header; nil: none
 }
 
 type verdictOption struct {
@@ -61,7 +62,7 @@ func (s *Server) getWorklistPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := worklistPage{Filter: f, Filtered: f.Verdict != "" || f.EligibleSince != "" || f.WaitsForData || f.Search != ""}
+	p := worklistPage{Filter: f, Filtered: f.Verdict != "" || f.EligibleSince != "" || f.WaitsForData || f.Search != "", User: s.signedIn(c)}
 	for _, v := range []screening.Verdict{screening.PotentiallyEligible, screening.InsufficientData, screening.Ineligible} {
 		p.Verdicts = append(p.Verdicts, verdictOption{Value: string(v), Label: verdictHeadline(v), Selected: string(v) == f.Verdict})
 	}
