@@ -26,7 +26,7 @@ type signedInView struct {
 // a card's report link (no authenticate) looks the session up.
 func (s *Server) pageSession(c echo.Context) (Caller, bool) {
 	r := c.Request()
-	id := sessionID(r)
+	id := s.sessionID(r)
 	if s.cfg.SignIn == nil || id == "" || r.Header.Get("Authorization") != "" {
 		return Caller{}, false
 	}
