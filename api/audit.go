@@ -68,7 +68,7 @@ func (a *AuditLog) Record(acc Access) {
 	defer a.mu.Unlock()
 	// Queued under the sink's lock: the database's chain has the sink's order.
 	if w := a.writer.Load(); w != nil {
-		w.push(auditItem{id: id, created: now, event: line})
+		w.push(store.AuditEntry{EventID: id, Created: now, Event: line})
 	}
 	if _, err := a.w.Write(append(line, '\n')); err != nil {
 		a.failed()

@@ -5,13 +5,15 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/trialscreen/trialscreen/store"
 )
 
 // AuditStore keeps audit records in the database, each chained to the one before
-// (store.AppendAudit). An event id already stored is success: a retry after a commit
-// whose answer was lost must not store the record twice.
+// (store.AppendAudits): a batch, in order, all or none. An event id already stored is
+// success: a retry after a commit whose answer was lost must not store the record twice.
 type AuditStore interface {
-	AppendAudit(ctx context.Context, eventID string, created time.Time, event []byte) error
+	AppendAudits(ctx context.Context, entries []store.AuditEntry) error
 }
 
 // AuditStoreOptions tune the writer that copies audit records into an AuditStore.
@@ -27,12 +29,6 @@ type AuditStoreOptions struct {
 	Logger  *slog.Logger // nil: not logged
 }
 
-// auditItem is one record waiting for the database.
-type auditItem struct {
-	id      string
-	created time.Time
-	event   []byte
-}
 
 // auditWriter copies audit records into the database in the background, in order: the
 // request that accessed patient data never waits for the database, and a record the
@@ -43,7 +39,7 @@ type auditWriter struct {
 	opts AuditStoreOptions
 
 	mu      sync.Mutex
-	pending []auditItem
+	pending []store.AuditEntry
 
 	wake     chan struct{} // a record was queued (capacity 1: one wake-up is enough)
 	stopping chan struct{} // closed by stop: flush what is pending, then end
@@ -98,7 +94,7 @@ func defaultAuditBackoff(n int) time.Duration {
 }
 
 // push queues a record, or drops and counts it when the queue is full.
-func (w *auditWriter) push(it auditItem) {
+func (w *auditWriter) push(it store.AuditEntry) {
 	w.mu.Lock()
 	full := len(w.pending) >= w.opts.MaxPending
 	if !full {
@@ -118,25 +114,23 @@ func (w *auditWriter) push(it auditItem) {
 	}
 }
 
-// head is the oldest queued record.
-func (w *auditWriter) head() (auditItem, bool) {
+// head is a copy of the oldest queued records, at most store.MaxAuditBatch of them:
+// what one transaction writes.
+func (w *auditWriter) head() []store.AuditEntry {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.pending) == 0 {
-		return auditItem{}, false
-	}
-	return w.pending[0], true
+	return append([]store.AuditEntry(nil), w.pending[:min(len(w.pending), store.MaxAuditBatch)]...)
 }
 
-// pop removes the head once it is written.
-func (w *auditWriter) pop() {
+// pop removes the n oldest records once they are written.
+func (w *auditWriter) pop(n int) {
 	w.mu.Lock()
-	w.pending[0] = auditItem{}
-	w.pending = w.pending[1:]
-	n := len(w.pending)
+	clear(w.pending[:n])
+	w.pending = w.pending[n:]
+	left := len(w.pending)
 	w.mu.Unlock()
 	if m := w.opts.Metrics; m != nil {
-		m.store.auditPending.Set(float64(n))
+		m.store.auditPending.Set(float64(left))
 	}
 }
 
@@ -146,8 +140,8 @@ func (w *auditWriter) run() {
 	defer close(w.done)
 	failures := 0
 	for {
-		it, ok := w.head()
-		if !ok {
+		batch := w.head()
+		if len(batch) == 0 {
 			select {
 			case <-w.wake:
 				continue
@@ -156,14 +150,14 @@ func (w *auditWriter) run() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(w.base, w.opts.WriteTimeout)
-		err := w.st.AppendAudit(ctx, it.id, it.created, it.event)
+		err := w.st.AppendAudits(ctx, batch)
 		cancel()
 		if err == nil {
 			if failures > 0 {
 				w.opts.Logger.Info("audit store: writing again", "failures", failures)
 			}
 			failures = 0
-			w.pop()
+			w.pop(len(batch))
 			continue
 		}
 		failures++

@@ -33,7 +33,7 @@ func (f *flakyAuditStore) set(down, lossy bool) {
 	f.down, f.lossy = down, lossy
 }
 
-func (f *flakyAuditStore) AppendAudit(ctx context.Context, id string, created time.Time, ev []byte) error {
+func (f *flakyAuditStore) AppendAudits(ctx context.Context, entries []store.AuditEntry) error {
 	f.mu.Lock()
 	down, lossy := f.down, f.lossy
 	f.calls++
@@ -41,7 +41,7 @@ func (f *flakyAuditStore) AppendAudit(ctx context.Context, id string, created ti
 	if down {
 		return errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 	}
-	if err := f.st.AppendAudit(ctx, id, created, ev); err != nil {
+	if err := f.st.AppendAudits(ctx, entries); err != nil {
 		return err
 	}
 	if lossy {

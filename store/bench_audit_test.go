@@ -28,3 +28,25 @@ func BenchmarkAppendAuditSQLite(b *testing.B) {
 func BenchmarkAppendAuditPostgres(b *testing.B) {
 	benchAppendAudit(b, store.Config{DatabaseURL: pg.Database(b)})
 }
+
+// benchAppendAuditBatch appends batches of 8 records, as the service's writer does when
+// records arrive faster than one transaction each (reported per batch; divide by 8).
+func benchAppendAuditBatch(b *testing.B, cfg store.Config) {
+	benchOp(b, cfg, func(ctx context.Context, s *store.Store, i int) error {
+		batch := make([]store.AuditEntry, 8)
+		for j := range batch {
+			batch[j] = store.AuditEntry{EventID: store.NewID(), Created: t0.Add(time.Duration(i) * time.Second), Event: benchAuditEvent}
+		}
+		return s.AppendAudits(ctx, batch)
+	})
+}
+
+// BenchmarkAppendAuditBatchSQLite is a batch of 8 chained appends in one transaction.
+func BenchmarkAppendAuditBatchSQLite(b *testing.B) {
+	benchAppendAuditBatch(b, store.Config{DataDir: b.TempDir()})
+}
+
+// BenchmarkAppendAuditBatchPostgres is a batch of 8 chained appends in one transaction.
+func BenchmarkAppendAuditBatchPostgres(b *testing.B) {
+	benchAppendAuditBatch(b, store.Config{DatabaseURL: pg.Database(b)})
+}

@@ -87,6 +87,43 @@ func auditCases(t *testing.T, fresh newConfig) {
 		}
 	})
 
+	t.Run("audit batches chain in order; ids already written, or twice in a batch, are stored once", func(t *testing.T) {
+		t.Parallel()
+		s, _ := open(t)
+		appendN(t, s, 2)
+		batch := []store.AuditEntry{
+			{EventID: "ev-2", Created: t0, Event: []byte(`{"again":2}`)}, // written before
+			{EventID: "ev-3", Created: t0.Add(3 * time.Second), Event: []byte(`{"id":"ev-3"}`)},
+			{EventID: "ev-3", Created: t0.Add(3 * time.Second), Event: []byte(`{"id":"ev-3"}`)}, // twice in the batch
+			{EventID: "ev-4", Created: t0.Add(4 * time.Second), Event: []byte(`{"id":"ev-4"}`)},
+		}
+		if err := s.AppendAudits(ctx, batch); err != nil {
+			t.Fatalf("AppendAudits: %v", err)
+		}
+		var ids []string
+		if err := s.EachAudit(ctx, time.Time{}, func(r store.AuditRecord) error { ids = append(ids, fmt.Sprint(r.Seq, r.EventID)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(ids, " "); got != "1ev-1 2ev-2 3ev-3 4ev-4" {
+			t.Errorf("trail = %s, want 1ev-1 2ev-2 3ev-3 4ev-4", got)
+		}
+		if c, err := s.VerifyAudit(ctx); err != nil || !c.Intact() || c.Count != 4 {
+			t.Errorf("VerifyAudit = %+v, %v; want 4 rows, intact", c, err)
+		}
+		// All or none: a batch with an entry the store refuses writes nothing.
+		bad := []store.AuditEntry{{EventID: "ev-5", Created: t0, Event: []byte(`{}`)}, {EventID: "", Event: []byte(`{}`)}}
+		if err := s.AppendAudits(ctx, bad); err == nil {
+			t.Error("AppendAudits with an entry without id succeeded")
+		}
+		big := make([]store.AuditEntry, store.MaxAuditBatch+1)
+		if err := s.AppendAudits(ctx, big); err == nil || !strings.Contains(err.Error(), "1 to 64 at a time") {
+			t.Errorf("AppendAudits of %d = %v, want an error naming the bound", len(big), err)
+		}
+		if c, _ := s.VerifyAudit(ctx); c.Count != 4 {
+			t.Errorf("after refused batches: %d rows, want 4", c.Count)
+		}
+	})
+
 	t.Run("audit append refuses an event without id", func(t *testing.T) {
 		t.Parallel()
 		s, _ := open(t)

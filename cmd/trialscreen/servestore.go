@@ -138,8 +138,8 @@ func (s *serveStore) UseJTI(ctx context.Context, issuer, jti string, until time.
 	return withStoreErr(s, func(st *store.Store) error { return st.UseJTI(ctx, issuer, jti, until) })
 }
 
-func (s *serveStore) AppendAudit(ctx context.Context, eventID string, created time.Time, event []byte) error {
-	return withStoreErr(s, func(st *store.Store) error { return st.AppendAudit(ctx, eventID, created, event) })
+func (s *serveStore) AppendAudits(ctx context.Context, entries []store.AuditEntry) error {
+	return withStoreErr(s, func(st *store.Store) error { return st.AppendAudits(ctx, entries) })
 }
 
 func (s *serveStore) DeleteScreeningsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
