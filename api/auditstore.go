@@ -29,7 +29,6 @@ type AuditStoreOptions struct {
 	Logger  *slog.Logger // nil: not logged
 }
 
-
 // auditWriter copies audit records into the database in the background, in order: the
 // request that accessed patient data never waits for the database, and a record the
 // database refuses stays queued and is retried until it is written. The sink has every
