@@ -161,7 +161,8 @@ func convertCondition(c *cpb.Condition, ref string) screening.Condition {
 }
 
 func convertProcedure(p *prpb.Procedure, ref string) screening.Procedure {
-	out := screening.Procedure{Ref: ref, Code: codings(p.GetCode()), Status: enumCode(p.GetStatus().GetValue()), Text: p.GetCode().GetText().GetValue()}
+	out := screening.Procedure{Ref: ref, Code: codings(p.GetCode()), Status: enumCode(p.GetStatus().GetValue()), Text: p.GetCode().GetText().GetValue(),
+		Display: conceptWords(p.GetCode())}
 	switch pf := p.GetPerformed(); {
 	case pf.GetDateTime() != nil:
 		out.Performed = whenDateTime(pf.GetDateTime())
@@ -273,6 +274,7 @@ func convertAllergy(a *alpb.AllergyIntolerance, ref string) screening.Allergy {
 		Ref:          ref,
 		Code:         codings(a.GetCode()),
 		Text:         a.GetCode().GetText().GetValue(),
+		Display:      conceptWords(a.GetCode()),
 		Clinical:     statusCode(a.GetClinicalStatus(), "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"),
 		Verification: statusCode(a.GetVerificationStatus(), "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"),
 		Criticality:  enumCode(a.GetCriticality().GetValue()),

@@ -69,7 +69,7 @@ func compileECG(cc *compileCtx) evaluator {
 			if !ok || notDone[pr.Status] {
 				continue
 			}
-			ev := Evidence{Resource: pr.Ref, Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}
+			ev := Evidence{Resource: pr.Ref, Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status, Display: pr.Display}
 			// A procedure with no date, or one coarser than a day, is not an ECG within the
 			// window (the rule selectLatest applies to observations).
 			if pr.Performed.Precision < PrecisionDay {

@@ -181,3 +181,12 @@ func TestAutoimmuneDisease(t *testing.T) {
 			"Condition/1", exFullURL(ra), "MedicationStatement/2", exFullURL(methotrexate))
 	})
 }
+
+// The evidence of an allergy carries the record's own words for it, for the report.
+func TestAllergyEvidenceCarriesTheRecordsWords(t *testing.T) {
+	p := exAdult().allergyWith(screening.Allergy{Code: codes("rxnorm|3002"), Verification: "confirmed", Display: "Cytoxan allergy"})
+	r := screenWith(t, loadProtocol(t), p.rec, "chemo-allergy", screening.Settings{AsOf: asOf})
+	if r.Outcome != screening.Fail || len(r.Evidence) == 0 || r.Evidence[0].Display != "Cytoxan allergy" {
+		t.Errorf("chemo-allergy = %s with evidence %+v, want fail showing the record's words", r.Outcome, r.Evidence)
+	}
+}

@@ -173,6 +173,7 @@ type Procedure struct {
 	// and it may have been going on for any time before (unlike a performedDateTime).
 	StartUnknown bool
 	Text         string // code.text, named when the code cannot be placed
+	Display      string // code.text, else the first coding's display: shown, never matched
 }
 
 // MedicationUse is a MedicationRequest, MedicationStatement or MedicationAdministration
@@ -203,6 +204,7 @@ type Allergy struct {
 	// environment is no drug allergy, whatever its code.
 	Category []string
 	Text     string // code.text, named when the code cannot be placed
+	Display  string // code.text, else the first coding's display: shown, never matched
 }
 
 // Fetch states of one resource type in a Record.

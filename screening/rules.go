@@ -176,7 +176,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 				continue
 			}
 			if c, set, ok := r.codes.match(p.Code); ok {
-				if h, ok := r.dated(ec, p.Ref, c, set, p.Performed, "performed"); ok {
+				if h, ok := r.dated(ec, p.Ref, c, set, p.Performed, "performed", p.Display); ok {
 					h.codes = p.Code
 					hits = append(hits, h)
 				}
@@ -197,7 +197,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 					// A value given as text, or in codes of no known system, may be one of
 					// the values: a person reads it (a coded other value is no finding).
 					if text := valueText(o); text != "" {
-						if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
+						if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective", o.CodeDisplay); ok {
 							h.outcome, h.reason = Review, ReasonFreeText
 							h.ev[0].Text = text
 							h.summary = fmt.Sprintf("%s on %s has a value that cannot be read as a code (%q)", c, orNone(o.Effective.String()), text)
@@ -207,7 +207,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 					return
 				}
 			}
-			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective"); ok {
+			if h, ok := r.dated(ec, o.Ref, c, set, o.Effective, "effective", o.CodeDisplay); ok {
 				h.value, h.codes = value, o.Code
 				if value != (Coding{}) {
 					h.values = o.ValueCode
@@ -241,7 +241,7 @@ func (r *rule) findAll(ec *evalCtx) ([]hit, []Evidence) {
 			if c, set, ok := r.codes.match(a.Code); ok {
 				hits = append(hits, hit{outcome: r.outcome, reason: foundReason(r.outcome), code: c, codes: a.Code,
 					summary: fmt.Sprintf("allergy recorded: %s", c),
-					ev:      []Evidence{{Resource: a.Ref, Code: c.Key(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality))}}})
+					ev:      []Evidence{{Resource: a.Ref, Code: c.Key(), Codeset: set, Status: a.Verification, Note: noteOr(r.spec.Note, "criticality "+orNone(a.Criticality)), Display: a.Display}}})
 			}
 		}
 	}
@@ -322,8 +322,8 @@ func orNone(s string) string {
 
 // dated applies the rule's window to a record's date. An undated record under a window
 // cannot be placed, so it needs review rather than being dropped.
-func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, what string) (hit, bool) {
-	ev := Evidence{Resource: ref, Code: c.Key(), Codeset: set, Date: when.String(), Note: r.spec.Note}
+func (r *rule) dated(ec *evalCtx, ref string, c Coding, set string, when When, what, display string) (hit, bool) {
+	ev := Evidence{Resource: ref, Code: c.Key(), Codeset: set, Date: when.String(), Note: r.spec.Note, Display: display}
 	if when.Known() && ec.start(when).After(ec.asOf) {
 		return hit{}, false
 	}
@@ -468,7 +468,7 @@ func (r *rule) conditionCodes(ec *evalCtx, cd *Condition) (hit, bool, *Evidence)
 	}
 	// Only the onset places the event in a window: the recorded date is when someone
 	// wrote it down, so a condition without onset is undated (review).
-	h, ok := r.dated(ec, cd.Ref, c, set, cd.Onset, "onset")
+	h, ok := r.dated(ec, cd.Ref, c, set, cd.Onset, "onset", cd.Display)
 	if ok {
 		h.ev[0].Status = strings.Trim(cd.Clinical+"/"+cd.Verification, "/")
 		if r.spec.ActiveOnly && cd.Clinical == "" {

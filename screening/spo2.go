@@ -159,7 +159,7 @@ func (m *measurement) checkRoomAir(ec *evalCtx, o *Observation, j *judged) {
 		if !ok || notDone[pr.Status] || !ec.covers(pr, o.Effective) {
 			continue
 		}
-		ev := Evidence{Resource: pr.Ref, Role: "oxygen-therapy", Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status}
+		ev := Evidence{Resource: pr.Ref, Role: "oxygen-therapy", Code: c.Key(), Codeset: set, Date: pr.Performed.String(), Status: pr.Status, Display: pr.Display}
 		when := "at the time of the reading"
 		if !pr.Performed.Known() && !pr.PerformedStart.Known() {
 			when = "with no date, so it may have been at the time of the reading"
