@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -105,20 +103,7 @@ func newerRecord(t *testing.T) string {
 // record with a newer version of the judged resource makes it "to re-check"; a viewer
 // sees it without a form, and the viewer's forged POST is refused.
 func TestReviewDecisionInBrowser(t *testing.T) {
-	_, err := os.Stat(chromiumPath)
-	needed(t, "Chromium at "+chromiumPath, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	publicURL := "http://" + ln.Addr().String()
-	const clientID, secret = "trialscreen", "a-client-secret-for-the-test-provider"
-	issuer := startOIDCProvider(t, clientID, secret, publicURL+"/auth/callback")
-	si, err := NewSignIn(t.Context(), SignInConfig{Issuer: issuer, ClientID: clientID, ClientSecret: secret,
-		CoordinatorRoles: []string{"trial-coordinator"}, ViewerRoles: []string{"trial-viewer"}})
-	if err != nil {
-		t.Fatalf("NewSignIn: %v", err)
-	}
+	ln, publicURL, issuer, si := providerSignIn(t)
 	tokens, err := NewStaticTokens(map[string]string{"portal": testPortalToken})
 	if err != nil {
 		t.Fatal(err)
@@ -128,11 +113,7 @@ func TestReviewDecisionInBrowser(t *testing.T) {
 		withStore(st)(c)
 		c.Demo, c.PublicURL, c.SignIn, c.Sessions, c.Auth, c.Now = false, publicURL, si, st, tokens, providerClock(t, issuer)
 	})
-	srv := httptest.NewUnstartedServer(env.s.Handler())
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := serveOn(t, ln, env.s.Handler())
 
 	first := restCall(t, http.MethodGet, srv.URL+reportPath, "") // a portal screened the patient
 	ctx := newBrowser(t)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
+
+	"github.com/trialscreen/trialscreen/internal/nodetest"
 )
 
 // needed fails a test whose real part (Chromium, Node, the provider's packages) is
@@ -40,35 +41,46 @@ func startOIDCProvider(t *testing.T, clientID, secret, redirectURI string) strin
 	needed(t, "Node.js", err)
 	_, err = os.Stat("oidctest/node_modules/oidc-provider")
 	needed(t, "oidc-provider (npm ci in api/oidctest)", err)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "provider.js")
-	cmd.Dir = "oidctest"
-	cmd.Env = append(os.Environ(), "CLIENT_ID="+clientID, "CLIENT_SECRET="+secret, "REDIRECT_URI="+redirectURI)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	// The provider may take a while to start on a busy machine.
+	port := nodetest.Start(t, node, "oidctest", "provider.js",
+		[]string{"CLIENT_ID=" + clientID, "CLIENT_SECRET=" + secret, "REDIRECT_URI=" + redirectURI}, 2*time.Minute)
+	return "http://127.0.0.1:" + port
+}
+
+// The service's client at the test provider.
+const providerClientID, providerClientSecret = "trialscreen", "a-client-secret-for-the-test-provider"
+
+// providerSignIn gets a browser test with the real OpenID provider ready: a loopback
+// listener for the service, the service's public URL on it, the provider (one client
+// whose redirect URI is that URL's callback; coordinator and viewer users) and the
+// service's SignIn with it. Chromium must be installed (CI fails without it).
+func providerSignIn(t *testing.T) (ln net.Listener, publicURL, issuer string, si *SignIn) {
+	t.Helper()
+	_, err := os.Stat(chromiumPath)
+	needed(t, "Chromium at "+chromiumPath, err)
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	publicURL = "http://" + ln.Addr().String()
+	issuer = startOIDCProvider(t, providerClientID, providerClientSecret, publicURL+"/auth/callback")
+	si, err = NewSignIn(t.Context(), SignInConfig{Issuer: issuer, ClientID: providerClientID, ClientSecret: providerClientSecret,
+		CoordinatorRoles: []string{"trial-coordinator"}, ViewerRoles: []string{"trial-viewer"}})
+	if err != nil {
+		t.Fatalf("NewSignIn: %v", err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "LISTENING "); ok {
-				port <- p
-			}
-		}
-	}()
-	select {
-	case p := <-port:
-		return "http://127.0.0.1:" + p
-	case <-time.After(2 * time.Minute): // a guard against a provider that never starts, not a timing
-		t.Fatal("oidc-provider did not start")
-	}
-	return ""
+	return ln, publicURL, issuer, si
+}
+
+// serveOn serves h on ln (the listener whose address the service's public URL names)
+// until the test ends.
+func serveOn(t *testing.T, ln net.Listener, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // providerClock is the service's clock in this test: it starts at the provider's own
@@ -94,20 +106,7 @@ func providerClock(t *testing.T, issuer string) func() time.Time {
 // login form is filled in, the report opens, a coordinator-only page refuses the viewer,
 // and signing out ends the session.
 func TestSignInInBrowserWithRealProvider(t *testing.T) {
-	_, err := os.Stat(chromiumPath)
-	needed(t, "Chromium at "+chromiumPath, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	publicURL := "http://" + ln.Addr().String()
-	const clientID, secret = "trialscreen", "a-client-secret-for-the-test-provider"
-	issuer := startOIDCProvider(t, clientID, secret, publicURL+"/auth/callback")
-	si, err := NewSignIn(t.Context(), SignInConfig{Issuer: issuer, ClientID: clientID, ClientSecret: secret,
-		CoordinatorRoles: []string{"trial-coordinator"}, ViewerRoles: []string{"trial-viewer"}})
-	if err != nil {
-		t.Fatalf("NewSignIn: %v", err)
-	}
+	ln, publicURL, issuer, si := providerSignIn(t)
 	now := providerClock(t, issuer)
 	// The demo patients as the record source, but not demo mode: sign-in is required.
 	env := newRESTEnv(t, func(c *Config) {
@@ -115,11 +114,7 @@ func TestSignInInBrowserWithRealProvider(t *testing.T) {
 	})
 	env.s.echo.GET("/test/decide", func(c echo.Context) error { return c.HTML(http.StatusOK, "<p id=decided>decided</p>") },
 		env.s.authenticate(), env.s.requireDecider())
-	srv := httptest.NewUnstartedServer(env.s.Handler())
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := serveOn(t, ln, env.s.Handler())
 
 	ctx := newBrowser(t)
 	clearCookies := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
@@ -197,7 +192,7 @@ func TestSignInInBrowserWithRealProvider(t *testing.T) {
 	if audit := env.audit.String(); !strings.Contains(audit, `"user:coordinator"`) || !strings.Contains(audit, `"user:viewer"`) {
 		t.Errorf("the report views are not audited under the signed-in users:\n%s", audit)
 	}
-	for _, secret := range []string{"Casey Coordinator", "Val Viewer", secret, "demo-candidate"} {
+	for _, secret := range []string{"Casey Coordinator", "Val Viewer", providerClientSecret, "demo-candidate"} {
 		if strings.Contains(env.log.String(), secret) {
 			t.Errorf("the log holds %q", secret)
 		}

@@ -149,14 +149,7 @@ func TestStoredScreeningErrors(t *testing.T) {
 	}
 	authed := newRESTEnv(t, func(c *Config) { withStore(st)(c); c.Auth = tokens; c.Demo = false })
 	unstored := newRESTEnv(t, nil)
-	tests := []struct {
-		name   string
-		env    *restEnv
-		target string
-		status int
-		field  string
-		detail string
-	}{
+	tests := []getProblemCase{
 		{"unknown id", env, "/v1/screenings/AAAAAAAAAAAAAAAAAAAAAA", 404, "", "no stored screening has this id"},
 		{"bad id", env, "/v1/screenings/a.b", 400, "id", ""},
 		{"bad limit", env, "/v1/patients/demo-candidate/screenings?limit=101", 400, "limit", ""},
@@ -168,18 +161,7 @@ func TestStoredScreeningErrors(t *testing.T) {
 		{"no store: get", unstored, "/v1/screenings/AAAAAAAAAAAAAAAAAAAAAA", 404, "", "this service does not store screenings"},
 		{"no store: list", unstored, "/v1/patients/demo-candidate/screenings", 404, "", "this service does not store screenings"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := tt.env.do(t, http.MethodGet, tt.target, nil)
-			if rec.Code != tt.status {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
-			}
-			p := problemOf(t, rec)
-			if p.Field != tt.field || (tt.detail != "" && p.Detail != tt.detail) {
-				t.Errorf("problem %+v; want field %q, detail %q", p, tt.field, tt.detail)
-			}
-		})
-	}
+	runGetProblems(t, tests)
 	// Without a store, the verdict document is as the CLI prints it: no screening_id, no stored.
 	rec := unstored.do(t, http.MethodGet, "/v1/patients/demo-candidate/screening", nil)
 	if strings.Contains(rec.Body.String(), `"screening_id"`) || strings.Contains(rec.Body.String(), `"stored"`) {
@@ -357,5 +339,32 @@ func TestReportPageScreeningStored(t *testing.T) {
 	var l screeningList
 	if err := json.Unmarshal(list.Body.Bytes(), &l); err != nil || len(l.Screenings) != 1 || l.Screenings[0].Surface != surfaceReport {
 		t.Errorf("list after a report page: %v %s; want one screening, surface report", err, list.Body)
+	}
+}
+
+// getProblemCase is a GET that must be refused with a problem document: its status, the
+// field it names ("" for none) and, when given, its detail word for word.
+type getProblemCase struct {
+	name   string
+	env    *restEnv
+	target string
+	status int
+	field  string
+	detail string
+}
+
+func runGetProblems(t *testing.T, tests []getProblemCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tt.env.do(t, http.MethodGet, tt.target, nil)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			p := problemOf(t, rec)
+			if p.Field != tt.field || (tt.detail != "" && p.Detail != tt.detail) {
+				t.Errorf("problem %+v; want field %q, detail %q", p, tt.field, tt.detail)
+			}
+		})
 	}
 }

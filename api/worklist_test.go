@@ -186,14 +186,7 @@ func TestWorklistErrors(t *testing.T) {
 	broken := openStore(t, "")
 	_ = broken.Close()
 	down := newRESTEnv(t, withStore(broken))
-	tests := []struct {
-		name   string
-		env    *restEnv
-		target string
-		status int
-		field  string
-		detail string
-	}{
+	tests := []getProblemCase{
 		{"verdict", env, "/v1/worklist?verdict=eligible", 400, "verdict", "verdict: is not potentially-eligible, insufficient-data or ineligible"},
 		{"date", env, "/v1/worklist?eligible_since=01/02/2026", 400, "eligible_since", "eligible_since: is not a date (YYYY-MM-DD)"},
 		{"waits for data", env, "/?waits_for_data=yes", 400, "waits_for_data", "waits_for_data: is not true or false"},
@@ -210,18 +203,7 @@ func TestWorklistErrors(t *testing.T) {
 		{"bad filter before no store", unstored, "/?verdict=x", 400, "verdict", ""},
 		{"store down", down, "/v1/worklist", 503, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := tt.env.do(t, http.MethodGet, tt.target, nil)
-			if rec.Code != tt.status {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
-			}
-			p := problemOf(t, rec)
-			if p.Field != tt.field || (tt.detail != "" && p.Detail != tt.detail) {
-				t.Errorf("problem %+v; want field %q, detail %q", p, tt.field, tt.detail)
-			}
-		})
-	}
+	runGetProblems(t, tests)
 	// A token gets in.
 	if rec := authed.do(t, http.MethodGet, "/v1/worklist", nil, "Authorization", "Bearer portal-secret-00001"); rec.Code != http.StatusOK {
 		t.Errorf("with a token: %d %s", rec.Code, rec.Body)

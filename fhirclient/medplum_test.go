@@ -1,7 +1,6 @@
 package fhirclient_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,6 +20,8 @@ import (
 	"github.com/trialscreen/trialscreen/fhirclient"
 	"github.com/trialscreen/trialscreen/protocols"
 	"github.com/trialscreen/trialscreen/screening"
+
+	"github.com/trialscreen/trialscreen/internal/nodetest"
 )
 
 // startMedplum runs the Medplum FHIR server of testserver/ on 127.0.0.1 and returns its
@@ -36,38 +37,11 @@ func startMedplum(t *testing.T, metadata bool) string {
 	if _, err := os.Stat("testserver/node_modules/@medplum/fhir-router"); err != nil {
 		t.Skip("the FHIR test server's packages are missing: run npm ci in fhirclient/testserver (.ci/run does)")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "server.mjs")
-	cmd.Dir = "testserver"
-	cmd.Env = append(os.Environ(), "PORT=0")
+	env := []string{"PORT=0"}
 	if metadata {
-		cmd.Env = append(cmd.Env, "METADATA=1")
+		env = append(env, "METADATA=1")
 	}
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if p, ok := strings.CutPrefix(sc.Text(), "LISTENING "); ok {
-				port <- p
-			}
-		}
-	}()
-	select {
-	case p := <-port:
-		return "http://127.0.0.1:" + p + "/fhir/R4"
-	case <-time.After(60 * time.Second):
-		t.Fatal("the Medplum FHIR server did not start within 60 s")
-	}
-	return ""
+	return "http://127.0.0.1:" + nodetest.Start(t, node, "testserver", "server.mjs", env, 60*time.Second) + "/fhir/R4"
 }
 
 // loadTransaction posts a Bundle as a transaction and returns the new Patient's id.
