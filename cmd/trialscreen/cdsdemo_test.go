@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -60,9 +58,7 @@ func startCDSDemoService(t *testing.T, cfg serveConfig, publicURL string) string
 
 func runCDSDemo(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"cds-demo"}, args...), func(string) string { return "" }, testClock, &out, &errOut)
-	return code, out.String(), errOut.String()
+	return runCLI(t, append([]string{"cds-demo"}, args...)...)
 }
 
 // TestCDSDemoPrintsTheCard: against a demo-mode service, cds-demo's signed call with its
@@ -119,12 +115,7 @@ func TestCDSDemoFailures(t *testing.T) {
 		_, _ = w.Write([]byte(`{"title":"Not Found","detail":"no such route"}`))
 	}))
 	defer notCDS.Close()
-	cases := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	cases := []cliFailure{
 		{"service down", []string{"candidate", "--url", down}, exitError,
 			"GET " + down + "/cds-services: the service cannot be reached (is trialscreen serve running there? --url sets where)"},
 		{"demo EHR not trusted with a FHIR server", []string{"candidate", "--url", withFHIR}, exitError,
@@ -137,20 +128,10 @@ func TestCDSDemoFailures(t *testing.T) {
 		{"two patients", []string{"candidate", "ineligible-labs"}, exitUsage, "cds-demo: give one demo PATIENT"},
 		{"unknown flag", []string{"candidate", "--ulr", demoMode}, exitUsage, "cds-demo: flag provided but not defined: -ulr"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runCDSDemo(t, tc.args...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
-			}
-			if !strings.Contains(stderr, tc.msg) {
-				t.Errorf("stderr %q does not say %q", stderr, tc.msg)
-			}
-			if stdout != "" {
-				t.Errorf("stdout should be empty on error, got %q", stdout)
-			}
-		})
+	for i := range cases {
+		cases[i].args = append([]string{"cds-demo"}, cases[i].args...)
 	}
+	checkCLIFailures(t, cases)
 }
 
 // TestDemoEHRTrustedOnlyInDemoMode: serve adds the demo EHR, whose private key is

@@ -27,6 +27,34 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// cliFailure is a command line that must fail: its exit status and what stderr says.
+type cliFailure struct {
+	name string
+	args []string
+	code int
+	msg  string
+}
+
+// checkCLIFailures runs each command line: it exits with its status, says its message
+// on stderr and prints nothing on stdout.
+func checkCLIFailures(t *testing.T, cases []cliFailure) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.msg) {
+				t.Errorf("stderr %q does not say %q", stderr, tc.msg)
+			}
+			if stdout != "" {
+				t.Errorf("stdout should be empty on error, got %q", stdout)
+			}
+		})
+	}
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -43,12 +71,7 @@ func TestErrorsACallerGets(t *testing.T) {
 	barePatient := writeFile(t, "patient.json", `{"resourceType":"Patient","id":"x"}`)
 	emptyBundle := writeFile(t, "empty.json", `{"resourceType":"Bundle","type":"collection"}`)
 	badProtocol := writeFile(t, "p.yaml", "protocol: {id: x}\n")
-	cases := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	cases := []cliFailure{
 		{"no command", nil, exitUsage, "a command is required"},
 		{"unknown command", []string{"scan"}, exitUsage, `unknown command "scan"`},
 		{"no input", []string{"screen"}, exitUsage, "--bundle FILE or --demo NAME is required"},
@@ -71,20 +94,7 @@ func TestErrorsACallerGets(t *testing.T) {
 		{"protocol check without file", []string{"protocol", "check"}, exitUsage, "exactly one FILE"},
 		{"protocol check invalid", []string{"protocol", "check", badProtocol}, exitError, "protocol.version is required"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tc.args...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
-			}
-			if !strings.Contains(stderr, tc.msg) {
-				t.Errorf("stderr %q does not say %q", stderr, tc.msg)
-			}
-			if stdout != "" {
-				t.Errorf("stdout should be empty on error, got %q", stdout)
-			}
-		})
-	}
+	checkCLIFailures(t, cases)
 }
 
 func TestScreenJSONIsOnlyTheVerdictDocument(t *testing.T) {
