@@ -138,11 +138,7 @@ func (s *Server) reviewPanel(ctx context.Context, sc store.Screening, doc *scree
 	if !ok {
 		return nil
 	}
-	var decisions []store.Decision
-	err := s.storeCall(ctx, storeOpReview, func(ctx context.Context) (err error) {
-		decisions, err = rs.CurrentDecisions(ctx, sc.PatientID)
-		return err
-	})
+	decisions, err := s.currentDecisions(ctx, rs, sc.PatientID)
 	if err != nil {
 		s.log.Warn("report: review decisions not read", "error", err.Error())
 		return nil

@@ -161,11 +161,7 @@ func (s *Server) decide(c echo.Context, rq decisionRequest) (decisionAnswer, err
 		return decisionAnswer{}, err
 	}
 	s.cfg.Metrics.desk.decisions.WithLabelValues(d.Decision).Inc()
-	var current []store.Decision
-	err = s.storeCall(ctx, storeOpReview, func(ctx context.Context) (err error) {
-		current, err = rs.CurrentDecisions(ctx, rq.PatientID)
-		return err
-	})
+	current, err := s.currentDecisions(ctx, rs, rq.PatientID)
 	if err != nil {
 		// Recorded; only the standing could not be read back.
 		s.log.Warn("review decision recorded, standing not read", "error", err.Error())
@@ -240,4 +236,15 @@ func clip(v string, n int) string {
 		return v
 	}
 	return v[:n] + "..."
+}
+
+// currentDecisions reads a patient's current review decisions within the store's bound,
+// timed and counted like every store call.
+func (s *Server) currentDecisions(ctx context.Context, rs ReviewStore, patientID string) ([]store.Decision, error) {
+	var decisions []store.Decision
+	err := s.storeCall(ctx, storeOpReview, func(ctx context.Context) (err error) {
+		decisions, err = rs.CurrentDecisions(ctx, patientID)
+		return err
+	})
+	return decisions, err
 }

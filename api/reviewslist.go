@@ -35,11 +35,7 @@ func (s *Server) getReviews(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, errReviewsNotStored.Error())
 	}
 	ctx := c.Request().Context()
-	var decisions []store.Decision
-	err := s.storeCall(ctx, storeOpReview, func(ctx context.Context) (err error) {
-		decisions, err = rs.CurrentDecisions(ctx, id)
-		return err
-	})
+	decisions, err := s.currentDecisions(ctx, rs, id)
 	if err != nil {
 		return &storeUnavailable{err: err}
 	}

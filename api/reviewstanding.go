@@ -45,11 +45,7 @@ func (s *Server) withStanding(ctx context.Context, sc store.Screening) []byte {
 	if !ok {
 		return sc.Document
 	}
-	var decisions []store.Decision
-	err := s.storeCall(ctx, storeOpReview, func(ctx context.Context) (err error) {
-		decisions, err = rs.CurrentDecisions(ctx, sc.PatientID)
-		return err
-	})
+	decisions, err := s.currentDecisions(ctx, rs, sc.PatientID)
 	if err != nil {
 		s.log.Warn("stored screening: review decisions not read", "error", err.Error())
 		return sc.Document
