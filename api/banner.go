@@ -21,6 +21,8 @@ const demoBannerHTML = `<p class="demo-banner" role="note" data-demo-banner>` + 
 
 // pageBanner is the banner a page shows at its top: the demo banner in demo mode,
 // nothing otherwise. Templates call it as {{pageBanner}} (FuncMap) or take it as data.
+// Error pages need it: Echo's error handler renders them after the middleware chain has
+// returned, so demoBanner never sees them.
 func (s *Server) pageBanner() template.HTML {
 	if s.cfg.Demo {
 		return demoBannerHTML
